@@ -1,0 +1,70 @@
+"""What the domain reports when a use case cannot proceed.
+
+    DomainError
+     ├── Forbidden            the actor lacks the role for this action (API: FORBIDDEN error)
+     └── UserInputError       an expected failure, shown to the caller as userErrors
+          ├── Invalid         malformed or out-of-range input          (code INVALID)
+          ├── NotFound        absent, or belongs to another organization (code NOT_FOUND)
+          ├── Conflict        clashes with what exists                 (code CONFLICT)
+          ├── NotEligible     the location does not meet the program   (code NOT_ELIGIBLE)
+          └── PrerequisiteMissing  something must be done first        (code PREREQUISITE_MISSING)
+
+A use case raises before it commits, so nothing is written when any of these is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of everything the domain raises on purpose."""
+
+
+class Forbidden(DomainError):
+    """The actor may not do this, whatever the input."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with the input: where (a path into the input) and why."""
+
+    field: tuple[str, ...] | None
+    message: str
+
+
+class UserInputError(DomainError):
+    code = "INVALID"
+
+    def __init__(self, message: str, field: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: tuple[FieldProblem, ...] = (
+            FieldProblem(tuple(field) if field is not None else None, message),
+        )
+
+    @classmethod
+    def many(cls, problems: Sequence[FieldProblem]) -> UserInputError:
+        error = cls(problems[0].message, problems[0].field)
+        error.problems = tuple(problems)
+        return error
+
+
+class Invalid(UserInputError):
+    code = "INVALID"
+
+
+class NotFound(UserInputError):
+    code = "NOT_FOUND"
+
+
+class Conflict(UserInputError):
+    code = "CONFLICT"
+
+
+class NotEligible(UserInputError):
+    code = "NOT_ELIGIBLE"
+
+
+class PrerequisiteMissing(UserInputError):
+    code = "PREREQUISITE_MISSING"
