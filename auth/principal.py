@@ -35,6 +35,10 @@ class Identity:
 
     @property
     def claims_global_admin(self) -> bool:
+        # A daemon never acts as a partner's Global admin, whatever its token says: registering an
+        # organization and assigning roles are decisions a signed-in person answers for.
+        if self.is_app:
+            return False
         return GLOBAL_ADMINISTRATOR_WID in self.wids or GLOBAL_ADMIN_APP_ROLE in self.app_roles
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from domain.fiscal import first_of_month
+from domain.fiscal import first_of_month, fiscal_year_of
 from domain.vocabulary import (
     AgreementKind,
     CriterionKind,
@@ -282,13 +282,32 @@ class Enrollment(Base):
             self.status = EnrollmentStatus.ACTION_REQUIRED
             self.action_required_reason = reason or "Update payment and/or tax details."
 
-    def shown_status(self, *, program_active: bool, sees_detail: bool) -> EnrollmentStatus:
-        """What a viewer sees: DISCONTINUED over everything, ENROLLING for in-progress detail."""
+    def shown_status(
+        self, *, program_active: bool, sees_detail: bool, tax_profile_valid: bool = True
+    ) -> EnrollmentStatus:
+        """What a viewer sees: DISCONTINUED over everything, ACTION_REQUIRED for an ENROLLED one
+        whose tax profile lapsed (issue 4; see `tax_profile_lapsed`), ENROLLING for in-progress detail."""
         if not program_active:
             return EnrollmentStatus.DISCONTINUED
-        if self.status in IN_PROGRESS and not sees_detail:
+        status = self.status
+        if status is EnrollmentStatus.ENROLLED and not tax_profile_valid:
+            status = EnrollmentStatus.ACTION_REQUIRED
+        if status in IN_PROGRESS and not sees_detail:
             return EnrollmentStatus.ENROLLING
-        return self.status
+        return status
+
+    def tax_profile_lapsed(self, current: TaxProfile | None, *, today: date) -> bool:
+        """ENROLLED in this or a later fiscal year while the location's current tax profile has expired.
+
+        Past fiscal years are closed records, so an expiry after them changes nothing; a location
+        with no tax profile at all (imported or seeded data) has nothing that expired.
+        """
+        return (
+            self.status is EnrollmentStatus.ENROLLED
+            and self.fiscal_year >= fiscal_year_of(today)
+            and current is not None
+            and not current.valid_on(today)
+        )
 
 
 def missing_profiles_reason(tax_profile_valid: bool, payment_profile_id: int | None) -> str:
@@ -325,6 +344,8 @@ class TaxProfile(Base):
     country: Mapped[str] = mapped_column(String(2))
     expires_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set once the location's Incentives admins have been told it expires soon (issue 4).
+    expiry_reminder_sent_at: Mapped[datetime | None] = mapped_column()
 
     def valid_on(self, day: date) -> bool:
         return day < self.expires_on
@@ -364,3 +385,18 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class JobLock(Base):
+    """One running batch job of a kind at a time (rollover, invitations) across processes.
+
+    A holder takes the row while `expires_at` is past and keeps it alive by pushing it forward;
+    a crashed holder's lease runs out and the next run takes over (the jobs are idempotent).
+    """
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    acquired_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()

@@ -35,3 +35,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory, for batch jobs that commit one transaction per batch."""
+        return self._sessions

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from domain.access import Actor
-from domain.model import Location, Organization
+from sqlalchemy import func, select
+
+from domain import audit
+from domain.access import Action, Actor, Scope
+from domain.errors import Conflict
+from domain.model import Agreement, Location, Organization, OrganizationTenant
+from domain.partner_ids import allocate_partner_ids
+from domain.services.guards import (
+    commit_or_conflict,
+    flush_or_conflict,
+    organization,
+    own_organization,
+    own_organization_id,
+    require,
+)
 from domain.uow import UnitOfWork
+from domain.users import remember_user
+from domain.validation import Checks
 from domain.vocabulary import AgreementKind, PartnerType
+
+TENANT_TAKEN = "your tenant already belongs to an organization"
 
 
 async def register_organization(
@@ -18,27 +35,178 @@ async def register_organization(
     migration_completed: bool,
 ) -> Organization:
     """Rule 1: a Global admin whose tenant has no organization registers one (CONFLICT otherwise)."""
-    raise NotImplementedError
+    require(actor, Action.REGISTER_ORGANIZATION)
+    check = Checks()
+    org = Organization(
+        legal_name=check.name(legal_name, "legalName", max_length=200),
+        country=check.country(country),
+        migration_completed=migration_completed,
+        solutions_partner_designated=False,
+    )
+    if global_partner_id is not None:
+        global_partner_id = check.partner_id(global_partner_id, "globalPartnerId")
+    check.done()
+    async with uow:
+        if await uow.session.get(OrganizationTenant, actor.tenant_id) is not None:
+            raise Conflict(TENANT_TAKEN)
+        await _store_organization(uow, actor, org, global_partner_id)
+        await _remember_registrant(uow, actor)
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=org.id,
+            action="registerOrganization",
+            target_kind="Organization",
+            target_key=org.id,
+        )
+        await commit_or_conflict(uow, TENANT_TAKEN)
+        return org
+
+
+async def _store_organization(
+    uow: UnitOfWork, actor: Actor, org: Organization, partner_id: str | None
+) -> None:
+    """The organization with its PartnerID, and the actor's tenant as its first tenant."""
+    org.global_partner_id = await _global_partner_id(uow, partner_id)
+    org.created_at = uow.clock.now()
+    uow.session.add(org)
+    await flush_or_conflict(uow, "this global PartnerID is taken", ["globalPartnerId"])
+    uow.session.add(
+        OrganizationTenant(tenant_id=actor.tenant_id, organization_id=org.id, added_at=org.created_at)
+    )
+    await flush_or_conflict(uow, TENANT_TAKEN)
+
+
+async def _global_partner_id(uow: UnitOfWork, requested: str | None) -> str:
+    """The requested ID when free; else a fresh one (skipping any an organization chose itself)."""
+    if requested is not None:
+        if await _global_partner_id_taken(uow, requested):
+            raise Conflict("this global PartnerID is taken", ["globalPartnerId"])
+        return requested
+    while True:
+        (candidate,) = await allocate_partner_ids(uow.session)
+        if not await _global_partner_id_taken(uow, candidate):
+            return candidate
+
+
+async def _global_partner_id_taken(uow: UnitOfWork, partner_id: str) -> bool:
+    statement = select(func.count()).where(Organization.global_partner_id == partner_id)
+    return bool((await uow.session.execute(statement)).scalar_one())
+
+
+async def _remember_registrant(uow: UnitOfWork, actor: Actor) -> None:
+    await remember_user(
+        uow.session,
+        tenant_id=actor.tenant_id,
+        object_id=actor.object_id,
+        display_name=actor.display_name,
+        email=actor.email,
+        seen_as_global_admin=True,
+        seen_at=uow.clock.now(),
+    )
 
 
 async def complete_migration(uow: UnitOfWork, actor: Actor, *, organization_id: int) -> Organization:
-    raise NotImplementedError
+    async with uow:
+        org = await own_organization(uow.session, actor, organization_id)
+        require(actor, Action.MANAGE_ORGANIZATION, Scope(organization_id=org.id))
+        org.migration_completed = True
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=org.id,
+            action="completeMigration",
+            target_kind="Organization",
+            target_key=org.id,
+        )
+        await uow.commit()
+        return org
 
 
 async def add_location(
     uow: UnitOfWork, actor: Actor, *, name: str, country: str, partner_type: PartnerType
 ) -> Location:
     """Rule 2: Global or Account admin of the caller's organization; a fresh numeric PartnerID."""
-    raise NotImplementedError
+    organization_id = own_organization_id(actor)
+    require(actor, Action.MANAGE_ORGANIZATION, Scope(organization_id=organization_id))
+    check = Checks()
+    name = check.name(name, "name", max_length=200)
+    country = check.country(country)
+    check.done()
+    async with uow:
+        if await _location_name_taken(uow, organization_id, name):
+            raise Conflict("the organization already has a location of this name", ["name"])
+        (partner_id,) = await allocate_partner_ids(uow.session)
+        location = Location(
+            organization_id=organization_id,
+            partner_id=partner_id,
+            name=name,
+            country=country,
+            partner_type=partner_type,
+            created_at=uow.clock.now(),
+        )
+        uow.session.add(location)
+        await flush_or_conflict(uow, "the organization already has a location of this name", ["name"])
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=organization_id,
+            action="addLocation",
+            target_kind="Location",
+            target_key=location.id,
+        )
+        await uow.commit()
+        return location
+
+
+async def _location_name_taken(uow: UnitOfWork, organization_id: int, name: str) -> bool:
+    statement = select(func.count()).where(Location.organization_id == organization_id, Location.name == name)
+    return bool((await uow.session.execute(statement)).scalar_one())
 
 
 async def record_agreement(
     uow: UnitOfWork, actor: Actor, *, organization_id: int, kind: AgreementKind, active: bool
 ) -> Organization:
-    raise NotImplementedError
+    require(actor, Action.OPERATE)
+    async with uow:
+        org = await organization(uow.session, organization_id)
+        agreement = await uow.session.get(Agreement, (org.id, kind))
+        if agreement is None:
+            agreement = Agreement(organization_id=org.id, kind=kind)
+            uow.session.add(agreement)
+        agreement.active = active
+        agreement.updated_at = uow.clock.now()
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=org.id,
+            action="recordAgreement",
+            target_kind="Organization",
+            target_key=org.id,
+        )
+        await commit_or_conflict(uow, "the agreement was changed at the same time; try again")
+        return org
 
 
 async def set_solutions_partner_designation(
     uow: UnitOfWork, actor: Actor, *, organization_id: int, designated: bool
 ) -> Organization:
-    raise NotImplementedError
+    require(actor, Action.OPERATE)
+    async with uow:
+        org = await organization(uow.session, organization_id)
+        org.solutions_partner_designated = designated
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=org.id,
+            action="setSolutionsPartnerDesignation",
+            target_kind="Organization",
+            target_key=org.id,
+        )
+        await uow.commit()
+        return org

@@ -4,18 +4,114 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.access import Actor
-from domain.model import PaymentProfile, TaxProfile
+from sqlalchemy import func, select, update
+
+from domain import audit
+from domain.access import Action, Actor, Scope
+from domain.errors import Conflict
+from domain.fiscal import fiscal_year_of
+from domain.model import Enrollment, PaymentProfile, TaxProfile
+from domain.services import records
+from domain.services.guards import flush_or_conflict, own_location, own_organization_id, require
 from domain.uow import UnitOfWork
+from domain.validation import Checks
+from domain.vocabulary import EnrollmentStatus
+
+NAME_TAKEN = "the organization already has a payment profile of this name"
 
 
 async def create_payment_profile(
     uow: UnitOfWork, actor: Actor, *, name: str, currency: str, bank_account_number: str
 ) -> PaymentProfile:
-    raise NotImplementedError
+    """An Incentives admin of any location adds a bank profile; only the last 4 characters are kept."""
+    organization_id = own_organization_id(actor)
+    require(actor, Action.MANAGE_PAYMENT_PROFILES, Scope(organization_id=organization_id))
+    check = Checks()
+    name = check.name(name, "name", max_length=100)
+    currency = check.currency(currency)
+    account = check.bank_account(bank_account_number)
+    check.done()
+    async with uow:
+        taken = select(func.count()).where(
+            PaymentProfile.organization_id == organization_id, PaymentProfile.name == name
+        )
+        if (await uow.session.execute(taken)).scalar_one():
+            raise Conflict(NAME_TAKEN, ["name"])
+        profile = PaymentProfile(
+            organization_id=organization_id,
+            name=name,
+            currency=currency,
+            bank_account_last4=account[-4:],
+            created_at=uow.clock.now(),
+        )
+        uow.session.add(profile)
+        await flush_or_conflict(uow, NAME_TAKEN, ["name"])
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=organization_id,
+            action="createPaymentProfile",
+            target_kind="PaymentProfile",
+            target_key=profile.id,
+        )
+        await uow.commit()
+        return profile
 
 
 async def set_tax_profile(
     uow: UnitOfWork, actor: Actor, *, location_id: int, tax_id: str, country: str, expires_on: date
 ) -> TaxProfile:
-    raise NotImplementedError
+    """A new tax profile for the location; the newest one is the location's current one."""
+    async with uow:
+        location = await own_location(uow.session, actor, location_id)
+        scope = Scope(organization_id=location.organization_id, location_id=location.id)
+        require(actor, Action.MANAGE_TAX_PROFILE, scope)
+        check = Checks()
+        tax_id = check.tax_id(tax_id)
+        country = check.country(country)
+        if expires_on <= uow.clock.today():
+            check.fail("expiresOn", "the tax profile must expire after today")
+        check.done()
+        previous = await records.current_tax_profile(uow.session, location.id)
+        profile = TaxProfile(
+            location_id=location.id,
+            tax_id=tax_id,
+            country=country,
+            expires_on=expires_on,
+            created_at=uow.clock.now(),
+        )
+        uow.session.add(profile)
+        await uow.session.flush()
+        if previous is not None and not previous.valid_on(uow.clock.today()):
+            await _revalidate_lapsed(uow, location.id)
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=location.organization_id,
+            action="setTaxProfile",
+            target_kind="TaxProfile",
+            target_key=profile.id,
+        )
+        await uow.commit()
+        return profile
+
+
+async def _revalidate_lapsed(uow: UnitOfWork, location_id: int) -> None:
+    """Issue 4: ENROLLED enrollments shown ACTION_REQUIRED for the expired profile go back to
+    validation with the new one (one UPDATE; those of past fiscal years stay closed records)."""
+    await uow.session.execute(
+        update(Enrollment)
+        .where(
+            Enrollment.location_id == location_id,
+            Enrollment.status == EnrollmentStatus.ENROLLED,
+            Enrollment.fiscal_year >= fiscal_year_of(uow.clock.today()),
+        )
+        .values(
+            status=EnrollmentStatus.VALIDATING_ENROLLMENT,
+            action_required_reason=None,
+            updated_at=uow.clock.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )

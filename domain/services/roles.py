@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.access import Actor
-from domain.model import RoleAssignment
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from domain import audit
+from domain.access import Action, Actor, Scope
+from domain.errors import Conflict, NotFound
+from domain.model import Location, Program, RoleAssignment, RoleAssignmentLocation, RoleAssignmentProgram
+from domain.services.guards import own_organization_id, require
 from domain.uow import UnitOfWork
+from domain.users import remember_user
+from domain.validation import Checks
 from domain.vocabulary import Role
+
+IdSet = frozenset[int] | None  # None: the entire organization / every program
 
 
 async def assign_role(
@@ -21,9 +31,157 @@ async def assign_role(
     location_ids: Sequence[int] | None,
     program_ids: Sequence[int] | None,
 ) -> RoleAssignment:
-    raise NotImplementedError
+    """Rule 3: a Global or Account admin gives a user of their tenant a stored role."""
+    organization_id = own_organization_id(actor)
+    require(actor, Action.MANAGE_ROLES, Scope(organization_id=organization_id))
+    user_object_id = _check_assignment(user_object_id, role, location_ids, program_ids)
+    locations = None if location_ids is None else frozenset(location_ids)
+    programs = None if program_ids is None else frozenset(program_ids)
+    async with uow:
+        await _check_scope_exists(uow, organization_id, locations, programs)
+        user = await remember_user(
+            uow.session,
+            tenant_id=actor.tenant_id,
+            object_id=user_object_id,
+            display_name=display_name,
+            email=email,
+        )
+        if await _same_assignment_exists(uow, organization_id, user.id, role, locations, programs):
+            raise Conflict("the user already has this assignment")
+        assignment = await _store(uow, organization_id, user.id, role, locations, programs)
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=organization_id,
+            action="assignRole",
+            target_kind="RoleAssignment",
+            target_key=assignment.id,
+        )
+        await uow.commit()
+        return assignment
+
+
+def _check_assignment(
+    user_object_id: str, role: Role, location_ids: Sequence[int] | None, program_ids: Sequence[int] | None
+) -> str:
+    check = Checks()
+    object_id = check.guid(user_object_id, "userObjectId")
+    if role is Role.GLOBAL_ADMIN:
+        check.fail("role", "the Global admin role comes from Microsoft Entra ID and cannot be assigned")
+    if role is Role.ACCOUNT_ADMIN:
+        for field, ids in (("locationIds", location_ids), ("programIds", program_ids)):
+            if ids is not None:
+                check.fail(field, "an Account admin covers the whole organization; give no ids")
+    if role in (Role.INCENTIVES_ADMIN, Role.INCENTIVES_USER):
+        for field, ids in (("locationIds", location_ids), ("programIds", program_ids)):
+            if ids is not None and not ids:
+                check.fail(field, "give at least one id, or none for all")
+    check.done()
+    return object_id
+
+
+async def _check_scope_exists(
+    uow: UnitOfWork, organization_id: int, locations: IdSet, programs: IdSet
+) -> None:
+    if locations:
+        statement = select(func.count()).where(
+            Location.id.in_(locations), Location.organization_id == organization_id
+        )
+        if (await uow.session.execute(statement)).scalar_one() != len(locations):
+            raise NotFound("location not found", ["locationIds"])
+    if programs:
+        statement = select(func.count()).where(Program.id.in_(programs))
+        if (await uow.session.execute(statement)).scalar_one() != len(programs):
+            raise NotFound("program not found", ["programIds"])
+
+
+async def _same_assignment_exists(
+    uow: UnitOfWork, organization_id: int, user_id: int, role: Role, locations: IdSet, programs: IdSet
+) -> bool:
+    statement = select(RoleAssignment).where(
+        RoleAssignment.organization_id == organization_id,
+        RoleAssignment.user_id == user_id,
+        RoleAssignment.role == role,
+    )
+    existing = list((await uow.session.execute(statement)).scalars())
+    scopes = await assignment_scopes(uow, existing)
+    return (locations, programs) in scopes.values()
+
+
+async def assignment_scopes(
+    uow: UnitOfWork, assignments: Sequence[RoleAssignment]
+) -> dict[int, tuple[IdSet, IdSet]]:
+    """For each assignment, the (locations, programs) it covers, None meaning all."""
+    ids = [a.id for a in assignments]
+    locations = await _children(
+        uow, RoleAssignmentLocation.location_id, RoleAssignmentLocation.assignment_id, ids
+    )
+    programs = await _children(
+        uow, RoleAssignmentProgram.program_id, RoleAssignmentProgram.assignment_id, ids
+    )
+    return {
+        a.id: (
+            None if a.all_locations else frozenset(locations.get(a.id, ())),
+            None if a.all_programs else frozenset(programs.get(a.id, ())),
+        )
+        for a in assignments
+    }
+
+
+async def _children(
+    uow: UnitOfWork,
+    column: InstrumentedAttribute[int],
+    parent: InstrumentedAttribute[int],
+    ids: Sequence[int],
+) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    if ids:
+        for parent_id, child_id in await uow.session.execute(select(parent, column).where(parent.in_(ids))):
+            found.setdefault(parent_id, []).append(child_id)
+    return found
+
+
+async def _store(
+    uow: UnitOfWork, organization_id: int, user_id: int, role: Role, locations: IdSet, programs: IdSet
+) -> RoleAssignment:
+    assignment = RoleAssignment(
+        organization_id=organization_id,
+        user_id=user_id,
+        role=role,
+        all_locations=locations is None,
+        all_programs=programs is None,
+        created_at=uow.clock.now(),
+    )
+    uow.session.add(assignment)
+    await uow.session.flush()
+    uow.session.add_all(
+        RoleAssignmentLocation(assignment_id=assignment.id, location_id=i) for i in locations or ()
+    )
+    uow.session.add_all(
+        RoleAssignmentProgram(assignment_id=assignment.id, program_id=i) for i in programs or ()
+    )
+    return assignment
 
 
 async def revoke_role(uow: UnitOfWork, actor: Actor, *, role_assignment_id: int) -> int:
     """Returns the id of the revoked assignment."""
-    raise NotImplementedError
+    async with uow:
+        assignment = await uow.session.get(RoleAssignment, role_assignment_id)
+        if assignment is None or assignment.organization_id != actor.organization_id:
+            raise NotFound("role assignment not found", ["roleAssignmentId"])
+        require(actor, Action.MANAGE_ROLES, Scope(organization_id=assignment.organization_id))
+        for child in (RoleAssignmentLocation, RoleAssignmentProgram):
+            await uow.session.execute(delete(child).where(child.assignment_id == role_assignment_id))
+        await uow.session.delete(assignment)
+        audit.record(
+            uow.session,
+            uow.clock,
+            actor,
+            organization_id=assignment.organization_id,
+            action="revokeRole",
+            target_kind="RoleAssignment",
+            target_key=role_assignment_id,
+        )
+        await uow.commit()
+        return role_assignment_id

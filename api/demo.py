@@ -1,0 +1,185 @@
+"""`incentives demo`: sample data, a loopback sign-in service and the API, with printed tokens.
+
+Everything listens on 127.0.0.1 only: the sign-in service mints tokens for anyone who asks, so it
+must never be reachable from another machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+from collections.abc import Generator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+from api.demo_seed import CAST, OPERATOR_TENANT_ID, Person, seed
+from api.entry import CommandError
+from api.loopback_entra import LoopbackEntra, serve_loopback
+from api.settings import Settings
+from domain.database import create_engine, session_factory
+from migrations import upgrade
+
+DEMO_DIRECTORY = Path("demo-data")
+DEMO_API_CLIENT_ID = "4d56e3e7-fa96-4bdc-9e54-3f758a321659"
+HOST = "127.0.0.1"
+TOKEN_LIFETIME = timedelta(hours=12)
+STARTUP_SECONDS = 30
+SHUTDOWN_SECONDS = 10
+CURL_QUERY = '{"query":"{ viewer { displayName isGlobalAdmin organization { legalName } } }"}'
+
+
+class _DemoServer(uvicorn.Server):
+    # The demo stops every server itself on Ctrl+C; uvicorn's own handlers would stop only one.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def run_demo(settings: Settings, *, port: int, directory: Path = DEMO_DIRECTORY) -> int:
+    """Recreate the demo database, then serve until Ctrl+C (or SIGTERM)."""
+    api_socket = _loopback_socket(port)
+    try:
+        database_url = _fresh_database(directory)
+        upgrade(database_url)
+        asyncio.run(_serve(settings, api_socket, directory, database_url))
+    finally:
+        api_socket.close()
+    return 0
+
+
+def _loopback_socket(port: int) -> socket.socket:
+    try:
+        return socket.create_server((HOST, port))
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise CommandError(f"cannot listen on {HOST}:{port} ({reason}); pick another --port") from None
+
+
+def _fresh_database(directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    database = directory / "demo.db"
+    for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm", "-journal"))):
+        stale.unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{database.resolve()}"
+
+
+async def _serve(settings: Settings, api_socket: socket.socket, directory: Path, database_url: str) -> None:
+    api_url = f"http://{HOST}:{api_socket.getsockname()[1]}"
+    entra = LoopbackEntra()
+    entra_server, issuer_base = await serve_loopback(entra, HOST, 0)
+    try:
+        demo_settings = _demo_settings(settings, database_url, issuer_base, api_url)
+        await _seed(database_url, public_url=api_url)
+        config = uvicorn.Config(create_app(demo_settings), log_level=demo_settings.log_level.lower())
+        api_server = _DemoServer(config)
+        _stop_on_signals([api_server, entra_server])
+        serving = asyncio.create_task(api_server.serve(sockets=[api_socket]))
+        await _until_started(api_server, serving)
+        tokens = {person: _mint(entra, person) for person in CAST}
+        _write_tokens(directory / "tokens.json", api_url, issuer_base, tokens)
+        print(_banner(api_url, issuer_base, directory, tokens), flush=True)
+        await serving
+    finally:
+        entra_server.should_exit = True
+        await _others_finished()
+
+
+def _demo_settings(settings: Settings, database_url: str, issuer_base: str, api_url: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "database_url": database_url,
+            "azure_client_id": DEMO_API_CLIENT_ID,
+            "azure_tenant_id": OPERATOR_TENANT_ID,
+            "azure_authority_host": issuer_base,
+            "public_url": api_url,
+        }
+    )
+
+
+async def _seed(database_url: str, *, public_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await seed(session_factory(engine), public_url=public_url)
+    finally:
+        await engine.dispose()
+
+
+def _stop_on_signals(servers: Sequence[uvicorn.Server]) -> None:
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
+
+
+async def _until_started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    async with asyncio.timeout(STARTUP_SECONDS):
+        while not server.started:
+            if serving.done():
+                await serving
+                raise RuntimeError("the API did not start")
+            await asyncio.sleep(0.02)
+
+
+async def _others_finished() -> None:
+    """Let the servers started in this loop finish shutting down, rather than be cancelled."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    if others:
+        await asyncio.wait(others, timeout=SHUTDOWN_SECONDS)
+
+
+def _mint(entra: LoopbackEntra, person: Person) -> str:
+    return entra.mint(
+        tenant_id=person.tenant_id,
+        object_id=person.object_id,
+        audience=DEMO_API_CLIENT_ID,
+        roles=sorted(person.app_roles),
+        wids=sorted(person.wids),
+        name=person.name,
+        email=person.email,
+        lifetime=TOKEN_LIFETIME,
+    )
+
+
+def _write_tokens(path: Path, api_url: str, issuer_base: str, tokens: dict[Person, str]) -> None:
+    document = {
+        "graphql": f"{api_url}/graphql",
+        "authorityHost": issuer_base,
+        "clientId": DEMO_API_CLIENT_ID,
+        "tokens": {person.key: token for person, token in tokens.items()},
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def _banner(api_url: str, issuer_base: str, directory: Path, tokens: dict[Person, str]) -> str:
+    people = "\n".join(
+        f"  {person.label}: {person.name} <{person.email}>\n  {person.variable}={token}\n"
+        for person, token in tokens.items()
+    )
+    return f"""
+Incentives demo: sample data in {directory / "demo.db"} (recreated on every start).
+
+  GraphiQL:       {api_url}/graphql
+  Sign-in (fake): {issuer_base}   (loopback Entra ID; tokens valid for 12 hours)
+
+Tokens for sample users (also in {directory / "tokens.json"}); paste a line into your shell:
+
+{people}
+Try it:
+
+  curl -s {api_url}/graphql -H "Authorization: Bearer $GLOBAL_ADMIN_TOKEN" \\
+    -H 'Content-Type: application/json' -d '{CURL_QUERY}'
+
+In GraphiQL, open "Headers" and paste: {{"Authorization": "Bearer <a token above>"}}
+
+Press Ctrl+C to stop.
+"""

@@ -1,0 +1,1 @@
+"""The GraphQL API: types, queries, mutations, loaders; resolvers translate, the domain decides."""

@@ -1,0 +1,136 @@
+"""The caller's Entra directory, read through Microsoft Graph as the service.
+
+`Query.directoryUsers` lets a console pick users, and `assignRole` finds a user by principal name
+with `find_user`. Both read the caller's own tenant only, and only for a caller who may manage
+roles, so nobody else can probe a directory. How Graph's failures show:
+
+    GraphNotConfigured   directoryUsers: NOT_CONFIGURED error    assignRole: INVALID userError
+    other GraphError     directoryUsers: DIRECTORY_UNAVAILABLE   assignRole: INVALID userError
+                         (logged; the caller is asked to try again)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Self, TypeVar
+
+import strawberry
+
+from api.graphql.errors import ExpectedError
+from api.graphql.pagination import BadUserInputError, given
+from api.graphql.types.base import Info, require
+from auth import graph
+from auth.graph import GraphClient, GraphError, GraphNotConfigured
+from domain.access import Action, Scope
+from domain.errors import Invalid, NotFound
+
+logger = logging.getLogger("incentives.graphql.directory")
+
+T = TypeVar("T")
+
+ROLE_MANAGERS = ("GLOBAL_ADMIN", "ACCOUNT_ADMIN")
+MAX_SEARCH_LENGTH = 100
+DEFAULT_DIRECTORY_USERS = 20
+MAX_DIRECTORY_USERS = 50
+UNREACHABLE = "the directory could not be reached; try again"
+UPN_FIELD = ("userPrincipalName",)
+DIRECTORY_USERS = (
+    "Users of the caller's Entra tenant whose display name, mail or user principal name has a word "
+    f"starting with `search` (1 to {MAX_SEARCH_LENGTH} characters), at most `first` (1 to "
+    f"{MAX_DIRECTORY_USERS}), read through Microsoft Graph. Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN. "
+    "Null with an error at this path: FORBIDDEN for anyone else, NOT_CONFIGURED when the service has "
+    "no Graph credentials, DIRECTORY_UNAVAILABLE when Graph could not be reached."
+)
+
+# How a caller is told that Graph failed: (message, configured) -> the exception to raise.
+Refusal = Callable[[str, bool], Exception]
+
+
+@strawberry.type(
+    description="A user of the caller's Entra tenant, as Microsoft Graph knows them. "
+    "Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN."
+)
+class DirectoryUser:
+    object_id: strawberry.ID = strawberry.field(
+        description="The Entra object ID; `assignRole` takes it as `userObjectId`."
+    )
+    display_name: str | None
+    mail: str | None
+    user_principal_name: str | None = strawberry.field(
+        description="The sign-in name; `assignRole` takes it as `userPrincipalName`."
+    )
+
+    @classmethod
+    def from_directory(cls, user: graph.DirectoryUser) -> Self:
+        return cls(
+            object_id=strawberry.ID(user.object_id),
+            display_name=user.display_name or None,
+            mail=user.mail,
+            user_principal_name=user.user_principal_name or None,
+        )
+
+
+def require_role_manager(info: Info) -> None:
+    """FORBIDDEN unless the caller is a Global or Account admin of its organization."""
+    organization_id = info.context.principal.organization_id
+    require(info, Action.MANAGE_ROLES, Scope(organization_id=organization_id), ROLE_MANAGERS)
+
+
+async def find_user(info: Info, user_principal_name: str) -> graph.DirectoryUser:
+    """The user of the caller's tenant with this UPN; a NOT_FOUND or INVALID userError otherwise.
+
+    The caller must have passed `require_role_manager`: this reads the directory.
+    """
+    found = await _in_callers_directory(
+        info,
+        lambda client, tenant_id: client.user_by_principal_name(tenant_id, user_principal_name),
+        lambda message, configured: Invalid(message, UPN_FIELD),
+    )
+    if found is None:
+        raise NotFound("no user of your tenant has this user principal name", UPN_FIELD)
+    return found
+
+
+async def directory_users(
+    info: Info, search: str, first: int | None = DEFAULT_DIRECTORY_USERS
+) -> list[DirectoryUser] | None:
+    """`Query.directoryUsers`: a search of the caller's directory, for Global and Account admins."""
+    require_role_manager(info)
+    text, limit = _search_arguments(search, first)
+    users = await _in_callers_directory(
+        info, lambda client, tenant_id: client.search_users(tenant_id, text, limit), _query_refusal
+    )
+    return [DirectoryUser.from_directory(user) for user in users]
+
+
+def _search_arguments(search: str, first: int | None) -> tuple[str, int]:
+    text = search.strip()
+    if not 1 <= len(text) <= MAX_SEARCH_LENGTH:
+        raise BadUserInputError(f"`search` must be 1 to {MAX_SEARCH_LENGTH} characters.")
+    limit = given(first)
+    limit = DEFAULT_DIRECTORY_USERS if limit is None else limit
+    if not 1 <= limit <= MAX_DIRECTORY_USERS:
+        raise BadUserInputError(f"`first` must be between 1 and {MAX_DIRECTORY_USERS}.")
+    return text, limit
+
+
+async def _in_callers_directory(
+    info: Info, call: Callable[[GraphClient, str], Awaitable[T]], refuse: Refusal
+) -> T:
+    """`call(graph, tenant_id)` for the caller's tenant; Graph's failures become `refuse(...)`."""
+    tenant_id = info.context.principal.tenant_id
+    try:
+        if info.context.graph is None:
+            raise GraphNotConfigured()
+        return await call(info.context.graph, tenant_id)
+    except GraphNotConfigured as error:
+        raise refuse(str(error), False) from error
+    except GraphError as error:
+        logger.warning("Microsoft Graph failed for tenant %s: %s", tenant_id, error)
+        raise refuse(UNREACHABLE, True) from error
+
+
+def _query_refusal(message: str, configured: bool) -> Exception:
+    code = "DIRECTORY_UNAVAILABLE" if configured else "NOT_CONFIGURED"
+    return ExpectedError(message, extensions={"code": code})

@@ -1,0 +1,18 @@
+"""Every mutation of the contract (section 4), partner side and operator side."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.mutations.incentives import IncentivesMutations
+from api.graphql.mutations.mail import MailMutations
+from api.graphql.mutations.operator import OperatorMutations
+from api.graphql.mutations.organization import OrganizationMutations
+
+
+@strawberry.type
+class Mutation(OrganizationMutations, IncentivesMutations, OperatorMutations, MailMutations):
+    """Each mutation takes one input and answers a payload with `userErrors`."""
+
+
+__all__ = ["Mutation"]

@@ -1,0 +1,199 @@
+"""Partner-side mutations of the Incentives administrators: notices, payout data, enrollments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from api.events import EnrollmentChanged
+from api.graphql.mutations.translate import (
+    Payload,
+    Requirement,
+    key,
+    optional_key,
+    perform,
+    text,
+)
+from api.graphql.types import Enrollment, Info, Invitation, PaymentProfile, TaxProfile
+from domain.services import enrollment, invitations, payout
+
+INVITED_ADMIN = Requirement(
+    "INCENTIVES_ADMIN covering the invitation",
+    "Requires: INCENTIVES_ADMIN covering the invitation's location and program.",
+)
+ANY_INCENTIVES_ADMIN = Requirement("INCENTIVES_ADMIN", "Requires: INCENTIVES_ADMIN of any location.")
+LOCATION_ADMIN = Requirement(
+    "INCENTIVES_ADMIN of the location", "Requires: INCENTIVES_ADMIN of the location."
+)
+ENROLLER = Requirement(
+    "INCENTIVES_ADMIN covering the location and program",
+    "Requires: INCENTIVES_ADMIN covering the location and program; "
+    "GLOBAL_ADMIN and ACCOUNT_ADMIN alone cannot.",
+)
+
+
+@strawberry.input
+class DismissInvitationInput:
+    invitation_id: strawberry.ID
+
+
+@strawberry.type
+class DismissInvitationPayload(Payload):
+    invitation: Invitation | None = None
+
+
+@strawberry.input
+class CreatePaymentProfileInput:
+    name: str
+    currency: str = strawberry.field(description="ISO 4217, e.g. EUR.")
+    bank_account_number: str = strawberry.field(description="Only its last four characters are kept.")
+
+
+@strawberry.type
+class CreatePaymentProfilePayload(Payload):
+    payment_profile: PaymentProfile | None = None
+
+
+@strawberry.input
+class SetTaxProfileInput:
+    location_id: strawberry.ID
+    tax_id: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
+    expires_on: date
+
+
+@strawberry.type
+class SetTaxProfilePayload(Payload):
+    tax_profile: TaxProfile | None = None
+
+
+@strawberry.input
+class EnrollInput:
+    location_id: strawberry.ID
+    program_id: strawberry.ID
+    payment_profile_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.type
+class EnrollPayload(Payload):
+    enrollment: Enrollment | None = None
+
+
+@strawberry.input
+class UpdateEnrollmentInput:
+    enrollment_id: strawberry.ID
+    payment_profile_id: strawberry.ID
+
+
+@strawberry.type
+class UpdateEnrollmentPayload(Payload):
+    enrollment: Enrollment | None = None
+
+
+async def _dismiss_invitation(info: Info, input: DismissInvitationInput) -> DismissInvitationPayload | None:
+    return await perform(
+        info,
+        INVITED_ADMIN,
+        DismissInvitationPayload,
+        lambda uow, actor: invitations.dismiss_invitation(
+            uow, actor, invitation_id=key(input.invitation_id, "Invitation", "invitationId")
+        ),
+        lambda invitation: DismissInvitationPayload(invitation=Invitation.from_model(invitation)),
+    )
+
+
+async def _create_payment_profile(
+    info: Info, input: CreatePaymentProfileInput
+) -> CreatePaymentProfilePayload | None:
+    return await perform(
+        info,
+        ANY_INCENTIVES_ADMIN,
+        CreatePaymentProfilePayload,
+        lambda uow, actor: payout.create_payment_profile(
+            uow,
+            actor,
+            name=text(input.name, "name", 100),
+            currency=text(input.currency, "currency", 3),
+            # 34 characters at most, as typed in groups of four
+            bank_account_number=text(input.bank_account_number, "bankAccountNumber", 42),
+        ),
+        lambda profile: CreatePaymentProfilePayload(payment_profile=PaymentProfile.from_model(profile)),
+    )
+
+
+async def _set_tax_profile(info: Info, input: SetTaxProfileInput) -> SetTaxProfilePayload | None:
+    return await perform(
+        info,
+        LOCATION_ADMIN,
+        SetTaxProfilePayload,
+        lambda uow, actor: payout.set_tax_profile(
+            uow,
+            actor,
+            location_id=key(input.location_id, "Location", "locationId"),
+            tax_id=text(input.tax_id, "taxId", 64),
+            country=text(input.country, "country", 2),
+            expires_on=input.expires_on,
+        ),
+        lambda profile: SetTaxProfilePayload(tax_profile=TaxProfile.from_model(profile)),
+    )
+
+
+async def _enroll(info: Info, input: EnrollInput) -> EnrollPayload | None:
+    return await perform(
+        info,
+        ENROLLER,
+        EnrollPayload,
+        lambda uow, actor: enrollment.enroll(
+            uow,
+            actor,
+            location_id=key(input.location_id, "Location", "locationId"),
+            program_id=key(input.program_id, "IncentiveProgram", "programId"),
+            payment_profile_id=optional_key(input.payment_profile_id, "PaymentProfile", "paymentProfileId"),
+        ),
+        lambda enrolled: EnrollPayload(enrollment=Enrollment.from_model(enrolled)),
+        announce=lambda enrolled: EnrollmentChanged(enrolled.id),
+    )
+
+
+async def _update_enrollment(info: Info, input: UpdateEnrollmentInput) -> UpdateEnrollmentPayload | None:
+    return await perform(
+        info,
+        ENROLLER,
+        UpdateEnrollmentPayload,
+        lambda uow, actor: enrollment.update_enrollment(
+            uow,
+            actor,
+            enrollment_id=key(input.enrollment_id, "Enrollment", "enrollmentId"),
+            payment_profile_id=key(input.payment_profile_id, "PaymentProfile", "paymentProfileId"),
+        ),
+        lambda updated: UpdateEnrollmentPayload(enrollment=Enrollment.from_model(updated)),
+        announce=lambda updated: EnrollmentChanged(updated.id),
+    )
+
+
+@strawberry.type
+class IncentivesMutations:
+    dismiss_invitation: DismissInvitationPayload | None = strawberry.mutation(
+        resolver=_dismiss_invitation,
+        description=INVITED_ADMIN.describe("Hides a home-page notice for the caller only."),
+    )
+    create_payment_profile: CreatePaymentProfilePayload | None = strawberry.mutation(
+        resolver=_create_payment_profile,
+        description=ANY_INCENTIVES_ADMIN.describe("Creates an organization-level bank profile."),
+    )
+    set_tax_profile: SetTaxProfilePayload | None = strawberry.mutation(
+        resolver=_set_tax_profile,
+        description=LOCATION_ADMIN.describe("Gives a location a new current tax profile."),
+    )
+    enroll: EnrollPayload | None = strawberry.mutation(
+        resolver=_enroll,
+        description=ENROLLER.describe(
+            "Enrolls a location in a program: VALIDATING_ENROLLMENT when the location has a valid tax "
+            "profile and a payment profile is given, else ACTION_REQUIRED."
+        ),
+    )
+    update_enrollment: UpdateEnrollmentPayload | None = strawberry.mutation(
+        resolver=_update_enrollment,
+        description=ENROLLER.describe("Completes an enrollment with a payment profile."),
+    )

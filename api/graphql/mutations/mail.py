@@ -1,0 +1,45 @@
+"""The operator's mail mutations: requeue dead letters (issue 4)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.mutations.translate import OPERATOR, Payload, key, perform
+from api.graphql.types import Info
+from domain.services import mail_queue
+
+
+@strawberry.input
+class RequeueMailInput:
+    message_ids: list[strawberry.ID] = strawberry.field(
+        description="The `id`s of dead letters (`mailQueue.deadLetters`), 1 to 100."
+    )
+
+
+@strawberry.type
+class RequeueMailPayload(Payload):
+    requeued: int = strawberry.field(
+        default=0, description="Dead letters pending again; messages not dead are left alone."
+    )
+
+
+async def _requeue_mail(info: Info, input: RequeueMailInput) -> RequeueMailPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        RequeueMailPayload,
+        lambda uow, actor: mail_queue.requeue_mail(
+            uow, actor, ids=[key(value, "MailMessage", "messageIds") for value in input.message_ids]
+        ),
+        lambda requeued: RequeueMailPayload(requeued=requeued),
+    )
+
+
+@strawberry.type
+class MailMutations:
+    requeue_mail: RequeueMailPayload | None = strawberry.mutation(
+        resolver=_requeue_mail,
+        description=OPERATOR.describe(
+            "Sends dead letters again: pending, attempts from zero, delivered at the next round."
+        ),
+    )

@@ -1,0 +1,251 @@
+"""Operator-side mutations: programs, agreements, designations, invitations, reviews, roll-forward."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.events import EnrollmentChanged, InvitationsIssued
+from api.graphql.mutations.translate import OPERATOR, Payload, key, optional_text, perform, text
+from api.graphql.types import Enrollment, IncentiveProgram, Info, Organization
+from domain.fiscal import fiscal_year_of
+from domain.services import enrollment, invitations, organizations, programs, rollover
+from domain.vocabulary import AgreementKind, CriterionKind
+
+
+@strawberry.input
+class CreateProgramInput:
+    code: str = strawberry.field(description="2-32 of A-Z, 0-9, '_' and '-', unique.")
+    name: str
+    criteria: list[CriterionKind] = strawberry.field(description="[]: open to all partners.")
+
+
+@strawberry.type
+class CreateProgramPayload(Payload):
+    program: IncentiveProgram | None = None
+
+
+@strawberry.input
+class DiscontinueProgramInput:
+    program_id: strawberry.ID
+
+
+@strawberry.type
+class DiscontinueProgramPayload(Payload):
+    program: IncentiveProgram | None = None
+
+
+@strawberry.input
+class RecordAgreementInput:
+    organization_id: strawberry.ID
+    kind: AgreementKind
+    active: bool
+
+
+@strawberry.type
+class RecordAgreementPayload(Payload):
+    organization: Organization | None = None
+
+
+@strawberry.input
+class SetSolutionsPartnerDesignationInput:
+    organization_id: strawberry.ID
+    designated: bool
+
+
+@strawberry.type
+class SetSolutionsPartnerDesignationPayload(Payload):
+    organization: Organization | None = None
+
+
+@strawberry.input
+class IssueInvitationsInput:
+    program_id: strawberry.ID
+
+
+@strawberry.type
+class IssueInvitationsPayload(Payload):
+    invitations_created: int = strawberry.field(default=0, description="0 when run again.")
+
+
+@strawberry.input
+class ReviewEnrollmentInput:
+    enrollment_id: strawberry.ID
+    approved: bool
+    reason: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Why it was sent back, shown to the partner."
+    )
+
+
+@strawberry.type
+class ReviewEnrollmentPayload(Payload):
+    enrollment: Enrollment | None = None
+
+
+@strawberry.input
+class RollOverFiscalYearInput:
+    from_fiscal_year: int
+
+
+@strawberry.type
+class RollOverFiscalYearPayload(Payload):
+    carried: int = strawberry.field(default=0, description="ENROLLED again in the next fiscal year.")
+    action_required: int = strawberry.field(default=0, description="Eligible, but the tax profile expired.")
+    ineligible: int = strawberry.field(default=0, description="No longer eligible.")
+    inactive: int = strawberry.field(default=0, description="The program was discontinued.")
+
+
+async def _create_program(info: Info, input: CreateProgramInput) -> CreateProgramPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        CreateProgramPayload,
+        lambda uow, actor: programs.create_program(
+            uow,
+            actor,
+            code=text(input.code, "code", 32),
+            name=text(input.name, "name", 200),
+            criteria=input.criteria,
+        ),
+        lambda program: CreateProgramPayload(program=IncentiveProgram.from_model(program)),
+    )
+
+
+async def _discontinue_program(
+    info: Info, input: DiscontinueProgramInput
+) -> DiscontinueProgramPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        DiscontinueProgramPayload,
+        lambda uow, actor: programs.discontinue_program(
+            uow, actor, program_id=key(input.program_id, "IncentiveProgram", "programId")
+        ),
+        lambda program: DiscontinueProgramPayload(program=IncentiveProgram.from_model(program)),
+    )
+
+
+async def _record_agreement(info: Info, input: RecordAgreementInput) -> RecordAgreementPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        RecordAgreementPayload,
+        lambda uow, actor: organizations.record_agreement(
+            uow,
+            actor,
+            organization_id=key(input.organization_id, "Organization", "organizationId"),
+            kind=input.kind,
+            active=input.active,
+        ),
+        lambda org: RecordAgreementPayload(organization=Organization.from_model(org)),
+    )
+
+
+async def _set_solutions_partner_designation(
+    info: Info, input: SetSolutionsPartnerDesignationInput
+) -> SetSolutionsPartnerDesignationPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        SetSolutionsPartnerDesignationPayload,
+        lambda uow, actor: organizations.set_solutions_partner_designation(
+            uow,
+            actor,
+            organization_id=key(input.organization_id, "Organization", "organizationId"),
+            designated=input.designated,
+        ),
+        lambda org: SetSolutionsPartnerDesignationPayload(organization=Organization.from_model(org)),
+    )
+
+
+async def _issue_invitations(info: Info, input: IssueInvitationsInput) -> IssueInvitationsPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        IssueInvitationsPayload,
+        lambda uow, actor: invitations.issue_invitations(
+            uow,
+            actor,
+            program_id=key(input.program_id, "IncentiveProgram", "programId"),
+            public_url=info.context.settings.public_url,
+        ),
+        lambda created: IssueInvitationsPayload(invitations_created=created),
+        announce=lambda created: _invitations_issued(info, input) if created else None,
+    )
+
+
+def _invitations_issued(info: Info, input: IssueInvitationsInput) -> InvitationsIssued:
+    # The use case invites for the current fiscal year of the same clock.
+    program_id = key(input.program_id, "IncentiveProgram", "programId")
+    return InvitationsIssued(program_id, fiscal_year_of(info.context.clock.today()))
+
+
+async def _review_enrollment(info: Info, input: ReviewEnrollmentInput) -> ReviewEnrollmentPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        ReviewEnrollmentPayload,
+        lambda uow, actor: enrollment.review_enrollment(
+            uow,
+            actor,
+            enrollment_id=key(input.enrollment_id, "Enrollment", "enrollmentId"),
+            approved=input.approved,
+            reason=optional_text(input.reason, "reason", 500),
+        ),
+        lambda reviewed: ReviewEnrollmentPayload(enrollment=Enrollment.from_model(reviewed)),
+        announce=lambda reviewed: EnrollmentChanged(reviewed.id),
+    )
+
+
+async def _roll_over_fiscal_year(
+    info: Info, input: RollOverFiscalYearInput
+) -> RollOverFiscalYearPayload | None:
+    return await perform(
+        info,
+        OPERATOR,
+        RollOverFiscalYearPayload,
+        lambda uow, actor: rollover.roll_over_fiscal_year(
+            uow, actor, from_fiscal_year=input.from_fiscal_year
+        ),
+        lambda result: RollOverFiscalYearPayload(
+            carried=result.carried,
+            action_required=result.action_required,
+            ineligible=result.ineligible,
+            inactive=result.inactive,
+        ),
+    )
+
+
+@strawberry.type
+class OperatorMutations:
+    create_program: CreateProgramPayload | None = strawberry.mutation(
+        resolver=_create_program,
+        description=OPERATOR.describe("Creates an incentive program with its criteria."),
+    )
+    discontinue_program: DiscontinueProgramPayload | None = strawberry.mutation(
+        resolver=_discontinue_program,
+        description=OPERATOR.describe("Discontinues a program: its enrollments show DISCONTINUED."),
+    )
+    record_agreement: RecordAgreementPayload | None = strawberry.mutation(
+        resolver=_record_agreement,
+        description=OPERATOR.describe("Records an organization's agreement as active or not."),
+    )
+    set_solutions_partner_designation: SetSolutionsPartnerDesignationPayload | None = strawberry.mutation(
+        resolver=_set_solutions_partner_designation,
+        description=OPERATOR.describe("Grants or withdraws an organization's Solutions Partner designation."),
+    )
+    issue_invitations: IssueInvitationsPayload | None = strawberry.mutation(
+        resolver=_issue_invitations,
+        description=OPERATOR.describe(
+            "Invites every eligible location without an invitation for the current fiscal year."
+        ),
+    )
+    review_enrollment: ReviewEnrollmentPayload | None = strawberry.mutation(
+        resolver=_review_enrollment,
+        description=OPERATOR.describe(
+            "Ends validation: ENROLLED (earning from the first of this month) or back to ACTION_REQUIRED."
+        ),
+    )
+    roll_over_fiscal_year: RollOverFiscalYearPayload | None = strawberry.mutation(
+        resolver=_roll_over_fiscal_year,
+        description=OPERATOR.describe("Carries the ENROLLED enrollments of a fiscal year into the next one."),
+    )

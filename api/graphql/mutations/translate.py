@@ -1,0 +1,123 @@
+"""The one translation every mutation makes: input at the edge -> use case -> payload.
+
+    return await perform(info, ORG_ADMINS, AddLocationPayload,
+                         lambda uow, actor: add_location(uow, actor, name=text(input.name, "name", 200)),
+                         lambda location: AddLocationPayload(location=Location.from_model(location)))
+
+Edge readers (`text`, `key`, ...) raise the domain's own input errors, so a malformed ID or an
+over-long string becomes a userError before anything reaches the use case or the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from api.events import Event
+from api.graphql.errors import ForbiddenError, UserError, user_errors
+from api.graphql.ids import key_of
+from api.graphql.loaders import Loaders
+from api.graphql.types import Info
+from auth.principal import Principal
+from domain.errors import Forbidden, Invalid, NotFound, UserInputError
+from domain.uow import UnitOfWork
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class Payload:
+    """What every mutation payload holds besides the changed object(s)."""
+
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was done; empty on success."
+    )
+
+
+P = TypeVar("P", bound=Payload)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Who may call a mutation: `roles` for the FORBIDDEN message, `sentence` for its description."""
+
+    roles: str
+    sentence: str
+
+    def describe(self, what: str) -> str:
+        return f"{what} {self.sentence}"
+
+
+ORG_ADMINS = Requirement("GLOBAL_ADMIN, ACCOUNT_ADMIN", "Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN.")
+OPERATOR = Requirement(
+    "operator", "Requires: operator (Incentives.Operator app role in the operator tenant)."
+)
+
+
+async def perform(
+    info: Info,
+    requirement: Requirement,
+    payload: type[P],
+    call: Callable[[UnitOfWork, Principal], Awaitable[T]],
+    present: Callable[[T], P],
+    announce: Callable[[T], Event | None] | None = None,
+) -> P:
+    """Run one use case for the caller; expected failures become userErrors, refusals FORBIDDEN.
+
+    `announce` names the live-notification event of the change (api/events.py); it is published
+    only after the use case committed, so a subscriber never reads uncommitted data.
+    """
+    try:
+        changed = await call(info.context.uow(), info.context.principal)
+    except UserInputError as error:
+        return payload(user_errors=user_errors(error))
+    except Forbidden as error:
+        raise ForbiddenError(requirement.roles) from error
+    forget_loaded(info.context.loaders)
+    info.context.mail_queued()
+    if announce is not None:
+        await info.context.announce(announce(changed))
+    return present(changed)
+
+
+def forget_loaded(loaders: Loaders) -> None:
+    """Drop what this request's DataLoaders cached: the change may have made any of it stale."""
+    for loader in vars(loaders).values():
+        if isinstance(loader, DataLoader):
+            loader.clear_all()
+
+
+def text(value: str, field: str, max_length: int) -> str:
+    """The value without surrounding whitespace, refused (INVALID) when longer than `max_length`."""
+    stripped = value.strip()
+    if len(stripped) > max_length:
+        raise Invalid(f"{field} must be at most {max_length} characters", [field])
+    return stripped
+
+
+def optional_text(value: str | None, field: str, max_length: int) -> str | None:
+    """Like `text`; absent, null and blank all mean "not given"."""
+    return (text(value, field, max_length) or None) if value else None
+
+
+def key(value: str, kind: str, field: str) -> int:
+    """The key of a global ID of `kind` (a GraphQL type name); anything else is NOT_FOUND."""
+    found = key_of(value, kind)
+    if found is None:
+        raise NotFound(f"no {kind} has this ID", [field])
+    return found
+
+
+def optional_key(value: str | None, kind: str, field: str) -> int | None:
+    return None if value is None or value is strawberry.UNSET else key(value, kind, field)
+
+
+def keys(values: Sequence[str] | None, kind: str, field: str) -> list[int] | None:
+    """The keys of a list of IDs; left out or null stays None (e.g. "the entire organization")."""
+    if values is None or values is strawberry.UNSET:
+        return None
+    return [key(value, kind, field) for value in values]

@@ -1,0 +1,102 @@
+"""The root query type."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.directory import DIRECTORY_USERS, DirectoryUser, directory_users
+from api.graphql.nodes import resolve_node, resolve_nodes
+from api.graphql.pagination import given, page_args
+from api.graphql.types import Connection, Enrollment, IncentiveProgram, Info, Node, Organization, Viewer
+from api.graphql.types.base import SIGNED_IN, connection, field, require, requires
+from api.graphql.types.mail import MAIL_QUEUE, MailQueue, mail_queue
+from domain import model as models
+from domain.access import Action, Scope
+from domain.fiscal import fiscal_year_of
+from domain.queries import enrollments
+from domain.queries.pages import count_of, page_of
+from domain.vocabulary import EnrollmentStatus
+
+OPERATOR = ("operator",)
+OPERATOR_ONLY = f"{requires(*OPERATOR)} Null (with a FORBIDDEN error at this path) for anyone else."
+
+
+@strawberry.type
+class Query:
+    @field(f"The signed-in caller. {SIGNED_IN}")
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(principal=info.context.principal)
+
+    @field("The current fiscal year: FY N runs July 1 of N-1 to June 30 of N.")
+    def current_fiscal_year(self, info: Info) -> int:
+        return fiscal_year_of(info.context.clock.today())
+
+    @field(f"Every organization, oldest first. {OPERATOR_ONLY}")
+    async def organizations(
+        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Connection[Organization] | None:
+        require(info, Action.OPERATE, Scope(), OPERATOR)
+        args = page_args(first, after)
+        loaders = info.context.loaders
+
+        page = await loaders.run(lambda session: page_of(session, models.Organization, args))
+        loaders.organization.prime_many({item.id: item for item in page.items})
+        return connection(
+            page,
+            lambda item: item.id,
+            Organization.from_model,
+            lambda: loaders.run(lambda session: count_of(session, models.Organization)),
+        )
+
+    @field(f"Every enrollment, optionally of one status, oldest first. {OPERATOR_ONLY}")
+    async def enrollments(
+        self,
+        info: Info,
+        status: EnrollmentStatus | None = strawberry.UNSET,
+        first: int | None = 20,
+        after: str | None = strawberry.UNSET,
+    ) -> Connection[Enrollment] | None:
+        require(info, Action.OPERATE, Scope(), OPERATOR)
+        args = page_args(first, after)
+        wanted = given(status)
+        # ACTION_REQUIRED includes ENROLLED ones whose tax profile lapsed, as `status` shows them.
+        today = info.context.clock.today()
+        loaders = info.context.loaders
+        page = await loaders.run(
+            lambda session: enrollments.all_enrollments_page(session, args, wanted, today)
+        )
+        loaders.enrollment.prime_many({item.id: item for item in page.items})
+        return connection(
+            page,
+            lambda item: item.id,
+            Enrollment.from_model,
+            lambda: loaders.run(lambda session: enrollments.all_enrollments_count(session, wanted, today)),
+        )
+
+    @field(f"Every incentive program, oldest first. {SIGNED_IN}")
+    async def programs(
+        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Connection[IncentiveProgram]:
+        args = page_args(first, after)
+        loaders = info.context.loaders
+        page = await loaders.run(lambda session: page_of(session, models.Program, args))
+        loaders.program.prime_many({item.id: item for item in page.items})
+        return connection(
+            page,
+            lambda item: item.id,
+            IncentiveProgram.from_model,
+            lambda: loaders.run(lambda session: count_of(session, models.Program)),
+        )
+
+    mail_queue: MailQueue | None = strawberry.field(resolver=mail_queue, description=MAIL_QUEUE)
+    directory_users: list[DirectoryUser] | None = strawberry.field(
+        resolver=directory_users, description=DIRECTORY_USERS
+    )
+
+    @field("The object with this ID; null when there is none the caller may see.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @field("The objects with these IDs (at most 100), each null like `node`.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        return await resolve_nodes(info, ids)

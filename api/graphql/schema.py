@@ -1,0 +1,57 @@
+"""The schema: Query, Mutation, Subscription; errors masked (logged with the request id), size limits."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
+
+from api.graphql import errors
+from api.graphql.mutations import Mutation
+from api.graphql.query import Query
+from api.graphql.subscription import Subscription
+
+# Deep enough for the nested reads a client needs (organization > locations > edges > node >
+# enrollments > edges > node > program > criteria is 9), small enough to stop hostile nesting.
+MAX_DEPTH = 12
+MAX_TOKENS = 2000
+
+logger = logging.getLogger("incentives.graphql")
+
+
+class Schema(strawberry.Schema):
+    """Logs the original of every error that will be masked; expected errors are not logged."""
+
+    def process_errors(
+        self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
+        for error in errors_:
+            if errors.should_mask(error):
+                logger.error(
+                    "unexpected error at %s",
+                    ".".join(str(part) for part in error.path or ()),
+                    exc_info=error.original_error,
+                    extra={"request_id": request_id},
+                )
+
+
+def build_schema() -> strawberry.Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaskErrors(should_mask_error=errors.should_mask, error_message="Unexpected error."),
+        ],
+    )
+
+
+def print_sdl() -> str:
+    """The SDL for `incentives export-schema` (the committed schema.graphql)."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,134 @@
+"""The root subscription type: live notifications over graphql-transport-ws (see api/websocket.py).
+
+Each event is a hint (api/events.py); before showing anything the caller is authenticated again
+(token and stored roles re-read) and the object is read fresh, then resolved through the normal
+types, so the same visibility and field rules apply as for queries. A stream ends when the
+caller's token is no longer accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from api.events import EnrollmentChanged, EventBus, InvitationsIssued
+from api.graphql.loaders import Loaders
+from api.graphql.types import Enrollment, Info, Invitation
+from auth.errors import Unauthenticated
+from domain import model as models
+from domain.access import Action, Scope
+from domain.fiscal import fiscal_year_of
+from domain.queries.enrollments import home_page_notices
+
+
+def _bus(info: Info) -> EventBus:
+    if info.context.events is None:
+        raise RuntimeError("subscriptions need the event bus (the app lifespan starts it)")
+    return info.context.events
+
+
+async def _signed_in_again(info: Info) -> bool:
+    """Re-read the caller for a fresh look at the data; False once the token is refused."""
+    reauthenticate = info.context.reauthenticate
+    if reauthenticate is None:
+        return False
+    try:
+        info.context.principal = await reauthenticate()
+    except Unauthenticated:
+        return False
+    return True
+
+
+def _fresh_loaders(info: Info) -> None:
+    # The connection lives long: nothing loaded for an earlier event may be shown for this one.
+    info.context.loaders = Loaders(info.context.sessions)
+
+
+async def _notices(info: Info) -> list[models.Invitation]:
+    """The caller's home-page notices now (contract rule 9), as `viewer.invitations` lists them."""
+    principal = info.context.principal
+    organization_id = principal.organization_id
+    if organization_id is None:
+        return []
+    coverage = principal.coverage(Action.ENROLL, organization_id)
+    fiscal_year = fiscal_year_of(info.context.clock.today())
+    return await info.context.loaders.run(
+        lambda session: home_page_notices(
+            session,
+            organization_id=organization_id,
+            user_id=principal.user_id,
+            coverage=coverage,
+            fiscal_year=fiscal_year,
+        )
+    )
+
+
+async def _invitations_received(info: Info) -> AsyncGenerator[Invitation, None]:
+    with _bus(info).subscribe() as events:
+        # Subscribed first, then the snapshot: an invitation issued in between is not missed.
+        sent = {notice.id for notice in await _notices(info)}
+        async for event in events:
+            if not isinstance(event, InvitationsIssued):
+                continue
+            if event.fiscal_year != fiscal_year_of(info.context.clock.today()):
+                continue
+            if not await _signed_in_again(info):
+                return
+            _fresh_loaders(info)
+            for notice in await _notices(info):
+                if notice.id not in sent:
+                    sent.add(notice.id)
+                    yield Invitation.from_model(notice)
+
+
+async def _visible_enrollment(info: Info, enrollment_id: int) -> models.Enrollment | None:
+    """The enrollment when the caller may see it (contract rule 10), read after re-authenticating."""
+    loaders = info.context.loaders
+    enrollment = await loaders.enrollment.load(enrollment_id)
+    if enrollment is None:
+        return None
+    location = await loaders.location.load(enrollment.location_id)
+    assert location is not None, "foreign key"
+    principal = info.context.principal
+    if not principal.is_operator and principal.organization_id not in (None, location.organization_id):
+        return None  # another organization's: not worth re-reading the caller for
+    if not await _signed_in_again(info):
+        raise Unauthenticated("token no longer accepted")
+    scope = Scope(location.organization_id, location.id, enrollment.program_id)
+    return enrollment if info.context.principal.can(Action.READ_ENROLLMENT, scope) else None
+
+
+async def _enrollment_status_changed(info: Info) -> AsyncGenerator[Enrollment, None]:
+    with _bus(info).subscribe() as events:
+        async for event in events:
+            if not isinstance(event, EnrollmentChanged):
+                continue
+            _fresh_loaders(info)
+            try:
+                enrollment = await _visible_enrollment(info, event.id)
+            except Unauthenticated:
+                return
+            if enrollment is not None:
+                yield Enrollment.from_model(enrollment)
+
+
+@strawberry.type
+class Subscription:
+    """Live notifications: connect to /graphql with graphql-transport-ws, the token in connection_init."""
+
+    invitation_received: AsyncGenerator[Invitation, None] = strawberry.subscription(
+        resolver=_invitations_received,
+        description=(
+            "Each new home-page notice of the caller, as `viewer.invitations` would list it (contract "
+            "rule 9), when the operator issues invitations. Requires: INCENTIVES_ADMIN covering it."
+        ),
+    )
+    enrollment_status_changed: AsyncGenerator[Enrollment, None] = strawberry.subscription(
+        resolver=_enrollment_status_changed,
+        description=(
+            "An enrollment the caller may see (contract rule 10) after it was created or changed "
+            "status; the status is shown as the caller would see it. Requires one of: GLOBAL_ADMIN, "
+            "ACCOUNT_ADMIN, INCENTIVES_ADMIN or INCENTIVES_USER covering it, operator."
+        ),
+    )

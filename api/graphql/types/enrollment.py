@@ -1,0 +1,145 @@
+"""Enrollments of locations in programs, and the invitations that precede them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+
+from api.graphql.ids import to_global_id
+from api.graphql.types.base import Info, Node, field, require, requires
+from api.graphql.types.payout import PaymentProfile
+from api.graphql.types.program import IncentiveProgram
+from domain import model as models
+from domain.access import Action, Scope
+from domain.fiscal import fiscal_year_of
+from domain.vocabulary import EnrollmentStatus, InvitationChannel
+
+if TYPE_CHECKING:
+    from api.graphql.types.location import Location
+
+LazyLocation = Annotated["Location", strawberry.lazy("api.graphql.types.location")]
+READERS = requires(
+    "GLOBAL_ADMIN", "ACCOUNT_ADMIN", "INCENTIVES_ADMIN or INCENTIVES_USER covering it", "operator"
+)
+DETAIL_READERS = ("INCENTIVES_ADMIN covering the enrollment", "operator")
+
+
+async def _program(info: Info, program_id: int) -> models.Program:
+    program = await info.context.loaders.program.load(program_id)
+    assert program is not None, "foreign key"
+    return program
+
+
+async def _location(info: Info, location_id: int) -> models.Location:
+    location = await info.context.loaders.location.load(location_id)
+    assert location is not None, "foreign key"
+    return location
+
+
+async def _scope(info: Info, location_id: int, program_id: int) -> Scope:
+    location = await _location(info, location_id)
+    return Scope(location.organization_id, location_id, program_id)
+
+
+async def _tax_profile_valid(info: Info, enrollment: models.Enrollment) -> bool:
+    """False once the location's current tax profile lapsed; loaded (batched) only for ENROLLED ones."""
+    today = info.context.clock.today()
+    if enrollment.status is not EnrollmentStatus.ENROLLED or enrollment.fiscal_year < fiscal_year_of(today):
+        return True
+    current = await info.context.loaders.current_tax_profile.load(enrollment.location_id)
+    return not enrollment.tax_profile_lapsed(current, today=today)
+
+
+def _wrap_location(location: models.Location) -> Location:
+    from api.graphql.types.location import Location
+
+    return Location.from_model(location)
+
+
+@strawberry.type(description=f"A location's invitation to enroll in a program for a fiscal year. {READERS}")
+class Invitation(Node):
+    model: strawberry.Private[models.Invitation]
+
+    @classmethod
+    def from_model(cls, invitation: models.Invitation) -> Self:
+        return cls(id=to_global_id("Invitation", invitation.id), model=invitation)
+
+    @strawberry.field
+    async def program(self, info: Info) -> IncentiveProgram:
+        return IncentiveProgram.from_model(await _program(info, self.model.program_id))
+
+    @strawberry.field
+    async def location(self, info: Info) -> LazyLocation:
+        return _wrap_location(await _location(info, self.model.location_id))
+
+    @strawberry.field
+    def fiscal_year(self) -> int:
+        return self.model.fiscal_year
+
+    @strawberry.field
+    def channel(self) -> InvitationChannel:
+        return self.model.channel
+
+
+@strawberry.type(description=f"A location's enrollment in a program for one fiscal year. {READERS}")
+class Enrollment(Node):
+    model: strawberry.Private[models.Enrollment]
+
+    @classmethod
+    def from_model(cls, enrollment: models.Enrollment) -> Self:
+        return cls(id=to_global_id("Enrollment", enrollment.id), model=enrollment)
+
+    @strawberry.field
+    async def program(self, info: Info) -> IncentiveProgram:
+        return IncentiveProgram.from_model(await _program(info, self.model.program_id))
+
+    @strawberry.field
+    async def location(self, info: Info) -> LazyLocation:
+        return _wrap_location(await _location(info, self.model.location_id))
+
+    @strawberry.field
+    def fiscal_year(self) -> int:
+        return self.model.fiscal_year
+
+    @field(
+        "ENROLLING in place of ACTION_REQUIRED and VALIDATING_ENROLLMENT unless the caller is an "
+        "INCENTIVES_ADMIN covering the enrollment (or an operator); DISCONTINUED when the program is; "
+        "ACTION_REQUIRED for an ENROLLED one of this or a later fiscal year once the location's tax "
+        "profile has expired."
+    )
+    async def status(self, info: Info) -> EnrollmentStatus:
+        program, scope, tax_valid = await asyncio.gather(
+            _program(info, self.model.program_id),
+            _scope(info, self.model.location_id, self.model.program_id),
+            _tax_profile_valid(info, self.model),
+        )
+        sees_detail = info.context.principal.can(Action.READ_ENROLLMENT_DETAIL, scope)
+        return self.model.shown_status(
+            program_active=program.is_active, sees_detail=sees_detail, tax_profile_valid=tax_valid
+        )
+
+    @field("The first day earnings count (the first of the month it was enrolled).")
+    def earnings_start_date(self) -> date | None:
+        return self.model.earnings_start_date
+
+    @strawberry.field
+    async def payment_profile(self, info: Info) -> PaymentProfile | None:
+        if self.model.payment_profile_id is None:
+            return None
+        profile = await info.context.loaders.payment_profile.load(self.model.payment_profile_id)
+        return PaymentProfile.from_model(profile) if profile else None
+
+    @field(
+        f"What to complete while the status is ACTION_REQUIRED; null otherwise. {requires(*DETAIL_READERS)}"
+    )
+    async def action_required_reason(self, info: Info) -> str | None:
+        scope = await _scope(info, self.model.location_id, self.model.program_id)
+        require(info, Action.READ_ENROLLMENT_DETAIL, scope, DETAIL_READERS)
+        if not await _tax_profile_valid(info, self.model):
+            return models.missing_profiles_reason(False, self.model.payment_profile_id)
+        if self.model.status is not EnrollmentStatus.ACTION_REQUIRED:
+            return None
+        return self.model.action_required_reason

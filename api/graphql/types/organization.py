@@ -1,0 +1,146 @@
+"""Organizations (Partner Global Accounts), their agreements and audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from api.graphql.ids import to_global_id
+from api.graphql.pagination import page_args
+from api.graphql.types.base import ANY_MEMBER, Connection, Info, Node, connection, field, require, requires
+from api.graphql.types.location import Location
+from api.graphql.types.payout import PaymentProfile
+from api.graphql.types.people import Contact, RoleAssignment
+from domain import model as models
+from domain.access import Action, Scope
+from domain.vocabulary import AgreementKind
+
+ASSIGNMENT_READERS = ("GLOBAL_ADMIN", "ACCOUNT_ADMIN")
+AUDIT_READERS = ("GLOBAL_ADMIN",)
+NULLABLE_WHEN_FORBIDDEN = (
+    "Null (with a FORBIDDEN error at this path) for callers without the role, so the rest of "
+    "the organization still reads."
+)
+
+
+@strawberry.type(description="A partner agreement of an organization, as recorded by an operator.")
+class Agreement:
+    kind: AgreementKind
+    active: bool
+
+
+@strawberry.type(description="A change to an organization's data (contract rule 13).")
+class AuditEvent:
+    model: strawberry.Private[models.AuditEvent]
+
+    @field("When, in UTC.")
+    def at(self) -> datetime:
+        return self.model.at
+
+    @field("The Entra object ID of who made the change.")
+    def actor_object_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.actor_object_id)
+
+    @field("The mutation's name, e.g. addLocation.")
+    def action(self) -> str:
+        return self.model.action
+
+    @field("The global ID of the changed object, when there is one.")
+    def target_id(self) -> strawberry.ID | None:
+        if self.model.target_kind is None or self.model.target_key is None:
+            return None
+        return to_global_id(self.model.target_kind, self.model.target_key)
+
+
+@strawberry.type(description=f"A partner organization (Partner Global Account). {ANY_MEMBER}")
+class Organization(Node):
+    model: strawberry.Private[models.Organization]
+
+    @classmethod
+    def from_model(cls, organization: models.Organization) -> Self:
+        return cls(id=to_global_id("Organization", organization.id), model=organization)
+
+    @property
+    def _scope(self) -> Scope:
+        return Scope(organization_id=self.model.id)
+
+    @field("The global PartnerID: digits.")
+    def global_partner_id(self) -> str:
+        return self.model.global_partner_id
+
+    @strawberry.field
+    def legal_name(self) -> str:
+        return self.model.legal_name
+
+    @field("ISO 3166-1 alpha-2.")
+    def country(self) -> str:
+        return self.model.country
+
+    @field("False until the organization completes its migration; enrolling needs it.")
+    def migration_completed(self) -> bool:
+        return self.model.migration_completed
+
+    @strawberry.field
+    def has_solutions_partner_designation(self) -> bool:
+        return self.model.solutions_partner_designated
+
+    @strawberry.field
+    async def agreements(self, info: Info) -> list[Agreement]:
+        found = await info.context.loaders.agreements.load(self.model.id)
+        return [Agreement(kind=item.kind, active=item.active) for item in found]
+
+    @field("The organization's Global and Account admins known to the service.")
+    async def admin_contacts(self, info: Info) -> list[Contact]:
+        found = await info.context.loaders.admin_contacts.load(self.model.id)
+        return [Contact(display_name=item.display_name, email=item.email, role=item.role) for item in found]
+
+    @field("The organization's locations, oldest first.")
+    async def locations(
+        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Connection[Location]:
+        args = page_args(first, after)
+        loaders = info.context.loaders
+        page = await loaders.locations_page.load((self.model.id, args))
+        return connection(
+            page,
+            lambda item: item.id,
+            Location.from_model,
+            lambda: loaders.locations_count.load(self.model.id),
+        )
+
+    @field(f"Every stored role assignment. {requires(*ASSIGNMENT_READERS)} {NULLABLE_WHEN_FORBIDDEN}")
+    async def role_assignments(
+        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Connection[RoleAssignment] | None:
+        require(info, Action.READ_ROLE_ASSIGNMENTS, self._scope, ASSIGNMENT_READERS)
+        args = page_args(first, after)
+        loaders = info.context.loaders
+        page = await loaders.assignments_page.load((self.model.id, args))
+        return connection(
+            page,
+            lambda item: item.id,
+            RoleAssignment.from_model,
+            lambda: loaders.assignments_count.load(self.model.id),
+        )
+
+    @field("The organization's bank profiles for payouts.")
+    async def payment_profiles(self, info: Info) -> list[PaymentProfile]:
+        found = await info.context.loaders.payment_profiles.load(self.model.id)
+        return [PaymentProfile.from_model(item) for item in found]
+
+    @field(f"Who changed what, newest first. {requires(*AUDIT_READERS)} {NULLABLE_WHEN_FORBIDDEN}")
+    async def audit_log(
+        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Connection[AuditEvent] | None:
+        require(info, Action.READ_AUDIT_LOG, self._scope, AUDIT_READERS)
+        args = page_args(first, after, descending=True)
+        loaders = info.context.loaders
+        page = await loaders.audit_page.load((self.model.id, args))
+        return connection(
+            page,
+            lambda item: item.id,
+            lambda item: AuditEvent(model=item),
+            lambda: loaders.audit_count.load(self.model.id),
+        )

@@ -1,0 +1,88 @@
+"""Users and role assignments."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+
+from api.graphql.ids import to_global_id
+from api.graphql.types.base import ANY_MEMBER, Info, Node, field, requires
+from api.graphql.types.program import IncentiveProgram
+from domain import model as models
+from domain.vocabulary import Role
+
+if TYPE_CHECKING:
+    from api.graphql.types.location import Location
+
+LazyLocation = Annotated["Location", strawberry.lazy("api.graphql.types.location")]
+
+
+@strawberry.type(description=f"An Entra ID user or service principal the service knows. {ANY_MEMBER}")
+class User(Node):
+    model: strawberry.Private[models.User]
+
+    @classmethod
+    def from_model(cls, user: models.User) -> Self:
+        return cls(id=to_global_id("User", user.id), model=user)
+
+    @field("The Entra ID object ID (oid).")
+    def object_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.object_id)
+
+    @strawberry.field
+    def display_name(self) -> str | None:
+        return self.model.display_name
+
+    @strawberry.field
+    def email(self) -> str | None:
+        return self.model.email
+
+
+@strawberry.type(
+    description=(
+        "A stored role of a user. "
+        f"{requires('GLOBAL_ADMIN', 'ACCOUNT_ADMIN', 'the assigned user (their own)')}"
+    )
+)
+class RoleAssignment(Node):
+    model: strawberry.Private[models.RoleAssignment]
+
+    @classmethod
+    def from_model(cls, assignment: models.RoleAssignment) -> Self:
+        return cls(id=to_global_id("RoleAssignment", assignment.id), model=assignment)
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        user = await info.context.loaders.user.load(self.model.user_id)
+        assert user is not None, "assignments reference existing users (foreign key)"
+        return User.from_model(user)
+
+    @strawberry.field
+    def role(self) -> Role:
+        return self.model.role
+
+    @field("The locations covered; null: the entire organization, later ones included.")
+    async def locations(self, info: Info) -> list[LazyLocation] | None:
+        from api.graphql.types.location import Location
+
+        if self.model.all_locations:
+            return None
+        loaders = info.context.loaders
+        ids = await loaders.assignment_location_ids.load(self.model.id)
+        return [Location.from_model(found) for found in await loaders.location.load_many(ids) if found]
+
+    @field("The programs covered; null: all programs.")
+    async def programs(self, info: Info) -> list[IncentiveProgram] | None:
+        if self.model.all_programs:
+            return None
+        loaders = info.context.loaders
+        ids = await loaders.assignment_program_ids.load(self.model.id)
+        return [IncentiveProgram.from_model(found) for found in await loaders.program.load_many(ids) if found]
+
+
+@strawberry.type(description="An administrator of an organization known to the service.")
+class Contact:
+    display_name: str | None
+    email: str | None
+    role: Role

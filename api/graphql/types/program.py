@@ -1,0 +1,41 @@
+"""Incentive programs (visible to every signed-in caller)."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import strawberry
+
+from api.graphql.ids import to_global_id
+from api.graphql.types.base import SIGNED_IN, Info, Node, field
+from domain import model as models
+from domain.vocabulary import CriterionKind, ProgramStatus
+
+
+@strawberry.type(description=f"An incentive program and its eligibility criteria. {SIGNED_IN}")
+class IncentiveProgram(Node):
+    model: strawberry.Private[models.Program]
+
+    @classmethod
+    def from_model(cls, program: models.Program) -> Self:
+        return cls(id=to_global_id("IncentiveProgram", program.id), model=program)
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.model.code
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.model.name
+
+    @strawberry.field
+    def status(self) -> ProgramStatus:
+        return self.model.status
+
+    @field("True: the program has no eligibility criteria.")
+    async def open_to_all_partners(self, info: Info) -> bool:
+        return not await info.context.loaders.criteria.load(self.model.id)
+
+    @field("Every criterion a location must meet (contract rule 6).")
+    async def criteria(self, info: Info) -> list[CriterionKind]:
+        return await info.context.loaders.criteria.load(self.model.id)

@@ -1,0 +1,329 @@
+"""The token side of the loopback Entra: the token endpoint and device codes.
+
+    GET  /common/discovery/instance                 instance discovery, as MSAL asks for it
+    POST /{tenant}/oauth2/v2.0/devicecode           device authorization (public clients)
+    POST /{tenant}/oauth2/v2.0/token                client_credentials (secret or certificate),
+                                                    device_code, refresh_token
+
+Only registered applications get tokens. A device code stays `authorization_pending` until the
+test approves it (`approve_device_code`), unless a user is set to approve every code at once.
+Scopes name the resource as Entra does: `https://graph.microsoft.com/.default` gives a token for
+`aud` `https://graph.microsoft.com`, `api://{app id}/access_as_user` one for `aud` `{app id}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.loopback_clients import LoopbackApplication, OAuthError, authenticate_client, client_credentials
+from api.loopback_graph import LoopbackUser
+from api.loopback_routing import public_base_from
+from auth.tokens import is_guid
+
+if TYPE_CHECKING:
+    from api.loopback_entra import LoopbackEntra
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+MULTI_TENANT_AUTHORITIES = frozenset({"organizations", "common"})
+OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+VERIFICATION_URI = "https://microsoft.com/devicelogin"
+TOKEN_LIFETIME_SECONDS = 3599
+DEVICE_CODE_LIFETIME_SECONDS = 900
+DEVICE_CODE_INTERVAL_SECONDS = 1  # Entra says 5; a loopback test should not wait that long.
+
+
+@dataclass
+class _DeviceCode:
+    client_id: str
+    authority_tenant: str
+    scopes: tuple[str, ...]
+    user_code: str
+    expires_at: float
+    approved_by: LoopbackUser | None = None
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """What a refresh token stands for."""
+
+    client_id: str
+    user: LoopbackUser
+    scopes: tuple[str, ...]
+
+
+@dataclass
+class _State:
+    applications: dict[str, LoopbackApplication] = field(default_factory=dict)
+    device_codes: dict[str, _DeviceCode] = field(default_factory=dict)
+    refresh_tokens: dict[str, _Grant] = field(default_factory=dict)
+    auto_approver: LoopbackUser | None = None
+
+
+class LoopbackOAuth:
+    """Token and device-code endpoints minting with a `LoopbackEntra`'s keys."""
+
+    def __init__(self, entra: LoopbackEntra) -> None:
+        self._entra = entra
+        self._state = _State()
+        self._lock = threading.Lock()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/common/discovery/instance", self._instance_discovery),
+            Route("/{tenant}/oauth2/v2.0/devicecode", self._device_code_endpoint, methods=["POST"]),
+            Route("/{tenant}/oauth2/v2.0/token", self._token_endpoint, methods=["POST"]),
+        ]
+
+    def register(self, application: LoopbackApplication) -> LoopbackApplication:
+        with self._lock:
+            self._state.applications[application.client_id] = application
+        return application
+
+    def auto_approve(self, user: LoopbackUser | None) -> None:
+        with self._lock:
+            self._state.auto_approver = user
+
+    def pending_user_codes(self) -> list[str]:
+        with self._lock:
+            return [c.user_code for c in self._state.device_codes.values() if c.approved_by is None]
+
+    def approve(self, user_code: str, user: LoopbackUser) -> None:
+        with self._lock:
+            code = next((c for c in self._state.device_codes.values() if c.user_code == user_code), None)
+            if code is None:
+                raise KeyError(f"no device code is waiting for user code {user_code!r}")
+            _check_user_tenant(code.authority_tenant, user)
+            code.approved_by = user
+
+    # --- endpoints ------------------------------------------------------------------------------
+
+    async def _instance_discovery(self, request: Request) -> JSONResponse:
+        self._entra.count_request("instance_discovery", "common")
+        base = public_base_from(request.headers) or self._entra.base_url
+        tenant = _tenant_of(request.query_params.get("authorization_endpoint", ""))
+        return JSONResponse(
+            {
+                "tenant_discovery_endpoint": f"{base}/{tenant}/v2.0/.well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [
+                    {
+                        "preferred_network": "login.microsoftonline.com",
+                        "preferred_cache": "login.windows.net",
+                        "aliases": [
+                            "login.microsoftonline.com",
+                            "login.windows.net",
+                            "login.microsoft.com",
+                            "sts.windows.net",
+                        ],
+                    }
+                ],
+            }
+        )
+
+    async def _device_code_endpoint(self, request: Request) -> JSONResponse:
+        tenant = request.path_params["tenant"]
+        self._entra.count_request("devicecode", tenant)
+        try:
+            form = await _form(request)
+            _check_authority_tenant(tenant, allow_multi_tenant=True)
+            application = self._application(form.get("client_id", ""))
+            if not application.public_client:
+                raise OAuthError("invalid_client", "AADSTS7000218: the app is not a public client.")
+            scopes = _resource_scopes(form.get("scope", ""))
+            return JSONResponse(self._new_device_code(application, tenant, scopes))
+        except OAuthError as error:
+            return error.response()
+
+    async def _token_endpoint(self, request: Request) -> JSONResponse:
+        tenant = request.path_params["tenant"]
+        self._entra.count_request("token", tenant)
+        try:
+            form = await _form(request)
+            grant_type = form.get("grant_type", "")
+            if grant_type == "client_credentials":
+                return JSONResponse(self._client_credentials(request, tenant, form))
+            if grant_type == DEVICE_CODE_GRANT:
+                return JSONResponse(self._device_code_grant(tenant, form))
+            if grant_type == "refresh_token":
+                return JSONResponse(self._refresh_token_grant(form))
+            raise OAuthError("unsupported_grant_type", f"AADSTS70003: unsupported grant {grant_type!r}.")
+        except OAuthError as error:
+            return error.response()
+
+    # --- grants ---------------------------------------------------------------------------------
+
+    def _client_credentials(self, request: Request, tenant: str, form: Mapping[str, str]) -> dict[str, Any]:
+        _check_authority_tenant(tenant, allow_multi_tenant=False)
+        application = self._authenticated(request, tenant, form)
+        scopes = form.get("scope", "").split()
+        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+            raise OAuthError(
+                "invalid_scope", "AADSTS1002012: client credentials need one '<resource>/.default'."
+            )
+        resource = scopes[0].removesuffix("/.default")
+        token = self._entra.mint(
+            tenant_id=tenant,
+            object_id=_service_principal_id(application.client_id, tenant),
+            audience=_audience(resource),
+            app=True,
+            roles=application.roles,
+            client_app_id=application.client_id,
+        )
+        return _token_response(token, scopes)
+
+    def _device_code_grant(self, tenant: str, form: Mapping[str, str]) -> dict[str, Any]:
+        with self._lock:
+            code = self._state.device_codes.get(form.get("device_code", ""))
+            if code is None or code.client_id != form.get("client_id") or code.authority_tenant != tenant:
+                raise OAuthError("invalid_grant", "AADSTS70000: the device code is not valid.")
+            if code.expires_at < time.time():
+                del self._state.device_codes[form["device_code"]]
+                raise OAuthError("expired_token", "AADSTS70020: the device code has expired.")
+            if code.approved_by is None:
+                raise OAuthError("authorization_pending", "AADSTS70016: the user has not signed in yet.")
+            del self._state.device_codes[form["device_code"]]  # a device code is redeemed once
+        return self._user_tokens(code.client_id, code.approved_by, code.scopes)
+
+    def _refresh_token_grant(self, form: Mapping[str, str]) -> dict[str, Any]:
+        with self._lock:
+            grant = self._state.refresh_tokens.pop(form.get("refresh_token", ""), None)
+        if grant is None or grant.client_id != form.get("client_id"):
+            raise OAuthError("invalid_grant", "AADSTS9002313: the refresh token is not valid.")
+        return self._user_tokens(grant.client_id, grant.user, grant.scopes)
+
+    def _user_tokens(self, client_id: str, user: LoopbackUser, scopes: tuple[str, ...]) -> dict[str, Any]:
+        resource, _ = scopes[0].rsplit("/", 1)
+        access_token = self._entra.mint(
+            tenant_id=user.tenant_id,
+            object_id=user.object_id,
+            audience=_audience(resource),
+            scopes=[scope.rsplit("/", 1)[1] for scope in scopes],
+            name=user.display_name,
+            email=user.mail or user.user_principal_name,
+            client_app_id=client_id,
+        )
+        refresh_token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._state.refresh_tokens[refresh_token] = _Grant(client_id, user, scopes)
+        return {
+            **_token_response(access_token, [*scopes, "openid", "profile", "offline_access"]),
+            "refresh_token": refresh_token,
+            "id_token": self._entra.mint_id_token(user=user, client_id=client_id),
+            "client_info": _client_info(user),
+        }
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _application(self, client_id: str) -> LoopbackApplication:
+        with self._lock:
+            application = self._state.applications.get(client_id)
+        if application is None:
+            raise OAuthError(
+                "unauthorized_client",
+                f"AADSTS700016: Application with identifier '{client_id}' was not found.",
+            )
+        return application
+
+    def _authenticated(self, request: Request, tenant: str, form: Mapping[str, str]) -> LoopbackApplication:
+        client_id, secret = client_credentials(request.headers, form)
+        application = self._application(client_id)
+        # The assertion is addressed to the token endpoint MSAL knows: the public one when routed.
+        base = public_base_from(request.headers) or self._entra.base_url
+        authenticate_client(application, form, secret, token_endpoint=f"{base}/{tenant}/oauth2/v2.0/token")
+        return application
+
+    def _new_device_code(
+        self, application: LoopbackApplication, tenant: str, scopes: tuple[str, ...]
+    ) -> dict[str, Any]:
+        device_code, user_code = secrets.token_urlsafe(32), secrets.token_hex(4).upper()
+        code = _DeviceCode(
+            application.client_id, tenant, scopes, user_code, time.time() + DEVICE_CODE_LIFETIME_SECONDS
+        )
+        with self._lock:
+            approver = self._state.auto_approver
+            if approver is not None:
+                if tenant not in MULTI_TENANT_AUTHORITIES and tenant != approver.tenant_id:
+                    raise OAuthError("invalid_request", f"AADSTS50020: the user is not in tenant {tenant}.")
+                code.approved_by = approver
+            self._state.device_codes[device_code] = code
+        return {
+            "user_code": user_code,
+            "device_code": device_code,
+            "verification_uri": VERIFICATION_URI,
+            "expires_in": DEVICE_CODE_LIFETIME_SECONDS,
+            "interval": DEVICE_CODE_INTERVAL_SECONDS,
+            "message": f"To sign in, use a web browser to open the page {VERIFICATION_URI} "
+            f"and enter the code {user_code} to authenticate.",
+        }
+
+
+async def _form(request: Request) -> dict[str, str]:
+    # OAuth posts are urlencoded; parsed here so the loopback needs no python-multipart.
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise OAuthError("invalid_request", "AADSTS900144: the request body must be a form.")
+    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+
+
+def _tenant_of(authorization_endpoint: str) -> str:
+    segments = urlsplit(authorization_endpoint).path.split("/")
+    tenant = segments[1] if len(segments) > 1 else ""
+    return tenant if is_guid(tenant) or tenant in MULTI_TENANT_AUTHORITIES else "common"
+
+
+def _check_authority_tenant(tenant: str, *, allow_multi_tenant: bool) -> None:
+    if is_guid(tenant) or (allow_multi_tenant and tenant in MULTI_TENANT_AUTHORITIES):
+        return
+    raise OAuthError("invalid_request", f"AADSTS90002: Tenant '{tenant}' not found.")
+
+
+def _check_user_tenant(authority_tenant: str, user: LoopbackUser) -> None:
+    if authority_tenant not in MULTI_TENANT_AUTHORITIES and authority_tenant != user.tenant_id:
+        raise ValueError(f"{user.user_principal_name} is not in tenant {authority_tenant}")
+
+
+def _resource_scopes(scope: str) -> tuple[str, ...]:
+    """The resource scopes of a user request; all must name one resource, as Entra insists."""
+    scopes = tuple(s for s in scope.split() if s not in OIDC_SCOPES)
+    resources = {s.rsplit("/", 1)[0] for s in scopes if "/" in s}
+    if not scopes or len(resources) != 1 or any("/" not in s for s in scopes):
+        raise OAuthError("invalid_scope", "AADSTS28000: ask for scopes of exactly one resource.")
+    return scopes
+
+
+def _audience(resource: str) -> str:
+    # v2 tokens for an API exposed as api://{app id} carry the app id itself as `aud`.
+    app_id = resource.removeprefix("api://")
+    return app_id if resource.startswith("api://") and is_guid(app_id) else resource
+
+
+def _service_principal_id(client_id: str, tenant_id: str) -> str:
+    # An app has one service principal per tenant it is consented in, each with its own object id.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}/{client_id}"))
+
+
+def _token_response(access_token: str, scopes: Sequence[str]) -> dict[str, Any]:
+    return {
+        "token_type": "Bearer",
+        "scope": " ".join(scopes),
+        "expires_in": TOKEN_LIFETIME_SECONDS,
+        "ext_expires_in": TOKEN_LIFETIME_SECONDS,
+        "access_token": access_token,
+    }
+
+
+def _client_info(user: LoopbackUser) -> str:
+    raw = json.dumps({"uid": user.object_id, "utid": user.tenant_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -1,0 +1,68 @@
+"""Settings from the environment (contract section 1), read once by the entry points."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite+aiosqlite:///./incentives.db", validation_alias="DATABASE_URL")
+    azure_client_id: str | None = Field(None, validation_alias="AZURE_CLIENT_ID")
+    azure_tenant_id: str | None = Field(None, validation_alias="AZURE_TENANT_ID")
+    azure_authority_host: str = Field(
+        "https://login.microsoftonline.com", validation_alias="AZURE_AUTHORITY_HOST"
+    )
+    required_scope: str = Field("access_as_user", validation_alias="INCENTIVES_REQUIRED_SCOPE")
+    smtp_host: str | None = Field(None, validation_alias="INCENTIVES_SMTP_HOST")
+    smtp_port: int = Field(25, validation_alias="INCENTIVES_SMTP_PORT")
+    smtp_starttls: bool = Field(False, validation_alias="INCENTIVES_SMTP_STARTTLS")
+    smtp_username: str | None = Field(None, validation_alias="INCENTIVES_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, validation_alias="INCENTIVES_SMTP_PASSWORD")
+    smtp_timeout: float = Field(30.0, validation_alias="INCENTIVES_SMTP_TIMEOUT")
+    mail_max_attempts: int = Field(8, ge=1, le=100, validation_alias="INCENTIVES_MAIL_MAX_ATTEMPTS")
+    mail_from: str = Field(
+        "Microsoft Partner Center <no-reply@partner.example>",
+        validation_alias="INCENTIVES_MAIL_FROM",
+    )
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias="INCENTIVES_PUBLIC_URL")
+    # Outbound calls to Microsoft Graph (MSAL client credentials, as the service).
+    azure_client_secret: SecretStr | None = Field(None, validation_alias="AZURE_CLIENT_SECRET")
+    azure_client_certificate_path: str | None = Field(None, validation_alias="AZURE_CLIENT_CERTIFICATE_PATH")
+    graph_endpoint: str = Field("https://graph.microsoft.com", validation_alias="GRAPH_ENDPOINT")
+    # The terminal (`incentives login` / `incentives query`): MSAL public client and where to call.
+    cli_client_id: str | None = Field(None, validation_alias="INCENTIVES_CLI_CLIENT_ID")
+    api_url: str | None = Field(None, validation_alias="INCENTIVES_API_URL")
+    incentives_home: str | None = Field(None, validation_alias="INCENTIVES_HOME")
+    log_level: str = Field("INFO", validation_alias="INCENTIVES_LOG_LEVEL")
+    # v1 tokens (issuer https://sts.windows.net/{tid}/) are refused unless this is switched on.
+    accept_v1_tokens: bool = Field(False, validation_alias="INCENTIVES_ACCEPT_V1_TOKENS")
+    # Comma-separated client application ids (azp/appid) allowed to call; empty allows any.
+    allowed_client_apps: str = Field("", validation_alias="INCENTIVES_ALLOWED_CLIENT_APPS")
+    # How mail leaves: "smtp" (INCENTIVES_SMTP_*) or "graph" (Graph sendMail as MAIL_SENDER_USER).
+    mail_transport: str = Field(
+        "smtp", pattern="^(smtp|graph)$", validation_alias="INCENTIVES_MAIL_TRANSPORT"
+    )
+    mail_sender_user: str | None = Field(None, validation_alias="INCENTIVES_MAIL_SENDER_USER")
+    # Days before a tax profile expires when its location's Incentives admins are reminded.
+    tax_reminder_days: int = Field(30, ge=1, le=365, validation_alias="INCENTIVES_TAX_REMINDER_DAYS")
+    # Seconds between rounds of those reminders in `serve` (the first at startup); 0 switches them off.
+    tax_reminder_interval: float = Field(3600.0, ge=0, validation_alias="INCENTIVES_TAX_REMINDER_INTERVAL")
+    # Seconds between unknown-kid key refreshes per tenant (issue 3); 0 in tests.
+    key_refresh_interval: float = Field(300.0, ge=0, validation_alias="INCENTIVES_KEY_REFRESH_INTERVAL")
+    # Seconds between background refreshes of the signing keys of the tenants in use (about hourly).
+    key_background_refresh: float = Field(3300.0, gt=0, validation_alias="INCENTIVES_KEY_BACKGROUND_REFRESH")
+
+    def allowed_client_app_ids(self) -> frozenset[str]:
+        return frozenset(app.strip().lower() for app in self.allowed_client_apps.split(",") if app.strip())
+
+    def missing_for_serve(self) -> list[str]:
+        """The settings `serve` cannot start without."""
+        missing = []
+        if not self.azure_client_id:
+            missing.append("AZURE_CLIENT_ID")
+        if not self.azure_tenant_id:
+            missing.append("AZURE_TENANT_ID")
+        return missing

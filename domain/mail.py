@@ -1,0 +1,85 @@
+"""The invitation emails (contract rule 7), as plain text and simple HTML, in the partner's language.
+
+The words and the choice of language live in `domain.mail_text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from domain.mail_text import ENGLISH, TEXTS, texts_for
+
+INVITATION_SUBJECT = TEXTS[ENGLISH].subject
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class Invited:
+    """What an invitation email is about."""
+
+    invitation_id: int
+    program_name: str
+    location_name: str
+    partner_id: str
+
+
+@dataclass(frozen=True)
+class Email:
+    message_id: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str
+    language: str = ENGLISH
+
+
+def message_id(invitation_id: int, n: int) -> str:
+    """Stable and unique per message: `<invitation-12-0@incentives>` is invitation 12's first."""
+    return f"<invitation-{invitation_id}-{n}@incentives>"
+
+
+def get_started_url(public_url: str, invitation_id: int) -> str:
+    return f"{public_url.rstrip('/')}/incentives/invitations/{invitation_id}"
+
+
+def invitation_email(
+    invited: Invited, to_address: str, n: int, *, public_url: str, language: str = ENGLISH
+) -> Email:
+    """To an Incentives admin of the location: enroll it in the program."""
+    return _compose(invited, to_address, n, public_url, texts_for(language).invited, language)
+
+
+def assign_admin_email(
+    invited: Invited, to_address: str, n: int, *, public_url: str, language: str = ENGLISH
+) -> Email:
+    """To a Global or Account admin when nobody administers the location's incentives yet."""
+    return _compose(invited, to_address, n, public_url, texts_for(language).needs_admin, language)
+
+
+def with_contract_words(localized: str, english: str) -> str:
+    """The localized words, followed by the contract's English ones when they differ.
+
+    Contract rule 7 names the subject "Partner Incentive Enrollment Invitation" and a "Get Started"
+    link; receivers and their filters rely on them, so a translation never replaces them.
+    """
+    return localized if localized == english else f"{localized} ({english})"
+
+
+def _compose(invited: Invited, to_address: str, n: int, public_url: str, body: str, language: str) -> Email:
+    localized, english = texts_for(language), TEXTS[ENGLISH]
+    subject = with_contract_words(localized.subject, english.subject)
+    get_started = with_contract_words(localized.get_started, english.get_started)
+    words = localized
+    intro = body.format(
+        location=invited.location_name, partner_id=invited.partner_id, program=invited.program_name
+    )
+    link = get_started_url(public_url, invited.invitation_id)
+    text = f"{intro}\n\n{get_started}: {link}\n\n{words.signature}\n"
+    # The language goes on the HTML part only: the outbox has no column for a Content-Language header.
+    html = (
+        f'<html lang="{language}"><body><p>{escape(intro)}</p>'
+        f'<p><a href="{escape(link, quote=True)}">{escape(get_started)}</a></p>'
+        f"<p>{escape(words.signature)}</p></body></html>"
+    )
+    return Email(message_id(invited.invitation_id, n), to_address, subject, text, html, language)

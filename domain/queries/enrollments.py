@@ -1,0 +1,148 @@
+"""Enrollments and invitations, filtered in SQL by what a caller may see (a `Coverage`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from domain.access import Coverage, Grant
+from domain.fiscal import fiscal_year_of
+from domain.model import Enrollment, Invitation, InvitationDismissal, Location, Program, TaxProfile
+from domain.queries.pages import Page, PageArgs, count_of, counts_by_parent, page_of, pages_by_parent
+from domain.vocabulary import EnrollmentStatus, InvitationChannel, ProgramStatus
+
+
+def covered(
+    coverage: Coverage,
+    location_id: InstrumentedAttribute[int],
+    program_id: InstrumentedAttribute[int],
+) -> ColumnElement[bool]:
+    """The SQL for `coverage.covers(location_id, program_id)`; org-wide grants rely on the caller
+    having narrowed the rows to the coverage's organization already."""
+    if coverage.everything:
+        return true()
+    if not coverage.grants:
+        return false()
+    return or_(*(_granted(grant, location_id, program_id) for grant in coverage.grants))
+
+
+def _granted(
+    grant: Grant, location_id: InstrumentedAttribute[int], program_id: InstrumentedAttribute[int]
+) -> ColumnElement[bool]:
+    locations = true() if grant.location_ids is None else location_id.in_(sorted(grant.location_ids))
+    programs = true() if grant.program_ids is None else program_id.in_(sorted(grant.program_ids))
+    return and_(locations, programs)
+
+
+def _location_conditions(coverage: Coverage, fiscal_year: int | None) -> list[ColumnElement[bool]]:
+    conditions = [covered(coverage, Enrollment.location_id, Enrollment.program_id)]
+    if fiscal_year is not None:
+        conditions.append(Enrollment.fiscal_year == fiscal_year)
+    return conditions
+
+
+async def enrollment_pages_by_location(
+    session: AsyncSession,
+    location_ids: Iterable[int],
+    args: PageArgs,
+    *,
+    coverage: Coverage,
+    fiscal_year: int | None = None,
+) -> dict[int, Page[Enrollment]]:
+    """The same page of each location's visible enrollments, in one statement."""
+    conditions = _location_conditions(coverage, fiscal_year)
+    return await pages_by_parent(session, Enrollment, Enrollment.location_id, location_ids, args, *conditions)
+
+
+async def enrollment_counts_by_location(
+    session: AsyncSession, location_ids: Iterable[int], *, coverage: Coverage, fiscal_year: int | None = None
+) -> dict[int, int]:
+    conditions = _location_conditions(coverage, fiscal_year)
+    return await counts_by_parent(session, Enrollment.location_id, location_ids, *conditions)
+
+
+def tax_profile_lapsed(today: date) -> ColumnElement[bool]:
+    """The SQL for `Enrollment.tax_profile_lapsed`: ENROLLED in this or a later fiscal year while
+    the location's newest tax profile has expired (a correlated lookup on the location's profiles)."""
+    newer = aliased(TaxProfile)
+    current_expired = exists().where(
+        TaxProfile.location_id == Enrollment.location_id,
+        TaxProfile.expires_on <= today,
+        ~exists().where(newer.location_id == TaxProfile.location_id, newer.id > TaxProfile.id),
+    )
+    return and_(
+        Enrollment.status == EnrollmentStatus.ENROLLED,
+        Enrollment.fiscal_year >= fiscal_year_of(today),
+        current_expired,
+    )
+
+
+def shown_status_is(status: EnrollmentStatus | None, today: date | None = None) -> ColumnElement[bool]:
+    """Enrollments an operator (who sees the real in-progress status) sees as `status`.
+
+    With `today`, an ENROLLED enrollment whose tax profile lapsed counts as ACTION_REQUIRED
+    (issue 4), as `Enrollment.shown_status` shows it; without, stored statuses only.
+    """
+    if status is None:
+        return true()
+    discontinued = exists().where(
+        Program.id == Enrollment.program_id, Program.status == ProgramStatus.DISCONTINUED
+    )
+    if status is EnrollmentStatus.DISCONTINUED:
+        return discontinued
+    if status is EnrollmentStatus.ENROLLING:
+        return false()
+    stored = Enrollment.status == status
+    if today is not None and status is EnrollmentStatus.ACTION_REQUIRED:
+        stored = or_(stored, tax_profile_lapsed(today))
+    elif today is not None and status is EnrollmentStatus.ENROLLED:
+        stored = and_(stored, ~tax_profile_lapsed(today))
+    return and_(stored, ~discontinued)
+
+
+async def all_enrollments_page(
+    session: AsyncSession, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
+) -> Page[Enrollment]:
+    return await page_of(session, Enrollment, args, shown_status_is(status, today))
+
+
+async def all_enrollments_count(
+    session: AsyncSession, status: EnrollmentStatus | None, today: date | None = None
+) -> int:
+    return await count_of(session, Enrollment, shown_status_is(status, today))
+
+
+async def home_page_notices(
+    session: AsyncSession, *, organization_id: int, user_id: int | None, coverage: Coverage, fiscal_year: int
+) -> list[Invitation]:
+    """Rule 9: EMAIL invitations of `fiscal_year` in the caller's coverage (as INCENTIVES_ADMIN),
+    not dismissed by this user, whose enrollment is still INVITED (or absent)."""
+    if coverage.is_empty:
+        return []
+    dismissed = exists().where(
+        InvitationDismissal.invitation_id == Invitation.id, InvitationDismissal.user_id == user_id
+    )
+    enrolled = exists().where(
+        Enrollment.location_id == Invitation.location_id,
+        Enrollment.program_id == Invitation.program_id,
+        Enrollment.fiscal_year == Invitation.fiscal_year,
+        Enrollment.status != EnrollmentStatus.INVITED,
+    )
+    statement = (
+        select(Invitation)
+        .join(Location, Location.id == Invitation.location_id)
+        .where(
+            Location.organization_id == organization_id,
+            Invitation.channel == InvitationChannel.EMAIL,
+            Invitation.fiscal_year == fiscal_year,
+            covered(coverage, Invitation.location_id, Invitation.program_id),
+            ~enrolled,
+            true() if user_id is None else ~dismissed,
+        )
+        .order_by(Invitation.id)
+    )
+    return list((await session.execute(statement)).scalars())

@@ -1,0 +1,37 @@
+"""What the roll-forward makes of an ENROLLED enrollment in the next fiscal year (contract rule 12)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, case, literal, not_
+
+from domain.model import Enrollment
+from domain.vocabulary import EnrollmentStatus
+
+
+def next_year_status(*, eligible: bool, program_active: bool, tax_valid: bool) -> EnrollmentStatus:
+    """`tax_valid`: the location's current tax profile is valid on July 1, the first day of N+1."""
+    if not program_active:
+        return EnrollmentStatus.INACTIVE
+    if not eligible:
+        return EnrollmentStatus.INELIGIBLE
+    if not tax_valid:
+        return EnrollmentStatus.ACTION_REQUIRED
+    return EnrollmentStatus.ENROLLED
+
+
+def next_year_status_sql(
+    *, eligible: ColumnElement[bool], program_active: ColumnElement[bool], tax_valid: ColumnElement[bool]
+) -> ColumnElement[EnrollmentStatus]:
+    """`next_year_status` as a SQL CASE; `tax_valid` may be NULL (no tax profile): not valid."""
+    status = Enrollment.status.type
+
+    def value(of: EnrollmentStatus) -> ColumnElement[EnrollmentStatus]:
+        return literal(of, status)
+
+    return case(
+        (not_(program_active), value(EnrollmentStatus.INACTIVE)),
+        (not_(eligible), value(EnrollmentStatus.INELIGIBLE)),
+        # Tested positively: NULL (no profile) must fall through to ACTION_REQUIRED.
+        (tax_valid, value(EnrollmentStatus.ENROLLED)),
+        else_=value(EnrollmentStatus.ACTION_REQUIRED),
+    )

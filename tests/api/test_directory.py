@@ -1,0 +1,257 @@
+"""The caller's Entra directory through Microsoft Graph: `assignRole` by user principal name and
+`directoryUsers`, over real HTTP with real tokens, Graph and MSAL routed to the loopback Entra."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from api.loopback_entra import new_tenant_id
+from api.loopback_graph import LoopbackUser
+from api.settings import Settings
+from auth.graph import ClientSecret, GraphConfig
+from tests.api.mutation_world import Caller, Json, World
+from tests.support.entra import API_CLIENT_ID, RunningEntra
+from tests.support.server import GRAPH_SECRET, ApiServer
+
+ASSIGNED = "roleAssignment { user { objectId displayName email } }"
+DIRECTORY_USERS = """
+query Pick($search: String!, $first: Int) {
+  directoryUsers(search: $search, first: $first) { objectId displayName mail userPrincipalName }
+}
+"""
+ROLE_ASSIGNMENTS = """
+{ viewer { organization { roleAssignments(first: 100) { edges { node {
+  role user { objectId displayName email } } } } } } }
+"""
+NOT_CONFIGURED = "Microsoft Graph is not configured: set AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH"
+
+
+@pytest.fixture
+def world(api_server_with_graph: ApiServer, entra: RunningEntra) -> World:
+    return World(api_server_with_graph, entra)
+
+
+@pytest.fixture
+def world_without_graph(api_server: ApiServer, entra: RunningEntra) -> World:
+    return World(api_server, entra)
+
+
+def directory_user(
+    world: World, tenant_id: str, name: str = "Alice Walker", *, mail: str | None = "alice@contoso.example"
+) -> LoopbackUser:
+    """A user of `tenant_id`'s directory with a unique principal name."""
+    principal_name = f"{name.split()[0].lower()}.{uuid.uuid4().hex[:6]}@contoso.example"
+    return world.entra.entra.add_directory_user(tenant_id, new_tenant_id(), principal_name, name, mail)
+
+
+def by_name(user: LoopbackUser, role: str = "INCENTIVES_USER", **extra: Any) -> Json:
+    return {"userPrincipalName": user.user_principal_name, "role": role, **extra}
+
+
+def pick(world: World, caller: Caller, search: str, first: int | None = None) -> Json:
+    return world.api.graphql(DIRECTORY_USERS, {"search": search, "first": first}, caller.token)
+
+
+def refused(response: Json) -> str:
+    """The code of the one error of a `directoryUsers` that gave null."""
+    assert response["data"] == {"directoryUsers": None}, response
+    (error,) = response["errors"]
+    assert error["path"] == ["directoryUsers"], error
+    code: str = error["extensions"]["code"]
+    return code
+
+
+def graph_requests(world: World, tenant_id: str) -> int:
+    """Token and Graph requests the loopback Entra served for the tenant."""
+    counts = world.entra.entra.request_count
+    return counts("token", tenant_id) + counts("graph", tenant_id)
+
+
+# --- assignRole by userPrincipalName --------------------------------------------------------------
+
+
+def test_assign_role_by_principal_name_stores_the_directorys_name_and_mail(world: World) -> None:
+    partner = world.partner()
+    alice = directory_user(world, partner.tenant_id)
+
+    payload = world.ok(partner.admin, "assignRole", by_name(alice), ASSIGNED)
+
+    expected = {"objectId": alice.object_id, "displayName": "Alice Walker", "email": "alice@contoso.example"}
+    assert payload["roleAssignment"]["user"] == expected
+    edges = world.query(partner.admin, ROLE_ASSIGNMENTS)["viewer"]["organization"]["roleAssignments"]["edges"]
+    assert [edge["node"] for edge in edges] == [{"role": "INCENTIVES_USER", "user": expected}]
+
+
+def test_given_display_name_and_email_win_over_the_directorys(world: World) -> None:
+    partner = world.partner()
+    bob = directory_user(world, partner.tenant_id, "Bob Stone", mail=None)
+    given = {"displayName": "Robert Stone", "email": "robert@fabrikam.example"}
+
+    payload = world.ok(partner.admin, "assignRole", by_name(bob, "ACCOUNT_ADMIN", **given), ASSIGNED)
+
+    assert payload["roleAssignment"]["user"] == {"objectId": bob.object_id, **given}
+
+
+def test_an_account_admin_assigns_by_principal_name(world: World) -> None:
+    partner = world.partner()
+    account_admin = partner.member("ACCOUNT_ADMIN")
+    carol = directory_user(world, partner.tenant_id, "Carol Diaz")
+
+    payload = world.ok(account_admin, "assignRole", by_name(carol), ASSIGNED)
+
+    assert payload["roleAssignment"]["user"]["objectId"] == carol.object_id
+
+
+def test_unknown_principal_name_is_not_found(world: World) -> None:
+    partner = world.partner()
+    input = {"userPrincipalName": "nobody@contoso.example", "role": "INCENTIVES_USER"}
+
+    error = world.user_error(partner.admin, "assignRole", input)
+
+    assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "userPrincipalName"])
+
+
+def test_a_user_of_another_tenant_is_never_found(world: World) -> None:
+    partner, other = world.partner(), world.partner()
+    outsider = directory_user(world, other.tenant_id, "Oscar Outsider")
+
+    error = world.user_error(partner.admin, "assignRole", by_name(outsider))
+    found = pick(world, partner.admin, "oscar")
+
+    assert error["code"] == "NOT_FOUND"
+    assert found == {"data": {"directoryUsers": []}}
+
+
+@pytest.mark.parametrize(
+    "names",
+    [{}, {"userObjectId": new_tenant_id(), "userPrincipalName": "alice@contoso.example"}],
+    ids=["neither", "both"],
+)
+def test_exactly_one_of_object_id_and_principal_name_is_given(world: World, names: Json) -> None:
+    partner = world.partner()
+
+    error = world.user_error(partner.admin, "assignRole", {"role": "INCENTIVES_USER", **names})
+
+    assert error["code"] == "INVALID"
+    assert graph_requests(world, partner.tenant_id) == 0
+
+
+def test_assign_by_principal_name_without_graph_credentials_says_so(world_without_graph: World) -> None:
+    partner = world_without_graph.partner()
+
+    error = world_without_graph.user_error(
+        partner.admin, "assignRole", {"userPrincipalName": "alice@contoso.example", "role": "INCENTIVES_USER"}
+    )
+
+    assert error == {"code": "INVALID", "field": ["input", "userPrincipalName"], "message": NOT_CONFIGURED}
+
+
+def test_assign_by_object_id_still_works_without_graph(world_without_graph: World) -> None:
+    partner = world_without_graph.partner()
+    member = partner.user()
+
+    payload = world_without_graph.ok(
+        partner.admin, "assignRole", {"userObjectId": member.object_id, "role": "INCENTIVES_USER"}, ASSIGNED
+    )
+
+    assert payload["roleAssignment"]["user"]["objectId"] == member.object_id
+
+
+def test_an_incentives_user_cannot_probe_the_directory(world: World) -> None:
+    partner = world.partner()
+    incentives_user = partner.member("INCENTIVES_USER")
+    alice = directory_user(world, partner.tenant_id)
+
+    world.forbidden(incentives_user, "assignRole", by_name(alice))
+
+    assert graph_requests(world, partner.tenant_id) == 0
+
+
+def test_a_graph_failure_asks_to_try_again_and_logs_why(
+    world: World, entra: RunningEntra, caplog: pytest.LogCaptureFixture
+) -> None:
+    partner = world.partner()
+    alice = directory_user(world, partner.tenant_id)
+    # No admin consent for User.Read.All: Graph answers 403 (`api_server_with_graph` consents again).
+    entra.entra.register_application(API_CLIENT_ID, secret=GRAPH_SECRET, roles=["Mail.Send"])
+
+    error = world.user_error(partner.admin, "assignRole", by_name(alice))
+
+    assert (error["code"], error["message"]) == ("INVALID", "the directory could not be reached; try again")
+    assert "grant admin consent for User.Read.All" in caplog.text
+
+
+# --- directoryUsers -------------------------------------------------------------------------------
+
+
+def test_an_account_admin_picks_users_from_the_directory(world: World) -> None:
+    partner = world.partner()
+    account_admin = partner.member("ACCOUNT_ADMIN")
+    alice = directory_user(world, partner.tenant_id)
+    directory_user(world, partner.tenant_id, "Bob Stone")
+
+    found = pick(world, account_admin, "walk")
+
+    assert found == {
+        "data": {
+            "directoryUsers": [
+                {
+                    "objectId": alice.object_id,
+                    "displayName": "Alice Walker",
+                    "mail": "alice@contoso.example",
+                    "userPrincipalName": alice.user_principal_name,
+                }
+            ]
+        }
+    }
+
+
+def test_first_limits_the_users_picked(world: World) -> None:
+    partner = world.partner()
+    for name in ("Ann Contoso", "Ben Contoso", "Cy Contoso"):
+        directory_user(world, partner.tenant_id, name)
+
+    found = pick(world, partner.admin, "contoso", first=2)
+
+    assert len(found["data"]["directoryUsers"]) == 2
+
+
+@pytest.mark.parametrize("role", ["INCENTIVES_USER", "INCENTIVES_ADMIN", "member", "operator"])
+def test_only_global_and_account_admins_pick_users(world: World, role: str) -> None:
+    partner = world.partner()
+    directory_user(world, partner.tenant_id)
+
+    assert refused(pick(world, partner.caller(role), "alice")) == "FORBIDDEN"
+    assert graph_requests(world, partner.tenant_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("search", "first"), [("", None), ("   ", None), ("a" * 101, None), ("alice", 0), ("alice", 51)]
+)
+def test_search_arguments_out_of_range_are_bad_user_input(
+    world: World, search: str, first: int | None
+) -> None:
+    partner = world.partner()
+
+    assert refused(pick(world, partner.admin, search, first)) == "BAD_USER_INPUT"
+
+
+def test_picking_users_without_graph_credentials_is_not_configured(world_without_graph: World) -> None:
+    partner = world_without_graph.partner()
+
+    response = pick(world_without_graph, partner.admin, "alice")
+
+    assert refused(response) == "NOT_CONFIGURED"
+    assert response["errors"][0]["message"] == NOT_CONFIGURED
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def test_the_client_secret_from_settings_reaches_msal_in_plain_text() -> None:
+    settings = Settings.model_validate({"AZURE_CLIENT_ID": API_CLIENT_ID, "AZURE_CLIENT_SECRET": "s3cret"})
+
+    assert GraphConfig.from_settings(settings).credential == ClientSecret("s3cret")

@@ -1,0 +1,127 @@
+"""The operator watches outgoing mail (`mailQueue`) and gives dead letters a second chance (`requeueMail`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from api.graphql.ids import to_global_id
+from domain.model import OutboxMessage
+from domain.vocabulary import OutboxStatus
+from tests.support import personas
+from tests.support.entra import RunningEntra
+from tests.support.personas import Persona, Tenant
+from tests.support.seed import seeding
+from tests.support.server import ApiServer
+
+QUEUE = """{ mailQueue { pending sent dead
+  deadLetters { id messageId toAddress subject attempts lastError createdAt } } }"""
+REQUEUE = """mutation($input: RequeueMailInput!) { requeueMail(input: $input) {
+  requeued userErrors { field code } } }"""
+QUEUED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Mail:
+    operator: Persona
+    global_admin: Persona
+    dead_id: str
+    sent_id: str
+
+
+def message(n: int, status: OutboxStatus, last_error: str | None = None) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=f"<queue-{n}@incentives>",
+        to_address=f"admin{n}@contoso.example",
+        subject=f"Message {n}",
+        body_text="Hello",
+        status=status,
+        attempts=8 if status is OutboxStatus.DEAD else 0,
+        last_error=last_error,
+        next_attempt_at=QUEUED_AT,
+        created_at=QUEUED_AT,
+    )
+
+
+@pytest.fixture
+async def mail(api_server: ApiServer, entra: RunningEntra) -> Mail:
+    async with seeding(api_server.database_url) as seed:
+        rows = [
+            message(1, OutboxStatus.PENDING),
+            message(2, OutboxStatus.SENT),
+            message(3, OutboxStatus.DEAD, "550 5.1.1 <admin3@contoso.example>: mailbox unavailable"),
+        ]
+        seed.session.add_all(rows)
+        await seed.session.flush()
+    return Mail(
+        operator=personas.operator(entra),
+        global_admin=personas.global_admin(entra, Tenant()),
+        dead_id=to_global_id("MailMessage", rows[2].id),
+        sent_id=to_global_id("MailMessage", rows[1].id),
+    )
+
+
+def requeue(api_server: ApiServer, caller: Persona, ids: list[str]) -> dict[str, Any]:
+    return api_server.graphql(REQUEUE, {"input": {"messageIds": ids}}, token=caller.token)
+
+
+def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(
+    api_server: ApiServer, mail: Mail
+) -> None:
+    body = api_server.graphql(QUEUE, token=mail.operator.token)
+
+    assert "errors" not in body, body
+    queue = body["data"]["mailQueue"]
+    assert (queue["pending"], queue["sent"], queue["dead"]) == (1, 1, 1)
+    assert queue["deadLetters"] == [
+        {
+            "id": mail.dead_id,
+            "messageId": "<queue-3@incentives>",
+            "toAddress": "admin3@contoso.example",
+            "subject": "Message 3",
+            "attempts": 8,
+            "lastError": "550 5.1.1 <admin3@contoso.example>: mailbox unavailable",
+            "createdAt": "2026-11-20T08:00:00+00:00",
+        }
+    ]
+
+
+def test_the_mail_queue_is_forbidden_to_a_global_admin(api_server: ApiServer, mail: Mail) -> None:
+    body = api_server.graphql(QUEUE, token=mail.global_admin.token)
+
+    assert body["data"]["mailQueue"] is None
+    [error] = body["errors"]
+    assert (error["path"], error["extensions"]["code"]) == (["mailQueue"], "FORBIDDEN")
+
+
+def test_a_requeued_dead_letter_is_pending_again_and_requeueing_twice_does_nothing(
+    api_server: ApiServer, mail: Mail
+) -> None:
+    first = requeue(api_server, mail.operator, [mail.dead_id, mail.sent_id])
+    again = requeue(api_server, mail.operator, [mail.dead_id])
+
+    assert first["data"] == {"requeueMail": {"requeued": 1, "userErrors": []}}
+    assert again["data"] == {"requeueMail": {"requeued": 0, "userErrors": []}}
+    queue = api_server.graphql(QUEUE, token=mail.operator.token)["data"]["mailQueue"]
+    assert (queue["pending"], queue["sent"], queue["dead"], queue["deadLetters"]) == (2, 1, 0, [])
+
+
+def test_requeueing_mail_is_forbidden_to_a_global_admin(api_server: ApiServer, mail: Mail) -> None:
+    body = requeue(api_server, mail.global_admin, [mail.dead_id])
+
+    assert body["data"] == {"requeueMail": None}
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
+
+
+def test_an_id_that_is_no_mail_message_is_not_found(api_server: ApiServer, mail: Mail) -> None:
+    body = requeue(api_server, mail.operator, [to_global_id("Enrollment", 1)])
+
+    assert body["data"] == {
+        "requeueMail": {
+            "requeued": 0,
+            "userErrors": [{"field": ["input", "messageIds"], "code": "NOT_FOUND"}],
+        }
+    }

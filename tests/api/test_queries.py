@@ -1,0 +1,304 @@
+"""Reading through the API: who sees what, paging, projections and field-level refusals."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from api.graphql.ids import from_global_id, to_global_id
+from domain import model
+from tests.api.conftest import Seeded
+from tests.support.entra import RunningEntra
+from tests.support.personas import Tenant, global_admin
+from tests.support.seed import Seed, seeding
+from tests.support.server import ApiServer
+
+VIEWER = """{ viewer { objectId tenantId isOperator isGlobalAdmin roles
+  organization { id legalName } roleAssignments { role } invitations { id } } }"""
+M = TypeVar("M", bound=model.Base)
+global_id_kinds: dict[type[model.Base], str] = {model.Location: "Location", model.Program: "IncentiveProgram"}
+ENROLLMENT_STATUSES = """query($id: ID!) { node(id: $id) { ... on Location {
+  enrollments { totalCount edges { node { id status program { code } } } } } } }"""
+
+
+def codes(body: dict[str, Any]) -> list[tuple[str, list[Any]]]:
+    return [(error["extensions"]["code"], error["path"]) for error in body.get("errors", [])]
+
+
+def test_a_stranger_sees_itself_without_organization_or_roles(
+    api_server: ApiServer, entra: RunningEntra
+) -> None:
+    tenant = Tenant()
+    stranger = global_admin(entra, tenant)
+    body = api_server.graphql(VIEWER, token=stranger.token)
+    assert body == {
+        "data": {
+            "viewer": {
+                "objectId": stranger.object_id,
+                "tenantId": tenant.id,
+                "isOperator": False,
+                "isGlobalAdmin": True,
+                "roles": [],
+                "organization": None,
+                "roleAssignments": [],
+                "invitations": [],
+            }
+        }
+    }
+
+
+def test_a_global_admin_sees_its_organization_and_role(api_server: ApiServer, seeded: Seeded) -> None:
+    viewer = api_server.graphql(VIEWER, token=seeded.global_admin.token)["data"]["viewer"]
+    assert viewer["organization"] == {"id": seeded.organization_id, "legalName": "Contoso Partners Ltd"}
+    assert (viewer["isGlobalAdmin"], viewer["roles"]) == (True, ["GLOBAL_ADMIN"])
+
+
+def test_an_operator_is_told_so_and_belongs_to_no_organization(api_server: ApiServer, seeded: Seeded) -> None:
+    viewer = api_server.graphql(VIEWER, token=seeded.operator.token)["data"]["viewer"]
+    assert (viewer["isOperator"], viewer["organization"]) == (True, None)
+
+
+def test_incentives_users_see_their_own_assignments(api_server: ApiServer, seeded: Seeded) -> None:
+    query = (
+        "{ viewer { roleAssignments { role locations { name } programs { code } user { displayName } } } }"
+    )
+    body = api_server.graphql(query, token=seeded.incentives_user.token)
+    assert body["data"]["viewer"]["roleAssignments"] == [
+        {
+            "role": "INCENTIVES_USER",
+            "locations": [{"name": "Lisbon"}],
+            "programs": None,
+            "user": {"displayName": "Ugo User"},
+        }
+    ]
+
+
+def test_organizations_are_forbidden_to_partners_and_listed_for_operators(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    query = """{ currentFiscalYear
+      organizations(first: 1) { totalCount edges { node { id } } pageInfo { hasNextPage } } }"""
+    refused = api_server.graphql(query, token=seeded.global_admin.token)
+    listed = api_server.graphql(query, token=seeded.operator.token)
+    assert refused["data"] == {"currentFiscalYear": 2027, "organizations": None}
+    assert codes(refused) == [("FORBIDDEN", ["organizations"])]
+    assert listed["data"]["organizations"] == {
+        "totalCount": 2,
+        "edges": [{"node": {"id": seeded.organization_id}}],
+        "pageInfo": {"hasNextPage": True},
+    }
+
+
+def test_node_reveals_own_objects_and_never_another_organizations(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    query = "query($id: ID!) { node(id: $id) { id __typename } }"
+    own = api_server.graphql(query, {"id": seeded.lisbon_id}, token=seeded.plain_member.token)
+    other = api_server.graphql(query, {"id": seeded.other_location_id}, token=seeded.plain_member.token)
+    malformed = api_server.graphql(query, {"id": "not an id!"}, token=seeded.plain_member.token)
+    missing = api_server.graphql(
+        query, {"id": to_global_id("Location", 999_999)}, token=seeded.global_admin.token
+    )
+    assert own == {"data": {"node": {"id": seeded.lisbon_id, "__typename": "Location"}}}
+    assert other == malformed == missing == {"data": {"node": None}}
+
+
+def test_nodes_answers_each_id_like_node_in_order(api_server: ApiServer, seeded: Seeded) -> None:
+    ids = [seeded.organization_id, seeded.other_organization_id, "garbage", seeded.lisbon_growth_id]
+    body = api_server.graphql(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}, token=seeded.incentives_user.token
+    )
+    assert body == {
+        "data": {"nodes": [{"id": seeded.organization_id}, None, None, {"id": seeded.lisbon_growth_id}]}
+    }
+
+
+def test_nodes_refuses_more_than_100_ids(api_server: ApiServer, seeded: Seeded) -> None:
+    ids = [seeded.lisbon_id] * 101
+    body = api_server.graphql(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}, token=seeded.operator.token
+    )
+    assert codes(body) == [("BAD_USER_INPUT", ["nodes"])]
+
+
+async def test_locations_page_forward_with_cursors_and_a_total(api_server: ApiServer, seeded: Seeded) -> None:
+    query = """query($id: ID!, $after: String) { node(id: $id) { ... on Organization {
+      locations(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } }
+    } } }"""
+    async with seeding(api_server.database_url) as seed:
+        for name in ("Braga", "Faro", "Evora"):
+            await seed.location(await _row(seed, model.Organization, seeded.organization_id), name=name)
+    names: list[str] = []
+    after: str | None = None
+    pages = 0
+    while True:
+        page = api_server.graphql(
+            query, {"id": seeded.organization_id, "after": after}, token=seeded.plain_member.token
+        )
+        locations = page["data"]["node"]["locations"]
+        assert locations["totalCount"] == 5
+        names += [edge["node"]["name"] for edge in locations["edges"]]
+        pages += 1
+        if not locations["pageInfo"]["hasNextPage"]:
+            break
+        after = locations["pageInfo"]["endCursor"]
+        assert after == locations["edges"][-1]["cursor"]
+    assert (pages, names) == (3, ["Lisbon", "Porto", "Braga", "Faro", "Evora"])
+
+
+async def _row(seed: Seed, kind: type[M], global_id: str) -> M:
+    """The seeded row behind one of our global ids."""
+    decoded = from_global_id(global_id)
+    assert decoded is not None
+    found = await seed.session.get(kind, decoded[1])
+    assert found is not None
+    return found
+
+
+def test_paging_arguments_out_of_range_are_bad_user_input(api_server: ApiServer, seeded: Seeded) -> None:
+    for arguments in ("first: 0", "first: 101", 'after: "bm90LWEtY3Vyc29y"'):
+        body = api_server.graphql(
+            f"{{ programs({arguments}) {{ totalCount }} }}", token=seeded.plain_member.token
+        )
+        assert codes(body) == [("BAD_USER_INPUT", ["programs"])], arguments
+
+
+def _statuses(api_server: ApiServer, location_id: str, token: str) -> dict[str, str]:
+    body = api_server.graphql(ENROLLMENT_STATUSES, {"id": location_id}, token=token)
+    connection = body["data"]["node"]["enrollments"]
+    assert connection["totalCount"] == len(connection["edges"])
+    return {
+        edge["node"]["program"]["code"][:1] + edge["node"]["id"]: edge["node"]["status"]
+        for edge in connection["edges"]
+    }
+
+
+def test_incentives_admin_sees_the_real_status_and_others_see_enrolling(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    as_admin = _statuses(api_server, seeded.lisbon_id, seeded.incentives_admin.token)
+    as_user = _statuses(api_server, seeded.lisbon_id, seeded.incentives_user.token)
+    as_global_admin = _statuses(api_server, seeded.porto_id, seeded.global_admin.token)
+    as_operator = _statuses(api_server, seeded.porto_id, seeded.operator.token)
+    assert sorted(as_admin.values()) == ["ACTION_REQUIRED", "DISCONTINUED"]
+    assert sorted(as_user.values()) == ["DISCONTINUED", "ENROLLING"]
+    assert list(as_global_admin.values()) == ["ENROLLING"]
+    assert list(as_operator.values()) == ["VALIDATING_ENROLLMENT"]
+
+
+def test_enrollments_outside_an_assignment_are_absent_from_lists_and_null_from_node(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    in_porto = _statuses(api_server, seeded.porto_id, seeded.incentives_user.token)
+    node = api_server.graphql(
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": seeded.porto_growth_id},
+        token=seeded.incentives_user.token,
+    )
+    member = _statuses(api_server, seeded.lisbon_id, seeded.plain_member.token)
+    assert (in_porto, node["data"]["node"], member) == ({}, None, {})
+
+
+def test_a_discontinued_program_shows_its_enrollments_as_discontinued(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    query = "query($id: ID!) { node(id: $id) { ... on Enrollment { status program { status } } } }"
+    body = api_server.graphql(query, {"id": seeded.lisbon_legacy_id}, token=seeded.incentives_admin.token)
+    assert body == {"data": {"node": {"status": "DISCONTINUED", "program": {"status": "DISCONTINUED"}}}}
+
+
+PAYOUT = """query($org: ID!, $loc: ID!) {
+  org: node(id: $org) { ... on Organization { paymentProfiles { name bankAccountLast4 } } }
+  loc: node(id: $loc) { ... on Location { name taxProfile { taxId } } } }"""
+
+
+def test_bank_details_and_tax_profile_are_forbidden_to_an_incentives_user(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    variables = {"org": seeded.organization_id, "loc": seeded.lisbon_id}
+    body = api_server.graphql(PAYOUT, variables, token=seeded.incentives_user.token)
+    assert body["data"] == {
+        "org": {"paymentProfiles": [{"name": "Main account", "bankAccountLast4": None}]},
+        "loc": {"name": "Lisbon", "taxProfile": None},
+    }
+    assert sorted(codes(body)) == [
+        ("FORBIDDEN", ["loc", "taxProfile"]),
+        ("FORBIDDEN", ["org", "paymentProfiles", 0, "bankAccountLast4"]),
+    ]
+
+
+def test_an_incentives_admin_reads_bank_details_and_the_newest_tax_profile(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    variables = {"org": seeded.organization_id, "loc": seeded.lisbon_id}
+    body = api_server.graphql(PAYOUT, variables, token=seeded.incentives_admin.token)
+    assert body == {
+        "data": {
+            "org": {"paymentProfiles": [{"name": "Main account", "bankAccountLast4": "9876"}]},
+            "loc": {"name": "Lisbon", "taxProfile": {"taxId": "PT-NEW"}},
+        }
+    }
+
+
+def test_role_assignments_and_audit_log_are_null_and_forbidden_to_incentives_roles(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    query = """query($id: ID!) { node(id: $id) { ... on Organization { legalName
+      roleAssignments { totalCount } auditLog { totalCount } } } }"""
+    refused = api_server.graphql(query, {"id": seeded.organization_id}, token=seeded.incentives_admin.token)
+    allowed = api_server.graphql(query, {"id": seeded.organization_id}, token=seeded.global_admin.token)
+    assert refused["data"]["node"] == {
+        "legalName": "Contoso Partners Ltd",
+        "roleAssignments": None,
+        "auditLog": None,
+    }
+    assert sorted(codes(refused)) == [
+        ("FORBIDDEN", ["node", "auditLog"]),
+        ("FORBIDDEN", ["node", "roleAssignments"]),
+    ]
+    assert allowed["data"]["node"]["roleAssignments"] == {"totalCount": 2}
+
+
+def test_eligibility_evaluates_criteria_and_an_unknown_program_is_not_found(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    query = """query($loc: ID!, $program: ID!) { node(id: $loc) { ... on Location {
+      eligibility(programId: $program) { eligible criteria { kind met } } } } }"""
+    growth = api_server.graphql(
+        query, {"loc": seeded.lisbon_id, "program": seeded.growth_id}, token=seeded.plain_member.token
+    )
+    unknown = api_server.graphql(
+        query, {"loc": seeded.lisbon_id, "program": seeded.lisbon_id}, token=seeded.plain_member.token
+    )
+    assert growth["data"]["node"]["eligibility"] == {
+        "eligible": False,
+        "criteria": [{"kind": "PARTNER_PROGRAM_AGREEMENT", "met": False}],
+    }
+    assert unknown["data"] is None or unknown["data"]["node"] is None
+    assert codes(unknown) == [("NOT_FOUND", ["node", "eligibility"])]
+
+
+async def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
+    api_server: ApiServer, seeded: Seeded
+) -> None:
+    async with seeding(api_server.database_url) as seed:
+        lisbon = await _row(seed, model.Location, seeded.lisbon_id)
+        porto = await _row(seed, model.Location, seeded.porto_id)
+        growth = await _row(seed, model.Program, seeded.growth_id)
+        fresh = await seed.program(code="FRESH")
+        wanted = await seed.invitation(lisbon, fresh, fiscal_year=2027)
+        await seed.invitation(lisbon, growth, fiscal_year=2027)  # already enrolling: not a notice
+        await seed.invitation(porto, fresh, fiscal_year=2027)  # not the admin's location
+        await seed.invitation(lisbon, fresh, fiscal_year=2026)  # last year
+    query = "{ viewer { invitations { id fiscalYear program { code } location { name } } } }"
+    as_admin = api_server.graphql(query, token=seeded.incentives_admin.token)
+    as_user = api_server.graphql(query, token=seeded.incentives_user.token)
+    assert as_admin["data"]["viewer"]["invitations"] == [
+        {
+            "id": to_global_id("Invitation", wanted.id),
+            "fiscalYear": 2027,
+            "program": {"code": "FRESH"},
+            "location": {"name": "Lisbon"},
+        }
+    ]
+    assert as_user["data"]["viewer"]["invitations"] == []

@@ -1,0 +1,10 @@
+"""Shared fixtures, one module per concern under tests/support/."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "tests.support.entra",
+    "tests.support.databases",
+    "tests.support.server",
+    "tests.support.smtp",
+]

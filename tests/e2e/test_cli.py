@@ -1,0 +1,96 @@
+"""The `incentives` command line, run as a process the way operators and scripts run it."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import GraphQL, environment, free_port, incentives, running
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+ENTRA_SETTINGS = {
+    "AZURE_CLIENT_ID": "6db6ce92-6b0f-4f7b-91a6-4bb679e133e1",
+    "AZURE_TENANT_ID": "9d5bb096-9669-4518-b772-59879f03e563",
+}
+
+
+@pytest.fixture
+def database_env(tmp_path: Path) -> dict[str, str]:
+    return environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+
+
+def test_export_schema_prints_the_committed_schema() -> None:
+    exported = incentives("export-schema", env=environment())
+
+    assert exported.returncode == 0, exported.stderr
+    committed = (REPO / "schema.graphql").read_text(encoding="utf-8")
+    assert exported.stdout == committed, "schema.graphql is stale: run ./run export-schema > schema.graphql"
+
+
+def test_migrate_twice_succeeds(database_env: dict[str, str]) -> None:
+    first = incentives("migrate", env=database_env)
+    second = incentives("migrate", env=database_env)
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert "latest schema" in second.stdout
+
+
+def test_serve_without_a_client_id_refuses_to_start_and_names_it(database_env: dict[str, str]) -> None:
+    env = {**database_env, "AZURE_TENANT_ID": ENTRA_SETTINGS["AZURE_TENANT_ID"]}
+
+    refused = incentives("serve", "--port", str(free_port()), env=env)
+
+    assert refused.returncode == 2
+    assert "AZURE_CLIENT_ID" in refused.stderr
+    assert "AZURE_TENANT_ID" not in refused.stderr
+
+
+def test_serve_on_an_unmigrated_database_fails_with_the_migrate_hint(database_env: dict[str, str]) -> None:
+    refused = incentives("serve", "--port", str(free_port()), env={**database_env, **ENTRA_SETTINGS})
+
+    assert refused.returncode == 1
+    assert "incentives migrate" in refused.stderr
+
+
+def test_rollover_of_an_empty_database_counts_nothing(database_env: dict[str, str]) -> None:
+    assert incentives("migrate", env=database_env).returncode == 0
+
+    rolled = incentives("rollover", "--from-fiscal-year", "2027", env=database_env)
+
+    assert rolled.returncode == 0, rolled.stderr
+    assert re.search(r"carried 0, action required 0, ineligible 0, inactive 0", rolled.stdout), rolled.stdout
+
+
+def test_unknown_commands_are_usage_errors() -> None:
+    assert incentives("frobnicate", env=environment()).returncode == 2
+
+
+def test_demo_prints_tokens_that_work_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    with running(
+        "demo", "--port", str(port), env=environment(), log=tmp_path / "demo.log", cwd=tmp_path
+    ) as demo:
+        demo.wait_for(lambda: "Press Ctrl+C to stop." in demo.output(), "printed tokens")
+        token = _printed(demo.output(), "GLOBAL_ADMIN_TOKEN")
+        api = GraphQL(f"http://127.0.0.1:{port}")
+        try:
+            viewer = api.data(token, "{ viewer { isGlobalAdmin organization { legalName } } }")["viewer"]
+        finally:
+            api.close()
+
+        assert viewer == {"isGlobalAdmin": True, "organization": {"legalName": "Contoso Ltd"}}
+        saved = json.loads((tmp_path / "demo-data" / "tokens.json").read_text(encoding="utf-8"))
+        assert saved["tokens"]["global_admin"] == token
+        assert demo.stop(signal.SIGINT) == 0, demo.output()
+
+
+def _printed(output: str, variable: str) -> str:
+    found = re.search(rf"^\s*{variable}=(\S+)$", output, re.MULTILINE)
+    assert found is not None, output
+    return found.group(1)

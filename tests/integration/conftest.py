@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.integration.world import World
+
+
+@pytest.fixture
+def world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    return World(sessions)

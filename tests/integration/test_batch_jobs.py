@@ -1,0 +1,166 @@
+"""The batch jobs under a lease: a second run meanwhile is refused, a crashed run is resumed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from domain.clock import FixedClock
+from domain.database import create_engine, session_factory
+from domain.errors import Conflict
+from domain.jobs import Progress, ProgressCallback
+from domain.model import AuditEvent, Enrollment, Invitation, JobLock, OutboxMessage
+from domain.services import invitations
+from domain.services.rollover import RolloverResult, roll_over_fiscal_year
+from domain.uow import UnitOfWork
+from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
+from tests.integration.world import FISCAL_YEAR, TODAY, World
+from tests.support import actors
+from tests.support.databases import run_async
+
+RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
+Job = Callable[[UnitOfWork], Awaitable[object]]
+RollJob = Callable[[UnitOfWork], Awaitable[RolloverResult]]
+InviteJob = Callable[[UnitOfWork], Awaitable[int]]
+
+
+class Crash(Exception):
+    """Stands for the process dying between two batches."""
+
+
+def crash_after_first_batch(progress: Progress) -> None:
+    raise Crash(f"stopped after {progress.done} rows")
+
+
+def in_another_process(database_url: str, job: Job) -> BaseException | None:
+    """Run `job` on an engine and event loop of its own (another thread); what it raised, if anything."""
+
+    async def run() -> BaseException | None:
+        engine = create_engine(database_url)
+        try:
+            await job(UnitOfWork(session_factory(engine), FixedClock(TODAY)))
+        except Exception as error:
+            return error
+        finally:
+            await engine.dispose()
+        return None
+
+    return run_async(run)
+
+
+async def five_enrolled(world: World) -> None:
+    program_id = await world.program(criteria=RESELLER)
+    org = await world.organization()
+    await world.agree(org, AgreementKind.RESELLER)
+    for n in range(5):
+        location_id = await world.location(org, f"Loc {n}", PartnerType.DIRECT_RESELLER)
+        await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+
+
+async def five_invitable(world: World) -> int:
+    for n in range(5):
+        org = await world.organization(ga_email=f"ga{n}@example.com", name=f"Org {n}")
+        await world.location(org)
+        await world.agree(org, AgreementKind.RESELLER)
+    return await world.program(criteria=RESELLER)
+
+
+def roll(world: World, progress: ProgressCallback | None = None, batch_size: int = 2) -> RollJob:
+    return lambda uow: roll_over_fiscal_year(
+        uow, world.operator, from_fiscal_year=FISCAL_YEAR, progress=progress, batch_size=batch_size
+    )
+
+
+def invite(world: World, program_id: int, progress: ProgressCallback | None = None) -> InviteJob:
+    return lambda uow: invitations.issue_invitations(
+        uow, world.operator, program_id=program_id, progress=progress, batch_size=2
+    )
+
+
+async def test_a_roll_forward_started_while_one_runs_is_refused(world: World, database_url: str) -> None:
+    await five_enrolled(world)
+    refused: list[BaseException | None] = []
+
+    def second_run(progress: Progress) -> None:
+        if not refused:
+            refused.append(in_another_process(database_url, roll(world)))
+
+    result = await roll(world, progress=second_run)(world.uow())
+    assert result == RolloverResult(carried=5, action_required=0, ineligible=0, inactive=0)
+    [error] = refused
+    assert isinstance(error, Conflict)
+    assert str(error) == f"a roll-forward of FY {FISCAL_YEAR} is already running"
+    assert await world.count(JobLock) == 0
+
+
+async def test_issuing_started_while_it_runs_is_refused(world: World, database_url: str) -> None:
+    program_id = await five_invitable(world)
+    refused: list[BaseException | None] = []
+
+    def second_run(progress: Progress) -> None:
+        if not refused:
+            refused.append(in_another_process(database_url, invite(world, program_id)))
+
+    assert await invite(world, program_id, progress=second_run)(world.uow()) == 5
+    [error] = refused
+    assert isinstance(error, Conflict)
+    assert "already being issued" in str(error)
+    assert await world.count(Invitation) == 5
+
+
+async def test_a_roll_forward_crashed_after_a_batch_resumes_without_duplicates(world: World) -> None:
+    await five_enrolled(world)
+    with pytest.raises(Crash):
+        await roll(world, progress=crash_after_first_batch)(world.uow())
+    assert await world.count(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1) == 2
+    world.clock.at += timedelta(minutes=1)
+    resumed = await roll(world)(world.uow())
+    assert resumed == RolloverResult(carried=3, action_required=0, ineligible=0, inactive=0)
+    carried = await world.rows(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1)
+    assert len(carried) == len({e.carried_from_id for e in carried}) == 5
+    assert await world.count(AuditEvent, AuditEvent.action == "rollOverFiscalYear") == 2  # one per run
+
+
+async def test_issuing_crashed_after_a_batch_resumes_without_duplicates(world: World) -> None:
+    program_id = await five_invitable(world)
+    with pytest.raises(Crash):
+        await invite(world, program_id, progress=crash_after_first_batch)(world.uow())
+    assert await world.count(Invitation) == 2
+    assert await invite(world, program_id)(world.uow()) == 3
+    assert await world.count(Invitation) == await world.count(Enrollment) == 5
+    messages = await world.rows(OutboxMessage)
+    assert len(messages) == len({m.message_id for m in messages}) == 5
+
+
+async def test_a_crashed_holders_expired_lease_is_taken_over(world: World) -> None:
+    await five_enrolled(world)
+    await hold_lease(world, f"rollover-{FISCAL_YEAR}", expires_in=timedelta(seconds=-1))
+    assert (await roll(world)(world.uow())).carried == 5
+    assert await world.count(JobLock) == 0
+
+
+async def test_a_live_lease_of_another_run_is_respected(world: World) -> None:
+    await five_enrolled(world)
+    await hold_lease(world, f"rollover-{FISCAL_YEAR}", expires_in=timedelta(minutes=4))
+    with pytest.raises(Conflict):
+        await roll(world)(world.uow())
+    assert await world.count(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1) == 0
+    assert await world.count(JobLock) == 1  # still the other run's
+
+
+async def test_progress_counts_every_row_looked_at(world: World) -> None:
+    await five_enrolled(world)
+    seen: list[Progress] = []
+    await roll(world, progress=seen.append)(world.uow())
+    assert [(p.done, p.total, p.created) for p in seen] == [(2, 5, 2), (4, 5, 4), (5, 5, 5)]
+
+
+async def hold_lease(world: World, name: str, *, expires_in: timedelta) -> None:
+    now = world.clock.now()
+    async with world.sessions() as session:
+        values = {"name": name, "holder": f"crashed-{actors.new_guid()}", "acquired_at": now}
+        await session.execute(insert(JobLock).values(**values, expires_at=now + expires_in))
+        await session.commit()

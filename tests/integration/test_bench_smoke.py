@@ -1,0 +1,17 @@
+"""The benchmark's code paths, at a tiny scale, so that it cannot rot (the real run is not a test)."""
+
+from __future__ import annotations
+
+from bench.fiscal_year import measure, table
+from bench.seed import Scale
+from tests.integration.world import FISCAL_YEAR
+
+
+async def test_the_benchmark_seeds_rolls_forward_and_invites_200_locations(sqlite_url: str) -> None:
+    timings = await measure(sqlite_url, Scale(200, 2, FISCAL_YEAR), "sqlite")
+    assert [(t.operation, t.rows) for t in timings] == [
+        ("seed", 400),
+        ("roll-forward", 400),
+        ("invitations", 200),
+    ]
+    assert "| sqlite | roll-forward | 400 |" in table(timings)

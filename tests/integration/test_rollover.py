@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from domain.errors import Forbidden
+from domain.model import Enrollment
+from domain.services import enrollment, organizations, programs
+from domain.services.rollover import RolloverResult, roll_over_fiscal_year
+from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, PartnerType
+from tests.integration.statements import counted_statements
+from tests.integration.world import FISCAL_YEAR, Org, World
+from tests.support import actors
+
+NEXT = FISCAL_YEAR + 1
+JULY_1 = date(2027, 7, 1)  # first day of the next fiscal year
+RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
+
+
+async def roll(world: World) -> RolloverResult:
+    return await roll_over_fiscal_year(world.uow(), world.operator, from_fiscal_year=FISCAL_YEAR)
+
+
+async def next_year(world: World) -> dict[int, Enrollment]:
+    return {e.carried_from_id or 0: e for e in await world.rows(Enrollment, Enrollment.fiscal_year == NEXT)}
+
+
+async def reseller(world: World) -> tuple[Org, int]:
+    org = await world.organization()
+    await world.agree(org, AgreementKind.RESELLER)
+    return org, await world.location(org, f"Loc {actors.new_guid()}", PartnerType.DIRECT_RESELLER)
+
+
+async def test_each_enrolled_enrollment_gets_its_next_year_status(world: World) -> None:
+    program_id = await world.program(criteria=RESELLER)
+    org, valid = await reseller(world)
+    expiring = await world.location(org, "Expiring", PartnerType.DIRECT_RESELLER)
+    carried = await world.enrolled(org, valid, program_id, tax_expires=date(2027, 7, 2))
+    action = await world.enrolled(org, expiring, program_id, tax_expires=JULY_1)
+    lapsed_org, lapsed_location = await reseller(world)
+    lapsed = await world.enrolled(lapsed_org, lapsed_location, program_id, tax_expires=date(2028, 1, 1))
+    await organizations.record_agreement(
+        world.uow(), world.operator, organization_id=lapsed_org.id, kind=AgreementKind.RESELLER, active=False
+    )
+    assert await roll(world) == RolloverResult(carried=1, action_required=1, ineligible=1, inactive=0)
+    made = await next_year(world)
+    assert made[carried].status is EnrollmentStatus.ENROLLED
+    assert made[carried].earnings_start_date == JULY_1
+    assert made[carried].payment_profile_id is not None
+    assert made[action].status is EnrollmentStatus.ACTION_REQUIRED
+    assert made[action].payment_profile_id is not None
+    assert made[lapsed].status is EnrollmentStatus.INELIGIBLE
+    assert (await world.audit_actions(org.id))[-1] == "rollOverFiscalYear"
+    assert (await world.audit_actions(lapsed_org.id))[-1] == "rollOverFiscalYear"
+
+
+async def test_a_discontinued_program_rolls_into_inactive(world: World) -> None:
+    program_id = await world.program()
+    org, location_id = await reseller(world)
+    enrollment_id = await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+    await programs.discontinue_program(world.uow(), world.operator, program_id=program_id)
+    assert await roll(world) == RolloverResult(carried=0, action_required=0, ineligible=0, inactive=1)
+    assert (await next_year(world))[enrollment_id].status is EnrollmentStatus.INACTIVE
+
+
+async def test_the_newest_tax_profile_decides(world: World) -> None:
+    program_id = await world.program()
+    org, location_id = await reseller(world)
+    enrollment_id = await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+    admin = actors.incentives_admin(org.tenant_id, org.id)
+    await world.tax_profile(admin, location_id, date(2027, 3, 1))
+    await roll(world)
+    assert (await next_year(world))[enrollment_id].status is EnrollmentStatus.ACTION_REQUIRED
+
+
+async def test_enrollments_not_enrolled_are_not_carried_and_a_second_run_changes_nothing(
+    world: World,
+) -> None:
+    program_id = await world.program()
+    org, location_id = await reseller(world)
+    await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+    other = await world.location(org, "Pending")
+    await enrollment.enroll(
+        world.uow(),
+        actors.incentives_admin(org.tenant_id, org.id),
+        location_id=other,
+        program_id=program_id,
+        payment_profile_id=None,
+    )
+    assert (await roll(world)).carried == 1
+    audits = await world.audit_actions(org.id)
+    assert await roll(world) == RolloverResult(0, 0, 0, 0)
+    assert await world.count(Enrollment, Enrollment.fiscal_year == NEXT) == 1
+    assert await world.audit_actions(org.id) == audits
+
+
+async def test_partners_cannot_roll_over(world: World) -> None:
+    org = await world.organization()
+    with pytest.raises(Forbidden):
+        await roll_over_fiscal_year(world.uow(), org.global_admin, from_fiscal_year=FISCAL_YEAR)
+
+
+async def test_roll_over_takes_the_same_number_of_statements_for_many_enrollments(world: World) -> None:
+    program_id = await world.program(criteria=RESELLER)
+    counts, total = [], 0
+    for size in (1, 4):
+        total += size
+        for _ in range(size):
+            org, location_id = await reseller(world)
+            await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+        with counted_statements(world.sessions) as seen:
+            assert (await roll(world)).carried == total
+        counts.append(len(seen))
+        async with world.sessions() as session:  # the next round carries them all again
+            for carried in await world.rows(Enrollment, Enrollment.fiscal_year == NEXT):
+                await session.delete(await session.get(Enrollment, carried.id))
+            await session.commit()
+    assert counts[0] == counts[1]
