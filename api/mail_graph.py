@@ -31,6 +31,7 @@ from api.mail_errors import DeliveryError, PermanentDeliveryError, TemporaryDeli
 from auth.graph import GraphClient, GraphConfig, GraphError, GraphMessage
 from auth.msal_http import MsalHttpClient
 from domain.clock import Clock
+from domain.outbox import DEFAULT_LEASE_SECONDS
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -149,8 +150,16 @@ class GraphOutboxDelivery(OutboxDelivery):
         *,
         clock: Clock,
         max_attempts: int,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
-        super().__init__(sessions, transport, mail_from, clock=clock, max_attempts=max_attempts)
+        super().__init__(
+            sessions,
+            transport,
+            mail_from,
+            clock=clock,
+            max_attempts=max_attempts,
+            lease_seconds=lease_seconds,
+        )
         self._graph_transport = transport
 
     async def stop(self) -> None:

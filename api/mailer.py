@@ -142,13 +142,23 @@ def delivery_from_settings(
     if settings.mail_transport == "graph":
         transport = graph_transport(settings)
         return GraphOutboxDelivery(
-            sessions, transport, settings.mail_from, clock=clock, max_attempts=settings.mail_max_attempts
+            sessions,
+            transport,
+            settings.mail_from,
+            clock=clock,
+            max_attempts=settings.mail_max_attempts,
+            lease_seconds=settings.mail_lease_seconds,
         )
     smtp = SmtpSettings.from_settings(settings)
     if smtp is None:
         return None
     return OutboxDelivery(
-        sessions, smtp.transport(), settings.mail_from, clock=clock, max_attempts=smtp.max_attempts
+        sessions,
+        smtp.transport(),
+        settings.mail_from,
+        clock=clock,
+        max_attempts=smtp.max_attempts,
+        lease_seconds=settings.mail_lease_seconds,
     )
 
 

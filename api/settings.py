@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, validation_alias="INCENTIVES_SMTP_PASSWORD")
     smtp_timeout: float = Field(30.0, validation_alias="INCENTIVES_SMTP_TIMEOUT")
     mail_max_attempts: int = Field(8, ge=1, le=100, validation_alias="INCENTIVES_MAIL_MAX_ATTEMPTS")
+    # Seconds a sender holds the messages it claimed; a crashed sender's unsent ones go out after it.
+    mail_lease_seconds: float = Field(300.0, ge=5, validation_alias="INCENTIVES_MAIL_LEASE_SECONDS")
     mail_from: str = Field(
         "Microsoft Partner Center <no-reply@partner.example>",
         validation_alias="INCENTIVES_MAIL_FROM",

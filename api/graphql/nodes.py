@@ -35,20 +35,19 @@ def _can(info: Info, action: Action, scope: Scope) -> bool:
     return info.context.principal.can(action, scope)
 
 
+def _if_member(info: Info, organization_id: int, node: Node) -> Node | None:
+    """The node, when the caller may see the organization it belongs to (rule 10)."""
+    return node if _can(info, Action.READ_ORGANIZATION, Scope(organization_id=organization_id)) else None
+
+
 async def _organization(info: Info, key: int) -> Node | None:
     found = await info.context.loaders.organization.load(key)
-    if found is None or not _can(info, Action.READ_ORGANIZATION, Scope(organization_id=found.id)):
-        return None
-    return Organization.from_model(found)
+    return None if found is None else _if_member(info, found.id, Organization.from_model(found))
 
 
 async def _location(info: Info, key: int) -> Node | None:
     found = await info.context.loaders.location.load(key)
-    if found is None or not _can(
-        info, Action.READ_ORGANIZATION, Scope(organization_id=found.organization_id)
-    ):
-        return None
-    return Location.from_model(found)
+    return None if found is None else _if_member(info, found.organization_id, Location.from_model(found))
 
 
 async def _user(info: Info, key: int) -> Node | None:
@@ -56,11 +55,7 @@ async def _user(info: Info, key: int) -> Node | None:
     if found is None:
         return None
     organization_id = await info.context.loaders.organization_id_by_tenant.load(found.tenant_id)
-    if organization_id is None or not _can(
-        info, Action.READ_ORGANIZATION, Scope(organization_id=organization_id)
-    ):
-        return None
-    return User.from_model(found)
+    return None if organization_id is None else _if_member(info, organization_id, User.from_model(found))
 
 
 async def _role_assignment(info: Info, key: int) -> Node | None:
@@ -101,11 +96,9 @@ async def _enrollment(info: Info, key: int) -> Node | None:
 
 async def _payment_profile(info: Info, key: int) -> Node | None:
     found = await info.context.loaders.payment_profile.load(key)
-    if found is None or not _can(
-        info, Action.READ_ORGANIZATION, Scope(organization_id=found.organization_id)
-    ):
+    if found is None:
         return None
-    return PaymentProfile.from_model(found)
+    return _if_member(info, found.organization_id, PaymentProfile.from_model(found))
 
 
 async def _tax_profile(info: Info, key: int) -> Node | None:

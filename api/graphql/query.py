@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from api.graphql.directory import DIRECTORY_USERS, DirectoryUser, directory_users
 from api.graphql.nodes import resolve_node, resolve_nodes
@@ -36,17 +40,8 @@ class Query:
         self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> Connection[Organization] | None:
         require(info, Action.OPERATE, Scope(), OPERATOR)
-        args = page_args(first, after)
-        loaders = info.context.loaders
-
-        page = await loaders.run(lambda session: page_of(session, models.Organization, args))
-        loaders.organization.prime_many({item.id: item for item in page.items})
-        return connection(
-            page,
-            lambda item: item.id,
-            Organization.from_model,
-            lambda: loaders.run(lambda session: count_of(session, models.Organization)),
-        )
+        loader = info.context.loaders.organization
+        return await _every(info, models.Organization, loader, Organization.from_model, first, after)
 
     @field(f"Every enrollment, optionally of one status, oldest first. {OPERATOR_ONLY}")
     async def enrollments(
@@ -77,16 +72,8 @@ class Query:
     async def programs(
         self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> Connection[IncentiveProgram]:
-        args = page_args(first, after)
-        loaders = info.context.loaders
-        page = await loaders.run(lambda session: page_of(session, models.Program, args))
-        loaders.program.prime_many({item.id: item for item in page.items})
-        return connection(
-            page,
-            lambda item: item.id,
-            IncentiveProgram.from_model,
-            lambda: loaders.run(lambda session: count_of(session, models.Program)),
-        )
+        loader = info.context.loaders.program
+        return await _every(info, models.Program, loader, IncentiveProgram.from_model, first, after)
 
     mail_queue: MailQueue | None = strawberry.field(resolver=mail_queue, description=MAIL_QUEUE)
     directory_users: list[DirectoryUser] | None = strawberry.field(
@@ -100,3 +87,27 @@ class Query:
     @field("The objects with these IDs (at most 100), each null like `node`.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         return await resolve_nodes(info, ids)
+
+
+M = TypeVar("M", models.Organization, models.Program)
+N = TypeVar("N")
+
+
+async def _every(
+    info: Info,
+    model: type[M],
+    loader: DataLoader[int, M | None],
+    wrap: Callable[[M], N],
+    first: int | None,
+    after: str | None,
+) -> Connection[N]:
+    """A page of every `model` row, oldest first; the rows also fill `loader` for nested fields."""
+    args = page_args(first, after)
+    loaders = info.context.loaders
+    page = await loaders.run(lambda session: page_of(session, model, args))
+    loader.prime_many({item.id: item for item in page.items})
+
+    async def count() -> int:
+        return await loaders.run(lambda session: count_of(session, model))
+
+    return connection(page, lambda item: item.id, wrap, count)

@@ -2,8 +2,9 @@
 
 Fixture `smtp_server` -> `SmtpSink`: `.host`, `.port`, `.received` (each with envelope sender,
 recipients and the parsed message), `.refuse(address)` to answer RCPT with
-`550 5.1.1 No such user`, and `.stop()` / `.start()` to take it down and bring it back on the
-same port.
+`550 5.1.1 No such user`, `.slow_down(seconds)` to take that long over each message before
+accepting it (a slow server: a delivery run lasts long enough to be interrupted), and `.stop()` /
+`.start()` to take it down and bring it back on the same port.
 
 Fixture `smtp_tls_server` -> `SecureSmtp`: a sink that requires STARTTLS (a self-signed
 certificate for 127.0.0.1) and a login (`SMTP_LOGIN`), with the `client_context` that trusts it.
@@ -11,6 +12,7 @@ certificate for 127.0.0.1) and a login (`SMTP_LOGIN`), with the `client_context`
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ipaddress
@@ -55,6 +57,7 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refused: set[str] = set()
+        self.delay = 0.0
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -65,6 +68,10 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            # Before recording: a client gone meanwhile cancels this handler, and the message
+            # counts as received only when the reply is on its way.
+            await asyncio.sleep(self.delay)
         # Runs on the server's thread; list.append is atomic, and the client's send returns only
         # after this reply, so a test reads `received` after its send without waiting.
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -113,6 +120,10 @@ class SmtpSink:
 
     def refuse(self, address: str) -> None:
         self.handler.refused.add(address.lower())
+
+    def slow_down(self, seconds: float) -> None:
+        """Take `seconds` over each message before accepting it (0: at once)."""
+        self.handler.delay = seconds
 
     def start(self) -> None:
         if self._controller is None:

@@ -59,8 +59,27 @@ def _wrap_location(location: models.Location) -> Location:
     return Location.from_model(location)
 
 
+@strawberry.type
+class _LocationInProgram(Node):
+    """The fields an invitation and an enrollment share: a location, a program, a fiscal year."""
+
+    model: strawberry.Private[models.Invitation | models.Enrollment]
+
+    @strawberry.field
+    async def program(self, info: Info) -> IncentiveProgram:
+        return IncentiveProgram.from_model(await _program(info, self.model.program_id))
+
+    @strawberry.field
+    async def location(self, info: Info) -> LazyLocation:
+        return _wrap_location(await _location(info, self.model.location_id))
+
+    @strawberry.field
+    def fiscal_year(self) -> int:
+        return self.model.fiscal_year
+
+
 @strawberry.type(description=f"A location's invitation to enroll in a program for a fiscal year. {READERS}")
-class Invitation(Node):
+class Invitation(_LocationInProgram):
     model: strawberry.Private[models.Invitation]
 
     @classmethod
@@ -68,41 +87,17 @@ class Invitation(Node):
         return cls(id=to_global_id("Invitation", invitation.id), model=invitation)
 
     @strawberry.field
-    async def program(self, info: Info) -> IncentiveProgram:
-        return IncentiveProgram.from_model(await _program(info, self.model.program_id))
-
-    @strawberry.field
-    async def location(self, info: Info) -> LazyLocation:
-        return _wrap_location(await _location(info, self.model.location_id))
-
-    @strawberry.field
-    def fiscal_year(self) -> int:
-        return self.model.fiscal_year
-
-    @strawberry.field
     def channel(self) -> InvitationChannel:
         return self.model.channel
 
 
 @strawberry.type(description=f"A location's enrollment in a program for one fiscal year. {READERS}")
-class Enrollment(Node):
+class Enrollment(_LocationInProgram):
     model: strawberry.Private[models.Enrollment]
 
     @classmethod
     def from_model(cls, enrollment: models.Enrollment) -> Self:
         return cls(id=to_global_id("Enrollment", enrollment.id), model=enrollment)
-
-    @strawberry.field
-    async def program(self, info: Info) -> IncentiveProgram:
-        return IncentiveProgram.from_model(await _program(info, self.model.program_id))
-
-    @strawberry.field
-    async def location(self, info: Info) -> LazyLocation:
-        return _wrap_location(await _location(info, self.model.location_id))
-
-    @strawberry.field
-    def fiscal_year(self) -> int:
-        return self.model.fiscal_year
 
     @field(
         "ENROLLING in place of ACTION_REQUIRED and VALIDATING_ENROLLMENT unless the caller is an "
