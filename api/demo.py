@@ -10,19 +10,22 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
 
 from api.app import create_app
-from api.demo_seed import CAST, OPERATOR_TENANT_ID, Person, seed
+from api.demo_seed import CAST, COLLEAGUES, OPERATOR_TENANT_ID, Person, seed
 from api.entry import CommandError
 from api.loopback_entra import LoopbackEntra, serve_loopback
+from api.loopback_routing import routed_async_http, routed_msal_http
 from api.settings import Settings
+from auth.graph import ClientSecret, GraphClient, GraphConfig
 from domain.database import create_engine, session_factory
 from migrations import upgrade
 
@@ -75,20 +78,36 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
     entra = LoopbackEntra()
     entra_server, issuer_base = await serve_loopback(entra, HOST, 0)
     try:
-        demo_settings = _demo_settings(settings, database_url, issuer_base, api_url)
-        await _seed(database_url, public_url=api_url)
-        config = uvicorn.Config(create_app(demo_settings), log_level=demo_settings.log_level.lower())
-        api_server = _DemoServer(config)
-        _stop_on_signals([api_server, entra_server])
-        serving = asyncio.create_task(api_server.serve(sockets=[api_socket]))
-        await _until_started(api_server, serving)
-        tokens = {person: _mint(entra, person) for person in CAST}
-        _write_tokens(directory / "tokens.json", api_url, issuer_base, tokens)
-        print(_banner(api_url, issuer_base, directory, tokens), flush=True)
-        await serving
+        async with _loopback_graph(entra) as graph:
+            demo_settings = _demo_settings(settings, database_url, issuer_base, api_url)
+            await _seed(database_url, public_url=api_url)
+            app = create_app(demo_settings, graph=graph)
+            api_server = _DemoServer(uvicorn.Config(app, log_level=demo_settings.log_level.lower()))
+            _stop_on_signals([api_server, entra_server])
+            serving = asyncio.create_task(api_server.serve(sockets=[api_socket]))
+            await _until_started(api_server, serving)
+            tokens = {person: _mint(entra, person) for person in CAST}
+            _write_tokens(directory / "tokens.json", api_url, issuer_base, tokens)
+            print(_banner(api_url, issuer_base, directory, tokens), flush=True)
+            await serving
     finally:
         entra_server.should_exit = True
         await _others_finished()
+
+
+@contextlib.asynccontextmanager
+async def _loopback_graph(entra: LoopbackEntra) -> AsyncIterator[GraphClient]:
+    """Graph as the demo API: registered on the loopback issuer, which MSAL and Graph are routed to."""
+    secret = secrets.token_urlsafe(32)
+    entra.register_application(DEMO_API_CLIENT_ID, secret=secret)
+    for person in (*CAST, *COLLEAGUES):
+        entra.add_directory_user(person.tenant_id, person.object_id, person.email, person.name, person.email)
+    msal_http, http = routed_msal_http(entra.base_url), routed_async_http(entra.base_url)
+    try:
+        yield GraphClient(GraphConfig(DEMO_API_CLIENT_ID, ClientSecret(secret)), http, msal_http=msal_http)
+    finally:
+        await http.aclose()
+        await asyncio.to_thread(msal_http.close)
 
 
 def _demo_settings(settings: Settings, database_url: str, issuer_base: str, api_url: str) -> Settings:
@@ -170,6 +189,7 @@ Incentives demo: sample data in {directory / "demo.db"} (recreated on every star
 
   GraphiQL:       {api_url}/graphql
   Sign-in (fake): {issuer_base}   (loopback Entra ID; tokens valid for 12 hours)
+  Directory:      loopback Microsoft Graph; as Contoso's Global admin, try directoryUsers(search: "Nils")
 
 Tokens for sample users (also in {directory / "tokens.json"}); paste a line into your shell:
 

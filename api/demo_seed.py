@@ -2,7 +2,7 @@
 
 Two partner organizations in their own tenants (Contoso Ltd, Sweden; Fabrikam SARL, France),
 an operator tenant, two programs, role assignments, invitations, profiles, and one enrollment
-that the operator has approved.
+that the operator has approved. `CAST` and `COLLEAGUES` (no role yet) are the tenants' directories.
 """
 
 from __future__ import annotations
@@ -119,6 +119,24 @@ CAST = (
     CONTOSO_INCENTIVES_USER,
     FABRIKAM_GLOBAL_ADMIN,
     OPERATOR,
+)
+
+
+@dataclass(frozen=True)
+class Colleague:
+    """Someone in a sample tenant's directory with no role yet: found by `directoryUsers`."""
+
+    tenant_id: str
+    object_id: str
+    name: str
+    email: str
+
+
+COLLEAGUES = (
+    Colleague(CONTOSO_TENANT_ID, "6f56c4f7-6479-4123-b322-5b1a99e70be5", "Nils Ek", "nils@contoso.example"),
+    Colleague(
+        FABRIKAM_TENANT_ID, "2070338b-f7e4-4137-ac82-bb7376350206", "Léa Moreau", "lea@fabrikam.example"
+    ),
 )
 
 CSP_CRITERIA = (

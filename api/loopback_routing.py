@@ -4,9 +4,8 @@ MSAL and the Graph client keep their real URLs (`https://login.microsoftonline.c
 `https://graph.microsoft.com`), so MSAL's authority checks run unweakened; only the transport
 underneath rewrites scheme, host and port to the loopback base and keeps path and query.
 
-    routes = microsoft_routes(entra.base_url)
-    msal_http = MsalHttpClient(httpx.Client(transport=RoutingTransport(routes)))
-    graph_http = httpx.AsyncClient(transport=AsyncRoutingTransport(routes))
+    msal_http = routed_msal_http(entra.base_url)       # MsalHttpClient over a RoutingTransport
+    graph_http = routed_async_http(entra.base_url)     # httpx.AsyncClient over AsyncRoutingTransport
 
 Every routed request carries `X-Loopback-Public-Base: https://<public host>`, so the loopback
 issuer answers discovery "as" that host. Targets must be loopback: anything else is a `ValueError`.
@@ -20,6 +19,7 @@ from types import MappingProxyType
 import httpx
 
 from auth.keys import is_loopback_host
+from auth.msal_http import MsalHttpClient
 
 PUBLIC_BASE_HEADER = "X-Loopback-Public-Base"
 LOGIN_HOST = "login.microsoftonline.com"
@@ -32,6 +32,18 @@ _PUBLIC_BASES = frozenset(
 def microsoft_routes(loopback_base: str) -> Mapping[str, str]:
     """Route the Entra sign-in host and Microsoft Graph to one loopback base URL."""
     return {LOGIN_HOST: loopback_base, GRAPH_HOST: loopback_base}
+
+
+def routed_msal_http(loopback_base: str) -> MsalHttpClient:
+    """An MSAL HTTP client that sends `login.microsoftonline.com` to `loopback_base`, MSAL none the wiser."""
+    transport = RoutingTransport(microsoft_routes(loopback_base))
+    return MsalHttpClient(httpx.Client(transport=transport, timeout=10, trust_env=False))
+
+
+def routed_async_http(loopback_base: str) -> httpx.AsyncClient:
+    """An async client that sends `graph.microsoft.com` (and the sign-in host) to `loopback_base`."""
+    transport = AsyncRoutingTransport(microsoft_routes(loopback_base))
+    return httpx.AsyncClient(transport=transport, timeout=10, trust_env=False)
 
 
 def _checked(routes: Mapping[str, str]) -> Mapping[str, httpx.URL]:

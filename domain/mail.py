@@ -1,4 +1,5 @@
-"""The invitation emails (contract rule 7), as plain text and simple HTML, in the partner's language.
+"""The invitation emails (contract rule 7), as plain text and simple HTML, in the partner's language,
+and what every email we compose shares: its rendering and its outbox row.
 
 The words and the choice of language live in `domain.mail_text`.
 """
@@ -6,9 +7,12 @@ The words and the choice of language live in `domain.mail_text`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
+from typing import Any
 
 from domain.mail_text import ENGLISH, TEXTS, texts_for
+from domain.vocabulary import OutboxStatus
 
 INVITATION_SUBJECT = TEXTS[ENGLISH].subject
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
@@ -70,16 +74,38 @@ def _compose(invited: Invited, to_address: str, n: int, public_url: str, body: s
     localized, english = texts_for(language), TEXTS[ENGLISH]
     subject = with_contract_words(localized.subject, english.subject)
     get_started = with_contract_words(localized.get_started, english.get_started)
-    words = localized
     intro = body.format(
         location=invited.location_name, partner_id=invited.partner_id, program=invited.program_name
     )
     link = get_started_url(public_url, invited.invitation_id)
-    text = f"{intro}\n\n{get_started}: {link}\n\n{words.signature}\n"
+    text, html = render(intro, get_started, link, language)
+    return Email(message_id(invited.invitation_id, n), to_address, subject, text, html, language)
+
+
+def render(intro: str, action: str, link: str, language: str) -> tuple[str, str]:
+    """An email's plain text and HTML: `intro`, a link labelled `action`, the signature of `language`."""
+    signature = texts_for(language).signature
+    text = f"{intro}\n\n{action}: {link}\n\n{signature}\n"
     # The language goes on the HTML part only: the outbox has no column for a Content-Language header.
     html = (
         f'<html lang="{language}"><body><p>{escape(intro)}</p>'
-        f'<p><a href="{escape(link, quote=True)}">{escape(get_started)}</a></p>'
-        f"<p>{escape(words.signature)}</p></body></html>"
+        f'<p><a href="{escape(link, quote=True)}">{escape(action)}</a></p>'
+        f"<p>{escape(signature)}</p></body></html>"
     )
-    return Email(message_id(invited.invitation_id, n), to_address, subject, text, html, language)
+    return text, html
+
+
+def outbox_row(email: Email, organization_id: int, now: datetime) -> dict[str, Any]:
+    """`email` as a pending outbox row, for one bulk `insert(OutboxMessage)` of many."""
+    return {
+        "message_id": email.message_id,
+        "organization_id": organization_id,
+        "to_address": email.to_address,
+        "subject": email.subject,
+        "body_text": email.body_text,
+        "body_html": email.body_html,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }

@@ -1,5 +1,5 @@
-"""The invitation email's words in the languages we ship (English, French, Swedish), and which
-language an organization's country suggests.
+"""The emails' words (invitations, tax expiry reminders) in the languages we ship (English, French,
+Swedish), and which language an organization's country suggests.
 
 The country alone decides, so only countries where one shipped language is clearly the partner's
 working language get it; everywhere else, English:
@@ -20,14 +20,24 @@ ENGLISH = "en"
 
 
 @dataclass(frozen=True)
+class ReminderTexts:
+    """A tax expiry reminder's words; the body takes `{location}`, `{partner_id}` and `{expires_on}`."""
+
+    subject: str
+    body: str
+    update: str
+
+
+@dataclass(frozen=True)
 class Texts:
-    """One language's words; the bodies take `{location}`, `{partner_id}` and `{program}`."""
+    """One language's words; the invitation bodies take `{location}`, `{partner_id}` and `{program}`."""
 
     subject: str
     invited: str
     needs_admin: str
     get_started: str
     signature: str
+    tax_reminder: ReminderTexts
 
 
 TEXTS: dict[str, Texts] = {
@@ -44,6 +54,15 @@ TEXTS: dict[str, Texts] = {
         ),
         get_started="Get Started",
         signature="Microsoft Partner Center",
+        tax_reminder=ReminderTexts(
+            subject="Your tax profile expires soon",
+            body=(
+                "The tax profile of your location {location} (PartnerID {partner_id}) expires on "
+                "{expires_on}. Set a new tax profile before then: once it has expired, the location's "
+                "enrollments need action and earnings may be held."
+            ),
+            update="Update the tax profile",
+        ),
     ),
     "fr": Texts(
         subject="Invitation à l'inscription au programme d'incitations partenaires",
@@ -58,6 +77,16 @@ TEXTS: dict[str, Texts] = {
         ),
         get_started="Commencer",
         signature="Espace partenaires Microsoft",
+        tax_reminder=ReminderTexts(
+            subject="Votre profil fiscal expire bientôt",
+            body=(
+                "Le profil fiscal de votre emplacement {location} (PartnerID {partner_id}) expire le "
+                "{expires_on}. Définissez un nouveau profil fiscal avant cette date : une fois expiré, "
+                "les inscriptions de l'emplacement nécessiteront une action et les gains pourront "
+                "être retenus."
+            ),
+            update="Mettre à jour le profil fiscal",
+        ),
     ),
     "sv": Texts(
         subject="Inbjudan till registrering i partnerincitamentsprogram",
@@ -72,6 +101,15 @@ TEXTS: dict[str, Texts] = {
         ),
         get_started="Kom igång",
         signature="Microsoft Partnercenter",
+        tax_reminder=ReminderTexts(
+            subject="Er skatteprofil löper snart ut",
+            body=(
+                "Skatteprofilen för er plats {location} (PartnerID {partner_id}) löper ut den "
+                "{expires_on}. Ange en ny skatteprofil innan dess: när den har löpt ut behöver platsens "
+                "registreringar åtgärdas och intäkter kan hållas inne."
+            ),
+            update="Uppdatera skatteprofilen",
+        ),
     ),
 }
 

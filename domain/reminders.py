@@ -11,23 +11,22 @@ transaction: a crash before the commit leaves the profiles unclaimed and no mail
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from html import escape
 from typing import Any
 
-from sqlalchemy import exists, insert, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from domain.mail import DEFAULT_PUBLIC_URL
-from domain.model import Location, OutboxMessage, TaxProfile, User
-from domain.queries import entities, people
+from domain.mail import DEFAULT_PUBLIC_URL, Email, outbox_row, render
+from domain.mail_text import ENGLISH, TEXTS, language_for_country, texts_for
+from domain.model import Location, Organization, OutboxMessage, TaxProfile, User
+from domain.queries import people
 from domain.uow import UnitOfWork
-from domain.vocabulary import OutboxStatus
 
-SUBJECT = "Your tax profile expires soon"
+SUBJECT = TEXTS[ENGLISH].tax_reminder.subject
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,40 @@ class DueProfile:
     expires_on: date
 
 
+@dataclass(frozen=True)
+class Reminded:
+    """What a reminder email is about."""
+
+    tax_profile_id: int
+    location_name: str
+    partner_id: str
+    expires_on: date
+
+
 def message_id(tax_profile_id: int, n: int) -> str:
     """Stable and unique per message: `<tax-expiry-7-0@incentives>` is profile 7's first reminder."""
     return f"<tax-expiry-{tax_profile_id}-{n}@incentives>"
+
+
+def update_tax_profile_url(public_url: str) -> str:
+    return f"{public_url.rstrip('/')}/incentives/payout-and-tax"
+
+
+def reminder_email(
+    reminded: Reminded, to_address: str, n: int, *, public_url: str, language: str = ENGLISH
+) -> Email:
+    """To an Incentives admin of the location: set a new tax profile before `expires_on`.
+
+    The date is ISO 8601 (2025-07-01) in every language: unambiguous wherever it is read.
+    """
+    words = texts_for(language).tax_reminder
+    intro = words.body.format(
+        location=reminded.location_name,
+        partner_id=reminded.partner_id,
+        expires_on=reminded.expires_on.isoformat(),
+    )
+    text, html = render(intro, words.update, update_tax_profile_url(public_url), language)
+    return Email(message_id(reminded.tax_profile_id, n), to_address, words.subject, text, html, language)
 
 
 async def queue_tax_expiry_reminders(
@@ -51,6 +81,7 @@ async def queue_tax_expiry_reminders(
     profile expires in 1 to `days` days and was never reminded; return how many were queued.
 
     A profile with no one to write to is marked reminded all the same: "once" means once.
+    Each organization's admins are written to in the language its country suggests.
     """
     async with uow:
         due = await _claim_due(uow.session, today=today, days=days, now=uow.clock.now())
@@ -87,51 +118,31 @@ async def _reminder_rows(
 ) -> list[dict[str, Any]]:
     location_ids = {profile.location_id for profile in due}
     admins = await people.incentive_admins_by_location(session, location_ids)
-    locations = await entities.by_ids(session, Location, location_ids)
+    located = await _locations_with_country(session, location_ids)
     rows = []
     for profile in due:
-        location = locations[profile.location_id]
+        location, country = located[profile.location_id]
+        reminded = Reminded(profile.id, location.name, location.partner_id, profile.expires_on)
+        language = language_for_country(country)
         for n, address in enumerate(_addresses(admins[profile.location_id])):
-            rows.append(_outbox_row(profile, location, address, n, now, public_url))
+            email = reminder_email(reminded, address, n, public_url=public_url, language=language)
+            rows.append(outbox_row(email, location.organization_id, now))
     return rows
+
+
+async def _locations_with_country(
+    session: AsyncSession, location_ids: Iterable[int]
+) -> dict[int, tuple[Location, str]]:
+    """Each location with its organization's country (which decides the language), in one statement."""
+    statement = (
+        select(Location, Organization.country)
+        .join(Organization, Organization.id == Location.organization_id)
+        .where(Location.id.in_(sorted(set(location_ids))))
+    )
+    return {location.id: (location, country) for location, country in await session.execute(statement)}
 
 
 def _addresses(users: Sequence[User]) -> list[str]:
     # One email per address, however many assignments (or user rows) lead to it.
     distinct = {user.email.lower(): user.email for user in users if user.email}
     return sorted(distinct.values(), key=str.lower)
-
-
-def _outbox_row(
-    profile: DueProfile, location: Location, address: str, n: int, now: datetime, public_url: str
-) -> dict[str, Any]:
-    text, html = reminder_body(location.name, location.partner_id, profile.expires_on, public_url)
-    return {
-        "message_id": message_id(profile.id, n),
-        "organization_id": location.organization_id,
-        "to_address": address,
-        "subject": SUBJECT,
-        "body_text": text,
-        "body_html": html,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-
-
-def reminder_body(location_name: str, partner_id: str, expires_on: date, public_url: str) -> tuple[str, str]:
-    """The reminder as plain text and HTML."""
-    intro = (
-        f"The tax profile of your location {location_name} (PartnerID {partner_id}) expires on "
-        f"{expires_on.isoformat()}. Set a new tax profile before then: once it has expired, the "
-        "location's enrollments need action and earnings may be held."
-    )
-    link = f"{public_url.rstrip('/')}/incentives/payout-and-tax"
-    text = f"{intro}\n\nUpdate the tax profile: {link}\n\nMicrosoft Partner Center\n"
-    html = (
-        f"<html><body><p>{escape(intro)}</p>"
-        f'<p><a href="{escape(link, quote=True)}">Update the tax profile</a></p>'
-        "<p>Microsoft Partner Center</p></body></html>"
-    )
-    return text, html

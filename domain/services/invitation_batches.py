@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.batch_audit import RunEvent, record_organizations
 from domain.eligibility_sql import meets_criteria
 from domain.jobs import Batch
-from domain.mail import Email, Invited, assign_admin_email, invitation_email
+from domain.mail import Email, Invited, assign_admin_email, invitation_email, outbox_row
 from domain.mail_text import language_for_country
 from domain.model import Enrollment, Invitation, Location, Organization, OutboxMessage, UtcDateTime
 from domain.services.recipients import Recipients
-from domain.vocabulary import CriterionKind, EnrollmentStatus, InvitationChannel, OutboxStatus
+from domain.vocabulary import CriterionKind, EnrollmentStatus, InvitationChannel
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ async def _queue_emails(
     )
     invited = (await session.execute(statement)).all()
     messages = [
-        _outbox_row(email, organization_id, issue.now)
+        outbox_row(email, organization_id, issue.now)
         for invitation_id, location_id, organization_id, name, partner_id, country in invited
         for email in _emails(
             Invited(invitation_id, issue.program_name, name, partner_id),
@@ -142,18 +142,3 @@ def _emails(
         compose(invited, address, n, public_url=public_url, language=language)
         for n, address in enumerate(addresses)
     ]
-
-
-def _outbox_row(email: Email, organization_id: int, now: datetime) -> dict[str, Any]:
-    return {
-        "message_id": email.message_id,
-        "organization_id": organization_id,
-        "to_address": email.to_address,
-        "subject": email.subject,
-        "body_text": email.body_text,
-        "body_html": email.body_html,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }

@@ -71,7 +71,7 @@ def test_unknown_commands_are_usage_errors() -> None:
     assert incentives("frobnicate", env=environment()).returncode == 2
 
 
-def test_demo_prints_tokens_that_work_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_demo_prints_tokens_that_work_with_a_directory_to_search_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     with running(
         "demo", "--port", str(port), env=environment(), log=tmp_path / "demo.log", cwd=tmp_path
@@ -81,10 +81,13 @@ def test_demo_prints_tokens_that_work_and_stops_on_ctrl_c(tmp_path: Path) -> Non
         api = GraphQL(f"http://127.0.0.1:{port}")
         try:
             viewer = api.data(token, "{ viewer { isGlobalAdmin organization { legalName } } }")["viewer"]
+            found = api.data(token, '{ directoryUsers(search: "Nils") { displayName userPrincipalName } }')
         finally:
             api.close()
 
         assert viewer == {"isGlobalAdmin": True, "organization": {"legalName": "Contoso Ltd"}}
+        nils = {"displayName": "Nils Ek", "userPrincipalName": "nils@contoso.example"}
+        assert nils in found["directoryUsers"]  # with Lars Nilsson: $search matches the start of words
         saved = json.loads((tmp_path / "demo-data" / "tokens.json").read_text(encoding="utf-8"))
         assert saved["tokens"]["global_admin"] == token
         assert demo.stop(signal.SIGINT) == 0, demo.output()

@@ -132,6 +132,31 @@ async def test_a_location_nobody_can_be_written_to_is_marked_reminded_all_the_sa
     assert profile.expiry_reminder_sent_at is not None
 
 
+async def test_each_organization_is_reminded_in_the_language_its_country_suggests(world: World) -> None:
+    for country in ("FR", "SE", "US"):
+        org = await world.organization(country=country, name=f"Org {country}")
+        location_id = await world.location(org, f"Site {country}")
+        admin = await assign(world, org, Role.INCENTIVES_ADMIN, f"admin@{country.lower()}.example")
+        await world.tax_profile(admin, location_id, in_days(world, 10))
+
+    assert await remind(world) == 3
+
+    by_address = {m.to_address: m for m in await outbox(world)}
+    french, swedish, english = (by_address[f"admin@{c}.example"] for c in ("fr", "se", "us"))
+    assert (french.subject, swedish.subject, english.subject) == (
+        "Votre profil fiscal expire bientôt",
+        "Er skatteprofil löper snart ut",
+        SUBJECT,
+    )
+    expires_on = in_days(world, 10).isoformat()
+    assert "Le profil fiscal de votre emplacement Site FR (PartnerID" in french.body_text
+    assert f"expire le {expires_on}" in french.body_text
+    assert f"löper ut den {expires_on}" in swedish.body_text
+    for message, language in ((french, "fr"), (swedish, "sv"), (english, "en")):
+        assert message.body_html is not None
+        assert message.body_html.startswith(f'<html lang="{language}">')
+
+
 async def test_many_due_profiles_cost_the_same_few_statements(world: World) -> None:
     org = await world.organization()
     location_ids = [await world.location(org, f"Contoso {n}") for n in range(6)]

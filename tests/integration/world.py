@@ -57,7 +57,12 @@ class World:
         return [event.action for event in sorted(events, key=lambda e: e.id)]
 
     async def organization(
-        self, *, migration_completed: bool = True, ga_email: str | None = None, name: str = "Contoso Ltd"
+        self,
+        *,
+        migration_completed: bool = True,
+        ga_email: str | None = None,
+        name: str = "Contoso Ltd",
+        country: str = "US",
     ) -> Org:
         tenant_id = actors.new_guid()
         registrant = actors.global_admin(tenant_id, email=ga_email)
@@ -65,7 +70,7 @@ class World:
             self.uow(),
             registrant,
             legal_name=name,
-            country="US",
+            country=country,
             global_partner_id=None,
             migration_completed=migration_completed,
         )

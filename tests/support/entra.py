@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
+from api import loopback_routing
 from api.loopback_entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackEntraServer, LoopbackKey
-from api.loopback_routing import AsyncRoutingTransport, RoutingTransport, microsoft_routes
 from auth.keys import SigningKeys
 from auth.msal_http import MsalHttpClient
 from auth.tokens import TokenRules, TokenValidator
@@ -112,11 +112,9 @@ def entra() -> Iterator[RunningEntra]:
 
 def routed_msal_http(entra: HasBaseUrl) -> MsalHttpClient:
     """An MSAL HTTP client that sends `login.microsoftonline.com` to `entra`, MSAL none the wiser."""
-    transport = RoutingTransport(microsoft_routes(entra.base_url))
-    return MsalHttpClient(httpx.Client(transport=transport, timeout=10, trust_env=False))
+    return loopback_routing.routed_msal_http(entra.base_url)
 
 
 def routed_async_http(entra: HasBaseUrl) -> httpx.AsyncClient:
     """An async client that sends `graph.microsoft.com` (and the sign-in host) to `entra`."""
-    transport = AsyncRoutingTransport(microsoft_routes(entra.base_url))
-    return httpx.AsyncClient(transport=transport, timeout=10, trust_env=False)
+    return loopback_routing.routed_async_http(entra.base_url)
