@@ -24,6 +24,7 @@ from api.graphql.types import (
     TaxProfile,
     User,
 )
+from domain import model as models
 from domain.access import Action, Scope
 
 MAX_NODES = 100
@@ -78,20 +79,22 @@ async def _enrollment_scope(info: Info, location_id: int, program_id: int) -> Sc
     return None if location is None else Scope(location.organization_id, location_id, program_id)
 
 
+async def _if_enrollment_visible(
+    info: Info, found: models.Invitation | models.Enrollment, node: Node
+) -> Node | None:
+    """The node, when the caller may see enrollments of its (location, program) (rule 10)."""
+    scope = await _enrollment_scope(info, found.location_id, found.program_id)
+    return node if scope is not None and _can(info, Action.READ_ENROLLMENT, scope) else None
+
+
 async def _invitation(info: Info, key: int) -> Node | None:
     found = await info.context.loaders.invitation.load(key)
-    scope = None if found is None else await _enrollment_scope(info, found.location_id, found.program_id)
-    if found is None or scope is None or not _can(info, Action.READ_ENROLLMENT, scope):
-        return None
-    return Invitation.from_model(found)
+    return None if found is None else await _if_enrollment_visible(info, found, Invitation.from_model(found))
 
 
 async def _enrollment(info: Info, key: int) -> Node | None:
     found = await info.context.loaders.enrollment.load(key)
-    scope = None if found is None else await _enrollment_scope(info, found.location_id, found.program_id)
-    if found is None or scope is None or not _can(info, Action.READ_ENROLLMENT, scope):
-        return None
-    return Enrollment.from_model(found)
+    return None if found is None else await _if_enrollment_visible(info, found, Enrollment.from_model(found))
 
 
 async def _payment_profile(info: Info, key: int) -> Node | None:
