@@ -76,7 +76,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def demo(settings: Settings, args: argparse.Namespace) -> int:
-    from api.demo import run_demo
+    from sandbox.demo import run_demo
 
     return run_demo(settings, port=args.port)
 
@@ -164,13 +164,12 @@ def _require_current_schema(settings: Settings) -> None:
 
 def _require_mail_settings(settings: Settings) -> None:
     """INCENTIVES_MAIL_TRANSPORT=graph without its settings: refuse before starting any worker."""
-    from api.mail_graph import GraphMailNotConfigured, graph_transport
+    from api.composition import GraphMailNotConfigured, mail_transport
 
-    if settings.mail_transport == "graph":
-        try:
-            graph_transport(settings)
-        except GraphMailNotConfigured as error:
-            raise CommandError(str(error), USAGE) from None
+    try:
+        mail_transport(settings)
+    except GraphMailNotConfigured as error:
+        raise CommandError(str(error), USAGE) from None
 
 
 def _port(text: str) -> int:

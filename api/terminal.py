@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import msal
 
+from adapters.msal_http import MsalHttpClient
 from api.entry import USAGE, CommandError
 from api.settings import Settings
-from auth.msal_http import MsalHttpClient
 
 DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
 AUTHORITY_HOST = "https://login.microsoftonline.com"

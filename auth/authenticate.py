@@ -58,35 +58,47 @@ class Authenticator:
 
     async def principal_for(self, authorization: Sequence[str]) -> Principal:
         identity = await self._validator.validate(authorization)
-        if identity.is_app:
-            return self._app_principal(identity)
-        record = await self._record_of(identity)
-        return Principal(
-            identity=identity,
-            organization_id=record.organization_id,
-            user_id=record.user_id,
-            is_operator=self._is_operator(identity),
-            org_roles=record.org_roles,
-            grants=record.grants,
+        return await principal_of(
+            identity, UnitOfWork(self._sessions), self._operator_tenant_id, load_caller=self._load_caller
         )
 
-    async def _record_of(self, identity: Identity) -> CallerRecord:
-        async with UnitOfWork(self._sessions) as uow:
-            return await self._load_caller(
-                uow,
-                tenant_id=identity.tenant_id,
-                object_id=identity.object_id,
-                display_name=identity.display_name,
-                email=identity.email,
-                is_global_admin=identity.claims_global_admin,
-            )
 
-    def _app_principal(self, identity: Identity) -> Principal:
+async def principal_of(
+    identity: Identity,
+    uow: UnitOfWork,
+    operator_tenant_id: str,
+    *,
+    load_caller: CallerLoader = callers.load_caller,
+) -> Principal:
+    """The caller an accepted token's identity is: its roles from the token joined with the stored ones.
+
+    The demo's sample data signs its people in through here too, so they hold exactly the roles the
+    API would give them.
+    """
+    is_operator = _is_operator(identity, operator_tenant_id)
+    if identity.is_app:
         # A daemon holds no partner role, neither from its token nor from stored assignments (an
         # assignment names a person), and is not remembered as a user: it may only be an operator.
-        return Principal(identity=identity, is_operator=self._is_operator(identity))
+        return Principal(identity=identity, is_operator=is_operator)
+    record = await load_caller(
+        uow,
+        tenant_id=identity.tenant_id,
+        object_id=identity.object_id,
+        display_name=identity.display_name,
+        email=identity.email,
+        is_global_admin=identity.claims_global_admin,
+    )
+    return Principal(
+        identity=identity,
+        organization_id=record.organization_id,
+        user_id=record.user_id,
+        is_operator=is_operator,
+        org_roles=record.org_roles,
+        grants=record.grants,
+    )
 
-    def _is_operator(self, identity: Identity) -> bool:
-        # The app role alone is not enough: any tenant can define an app role of that name.
-        in_operator_tenant = identity.tenant_id.lower() == self._operator_tenant_id.lower()
-        return OPERATOR_APP_ROLE in identity.app_roles and in_operator_tenant
+
+def _is_operator(identity: Identity, operator_tenant_id: str) -> bool:
+    # The app role alone is not enough: any tenant can define an app role of that name.
+    in_operator_tenant = identity.tenant_id.lower() == operator_tenant_id.lower()
+    return OPERATOR_APP_ROLE in identity.app_roles and in_operator_tenant

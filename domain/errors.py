@@ -10,6 +10,14 @@
           └── PrerequisiteMissing  something must be done first        (code PREREQUISITE_MISSING)
 
 A use case raises before it commits, so nothing is written when any of these is raised.
+
+What the adapters raise through the domain's protocols (`domain.directory`, `domain.mail.delivery`):
+
+    OutsideServiceError       an outside service (the directory, a mail server) refused or was away
+     └── NotConfigured        the service has no credentials for it: the feature is off
+    DeliveryError             a mail transport did not hand a message over; `str()` is the reply
+     ├── TemporaryDeliveryError   retry later with back-off (connection, timeout, 4xx, configuration)
+     └── PermanentDeliveryError   give up now: the message or its recipient was refused for good
 """
 
 from __future__ import annotations
@@ -68,3 +76,23 @@ class NotEligible(UserInputError):
 
 class PrerequisiteMissing(UserInputError):
     code = "PREREQUISITE_MISSING"
+
+
+class OutsideServiceError(Exception):
+    """An outside service (Microsoft Graph, a mail server) refused the call or could not be reached."""
+
+
+class NotConfigured(OutsideServiceError):
+    """The service has no credentials for that outside service: the features using it are off."""
+
+
+class DeliveryError(Exception):
+    """A message was not accepted by the mail server (or Graph)."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Worth trying again later: the server was unreachable, slow, or asked us to come back."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Not worth trying again: the server refused the message or its recipient for good."""

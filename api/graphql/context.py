@@ -1,24 +1,24 @@
-"""The per-request context: the caller, fresh DataLoaders, and how to open a unit of work."""
+"""The per-request context: the caller, fresh DataLoaders, and the app's services."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from api.events import Event, EventBus, publish_safely
-from api.settings import Settings
-from auth.graph import GraphClient
+from adapters.events import publish_safely
 from auth.principal import Principal
 from domain.clock import Clock
+from domain.events import Event
 from domain.uow import UnitOfWork
 
 if TYPE_CHECKING:
+    from api.composition import Services
     from api.graphql.loaders import Loaders
 
 
@@ -26,28 +26,31 @@ if TYPE_CHECKING:
 class Context:
     request: Request | WebSocket
     response: Response | None
-    principal: Principal
-    sessions: async_sessionmaker[AsyncSession]
-    loaders: Loaders
-    clock: Clock
-    settings: Settings
     request_id: str
-    # Called after a mutation commits, so mail it queued goes out without waiting for a poll.
-    mail_queued: Callable[[], None] = field(default=lambda: None)
-    # Live notifications (api/events.py): announced after a commit, heard by subscriptions.
-    events: EventBus | None = None
-    # Microsoft Graph as the service (api/graphql/directory.py); None: not configured.
-    graph: GraphClient | None = None
+    principal: Principal
+    services: Services
+    loaders: Loaders
     # Websocket connections only (api/websocket.py): the `connection_init` payload, and how to
     # authenticate its token again (each event re-reads the caller, so a revoked role stops them).
     connection_params: dict[str, object] = field(default_factory=dict)
     reauthenticate: Callable[[], Awaitable[Principal]] | None = None
 
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    def today(self) -> date:
+        return self.services.clock.today()
+
     def uow(self) -> UnitOfWork:
         """A new unit of work for one mutation (never shared between concurrent resolvers)."""
-        return UnitOfWork(self.sessions, self.clock)
+        return self.services.uow()
+
+    def mail_queued(self) -> None:
+        """Deliver promptly what a mutation just queued (a no-op when mail stays queued)."""
+        self.services.mail_queued()
 
     async def announce(self, event: Event | None) -> None:
         """Tell live subscribers about a committed change (never fails: the change is done)."""
-        if event is not None and self.events is not None:
-            await publish_safely(self.events, event)
+        if event is not None:
+            await publish_safely(self.services.events, event)

@@ -4,8 +4,8 @@
 with `find_user`. Both read the caller's own tenant only, and only for a caller who may manage
 roles, so nobody else can probe a directory. How Graph's failures show:
 
-    GraphNotConfigured   directoryUsers: NOT_CONFIGURED error    assignRole: INVALID userError
-    other GraphError     directoryUsers: DIRECTORY_UNAVAILABLE   assignRole: INVALID userError
+    NotConfigured          directoryUsers: NOT_CONFIGURED error    assignRole: INVALID userError
+    OutsideServiceError    directoryUsers: DIRECTORY_UNAVAILABLE   assignRole: INVALID userError
                          (logged; the caller is asked to try again)
 """
 
@@ -20,10 +20,10 @@ import strawberry
 from api.graphql.errors import ExpectedError
 from api.graphql.pagination import BadUserInputError, given
 from api.graphql.types.base import Info, require
-from auth import graph
-from auth.graph import GraphClient, GraphError, GraphNotConfigured
+from domain import directory
 from domain.access import Action, Scope
-from domain.errors import Invalid, NotFound
+from domain.directory import Directory
+from domain.errors import Invalid, NotConfigured, NotFound, OutsideServiceError
 
 logger = logging.getLogger("incentives.graphql.directory")
 
@@ -62,7 +62,7 @@ class DirectoryUser:
     )
 
     @classmethod
-    def from_directory(cls, user: graph.DirectoryUser) -> Self:
+    def from_directory(cls, user: directory.DirectoryUser) -> Self:
         return cls(
             object_id=strawberry.ID(user.object_id),
             display_name=user.display_name or None,
@@ -77,7 +77,7 @@ def require_role_manager(info: Info) -> None:
     require(info, Action.MANAGE_ROLES, Scope(organization_id=organization_id), ROLE_MANAGERS)
 
 
-async def find_user(info: Info, user_principal_name: str) -> graph.DirectoryUser:
+async def find_user(info: Info, user_principal_name: str) -> directory.DirectoryUser:
     """The user of the caller's tenant with this UPN; a NOT_FOUND or INVALID userError otherwise.
 
     The caller must have passed `require_role_manager`: this reads the directory.
@@ -116,17 +116,15 @@ def _search_arguments(search: str, first: int | None) -> tuple[str, int]:
 
 
 async def _in_callers_directory(
-    info: Info, call: Callable[[GraphClient, str], Awaitable[T]], refuse: Refusal
+    info: Info, call: Callable[[Directory, str], Awaitable[T]], refuse: Refusal
 ) -> T:
     """`call(graph, tenant_id)` for the caller's tenant; Graph's failures become `refuse(...)`."""
     tenant_id = info.context.principal.tenant_id
     try:
-        if info.context.graph is None:
-            raise GraphNotConfigured()
-        return await call(info.context.graph, tenant_id)
-    except GraphNotConfigured as error:
+        return await call(info.context.services.directory, tenant_id)
+    except NotConfigured as error:
         raise refuse(str(error), False) from error
-    except GraphError as error:
+    except OutsideServiceError as error:
         logger.warning("Microsoft Graph failed for tenant %s: %s", tenant_id, error)
         raise refuse(UNREACHABLE, True) from error
 

@@ -12,20 +12,18 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from api.events import EnrollmentChanged, EventBus, InvitationsIssued
 from api.graphql.loaders import Loaders
 from api.graphql.types import Enrollment, Info, Invitation
 from auth.errors import Unauthenticated
 from domain import model as models
 from domain.access import Action, Scope
+from domain.events import EnrollmentChanged, EventBus, InvitationsIssued
 from domain.fiscal import fiscal_year_of
 from domain.queries.enrollments import home_page_notices
 
 
 def _bus(info: Info) -> EventBus:
-    if info.context.events is None:
-        raise RuntimeError("subscriptions need the event bus (the app lifespan starts it)")
-    return info.context.events
+    return info.context.services.events
 
 
 async def _signed_in_again(info: Info) -> bool:
@@ -42,7 +40,7 @@ async def _signed_in_again(info: Info) -> bool:
 
 def _fresh_loaders(info: Info) -> None:
     # The connection lives long: nothing loaded for an earlier event may be shown for this one.
-    info.context.loaders = Loaders(info.context.sessions)
+    info.context.loaders = Loaders(info.context.services.sessions)
 
 
 async def _notices(info: Info) -> list[models.Invitation]:

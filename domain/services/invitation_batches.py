@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.batch_audit import RunEvent, record_organizations
 from domain.eligibility_sql import meets_criteria
 from domain.jobs import Batch
-from domain.mail import Email, Invited, assign_admin_email, invitation_email, outbox_row
-from domain.mail_text import language_for_country
+from domain.mail.messages import Email, Invited, assign_admin_email, invitation_email, outbox_row
+from domain.mail.recipients import Recipients
+from domain.mail.texts import language_for_country
 from domain.model import Enrollment, Invitation, Location, Organization, OutboxMessage, UtcDateTime
-from domain.services.recipients import Recipients
 from domain.vocabulary import CriterionKind, EnrollmentStatus, InvitationChannel
 
 

@@ -10,12 +10,12 @@ from domain.batch_audit import RunEvent
 from domain.errors import Invalid, NotFound
 from domain.fiscal import fiscal_year_of
 from domain.jobs import DEFAULT_BATCH_SIZE, Job, ProgressCallback, count, leased, run_in_batches
-from domain.mail import DEFAULT_PUBLIC_URL
+from domain.mail.messages import DEFAULT_PUBLIC_URL
+from domain.mail.recipients import Recipients, load_recipients
 from domain.model import Invitation, InvitationDismissal, Location, Program
 from domain.services import records
 from domain.services.guards import commit_or_conflict, program, require
 from domain.services.invitation_batches import Issue, issue_batch
-from domain.services.recipients import Recipients, load_recipients
 from domain.uow import UnitOfWork
 from domain.users import remember_user
 from domain.vocabulary import InvitationChannel

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from domain import outbox
 from domain.access import Action, Actor
 from domain.errors import Invalid
+from domain.mail import outbox
 from domain.services.guards import require
 from domain.uow import UnitOfWork
 

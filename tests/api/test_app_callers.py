@@ -12,8 +12,8 @@ import uuid
 import pytest
 
 from api.app import UNAUTHENTICATED_BODY
-from api.loopback_entra import DEMO_CLIENT_APP_ID, new_tenant_id
 from auth.principal import GLOBAL_ADMIN_APP_ROLE, GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE
+from sandbox.entra import DEMO_CLIENT_APP_ID, new_tenant_id
 from tests.api.mutation_world import Caller, GraphqlServer, Invited, Json, World, invite
 from tests.support.configured_api import configured_api, written_rows
 from tests.support.entra import OPERATOR_TENANT_ID, RunningEntra

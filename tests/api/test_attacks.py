@@ -20,8 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from api.app import UNAUTHENTICATED_BODY
-from api.loopback_entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackKey, new_tenant_id
 from auth.principal import GLOBAL_ADMIN_APP_ROLE, GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE
+from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackKey, new_tenant_id
 from tests.support import personas
 from tests.support.configured_api import NOTHING_WRITTEN, configured_api, written_rows
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from api.loopback_entra import new_tenant_id
-from api.loopback_graph import LoopbackUser
+from adapters.graph import ClientSecret
+from api.composition import graph_config
 from api.settings import Settings
-from auth.graph import ClientSecret, GraphConfig
+from sandbox.entra import new_tenant_id
+from sandbox.graph import LoopbackUser
 from tests.api.mutation_world import Caller, Json, World
 from tests.support.entra import API_CLIENT_ID, RunningEntra
 from tests.support.server import GRAPH_SECRET, ApiServer
@@ -254,4 +255,4 @@ def test_picking_users_without_graph_credentials_is_not_configured(world_without
 def test_the_client_secret_from_settings_reaches_msal_in_plain_text() -> None:
     settings = Settings.model_validate({"AZURE_CLIENT_ID": API_CLIENT_ID, "AZURE_CLIENT_SECRET": "s3cret"})
 
-    assert GraphConfig.from_settings(settings).credential == ClientSecret("s3cret")
+    assert graph_config(settings).credential == ClientSecret("s3cret")

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from api.app import UNAUTHENTICATED_BODY
-from api.loopback_entra import LoopbackEntra, new_tenant_id
+from sandbox.entra import LoopbackEntra, new_tenant_id
 from tests.support.configured_api import configured_api
 from tests.support.entra import API_CLIENT_ID, RunningEntra
 from tests.support.flaky_entra import served_flaky_entra

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from adapters.events import InProcessBus
 from api.app import create_app
-from api.events import InProcessBus
 from domain.clock import FixedClock
 from domain.database import create_engine
 from tests.api.mutation_world import Caller, Invited, World, invite

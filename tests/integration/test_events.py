@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.events import APPLICATION_NAME, EventStream, PostgresBus
 from api.app import create_app
-from api.events import APPLICATION_NAME, EnrollmentChanged, EventStream, InvitationsIssued, PostgresBus
 from domain.clock import FixedClock
 from domain.database import create_engine
+from domain.events import EnrollmentChanged, InvitationsIssued
 from tests.api.mutation_world import World, invite
 from tests.support.databases import empty_postgres_database, run_async
 from tests.support.entra import RunningEntra

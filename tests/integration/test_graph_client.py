@@ -15,19 +15,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from api.loopback_entra import new_tenant_id
-from api.loopback_graph import GRAPH_AUDIENCE, LoopbackUser
-from auth.graph import (
+from adapters.graph import (
     ClientCertificate,
     ClientSecret,
-    DirectoryUser,
     GraphClient,
     GraphConfig,
     GraphError,
     GraphMessage,
     GraphNotConfigured,
 )
-from auth.msal_http import MsalHttpClient
+from adapters.msal_http import MsalHttpClient
+from domain.directory import DirectoryUser
+from sandbox.entra import new_tenant_id
+from sandbox.graph import GRAPH_AUDIENCE, LoopbackUser
 from tests.support.entra import API_CLIENT_ID, RunningEntra, routed_async_http, routed_msal_http
 
 SECRET = "correct horse battery staple"
@@ -187,8 +187,7 @@ async def test_loopback_graph_refuses_unfit_tokens(
 
 
 async def test_missing_credentials_say_graph_is_not_configured(http: httpx.AsyncClient) -> None:
-    settings = type("Settings", (), {"azure_client_id": API_CLIENT_ID, "azure_client_secret": None})()
-    graph = GraphClient(GraphConfig.from_settings(settings), http)
+    graph = GraphClient(GraphConfig(API_CLIENT_ID, None), http)
 
     with pytest.raises(GraphNotConfigured, match="set AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH"):
         await graph.search_users(new_tenant_id(), "alice")

@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from api.loopback_entra import new_tenant_id
 from auth.errors import Unauthenticated
 from auth.keys import SigningKeys
 from auth.tokens import TokenValidator
+from sandbox.entra import new_tenant_id
 from tests.support.entra import API_CLIENT_ID, token_rules
 from tests.support.flaky_entra import FlakyEntra, served_flaky_entra
 

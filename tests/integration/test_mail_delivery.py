@@ -7,18 +7,20 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.mail_delivery import OutboxDelivery, Transport
-from api.mailer import SmtpTransport
-from domain import outbox
+from adapters.loops import Periodic
+from adapters.smtp import SmtpSettings, SmtpTransport
+from api.composition import mail_delivery_loop
 from domain.clock import FixedClock
 from domain.database import create_engine, session_factory
+from domain.mail import outbox
+from domain.mail.delivery import OutboxDelivery, Transport
+from domain.mail.outbox import QueuedMail
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
 from tests.support.smtp import SMTP_LOGIN, SecureSmtp, SmtpSink
@@ -53,11 +55,16 @@ async def stored(sessions: Sessions, message_id: str) -> OutboxMessage:
 
 
 def smtp(sink: SmtpSink) -> SmtpTransport:
-    return SmtpTransport(sink.host, sink.port, timeout=5)
+    return SmtpTransport(SmtpSettings(sink.host, sink.port, timeout=5), mail_from=MAIL_FROM)
 
 
 def delivery(sessions: Sessions, transport: Transport, clock: FixedClock, **options: Any) -> OutboxDelivery:
-    return OutboxDelivery(sessions, transport, MAIL_FROM, clock=clock, **options)
+    return OutboxDelivery(sessions, transport, clock=clock, **options)
+
+
+def background(deliverer: OutboxDelivery, **options: Any) -> Periodic:
+    """The delivery loop `serve` runs."""
+    return mail_delivery_loop(deliverer, **options)
 
 
 async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -163,12 +170,8 @@ async def test_mail_goes_over_starttls_with_a_login_when_configured(
     server = smtp_tls_server.sink
     login, password = SMTP_LOGIN
     transport = SmtpTransport(
-        server.host,
-        server.port,
-        starttls=True,
-        username=login,
-        password=password,
-        timeout=5,
+        SmtpSettings(server.host, server.port, starttls=True, username=login, password=password, timeout=5),
+        mail_from=MAIL_FROM,
         tls_context=smtp_tls_server.client_context,
     )
     message_id = await queue(sessions, 1)
@@ -182,12 +185,8 @@ async def test_mail_goes_over_starttls_with_a_login_when_configured(
 async def test_a_wrong_login_is_retried_not_buried(sessions: Sessions, smtp_tls_server: SecureSmtp) -> None:
     server = smtp_tls_server.sink
     transport = SmtpTransport(
-        server.host,
-        server.port,
-        starttls=True,
-        username="mailer",
-        password="wrong",
-        timeout=5,
+        SmtpSettings(server.host, server.port, starttls=True, username="mailer", password="wrong", timeout=5),
+        mail_from=MAIL_FROM,
         tls_context=smtp_tls_server.client_context,
     )
     message_id = await queue(sessions, 1)
@@ -210,7 +209,7 @@ class CrashAfter:
         self._sent = 0
         self.hanging = asyncio.Event()
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: QueuedMail) -> None:
         await self._inner.send(message)
         self._sent += 1
         if self._sent == self._n:
@@ -248,7 +247,7 @@ async def test_after_a_crash_mid_queue_a_restart_delivers_the_rest_and_repeats_n
 async def test_the_background_loop_delivers_promptly_when_woken_and_stops(
     sessions: Sessions, smtp_server: SmtpSink
 ) -> None:
-    deliverer = delivery(sessions, smtp(smtp_server), FixedClock(NOW), poll_interval=60)
+    deliverer = background(delivery(sessions, smtp(smtp_server), FixedClock(NOW)), poll_interval=60)
     deliverer.start()
     try:
         await asyncio.sleep(0.1)  # the first round finds nothing; the loop now sleeps a minute
@@ -266,7 +265,7 @@ class Hanging:
     def __init__(self) -> None:
         self.called = asyncio.Event()
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: QueuedMail) -> None:
         self.called.set()
         await asyncio.Event().wait()
 
@@ -274,7 +273,7 @@ class Hanging:
 async def test_stop_gives_up_on_a_hung_send_and_the_message_stays_queued(sessions: Sessions) -> None:
     message_id = await queue(sessions, 1)
     hanging = Hanging()
-    deliverer = delivery(sessions, hanging, FixedClock(NOW), stop_timeout=0.1)
+    deliverer = background(delivery(sessions, hanging, FixedClock(NOW)), stop_timeout=0.1)
     deliverer.start()
 
     async with asyncio.timeout(5):
@@ -304,7 +303,7 @@ async def test_a_failed_round_is_logged_and_the_loop_carries_on(
     try:
         sessions = FailingOnce(engine, expire_on_commit=False)
         message_id = await queue(session_factory(engine), 1)
-        deliverer = delivery(sessions, smtp(smtp_server), FixedClock(NOW), poll_interval=0.05)
+        deliverer = background(delivery(sessions, smtp(smtp_server), FixedClock(NOW)), poll_interval=0.05)
         with caplog.at_level(logging.ERROR, logger="api.mail_delivery"):
             deliverer.start()
             try:
@@ -329,7 +328,7 @@ class Slow:
     def __init__(self, inner: Transport) -> None:
         self._inner = inner
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: QueuedMail) -> None:
         await asyncio.sleep(0.01)
         await self._inner.send(message)
 

@@ -4,31 +4,25 @@ loopback Entra and its Graph, which records what it was asked to send."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.loopback_entra import new_tenant_id
-from api.loopback_graph import LoopbackUser, SentMail
-from api.mail_errors import PermanentDeliveryError, TemporaryDeliveryError
-from api.mail_graph import (
-    GraphMailNotConfigured,
-    GraphMailTransport,
-    GraphOutboxDelivery,
-    classify_graph_error,
-    graph_email,
-    graph_transport,
-)
-from api.mailer import delivery_from_settings
+from adapters.graph import ClientSecret, GraphConfig, GraphError
+from adapters.graph_mail import GraphMailTransport, classify_graph_error, graph_email
+from adapters.msal_http import MsalHttpClient
+from api.composition import GraphMailNotConfigured, mail_transport
 from api.settings import Settings
-from auth.graph import ClientSecret, GraphConfig, GraphError
-from auth.msal_http import MsalHttpClient
 from domain.clock import FixedClock
+from domain.errors import PermanentDeliveryError, TemporaryDeliveryError
+from domain.mail.delivery import OutboxDelivery
+from domain.mail.outbox import QueuedMail
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
+from sandbox.entra import new_tenant_id
+from sandbox.graph import LoopbackUser, SentMail
 from tests.support.entra import RunningEntra, routed_async_http, routed_msal_http
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -93,12 +87,13 @@ async def stored(sessions: Sessions, message_id: str) -> OutboxMessage:
 
 
 async def deliver_once(sessions: Sessions, mailbox: Mailbox, **settings: object) -> int:
-    transport = graph_transport(mailbox.settings(**settings), clients=mailbox.clients)
-    delivery = GraphOutboxDelivery(sessions, transport, MAIL_FROM, clock=FixedClock(NOW), max_attempts=8)
+    transport = mail_transport(mailbox.settings(**settings), graph_clients=mailbox.clients)
+    assert isinstance(transport, GraphMailTransport)
+    delivery = OutboxDelivery(sessions, transport, clock=FixedClock(NOW), max_attempts=8)
     try:
         return await delivery.run_once()
     finally:
-        await delivery.stop()
+        await transport.aclose()
 
 
 async def test_a_queued_message_is_sent_through_graph_as_the_sender_mailbox(
@@ -112,7 +107,7 @@ async def test_a_queued_message_is_sent_through_graph_as_the_sender_mailbox(
     assert sent.sender == mailbox.sender
     assert sent.message["toRecipients"] == [{"emailAddress": {"address": "admin@contoso.example"}}]
     assert sent.message["subject"] == "Your tax profile expires soon"
-    assert sent.message["body"] == {"contentType": "HTML", "content": "<p>Rich <b>words</b>.</p>\n"}
+    assert sent.message["body"] == {"contentType": "HTML", "content": "<p>Rich <b>words</b>.</p>"}
     assert sent.message["internetMessageId"] == message_id
     assert (await stored(sessions, message_id)).status is OutboxStatus.SENT
 
@@ -170,11 +165,10 @@ def test_graphs_answer_decides_whether_a_message_is_retried(status: int | None, 
 
 
 def test_a_plain_text_email_goes_to_graph_as_text() -> None:
-    message = email("Ines Admin <ines@contoso.example>")
-    converted = graph_email(message)
+    converted = graph_email(email("ines@contoso.example"))
     assert (converted.content_type, converted.body, list(converted.to)) == (
         "Text",
-        "Plain words.\n",
+        "Plain words.",
         ["ines@contoso.example"],
     )
 
@@ -192,19 +186,21 @@ def test_graph_mail_without_its_settings_refuses_to_start(
 ) -> None:
     settings = mailbox.settings(**{missing: None})
     with pytest.raises(GraphMailNotConfigured, match=named):
-        delivery_from_settings(settings, sessions, FixedClock(NOW))
+        mail_transport(settings)
 
 
 def test_graph_is_chosen_by_the_mail_transport_setting(mailbox: Mailbox, sessions: Sessions) -> None:
-    assert isinstance(
-        delivery_from_settings(mailbox.settings(), sessions, FixedClock(NOW)), GraphOutboxDelivery
+    assert isinstance(mail_transport(mailbox.settings()), GraphMailTransport)
+
+
+def email(to: str) -> QueuedMail:
+    return QueuedMail(
+        id=1,
+        message_id="<m-1@incentives>",
+        to_address=to,
+        subject="Hello",
+        body_text="Plain words.",
+        body_html=None,
+        attempts=0,
+        created_at=NOW,
     )
-
-
-def email(to: str) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = to
-    message["Subject"] = "Hello"
-    message["Message-ID"] = "<m-1@incentives>"
-    message.set_content("Plain words.")
-    return message

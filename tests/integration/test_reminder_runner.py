@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from api.reminders import TaxReminders
+from api.composition import tax_reminder_loop
 from domain.model import OutboxMessage
 from domain.services import roles
 from domain.vocabulary import Role
@@ -60,7 +60,7 @@ async def wait_for_mail(world: World) -> int:
 async def test_reminders_run_at_startup_and_wake_the_mail_delivery(world: World) -> None:
     await due_reminder(world)
     woken: list[bool] = []
-    reminders = TaxReminders(
+    reminders = tax_reminder_loop(
         world.sessions, world.clock, days=30, public_url="https://pc.example", interval=3600,
         mail_queued=lambda: woken.append(True),
     )  # fmt: skip
@@ -76,7 +76,9 @@ async def test_reminders_run_at_startup_and_wake_the_mail_delivery(world: World)
 async def test_a_failed_round_is_tried_again_at_the_next_one(world: World) -> None:
     await due_reminder(world)
     clock = FlakyClock()
-    reminders = TaxReminders(world.sessions, clock, days=30, public_url="https://pc.example", interval=0.05)
+    reminders = tax_reminder_loop(
+        world.sessions, clock, days=30, public_url="https://pc.example", interval=0.05
+    )
 
     reminders.start()
     try:

@@ -6,8 +6,9 @@ import asyncio
 from datetime import date, timedelta
 
 from auth.principal import Principal
+from domain.mail.messages import REMINDER_SUBJECT as SUBJECT
+from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OutboxMessage, TaxProfile
-from domain.reminders import SUBJECT, queue_tax_expiry_reminders
 from domain.services import roles
 from domain.vocabulary import Role
 from tests.integration.statements import counted_statements

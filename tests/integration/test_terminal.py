@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from adapters.msal_http import MsalHttpClient
 from api.entry import CommandError
-from api.loopback_entra import new_tenant_id
-from api.loopback_graph import LoopbackUser
 from api.settings import Settings
 from api.terminal import TerminalConfig, add_terminal_commands, login, query
-from auth.msal_http import MsalHttpClient
+from sandbox.entra import new_tenant_id
+from sandbox.graph import LoopbackUser
 from tests.support.entra import API_CLIENT_ID, PARTNER_TENANT_ID, RunningEntra, routed_msal_http
 from tests.support.server import ApiServer
 

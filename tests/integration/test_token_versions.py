@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from api.loopback_entra import DEMO_CLIENT_APP_ID, new_tenant_id
 from auth.errors import Unauthenticated
 from auth.keys import SigningKeys
 from auth.principal import Identity
 from auth.tokens import TokenRules, TokenValidator
+from sandbox.entra import DEMO_CLIENT_APP_ID, new_tenant_id
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra, token_rules
 
 DAEMON_APP_ID = "5e1f0c2a-7b3d-4e8f-9a6b-2c4d6e8f0a1b"

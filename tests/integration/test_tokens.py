@@ -19,16 +19,16 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from api.loopback_entra import (
+from auth.errors import SignInUnavailable, Unauthenticated
+from auth.principal import GLOBAL_ADMINISTRATOR_WID
+from auth.tokens import TokenRules, TokenValidator
+from sandbox.entra import (
     DEMO_CLIENT_APP_ID,
     LoopbackEntra,
     LoopbackEntraServer,
     new_tenant_id,
     serve_loopback,
 )
-from auth.errors import SignInUnavailable, Unauthenticated
-from auth.principal import GLOBAL_ADMINISTRATOR_WID
-from auth.tokens import TokenRules, TokenValidator
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra, token_validator
 
 

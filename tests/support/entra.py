@@ -21,11 +21,11 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from api import loopback_routing
-from api.loopback_entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackEntraServer, LoopbackKey
+from adapters.msal_http import MsalHttpClient
 from auth.keys import SigningKeys
-from auth.msal_http import MsalHttpClient
 from auth.tokens import TokenRules, TokenValidator
+from sandbox import routing as loopback_routing
+from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackEntraServer, LoopbackKey
 
 API_CLIENT_ID = "3f2b7c1e-8a4d-4e6f-9b0a-5c1d2e3f4a5b"
 OPERATOR_TENANT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"

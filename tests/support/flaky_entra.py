@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from api.loopback_entra import LoopbackEntra, LoopbackEntraServer, LoopbackKey
+from sandbox.entra import LoopbackEntra, LoopbackEntraServer, LoopbackKey
 
 JwksFailure = Literal["error", "hang"] | None
 # A hanging request gives up after this long even if nobody releases it, so no test can wait forever.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,9 +25,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
+from adapters.graph import GraphClient
 from api.app import create_app
+from api.composition import graph_config
 from api.settings import Settings
-from auth.graph import GraphClient, GraphConfig
 from domain.clock import FixedClock
 from domain.database import create_engine
 from tests.support.databases import run_async
@@ -171,7 +172,7 @@ def api_server_with_graph(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiS
         {"AZURE_CLIENT_ID": API_CLIENT_ID, "AZURE_CLIENT_SECRET": GRAPH_SECRET}
     )
     msal_http, http = routed_msal_http(entra), routed_async_http(entra)
-    graph = GraphClient(GraphConfig.from_settings(credentials), http, msal_http=msal_http)
+    graph = GraphClient(graph_config(credentials), http, msal_http=msal_http)
     try:
         with served_api(entra, sqlite_url, graph=graph, close_at_shutdown=http.aclose) as server:
             yield server
@@ -208,10 +209,10 @@ def _also_at_shutdown(app: Starlette, close: Callable[[], Awaitable[None]]) -> N
     lifespan = app.router.lifespan_context
 
     @asynccontextmanager
-    async def closing(app: Starlette) -> AsyncIterator[None]:
+    async def closing(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
         try:
-            async with lifespan(app):
-                yield
+            async with lifespan(app) as state:
+                yield state or {}
         finally:
             await close()
 

@@ -49,7 +49,8 @@ class FakeLoader:
         email: str | None,
         is_global_admin: bool,
     ) -> CallerRecord:
-        assert uow.session is not None  # called inside the unit of work
+        async with uow:  # the loader opens the unit of work, as `load_caller` does
+            assert uow.session is not None
         self.calls.append(
             {
                 "tenant_id": tenant_id,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.outbox import (
+from domain.mail.outbox import (
     DEFAULT_MAX_ATTEMPTS,
     MAX_ERROR_LENGTH,
     exponential_backoff,

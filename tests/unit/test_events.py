@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from api.events import EnrollmentChanged, EventStream, InProcessBus, InvitationsIssued, decode, encode
+from adapters.events import EventStream, InProcessBus, decode, encode
 from api.websocket import authorization_of
+from domain.events import EnrollmentChanged, InvitationsIssued
 
 
 @pytest.mark.parametrize(

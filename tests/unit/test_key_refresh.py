@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from auth.key_refresh import KeyRefresher
+from api.composition import key_refresh_loop
 
 WAIT = 5.0
 
@@ -37,7 +37,7 @@ class FakeSleep:
 
 async def test_the_refresher_refreshes_once_per_interval_until_stopped() -> None:
     keys, sleep = FakeKeys(), FakeSleep()
-    refresher = KeyRefresher(keys, interval_seconds=3300, sleep=sleep)
+    refresher = key_refresh_loop(keys.refresh_in_use, interval=3300, sleep=sleep)
 
     refresher.start()
     async with asyncio.timeout(WAIT):
@@ -56,7 +56,7 @@ async def test_a_failing_round_is_logged_and_the_next_round_still_runs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     keys = FakeKeys(failures=2)
-    refresher = KeyRefresher(keys, interval_seconds=1, sleep=FakeSleep())
+    refresher = key_refresh_loop(keys.refresh_in_use, interval=1, sleep=FakeSleep())
 
     refresher.start()
     async with asyncio.timeout(WAIT):
@@ -69,7 +69,7 @@ async def test_a_failing_round_is_logged_and_the_next_round_still_runs(
 
 async def test_the_first_round_waits_one_interval_because_startup_keys_are_fetched_on_demand() -> None:
     keys = FakeKeys()
-    refresher = KeyRefresher(keys, interval_seconds=3600)
+    refresher = key_refresh_loop(keys.refresh_in_use, interval=3600)
 
     refresher.start()
     await asyncio.sleep(0.01)
@@ -80,11 +80,11 @@ async def test_the_first_round_waits_one_interval_because_startup_keys_are_fetch
 
 def test_a_refresher_needs_a_positive_interval() -> None:
     with pytest.raises(ValueError, match="positive"):
-        KeyRefresher(FakeKeys(), interval_seconds=0)
+        key_refresh_loop(FakeKeys().refresh_in_use, interval=0)
 
 
 async def test_a_refresher_cannot_be_started_twice() -> None:
-    refresher = KeyRefresher(FakeKeys(), interval_seconds=3600)
+    refresher = key_refresh_loop(FakeKeys().refresh_in_use, interval=3600)
     refresher.start()
     try:
         with pytest.raises(RuntimeError, match="already started"):

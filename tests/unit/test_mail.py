@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.mail import INVITATION_SUBJECT, Invited, assign_admin_email, invitation_email
+from domain.mail.messages import INVITATION_SUBJECT, Invited, assign_admin_email, invitation_email
 
 INVITED = Invited(
     invitation_id=42, program_name="CSP <Growth>", location_name="Contoso Paris", partner_id="1000007"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.mail import INVITATION_SUBJECT, Invited, assign_admin_email, invitation_email
-from domain.mail_text import TEXTS, language_for_country
+from domain.mail.messages import INVITATION_SUBJECT, Invited, assign_admin_email, invitation_email
+from domain.mail.texts import TEXTS, language_for_country
 
 INVITED = Invited(invitation_id=7, program_name="CSP", location_name="Contoso Lyon", partner_id="1000042")
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import aiosmtplib
 import pytest
 
-from api.mail_delivery import compose_email
-from api.mail_errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
-from api.mailer import SmtpSettings, classify_smtp_error
+from adapters.smtp import SmtpSettings, classify_smtp_error, compose_email
+from api.composition import smtp_settings
 from api.settings import Settings
-from domain.outbox import QueuedMail
+from domain.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from domain.mail.outbox import QueuedMail
 
 MAIL_FROM = "Microsoft Partner Center <no-reply@partner.example>"
 
@@ -90,7 +90,7 @@ def test_a_message_the_server_rejects_for_good_is_permanent() -> None:
 
 
 def test_no_smtp_host_means_mail_stays_queued() -> None:
-    assert SmtpSettings.from_settings(Settings.model_validate({})) is None
+    assert smtp_settings(Settings.model_validate({})) is None
 
 
 def test_smtp_settings_read_starttls_login_and_attempts() -> None:
@@ -105,7 +105,7 @@ def test_smtp_settings_read_starttls_login_and_attempts() -> None:
         }
     )
 
-    smtp = SmtpSettings.from_settings(settings)
+    smtp = smtp_settings(settings)
 
     assert smtp == SmtpSettings(
         host="mail.example", port=587, starttls=True, username="mailer", password="secret", max_attempts=3

@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from api.loopback_entra import LoopbackKey
 from auth.errors import SignInUnavailable
 from auth.keys import SigningKeys
+from sandbox.entra import LoopbackKey
 
 AUTHORITY = "https://login.example.test"
 TENANT = "5a5a5a5a-1b1b-4c2c-8d3d-4e4e4e4e4e4e"

@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from domain.mail_text import TEXTS
-from domain.reminders import SUBJECT, Reminded, reminder_email
+from domain.mail.messages import REMINDER_SUBJECT as SUBJECT
+from domain.mail.messages import Reminded, reminder_email
+from domain.mail.texts import TEXTS
 
 REMINDED = Reminded(
     tax_profile_id=7, location_name="Contoso <Lyon>", partner_id="1000042", expires_on=date(2025, 7, 1)

@@ -6,7 +6,6 @@ from datetime import date
 
 import strawberry
 
-from api.events import EnrollmentChanged
 from api.graphql.mutations.translate import (
     Payload,
     Requirement,
@@ -16,6 +15,7 @@ from api.graphql.mutations.translate import (
     text,
 )
 from api.graphql.types import Enrollment, Info, Invitation, PaymentProfile, TaxProfile
+from domain.events import EnrollmentChanged
 from domain.services import enrollment, invitations, payout
 
 INVITED_ADMIN = Requirement(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from api.events import EnrollmentChanged, InvitationsIssued
 from api.graphql.mutations.translate import OPERATOR, Payload, key, optional_text, perform, text
 from api.graphql.types import Enrollment, IncentiveProgram, Info, Organization
+from domain.events import EnrollmentChanged, InvitationsIssued
 from domain.fiscal import fiscal_year_of
 from domain.services import enrollment, invitations, organizations, programs, rollover
 from domain.vocabulary import AgreementKind, CriterionKind
@@ -166,7 +166,7 @@ async def _issue_invitations(info: Info, input: IssueInvitationsInput) -> IssueI
             uow,
             actor,
             program_id=key(input.program_id, "IncentiveProgram", "programId"),
-            public_url=info.context.settings.public_url,
+            public_url=info.context.services.public_url,
         ),
         lambda created: IssueInvitationsPayload(invitations_created=created),
         announce=lambda created: _invitations_issued(info, input) if created else None,

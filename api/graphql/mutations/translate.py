@@ -17,13 +17,13 @@ from typing import TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from api.events import Event
 from api.graphql.errors import ForbiddenError, UserError, user_errors
 from api.graphql.ids import key_of
 from api.graphql.loaders import Loaders
 from api.graphql.types import Info
 from auth.principal import Principal
 from domain.errors import Forbidden, Invalid, NotFound, UserInputError
+from domain.events import Event
 from domain.uow import UnitOfWork
 
 T = TypeVar("T")

@@ -9,8 +9,8 @@ import strawberry
 
 from api.graphql.ids import to_global_id
 from api.graphql.types.base import Info, field, require
-from domain import outbox
 from domain.access import Action, Scope
+from domain.mail import outbox
 
 OPERATOR = ("operator",)
 MAX_DEAD_LETTERS = 100

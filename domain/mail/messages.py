@@ -1,20 +1,22 @@
-"""The invitation emails (contract rule 7), as plain text and simple HTML, in the partner's language,
-and what every email we compose shares: its rendering and its outbox row.
+"""The emails the service writes, as plain text and simple HTML in the partner's language: invitations
+to enroll (to a location's Incentives admins, or asking the Global and Account admins to assign
+one) and tax expiry reminders; and what every email shares: its rendering and its outbox row.
 
-The words and the choice of language live in `domain.mail_text`.
+The words and the choice of language live in `domain.mail.texts`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from domain.mail_text import ENGLISH, TEXTS, texts_for
+from domain.mail.texts import ENGLISH, TEXTS, texts_for
 from domain.vocabulary import OutboxStatus
 
 INVITATION_SUBJECT = TEXTS[ENGLISH].subject
+REMINDER_SUBJECT = TEXTS[ENGLISH].tax_reminder.subject
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
@@ -80,6 +82,44 @@ def _compose(invited: Invited, to_address: str, n: int, public_url: str, body: s
     link = get_started_url(public_url, invited.invitation_id)
     text, html = render(intro, get_started, link, language)
     return Email(message_id(invited.invitation_id, n), to_address, subject, text, html, language)
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """What a reminder email is about."""
+
+    tax_profile_id: int
+    location_name: str
+    partner_id: str
+    expires_on: date
+
+
+def reminder_message_id(tax_profile_id: int, n: int) -> str:
+    """Stable and unique per message: `<tax-expiry-7-0@incentives>` is profile 7's first reminder."""
+    return f"<tax-expiry-{tax_profile_id}-{n}@incentives>"
+
+
+def update_tax_profile_url(public_url: str) -> str:
+    return f"{public_url.rstrip('/')}/incentives/payout-and-tax"
+
+
+def reminder_email(
+    reminded: Reminded, to_address: str, n: int, *, public_url: str, language: str = ENGLISH
+) -> Email:
+    """To an Incentives admin of the location: set a new tax profile before `expires_on`.
+
+    The date is ISO 8601 (2025-07-01) in every language: unambiguous wherever it is read.
+    """
+    words = texts_for(language).tax_reminder
+    intro = words.body.format(
+        location=reminded.location_name,
+        partner_id=reminded.partner_id,
+        expires_on=reminded.expires_on.isoformat(),
+    )
+    text, html = render(intro, words.update, update_tax_profile_url(public_url), language)
+    return Email(
+        reminder_message_id(reminded.tax_profile_id, n), to_address, words.subject, text, html, language
+    )
 
 
 def render(intro: str, action: str, link: str, language: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Change events for live notifications: published after a commit, heard by every API process.
+"""The event bus (`domain.events.EventBus`): published after a commit, heard by every API process.
 
     bus = bus_for(engine)              # PostgresBus on PostgreSQL, InProcessBus on SQLite
     await bus.start()
@@ -18,13 +18,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, TypeAlias
+from typing import Any
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.loops import Periodic
+from domain.events import EnrollmentChanged, Event, EventBus, InvitationsIssued
 
 logger = logging.getLogger("incentives.events")
 
@@ -40,24 +42,6 @@ PROBE_INTERVAL_SECONDS = 30.0
 PROBE_TIMEOUT_SECONDS = 5.0
 RETRY_MIN_SECONDS = 0.5
 RETRY_MAX_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class EnrollmentChanged:
-    """An enrollment was created or its status changed (enroll, updateEnrollment, reviewEnrollment)."""
-
-    id: int
-
-
-@dataclass(frozen=True)
-class InvitationsIssued:
-    """`issueInvitations` created invitations of a program for a fiscal year."""
-
-    program_id: int
-    fiscal_year: int
-
-
-Event: TypeAlias = EnrollmentChanged | InvitationsIssued
 
 
 def encode(event: Event) -> str:
@@ -129,23 +113,6 @@ class EventStream:
         self._streams.discard(self)
 
 
-class EventBus(Protocol):
-    """Where committed changes are announced and heard; `start`/`stop` belong to the app lifespan."""
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def publish(self, event: Event) -> None: ...
-
-    def subscribe(self) -> EventStream: ...
-
-    @property
-    def subscribers(self) -> int:
-        """How many streams are open in this process (for metrics and tests)."""
-        ...
-
-
 class InProcessBus:
     """Fan-out to the subscribers of this process (SQLite: one process serves the API)."""
 
@@ -186,7 +153,14 @@ class PostgresBus:
         self._local = InProcessBus()
         self._listening = asyncio.Event()
         self._first_attempt_done = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._delay = RETRY_MIN_SECONDS
+        self._loop = Periodic(
+            "incentives-events-listen",
+            self._listen_round,
+            interval=RETRY_MIN_SECONDS,
+            failure="event LISTEN loop failed",
+            log=logger,
+        )
 
     @property
     def listening(self) -> bool:
@@ -198,7 +172,7 @@ class PostgresBus:
         The API serves HTTP even while PostgreSQL cannot be reached; subscribers hear events once
         LISTEN is in place.
         """
-        self._task = asyncio.create_task(self._listen_forever(), name="incentives-events-listen")
+        self._loop.start()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(START_TIMEOUT_SECONDS):
                 await self._first_attempt_done.wait()
@@ -206,11 +180,7 @@ class PostgresBus:
             logger.warning("not listening for events yet; retrying in the background")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
         await self._local.stop()
 
     async def publish(self, event: Event) -> None:
@@ -228,18 +198,18 @@ class PostgresBus:
     def subscribers(self) -> int:
         return self._local.subscribers
 
-    async def _listen_forever(self) -> None:
-        delay = RETRY_MIN_SECONDS
-        while True:
-            try:
-                await self._listen_until_lost()
-                delay = RETRY_MIN_SECONDS
-            except Exception as error:  # whatever broke the connection, listening must go on
-                logger.warning("event LISTEN connection failed (%r); retrying in %.1fs", error, delay)
+    async def _listen_round(self) -> float:
+        """Listen until the connection is lost; returns how long to wait before listening again."""
+        try:
+            await self._listen_until_lost()
+            self._delay = RETRY_MIN_SECONDS
+        except Exception as error:  # whatever broke the connection, listening must go on
+            logger.warning("event LISTEN connection failed (%r); retrying in %.1fs", error, self._delay)
+        finally:
             self._first_attempt_done.set()
             self._listening.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_SECONDS)
+        delay, self._delay = self._delay, min(self._delay * 2, RETRY_MAX_SECONDS)
+        return delay
 
     async def _listen_until_lost(self) -> None:
         lost = asyncio.Event()

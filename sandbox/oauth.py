@@ -21,23 +21,20 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from api.loopback_clients import LoopbackApplication, OAuthError, authenticate_client, client_credentials
-from api.loopback_graph import LoopbackUser
-from api.loopback_routing import public_base_from
 from auth.tokens import is_guid
-
-if TYPE_CHECKING:
-    from api.loopback_entra import LoopbackEntra
+from sandbox.clients import LoopbackApplication, OAuthError, authenticate_client, client_credentials
+from sandbox.graph import LoopbackUser
+from sandbox.routing import public_base_from
+from sandbox.tokens import MULTI_TENANT_AUTHORITIES, LoopbackIssuer
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-MULTI_TENANT_AUTHORITIES = frozenset({"organizations", "common"})
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 VERIFICATION_URI = "https://microsoft.com/devicelogin"
 TOKEN_LIFETIME_SECONDS = 3599
@@ -73,9 +70,9 @@ class _State:
 
 
 class LoopbackOAuth:
-    """Token and device-code endpoints minting with a `LoopbackEntra`'s keys."""
+    """Token and device-code endpoints minting with a `LoopbackIssuer`'s keys."""
 
-    def __init__(self, entra: LoopbackEntra) -> None:
+    def __init__(self, entra: LoopbackIssuer) -> None:
         self._entra = entra
         self._state = _State()
         self._lock = threading.Lock()

@@ -5,7 +5,7 @@
          (requires `ConsistencyLevel: eventual`, as Graph does)
     POST /v1.0/users/{id or userPrincipalName}/sendMail        -> 202, recorded in `sent_mail`
 
-Every request needs a bearer token minted by the same `LoopbackEntra` with `aud`
+Every request needs a bearer token minted by the same `LoopbackIssuer` with `aud`
 `https://graph.microsoft.com` and the application permission the call needs (`User.Read.All`
 for users, `Mail.Send` for mail); the tenant served is the token's `tid`.
 """
@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 from starlette.requests import Request
@@ -25,9 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auth.tokens import is_guid
-
-if TYPE_CHECKING:
-    from api.loopback_entra import LoopbackEntra
+from sandbox.tokens import LoopbackIssuer
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 USER_READ_ROLES = frozenset({"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"})
@@ -124,9 +122,9 @@ class GraphRefusal(Exception):
 
 
 class LoopbackGraph:
-    """The Graph endpoints of a `LoopbackEntra`, over its directory."""
+    """The Graph endpoints of a loopback issuer, over its directory."""
 
-    def __init__(self, entra: LoopbackEntra, directory: LoopbackDirectory) -> None:
+    def __init__(self, entra: LoopbackIssuer, directory: LoopbackDirectory) -> None:
         self._entra = entra
         self._directory = directory
 

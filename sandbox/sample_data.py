@@ -13,10 +13,10 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from auth.authenticate import principal_of
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity, Principal
 from domain.model import Location, Organization, Program
 from domain.services import (
-    callers,
     enrollment,
     invitations,
     organizations,
@@ -159,23 +159,7 @@ class Seeder:
 
     async def as_(self, person: Person) -> Principal:
         """The person as the API would see them now (their organization and stored roles)."""
-        identity = person.identity()
-        record = await callers.load_caller(
-            self.uow(),
-            tenant_id=identity.tenant_id,
-            object_id=identity.object_id,
-            display_name=identity.display_name,
-            email=identity.email,
-            is_global_admin=identity.claims_global_admin,
-        )
-        return Principal(
-            identity=identity,
-            organization_id=record.organization_id,
-            user_id=record.user_id,
-            is_operator=OPERATOR_APP_ROLE in identity.app_roles and identity.tenant_id == OPERATOR_TENANT_ID,
-            org_roles=record.org_roles,
-            grants=record.grants,
-        )
+        return await principal_of(person.identity(), self.uow(), OPERATOR_TENANT_ID)
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession], *, public_url: str) -> None:

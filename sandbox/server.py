@@ -1,7 +1,7 @@
 """Running a `LoopbackEntra`: uvicorn on a background thread, or inside a running event loop.
 
 Both bind a loopback socket first (anything else is a `ValueError`) and call
-`entra.set_base(base_url)` once the port is known. `api.loopback_entra` re-exports these names.
+`entra.set_base(base_url)` once the port is known. `sandbox.entra` re-exports these names.
 """
 
 from __future__ import annotations
@@ -13,14 +13,24 @@ import threading
 import time
 from collections.abc import Generator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from auth.keys import is_loopback_host
 
-if TYPE_CHECKING:
-    from api.loopback_entra import LoopbackEntra
+
+class LoopbackEntra(Protocol):
+    """What a runner needs of `sandbox.entra.LoopbackEntra`: its app, and where it is served."""
+
+    @property
+    def app(self) -> ASGIApp: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    def set_base(self, url: str) -> None: ...
 
 
 class LoopbackUvicorn(uvicorn.Server):

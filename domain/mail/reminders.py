@@ -20,13 +20,11 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from domain.mail import DEFAULT_PUBLIC_URL, Email, outbox_row, render
-from domain.mail_text import ENGLISH, TEXTS, language_for_country, texts_for
+from domain.mail.messages import DEFAULT_PUBLIC_URL, Reminded, outbox_row, reminder_email
+from domain.mail.texts import language_for_country
 from domain.model import Location, Organization, OutboxMessage, TaxProfile, User
 from domain.queries import people
 from domain.uow import UnitOfWork
-
-SUBJECT = TEXTS[ENGLISH].tax_reminder.subject
 
 
 @dataclass(frozen=True)
@@ -36,42 +34,6 @@ class DueProfile:
     id: int
     location_id: int
     expires_on: date
-
-
-@dataclass(frozen=True)
-class Reminded:
-    """What a reminder email is about."""
-
-    tax_profile_id: int
-    location_name: str
-    partner_id: str
-    expires_on: date
-
-
-def message_id(tax_profile_id: int, n: int) -> str:
-    """Stable and unique per message: `<tax-expiry-7-0@incentives>` is profile 7's first reminder."""
-    return f"<tax-expiry-{tax_profile_id}-{n}@incentives>"
-
-
-def update_tax_profile_url(public_url: str) -> str:
-    return f"{public_url.rstrip('/')}/incentives/payout-and-tax"
-
-
-def reminder_email(
-    reminded: Reminded, to_address: str, n: int, *, public_url: str, language: str = ENGLISH
-) -> Email:
-    """To an Incentives admin of the location: set a new tax profile before `expires_on`.
-
-    The date is ISO 8601 (2025-07-01) in every language: unambiguous wherever it is read.
-    """
-    words = texts_for(language).tax_reminder
-    intro = words.body.format(
-        location=reminded.location_name,
-        partner_id=reminded.partner_id,
-        expires_on=reminded.expires_on.isoformat(),
-    )
-    text, html = render(intro, words.update, update_tax_profile_url(public_url), language)
-    return Email(message_id(reminded.tax_profile_id, n), to_address, words.subject, text, html, language)
 
 
 async def queue_tax_expiry_reminders(

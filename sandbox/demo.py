@@ -19,15 +19,15 @@ from pathlib import Path
 
 import uvicorn
 
+from adapters.graph import ClientSecret, GraphClient, GraphConfig
 from api.app import create_app
-from api.demo_seed import CAST, COLLEAGUES, OPERATOR_TENANT_ID, Person, seed
 from api.entry import CommandError
-from api.loopback_entra import LoopbackEntra, serve_loopback
-from api.loopback_routing import routed_async_http, routed_msal_http
 from api.settings import Settings
-from auth.graph import ClientSecret, GraphClient, GraphConfig
 from domain.database import create_engine, session_factory
 from migrations import upgrade
+from sandbox.entra import LoopbackEntra, serve_loopback
+from sandbox.routing import routed_async_http, routed_msal_http
+from sandbox.sample_data import CAST, COLLEAGUES, OPERATOR_TENANT_ID, Person, seed
 
 DEMO_DIRECTORY = Path("demo-data")
 DEMO_API_CLIENT_ID = "4d56e3e7-fa96-4bdc-9e54-3f758a321659"

@@ -6,14 +6,15 @@ multi-tenant, so each call names the tenant whose directory it reads and gets th
 One MSAL app per tenant keeps its token cache, so a second call reuses the token. MSAL is
 synchronous: its calls run in a worker thread, and Graph itself is called with `httpx.AsyncClient`.
 
-    graph = GraphClient(GraphConfig.from_settings(settings), http)
-    user = await graph.user_by_principal_name(principal.tenant_id, "alice@contoso.com")
+    graph = GraphClient(GraphConfig(client_id, ClientSecret(secret)), http)
+    user = await graph.user_by_principal_name(tenant_id, "alice@contoso.com")   # a domain.directory.Directory
 
-Errors:
+Errors (the domain's `OutsideServiceError` and `NotConfigured`, so callers need not know Graph):
 
-    AuthError
+    OutsideServiceError
      └── GraphError(message)        Entra or Graph refused the call, or could not be reached
           └── GraphNotConfigured    no client id, secret or certificate: these features are off
+                                    (also a `domain.errors.NotConfigured`)
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from urllib.parse import quote
 import httpx
 import msal
 
-from auth.errors import AuthError
-from auth.msal_http import MsalHttpClient
-from auth.tokens import is_guid
+from adapters.msal_http import MsalHttpClient
+from domain.directory import DirectoryUser
+from domain.errors import NotConfigured, OutsideServiceError
+from domain.validation import is_guid
 
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -41,7 +43,7 @@ _MAX_SEARCH_RESULTS = 100
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
 
 
-class GraphError(AuthError):
+class GraphError(OutsideServiceError):
     """Microsoft Graph or Entra ID refused the call, or could not be reached.
 
     `status` is Graph's HTTP status when it answered (None: no answer, or Entra refused the token);
@@ -54,21 +56,11 @@ class GraphError(AuthError):
         self.retry_after = retry_after
 
 
-class GraphNotConfigured(GraphError):
+class GraphNotConfigured(GraphError, NotConfigured):
     """The service has no credentials for Microsoft Graph."""
 
     def __init__(self, missing: str = "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH") -> None:
         super().__init__(f"Microsoft Graph is not configured: set {missing}")
-
-
-@dataclass(frozen=True)
-class DirectoryUser:
-    """A user as the tenant's directory knows them."""
-
-    object_id: str
-    display_name: str
-    mail: str | None
-    user_principal_name: str
 
 
 @dataclass(frozen=True)
@@ -96,18 +88,6 @@ class GraphConfig:
     graph_endpoint: str = DEFAULT_GRAPH_ENDPOINT
     authority_host: str = DEFAULT_AUTHORITY_HOST
     timeout_seconds: float = 10.0
-
-    @classmethod
-    def from_settings(cls, settings: object) -> GraphConfig:
-        """From `azure_client_id`, `azure_client_secret`, `azure_client_certificate_path` and
-        `graph_endpoint` (read by name: the auth layer does not import the API's settings)."""
-        secret = _revealed(getattr(settings, "azure_client_secret", None))
-        certificate = getattr(settings, "azure_client_certificate_path", None)
-        credential: ClientCredential | None = (
-            ClientSecret(secret) if secret else ClientCertificate(Path(certificate)) if certificate else None
-        )
-        endpoint = getattr(settings, "graph_endpoint", None) or DEFAULT_GRAPH_ENDPOINT
-        return cls(getattr(settings, "azure_client_id", None), credential, endpoint.rstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -292,14 +272,6 @@ def _msal_credential(credential: ClientCredential) -> str | dict[str, Any]:
         "public_certificate": blocks["CERTIFICATE"],
         "passphrase": credential.passphrase,
     }
-
-
-def _revealed(value: object) -> str | None:
-    """A secret as plain text: the API's settings keep it in a pydantic `SecretStr`, whose `str()`
-    is asterisks, which Entra would refuse as the client secret."""
-    reveal = getattr(value, "get_secret_value", None)
-    plain = reveal() if callable(reveal) else value
-    return plain if isinstance(plain, str) and plain else None
 
 
 def _looks_like_upn(value: str) -> bool:

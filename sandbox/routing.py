@@ -18,8 +18,8 @@ from types import MappingProxyType
 
 import httpx
 
+from adapters.msal_http import MsalHttpClient
 from auth.keys import is_loopback_host
-from auth.msal_http import MsalHttpClient
 
 PUBLIC_BASE_HEADER = "X-Loopback-Public-Base"
 LOGIN_HOST = "login.microsoftonline.com"

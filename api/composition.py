@@ -1,0 +1,331 @@
+"""The composition root: from `Settings` to one immutable set of services, built once at start-up.
+
+    async with running(settings, token_rules(settings)) as services:   # the app's lifespan
+        services.uow()                  # a unit of work for one use case
+        services.authenticator          # Authorization header -> Principal
+
+Everything that talks to the outside world is chosen here from the settings, started here and
+stopped (in reverse order) when the block ends: the database engine, the signing keys and their
+background refresh, Microsoft Graph, the event bus, outgoing mail and the tax expiry reminders.
+Tests and the demo pass some of them in ready-made (`engine`, `authenticator`, `graph`, ...); what is
+passed in is theirs to close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.events import bus_for
+from adapters.graph import ClientCertificate, ClientCredential, ClientSecret, GraphClient, GraphConfig
+from adapters.graph_mail import Clients, GraphMailTransport, default_clients
+from adapters.loops import Periodic
+from adapters.smtp import SmtpSettings, SmtpTransport
+from api.settings import Settings
+from auth.authenticate import Authenticator
+from auth.keys import SigningKeys
+from auth.tokens import TokenRules, TokenValidator
+from domain.clock import Clock, SystemClock
+from domain.database import create_engine, session_factory
+from domain.directory import Directory
+from domain.events import EventBus
+from domain.mail.delivery import OutboxDelivery, Transport
+from domain.mail.reminders import queue_tax_expiry_reminders
+from domain.uow import UnitOfWork
+
+logger = logging.getLogger("incentives.api")
+
+MAIL_POLL_SECONDS = 2.0
+MAIL_STOP_SECONDS = 10.0
+
+
+class GraphMailNotConfigured(ValueError):
+    """INCENTIVES_MAIL_TRANSPORT=graph without what Graph needs; `serve` refuses to start."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the running app holds for every request; built by `running`, never changed after."""
+
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    authenticator: Authenticator
+    events: EventBus
+    directory: Directory
+    public_url: str
+    # Deliver promptly what a mutation just queued (a no-op when mail stays queued).
+    mail_queued: Callable[[], None]
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work for one use case (never shared between concurrent resolvers)."""
+        return UnitOfWork(self.sessions, self.clock)
+
+
+def token_rules(settings: Settings) -> TokenRules:
+    """The token rules from settings; a clear `ValueError` for what `serve` cannot start with."""
+    missing = settings.missing_for_serve()
+    if missing:
+        raise ValueError(f"set {' and '.join(missing)} to serve the API")
+    assert settings.azure_client_id is not None
+    assert settings.azure_tenant_id is not None
+    try:
+        return TokenRules(
+            authority_host=settings.azure_authority_host.rstrip("/"),
+            client_id=settings.azure_client_id,
+            operator_tenant_id=settings.azure_tenant_id,
+            required_scope=settings.required_scope,
+            accept_v1_tokens=settings.accept_v1_tokens,
+            allowed_client_apps=settings.allowed_client_app_ids(),
+        )
+    except ValueError as error:
+        raise ValueError(f"AZURE_AUTHORITY_HOST / AZURE_* settings refused: {error}") from error
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    rules: TokenRules | None,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    authenticator: Authenticator | None = None,
+    events: EventBus | None = None,
+    graph: GraphClient | None = None,
+) -> AsyncIterator[Services]:
+    """The services for `settings`, started for the block; `rules` may be None only with `authenticator`."""
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        if engine is None:
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+        sessions = session_factory(engine)
+        if authenticator is None:
+            assert rules is not None, "token rules are needed unless an authenticator is given"
+            authenticator = await _signing_in(stack, settings, rules, sessions)
+        if events is None:
+            events = bus_for(engine)
+        await events.start()
+        stack.push_async_callback(events.stop)
+        directory = graph or await _graph(stack, settings)
+        mail_queued = await _mail_delivery(stack, settings, sessions, clock)
+        _tax_reminders(stack, settings, sessions, clock, mail_queued)
+        yield Services(
+            clock=clock,
+            engine=engine,
+            sessions=sessions,
+            authenticator=authenticator,
+            events=events,
+            directory=directory,
+            public_url=settings.public_url,
+            mail_queued=mail_queued,
+        )
+
+
+async def _signing_in(
+    stack: AsyncExitStack, settings: Settings, rules: TokenRules, sessions: async_sessionmaker[AsyncSession]
+) -> Authenticator:
+    """The authenticator, with the signing keys of the tenants in use refreshed in the background."""
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
+    keys = SigningKeys(rules.authority_host, http, min_refresh_interval=settings.key_refresh_interval)
+    refresh = key_refresh_loop(keys.refresh_in_use, interval=settings.key_background_refresh)
+    refresh.start()
+    stack.push_async_callback(refresh.stop)
+    return Authenticator(TokenValidator(rules, keys), sessions, rules.operator_tenant_id)
+
+
+def key_refresh_loop(
+    refresh: Callable[[], Awaitable[None]],
+    *,
+    interval: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Periodic:
+    """Entra rolls its keys without notice (https://learn.microsoft.com/entra/identity-platform/
+    signing-key-rollover): refresh those in use about hourly (`SigningKeys.refresh_in_use`). The
+    first round waits an interval, because a tenant's keys are fetched when its first token arrives."""
+    return Periodic(
+        "signing-key-refresh",
+        refresh,
+        interval=interval,
+        wait_first=True,
+        failure="background refresh of signing keys failed",
+        sleep=sleep,
+    )
+
+
+async def _graph(stack: AsyncExitStack, settings: Settings) -> GraphClient:
+    """Microsoft Graph as the service (directory lookups); says it is not configured without credentials."""
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0, trust_env=False))
+    graph = GraphClient(graph_config(settings), http)
+    stack.push_async_callback(graph.close)
+    if not graph.configured:
+        logger.info("AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH not set: directory lookups are off")
+    return graph
+
+
+def graph_config(settings: Settings) -> GraphConfig:
+    """Who the service is to Entra when it calls Graph: a secret, else a certificate, else nothing."""
+    secret = settings.azure_client_secret.get_secret_value() if settings.azure_client_secret else ""
+    certificate = settings.azure_client_certificate_path
+    credential: ClientCredential | None = (
+        ClientSecret(secret) if secret else ClientCertificate(Path(certificate)) if certificate else None
+    )
+    return GraphConfig(settings.azure_client_id, credential, settings.graph_endpoint.rstrip("/"))
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings | None:
+    """The mail server, or None when INCENTIVES_SMTP_HOST is unset (mail stays queued)."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username or None,
+        password=password or None,
+        timeout=settings.smtp_timeout,
+        max_attempts=settings.mail_max_attempts,
+    )
+
+
+def mail_transport(
+    settings: Settings, *, graph_clients: Clients = default_clients
+) -> SmtpTransport | GraphMailTransport | None:
+    """How mail leaves (INCENTIVES_MAIL_TRANSPORT), or None when it stays queued.
+
+    With `graph`, a missing setting is a `GraphMailNotConfigured`: the app does not start
+    half-configured. Graph sends as INCENTIVES_MAIL_SENDER_USER in the operator tenant
+    (AZURE_TENANT_ID), signed in with AZURE_CLIENT_ID and its secret or certificate.
+    """
+    if settings.mail_transport == "graph":
+        config = graph_config(settings)
+        tenant_id, sender = settings.azure_tenant_id, settings.mail_sender_user
+        missing = [
+            name
+            for name, value in (
+                ("AZURE_CLIENT_ID", config.client_id),
+                ("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH", config.credential),
+                ("AZURE_TENANT_ID", tenant_id),
+                ("INCENTIVES_MAIL_SENDER_USER", sender),
+            )
+            if not value
+        ]
+        if missing:
+            raise GraphMailNotConfigured(
+                f"INCENTIVES_MAIL_TRANSPORT=graph needs {', '.join(missing)} to send mail through "
+                "Microsoft Graph"
+            )
+        assert tenant_id is not None
+        assert sender is not None
+        return GraphMailTransport(config, tenant_id=tenant_id, sender=sender, clients=graph_clients)
+    smtp = smtp_settings(settings)
+    return None if smtp is None else SmtpTransport(smtp, mail_from=settings.mail_from)
+
+
+def mail_delivery(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    transport: Transport,
+) -> OutboxDelivery:
+    return OutboxDelivery(
+        sessions,
+        transport,
+        clock=clock,
+        max_attempts=settings.mail_max_attempts,
+        lease_seconds=settings.mail_lease_seconds,
+    )
+
+
+def mail_delivery_loop(
+    delivery: OutboxDelivery,
+    *,
+    poll_interval: float = MAIL_POLL_SECONDS,
+    stop_timeout: float = MAIL_STOP_SECONDS,
+) -> Periodic:
+    """Delivers due mail every `poll_interval` seconds, at once after `wake()`, and again at once
+    while batches come back full; stopping lets the message in flight finish (up to `stop_timeout`)."""
+
+    async def deliver() -> float | None:
+        delivered = await delivery.run_once(stopping=lambda: loop.stopping)
+        return 0.0 if delivered >= delivery.batch_size else None
+
+    loop = Periodic(
+        "outbox-delivery",
+        deliver,
+        interval=poll_interval,
+        grace=stop_timeout,
+        failure="outbox delivery round failed; retrying next round",
+    )
+    return loop
+
+
+async def _mail_delivery(
+    stack: AsyncExitStack, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> Callable[[], None]:
+    """Deliver the outbox in the background while the app runs; returns how to wake the delivery."""
+    transport = mail_transport(settings)
+    if transport is None:
+        logger.info("INCENTIVES_SMTP_HOST is not set: outgoing mail stays queued")
+        return _nothing
+    stack.push_async_callback(transport.aclose)
+    loop = mail_delivery_loop(mail_delivery(settings, sessions, clock, transport))
+    loop.start()
+    stack.push_async_callback(loop.stop)
+    return loop.wake
+
+
+def tax_reminder_loop(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    days: int,
+    public_url: str,
+    interval: float,
+    mail_queued: Callable[[], None] = lambda: None,
+) -> Periodic:
+    """Queues the due tax expiry reminders at start-up, then every `interval` seconds. Each round
+    claims what it sends in the database, so several workers never queue a reminder twice."""
+
+    async def remind() -> None:
+        queued = await queue_tax_expiry_reminders(
+            UnitOfWork(sessions, clock), today=clock.today(), days=days, public_url=public_url
+        )
+        if queued:
+            logger.info("queued %d tax profile expiry reminder(s)", queued)
+            mail_queued()
+
+    return Periodic("tax-expiry-reminders", remind, interval=interval, failure="tax expiry reminders failed")
+
+
+def _tax_reminders(
+    stack: AsyncExitStack,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    mail_queued: Callable[[], None],
+) -> None:
+    if settings.tax_reminder_interval <= 0:
+        return
+    loop = tax_reminder_loop(
+        sessions,
+        clock,
+        days=settings.tax_reminder_days,
+        public_url=settings.public_url,
+        interval=settings.tax_reminder_interval,
+        mail_queued=mail_queued,
+    )
+    loop.start()
+    stack.push_async_callback(loop.stop)
+
+
+def _nothing() -> None:
+    return None

@@ -1,0 +1,62 @@
+"""Change events for live notifications: what the service announces after a commit.
+
+An event is a small hint, never data: each subscriber reads from the database what it may see.
+`adapters.events` carries them (in process on SQLite, PostgreSQL LISTEN/NOTIFY across processes);
+the API publishes after a mutation commits and its subscriptions listen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, TypeAlias
+
+
+@dataclass(frozen=True)
+class EnrollmentChanged:
+    """An enrollment was created or its status changed (enroll, updateEnrollment, reviewEnrollment)."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class InvitationsIssued:
+    """`issueInvitations` created invitations of a program for a fiscal year."""
+
+    program_id: int
+    fiscal_year: int
+
+
+Event: TypeAlias = EnrollmentChanged | InvitationsIssued
+
+
+class Subscription(Protocol):
+    """One subscriber's events in order: `with bus.subscribe() as events: async for event in events`."""
+
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+    def __enter__(self) -> Subscription: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+
+class EventBus(Protocol):
+    """Where committed changes are announced and heard; `start`/`stop` belong to the app lifespan."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, event: Event) -> None: ...
+
+    def subscribe(self) -> Subscription:
+        """Registered at once: nothing published after this call is missed."""
+        ...
+
+    @property
+    def subscribers(self) -> int:
+        """How many streams are open in this process (for metrics and tests)."""
+        ...
