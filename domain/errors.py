@@ -25,13 +25,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domain.access import Action
+
 
 class DomainError(Exception):
     """Base of everything the domain raises on purpose."""
 
 
 class Forbidden(DomainError):
-    """The actor may not do this, whatever the input."""
+    """The actor may not take `action`, whatever the input; `domain.access.requirement` says who may."""
+
+    def __init__(self, action: Action, reason: str | None = None) -> None:
+        super().__init__(reason or f"not allowed to {action.name.lower().replace('_', ' ')}")
+        self.action = action
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from domain.access import Role
 from domain.fiscal import first_of_month, fiscal_year_of
 from domain.vocabulary import (
     AgreementKind,
@@ -37,7 +38,6 @@ from domain.vocabulary import (
     OutboxStatus,
     PartnerType,
     ProgramStatus,
-    Role,
 )
 
 NAMING = {

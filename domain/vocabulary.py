@@ -1,18 +1,11 @@
-"""The names of the business, shared by every layer (they become the GraphQL enums)."""
+"""The names of the business, shared by every layer (they become the GraphQL enums).
+
+The roles are named with the access policy, in `domain.access`.
+"""
 
 from __future__ import annotations
 
 import enum
-
-
-class Role(enum.StrEnum):
-    GLOBAL_ADMIN = "GLOBAL_ADMIN"
-    ACCOUNT_ADMIN = "ACCOUNT_ADMIN"
-    INCENTIVES_ADMIN = "INCENTIVES_ADMIN"
-    INCENTIVES_USER = "INCENTIVES_USER"
-
-
-INCENTIVE_ROLES = frozenset({Role.INCENTIVES_ADMIN, Role.INCENTIVES_USER})
 
 
 class PartnerType(enum.StrEnum):

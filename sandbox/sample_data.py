@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.authenticate import principal_of
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity, Principal
+from domain.access import Role
 from domain.model import Location, Organization, Program
 from domain.services import (
     enrollment,
@@ -25,7 +26,7 @@ from domain.services import (
     roles,
 )
 from domain.uow import UnitOfWork
-from domain.vocabulary import AgreementKind, CriterionKind, PartnerType, Role
+from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 
 OPERATOR_TENANT_ID = "d171ce6e-b960-4e0b-8fb8-b5e5b3484dda"
 CONTOSO_TENANT_ID = "c06c29f2-2fb6-45ff-8d4c-f73a43b68d89"

@@ -19,7 +19,7 @@ import strawberry
 
 from api.graphql.errors import ExpectedError
 from api.graphql.pagination import BadUserInputError, given
-from api.graphql.types.base import Info, require
+from api.graphql.types.base import Info, object_type, require
 from domain import directory
 from domain.access import Action, Scope
 from domain.directory import Directory
@@ -29,7 +29,6 @@ logger = logging.getLogger("incentives.graphql.directory")
 
 T = TypeVar("T")
 
-ROLE_MANAGERS = ("GLOBAL_ADMIN", "ACCOUNT_ADMIN")
 MAX_SEARCH_LENGTH = 100
 DEFAULT_DIRECTORY_USERS = 20
 MAX_DIRECTORY_USERS = 50
@@ -38,7 +37,7 @@ UPN_FIELD = ("userPrincipalName",)
 DIRECTORY_USERS = (
     "Users of the caller's Entra tenant whose display name, mail or user principal name has a word "
     f"starting with `search` (1 to {MAX_SEARCH_LENGTH} characters), at most `first` (1 to "
-    f"{MAX_DIRECTORY_USERS}), read through Microsoft Graph. Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN. "
+    f"{MAX_DIRECTORY_USERS}), read through Microsoft Graph. "
     "Null with an error at this path: FORBIDDEN for anyone else, NOT_CONFIGURED when the service has "
     "no Graph credentials, DIRECTORY_UNAVAILABLE when Graph could not be reached."
 )
@@ -47,10 +46,7 @@ DIRECTORY_USERS = (
 Refusal = Callable[[str, bool], Exception]
 
 
-@strawberry.type(
-    description="A user of the caller's Entra tenant, as Microsoft Graph knows them. "
-    "Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN."
-)
+@object_type("A user of the caller's Entra tenant, as Microsoft Graph knows them.", Action.MANAGE_ROLES)
 class DirectoryUser:
     object_id: strawberry.ID = strawberry.field(
         description="The Entra object ID; `assignRole` takes it as `userObjectId`."
@@ -74,7 +70,7 @@ class DirectoryUser:
 def require_role_manager(info: Info) -> None:
     """FORBIDDEN unless the caller is a Global or Account admin of its organization."""
     organization_id = info.context.principal.organization_id
-    require(info, Action.MANAGE_ROLES, Scope(organization_id=organization_id), ROLE_MANAGERS)
+    require(info, Action.MANAGE_ROLES, Scope(organization_id=organization_id))
 
 
 async def find_user(info: Info, user_principal_name: str) -> directory.DirectoryUser:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from domain import vocabulary
+from domain import access, vocabulary
 
 Role = strawberry.enum(
-    vocabulary.Role,
+    access.Role,
     description="A partner role. GLOBAL_ADMIN comes from Entra ID; the others are stored assignments.",
 )
 PartnerType = strawberry.enum(vocabulary.PartnerType, description="How a location sells.")

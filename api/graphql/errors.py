@@ -13,6 +13,7 @@ import enum
 import strawberry
 from graphql import GraphQLError
 
+from domain.access import Action, requirement
 from domain.errors import UserInputError
 
 
@@ -51,9 +52,10 @@ class ExpectedError(GraphQLError):
 
 
 class ForbiddenError(ExpectedError):
-    def __init__(self, requires: str = "") -> None:
-        message = "Forbidden." + (f" Requires one of: {requires}." if requires else "")
-        super().__init__(message, extensions={"code": "FORBIDDEN"})
+    """`Forbidden. Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN.`, from the access policy."""
+
+    def __init__(self, action: Action) -> None:
+        super().__init__(f"Forbidden. {requirement(action)}", extensions={"code": "FORBIDDEN"})
 
 
 class UnauthenticatedError(ExpectedError):

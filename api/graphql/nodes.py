@@ -63,10 +63,8 @@ async def _role_assignment(info: Info, key: int) -> Node | None:
     found = await info.context.loaders.role_assignment.load(key)
     if found is None:
         return None
-    own = found.user_id == info.context.principal.user_id
-    if not own and not _can(info, Action.READ_ROLE_ASSIGNMENTS, Scope(organization_id=found.organization_id)):
-        return None
-    return RoleAssignment.from_model(found)
+    scope = Scope(organization_id=found.organization_id, user_id=found.user_id)
+    return RoleAssignment.from_model(found) if _can(info, Action.READ_ROLE_ASSIGNMENT, scope) else None
 
 
 async def _program(info: Info, key: int) -> Node | None:

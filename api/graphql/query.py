@@ -12,38 +12,37 @@ from api.graphql.directory import DIRECTORY_USERS, DirectoryUser, directory_user
 from api.graphql.nodes import resolve_node, resolve_nodes
 from api.graphql.pagination import given, page_args
 from api.graphql.types import Connection, Enrollment, IncentiveProgram, Info, Node, Organization, Viewer
-from api.graphql.types.base import SIGNED_IN, connection, field, require, requires
+from api.graphql.types.base import connection, field, field_of, require
 from api.graphql.types.mail import MAIL_QUEUE, MailQueue, mail_queue
 from domain import model as models
-from domain.access import Action, Scope
+from domain.access import Action
 from domain.fiscal import fiscal_year_of
 from domain.queries import enrollments
 from domain.queries.pages import count_of, page_of
 from domain.vocabulary import EnrollmentStatus
 
-OPERATOR = ("operator",)
-OPERATOR_ONLY = f"{requires(*OPERATOR)} Null (with a FORBIDDEN error at this path) for anyone else."
+OPERATOR_ONLY = "Null (with a FORBIDDEN error at this path) for anyone else."
 
 
 @strawberry.type
 class Query:
-    @field(f"The signed-in caller. {SIGNED_IN}")
+    @field("The signed-in caller.", None)
     def viewer(self, info: Info) -> Viewer:
         return Viewer(principal=info.context.principal)
 
-    @field("The current fiscal year: FY N runs July 1 of N-1 to June 30 of N.")
+    @field("The current fiscal year: FY N runs July 1 of N-1 to June 30 of N.", None)
     def current_fiscal_year(self, info: Info) -> int:
         return fiscal_year_of(info.context.clock.today())
 
-    @field(f"Every organization, oldest first. {OPERATOR_ONLY}")
+    @field(f"Every organization, oldest first. {OPERATOR_ONLY}", Action.OPERATE)
     async def organizations(
         self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> Connection[Organization] | None:
-        require(info, Action.OPERATE, Scope(), OPERATOR)
+        require(info, Action.OPERATE)
         loader = info.context.loaders.organization
         return await _every(info, models.Organization, loader, Organization.from_model, first, after)
 
-    @field(f"Every enrollment, optionally of one status, oldest first. {OPERATOR_ONLY}")
+    @field(f"Every enrollment, optionally of one status, oldest first. {OPERATOR_ONLY}", Action.OPERATE)
     async def enrollments(
         self,
         info: Info,
@@ -51,7 +50,7 @@ class Query:
         first: int | None = 20,
         after: str | None = strawberry.UNSET,
     ) -> Connection[Enrollment] | None:
-        require(info, Action.OPERATE, Scope(), OPERATOR)
+        require(info, Action.OPERATE)
         args = page_args(first, after)
         wanted = given(status)
         # ACTION_REQUIRED includes ENROLLED ones whose tax profile lapsed, as `status` shows them.
@@ -68,23 +67,23 @@ class Query:
             lambda: loaders.run(lambda session: enrollments.all_enrollments_count(session, wanted, today)),
         )
 
-    @field(f"Every incentive program, oldest first. {SIGNED_IN}")
+    @field("Every incentive program, oldest first.", None)
     async def programs(
         self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> Connection[IncentiveProgram]:
         loader = info.context.loaders.program
         return await _every(info, models.Program, loader, IncentiveProgram.from_model, first, after)
 
-    mail_queue: MailQueue | None = strawberry.field(resolver=mail_queue, description=MAIL_QUEUE)
-    directory_users: list[DirectoryUser] | None = strawberry.field(
-        resolver=directory_users, description=DIRECTORY_USERS
+    mail_queue: MailQueue | None = field_of(mail_queue, MAIL_QUEUE, Action.OPERATE)
+    directory_users: list[DirectoryUser] | None = field_of(
+        directory_users, DIRECTORY_USERS, Action.MANAGE_ROLES
     )
 
-    @field("The object with this ID; null when there is none the caller may see.")
+    @field("The object with this ID; null when there is none the caller may see.", None)
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)
 
-    @field("The objects with these IDs (at most 100), each null like `node`.")
+    @field("The objects with these IDs (at most 100), each null like `node`.", None)
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         return await resolve_nodes(info, ids)
 

@@ -14,6 +14,7 @@ import strawberry
 
 from api.graphql.loaders import Loaders
 from api.graphql.types import Enrollment, Info, Invitation
+from api.graphql.types.base import subscription_of
 from auth.errors import Unauthenticated
 from domain import model as models
 from domain.access import Action, Scope
@@ -115,18 +116,15 @@ async def _enrollment_status_changed(info: Info) -> AsyncGenerator[Enrollment, N
 class Subscription:
     """Live notifications: connect to /graphql with graphql-transport-ws, the token in connection_init."""
 
-    invitation_received: AsyncGenerator[Invitation, None] = strawberry.subscription(
-        resolver=_invitations_received,
-        description=(
-            "Each new home-page notice of the caller, as `viewer.invitations` would list it (contract "
-            "rule 9), when the operator issues invitations. Requires: INCENTIVES_ADMIN covering it."
-        ),
+    invitation_received: AsyncGenerator[Invitation, None] = subscription_of(
+        _invitations_received,
+        "Each new home-page notice of the caller, as `viewer.invitations` would list it, when the "
+        "operator issues invitations.",
+        Action.ENROLL,
     )
-    enrollment_status_changed: AsyncGenerator[Enrollment, None] = strawberry.subscription(
-        resolver=_enrollment_status_changed,
-        description=(
-            "An enrollment the caller may see (contract rule 10) after it was created or changed "
-            "status; the status is shown as the caller would see it. Requires one of: GLOBAL_ADMIN, "
-            "ACCOUNT_ADMIN, INCENTIVES_ADMIN or INCENTIVES_USER covering it, operator."
-        ),
+    enrollment_status_changed: AsyncGenerator[Enrollment, None] = subscription_of(
+        _enrollment_status_changed,
+        "An enrollment the caller may see, after it was created or changed status; the status is "
+        "shown as the caller would see it.",
+        Action.READ_ENROLLMENT,
     )

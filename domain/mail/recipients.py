@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from domain.access import Grant
+from domain.access import Grant, Role
 from domain.model import (
     OrganizationTenant,
     RoleAssignment,
@@ -17,7 +17,6 @@ from domain.model import (
     RoleAssignmentProgram,
     User,
 )
-from domain.vocabulary import Role
 
 
 @dataclass(frozen=True)

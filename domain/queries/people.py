@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import Role
 from domain.model import (
     Location,
     OrganizationTenant,
@@ -17,7 +18,6 @@ from domain.model import (
     RoleAssignmentProgram,
     User,
 )
-from domain.vocabulary import Role
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from domain.access import Grant
+from domain.access import INCENTIVE_ROLES, Grant, Role
 from domain.model import (
     OrganizationTenant,
     RoleAssignment,
@@ -17,7 +17,6 @@ from domain.model import (
 )
 from domain.uow import UnitOfWork
 from domain.users import find_user, remember_user
-from domain.vocabulary import INCENTIVE_ROLES, Role
 
 
 @dataclass(frozen=True)

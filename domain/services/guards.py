@@ -19,13 +19,14 @@ from domain.uow import UnitOfWork
 
 def require(actor: Actor, action: Action, scope: Scope = Scope()) -> None:
     if not actor.can(action, scope):
-        raise Forbidden(f"not allowed to {action.name.lower().replace('_', ' ')}")
+        raise Forbidden(action)
 
 
-def own_organization_id(actor: Actor) -> int:
-    """The actor's organization; an actor whose tenant has none may change nothing of one."""
+def own_organization_id(actor: Actor, action: Action) -> int:
+    """The organization `action` would change: the actor's own; an actor whose tenant has none may
+    change nothing of one."""
     if actor.organization_id is None:
-        raise Forbidden("your tenant belongs to no organization")
+        raise Forbidden(action, "your tenant belongs to no organization")
     return actor.organization_id
 
 

@@ -129,7 +129,7 @@ async def add_location(
     uow: UnitOfWork, actor: Actor, *, name: str, country: str, partner_type: PartnerType
 ) -> Location:
     """Rule 2: Global or Account admin of the caller's organization; a fresh numeric PartnerID."""
-    organization_id = own_organization_id(actor)
+    organization_id = own_organization_id(actor, Action.MANAGE_ORGANIZATION)
     require(actor, Action.MANAGE_ORGANIZATION, Scope(organization_id=organization_id))
     check = Checks()
     name = check.name(name, "name", max_length=200)

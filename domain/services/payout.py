@@ -24,7 +24,7 @@ async def create_payment_profile(
     uow: UnitOfWork, actor: Actor, *, name: str, currency: str, bank_account_number: str
 ) -> PaymentProfile:
     """An Incentives admin of any location adds a bank profile; only the last 4 characters are kept."""
-    organization_id = own_organization_id(actor)
+    organization_id = own_organization_id(actor, Action.MANAGE_PAYMENT_PROFILES)
     require(actor, Action.MANAGE_PAYMENT_PROFILES, Scope(organization_id=organization_id))
     check = Checks()
     name = check.name(name, "name", max_length=100)

@@ -8,14 +8,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from domain import audit
-from domain.access import Action, Actor, Scope
+from domain.access import Action, Actor, Role, Scope
 from domain.errors import Conflict, NotFound
 from domain.model import Location, Program, RoleAssignment, RoleAssignmentLocation, RoleAssignmentProgram
 from domain.services.guards import own_organization_id, require
 from domain.uow import UnitOfWork
 from domain.users import remember_user
 from domain.validation import Checks
-from domain.vocabulary import Role
 
 IdSet = frozenset[int] | None  # None: the entire organization / every program
 
@@ -32,7 +31,7 @@ async def assign_role(
     program_ids: Sequence[int] | None,
 ) -> RoleAssignment:
     """Rule 3: a Global or Account admin gives a user of their tenant a stored role."""
-    organization_id = own_organization_id(actor)
+    organization_id = own_organization_id(actor, Action.MANAGE_ROLES)
     require(actor, Action.MANAGE_ROLES, Scope(organization_id=organization_id))
     user_object_id = _check_assignment(user_object_id, role, location_ids, program_ids)
     locations = None if location_ids is None else frozenset(location_ids)

@@ -8,7 +8,8 @@ import pytest
 
 from api.graphql.ids import to_global_id
 from domain import model
-from domain.vocabulary import CriterionKind, EnrollmentStatus, ProgramStatus, Role
+from domain.access import Role
+from domain.vocabulary import CriterionKind, EnrollmentStatus, ProgramStatus
 from tests.support import personas
 from tests.support.entra import RunningEntra
 from tests.support.personas import Persona, Tenant

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from api.graphql.ids import to_global_id
-from domain.vocabulary import CriterionKind, EnrollmentStatus, Role
+from domain.access import Role
+from domain.vocabulary import CriterionKind, EnrollmentStatus
 from tests.support import personas
 from tests.support.entra import RunningEntra
 from tests.support.personas import Tenant

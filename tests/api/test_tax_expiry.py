@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from api.graphql.ids import to_global_id
-from domain.vocabulary import EnrollmentStatus, Role
+from domain.access import Role
+from domain.vocabulary import EnrollmentStatus
 from tests.support import personas
 from tests.support.entra import RunningEntra
 from tests.support.personas import Persona, Tenant

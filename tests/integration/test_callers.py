@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from domain.access import Role
 from domain.model import User
 from domain.services import roles
 from domain.services.callers import CallerRecord, load_caller
-from domain.vocabulary import Role
 from tests.integration.statements import counted_statements
 from tests.integration.world import World
 from tests.support import actors

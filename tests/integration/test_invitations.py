@@ -3,17 +3,11 @@ from __future__ import annotations
 import pytest
 
 from auth.principal import Principal
+from domain.access import Role
 from domain.errors import Forbidden, Invalid, NotFound
 from domain.model import AuditEvent, Enrollment, Invitation, InvitationDismissal, OutboxMessage
 from domain.services import enrollment, invitations, organizations, programs, roles
-from domain.vocabulary import (
-    AgreementKind,
-    CriterionKind,
-    EnrollmentStatus,
-    InvitationChannel,
-    PartnerType,
-    Role,
-)
+from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, InvitationChannel, PartnerType
 from tests.integration.statements import counted_statements
 from tests.integration.world import FISCAL_YEAR, Org, World
 from tests.support import actors

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from api.composition import tax_reminder_loop
+from domain.access import Role
 from domain.model import OutboxMessage
 from domain.services import roles
-from domain.vocabulary import Role
 from tests.integration.world import TODAY, World
 from tests.support import actors
 

@@ -5,10 +5,10 @@ from collections.abc import Sequence
 import pytest
 
 from auth.principal import Principal
+from domain.access import Role
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.model import RoleAssignment, RoleAssignmentLocation, RoleAssignmentProgram, User
 from domain.services import roles
-from domain.vocabulary import Role
 from tests.integration.world import Org, World
 from tests.support import actors
 

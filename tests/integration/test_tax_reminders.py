@@ -6,11 +6,11 @@ import asyncio
 from datetime import date, timedelta
 
 from auth.principal import Principal
+from domain.access import Role
 from domain.mail.messages import REMINDER_SUBJECT as SUBJECT
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OutboxMessage, TaxProfile
 from domain.services import roles
-from domain.vocabulary import Role
 from tests.integration.statements import counted_statements
 from tests.integration.world import Org, World
 from tests.support import actors

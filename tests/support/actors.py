@@ -10,8 +10,7 @@ import uuid
 from collections.abc import Iterable
 
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity, Principal
-from domain.access import Grant
-from domain.vocabulary import Role
+from domain.access import Grant, Role
 
 OPERATOR_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 

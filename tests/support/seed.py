@@ -17,6 +17,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import model
+from domain.access import Role
 from domain.database import create_engine, session_factory
 from domain.vocabulary import (
     AgreementKind,
@@ -25,7 +26,6 @@ from domain.vocabulary import (
     InvitationChannel,
     PartnerType,
     ProgramStatus,
-    Role,
 )
 
 M = TypeVar("M", bound=model.Base)

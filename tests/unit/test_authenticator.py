@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from auth.authenticate import Authenticator
 from auth.errors import Unauthenticated
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity
-from domain.access import Grant
+from domain.access import Grant, Role
 from domain.services.callers import CallerRecord
 from domain.uow import UnitOfWork
-from domain.vocabulary import Role
 
 OPERATOR_TENANT = "0a0a0a0a-0b0b-4c0c-8d0d-0e0e0e0e0e0e"
 PARTNER_TENANT = "1a1a1a1a-1b1b-4c1c-8d1d-1e1e1e1e1e1e"

@@ -12,8 +12,7 @@ from auth.principal import (
     Principal,
     system_principal,
 )
-from domain.access import Action, Grant, Scope
-from domain.vocabulary import Role
+from domain.access import Action, Grant, Role, Scope
 
 ORG = 1
 OTHER_ORG = 2
@@ -66,6 +65,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
                 A.MANAGE_ORGANIZATION,
                 A.MANAGE_ROLES,
                 A.READ_ROLE_ASSIGNMENTS,
+                A.READ_ROLE_ASSIGNMENT,
                 A.READ_AUDIT_LOG,
                 A.READ_ENROLLMENT,
                 A.READ_BANK_DETAILS,
@@ -81,6 +81,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
                 A.MANAGE_ORGANIZATION,
                 A.MANAGE_ROLES,
                 A.READ_ROLE_ASSIGNMENTS,
+                A.READ_ROLE_ASSIGNMENT,
                 A.READ_ENROLLMENT,
             }
         ),

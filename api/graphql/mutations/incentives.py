@@ -8,29 +8,16 @@ import strawberry
 
 from api.graphql.mutations.translate import (
     Payload,
-    Requirement,
     key,
+    mutation,
     optional_key,
     perform,
     text,
 )
 from api.graphql.types import Enrollment, Info, Invitation, PaymentProfile, TaxProfile
+from domain.access import Action
 from domain.events import EnrollmentChanged
 from domain.services import enrollment, invitations, payout
-
-INVITED_ADMIN = Requirement(
-    "INCENTIVES_ADMIN covering the invitation",
-    "Requires: INCENTIVES_ADMIN covering the invitation's location and program.",
-)
-ANY_INCENTIVES_ADMIN = Requirement("INCENTIVES_ADMIN", "Requires: INCENTIVES_ADMIN of any location.")
-LOCATION_ADMIN = Requirement(
-    "INCENTIVES_ADMIN of the location", "Requires: INCENTIVES_ADMIN of the location."
-)
-ENROLLER = Requirement(
-    "INCENTIVES_ADMIN covering the location and program",
-    "Requires: INCENTIVES_ADMIN covering the location and program; "
-    "GLOBAL_ADMIN and ACCOUNT_ADMIN alone cannot.",
-)
 
 
 @strawberry.input
@@ -94,7 +81,6 @@ class UpdateEnrollmentPayload(Payload):
 async def _dismiss_invitation(info: Info, input: DismissInvitationInput) -> DismissInvitationPayload | None:
     return await perform(
         info,
-        INVITED_ADMIN,
         DismissInvitationPayload,
         lambda uow, actor: invitations.dismiss_invitation(
             uow, actor, invitation_id=key(input.invitation_id, "Invitation", "invitationId")
@@ -108,7 +94,6 @@ async def _create_payment_profile(
 ) -> CreatePaymentProfilePayload | None:
     return await perform(
         info,
-        ANY_INCENTIVES_ADMIN,
         CreatePaymentProfilePayload,
         lambda uow, actor: payout.create_payment_profile(
             uow,
@@ -125,7 +110,6 @@ async def _create_payment_profile(
 async def _set_tax_profile(info: Info, input: SetTaxProfileInput) -> SetTaxProfilePayload | None:
     return await perform(
         info,
-        LOCATION_ADMIN,
         SetTaxProfilePayload,
         lambda uow, actor: payout.set_tax_profile(
             uow,
@@ -142,7 +126,6 @@ async def _set_tax_profile(info: Info, input: SetTaxProfileInput) -> SetTaxProfi
 async def _enroll(info: Info, input: EnrollInput) -> EnrollPayload | None:
     return await perform(
         info,
-        ENROLLER,
         EnrollPayload,
         lambda uow, actor: enrollment.enroll(
             uow,
@@ -159,7 +142,6 @@ async def _enroll(info: Info, input: EnrollInput) -> EnrollPayload | None:
 async def _update_enrollment(info: Info, input: UpdateEnrollmentInput) -> UpdateEnrollmentPayload | None:
     return await perform(
         info,
-        ENROLLER,
         UpdateEnrollmentPayload,
         lambda uow, actor: enrollment.update_enrollment(
             uow,
@@ -174,26 +156,22 @@ async def _update_enrollment(info: Info, input: UpdateEnrollmentInput) -> Update
 
 @strawberry.type
 class IncentivesMutations:
-    dismiss_invitation: DismissInvitationPayload | None = strawberry.mutation(
-        resolver=_dismiss_invitation,
-        description=INVITED_ADMIN.describe("Hides a home-page notice for the caller only."),
+    dismiss_invitation: DismissInvitationPayload | None = mutation(
+        _dismiss_invitation, "Hides a home-page notice for the caller only.", Action.ENROLL
     )
-    create_payment_profile: CreatePaymentProfilePayload | None = strawberry.mutation(
-        resolver=_create_payment_profile,
-        description=ANY_INCENTIVES_ADMIN.describe("Creates an organization-level bank profile."),
+    create_payment_profile: CreatePaymentProfilePayload | None = mutation(
+        _create_payment_profile, "Creates an organization-level bank profile.", Action.MANAGE_PAYMENT_PROFILES
     )
-    set_tax_profile: SetTaxProfilePayload | None = strawberry.mutation(
-        resolver=_set_tax_profile,
-        description=LOCATION_ADMIN.describe("Gives a location a new current tax profile."),
+    set_tax_profile: SetTaxProfilePayload | None = mutation(
+        _set_tax_profile, "Gives a location a new current tax profile.", Action.MANAGE_TAX_PROFILE
     )
-    enroll: EnrollPayload | None = strawberry.mutation(
-        resolver=_enroll,
-        description=ENROLLER.describe(
-            "Enrolls a location in a program: VALIDATING_ENROLLMENT when the location has a valid tax "
-            "profile and a payment profile is given, else ACTION_REQUIRED."
-        ),
+    enroll: EnrollPayload | None = mutation(
+        _enroll,
+        "Enrolls a location in a program: VALIDATING_ENROLLMENT when the location has a valid tax "
+        "profile and a payment profile is given, else ACTION_REQUIRED. GLOBAL_ADMIN and ACCOUNT_ADMIN "
+        "cannot, unless they also hold that assignment.",
+        Action.ENROLL,
     )
-    update_enrollment: UpdateEnrollmentPayload | None = strawberry.mutation(
-        resolver=_update_enrollment,
-        description=ENROLLER.describe("Completes an enrollment with a payment profile."),
+    update_enrollment: UpdateEnrollmentPayload | None = mutation(
+        _update_enrollment, "Completes an enrollment with a payment profile.", Action.ENROLL
     )

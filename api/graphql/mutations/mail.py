@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from api.graphql.mutations.translate import OPERATOR, Payload, key, perform
+from api.graphql.mutations.translate import Payload, key, mutation, perform
 from api.graphql.types import Info
+from domain.access import Action
 from domain.services import mail_queue
 
 
@@ -26,7 +27,6 @@ class RequeueMailPayload(Payload):
 async def _requeue_mail(info: Info, input: RequeueMailInput) -> RequeueMailPayload | None:
     return await perform(
         info,
-        OPERATOR,
         RequeueMailPayload,
         lambda uow, actor: mail_queue.requeue_mail(
             uow, actor, ids=[key(value, "MailMessage", "messageIds") for value in input.message_ids]
@@ -37,9 +37,8 @@ async def _requeue_mail(info: Info, input: RequeueMailInput) -> RequeueMailPaylo
 
 @strawberry.type
 class MailMutations:
-    requeue_mail: RequeueMailPayload | None = strawberry.mutation(
-        resolver=_requeue_mail,
-        description=OPERATOR.describe(
-            "Sends dead letters again: pending, attempts from zero, delivered at the next round."
-        ),
+    requeue_mail: RequeueMailPayload | None = mutation(
+        _requeue_mail,
+        "Sends dead letters again: pending, attempts from zero, delivered at the next round.",
+        Action.OPERATE,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from api.graphql.mutations.translate import OPERATOR, Payload, key, optional_text, perform, text
+from api.graphql.mutations.translate import Payload, key, mutation, optional_text, perform, text
 from api.graphql.types import Enrollment, IncentiveProgram, Info, Organization
+from domain.access import Action
 from domain.events import EnrollmentChanged, InvitationsIssued
 from domain.fiscal import fiscal_year_of
 from domain.services import enrollment, invitations, organizations, programs, rollover
@@ -97,7 +98,6 @@ class RollOverFiscalYearPayload(Payload):
 async def _create_program(info: Info, input: CreateProgramInput) -> CreateProgramPayload | None:
     return await perform(
         info,
-        OPERATOR,
         CreateProgramPayload,
         lambda uow, actor: programs.create_program(
             uow,
@@ -115,7 +115,6 @@ async def _discontinue_program(
 ) -> DiscontinueProgramPayload | None:
     return await perform(
         info,
-        OPERATOR,
         DiscontinueProgramPayload,
         lambda uow, actor: programs.discontinue_program(
             uow, actor, program_id=key(input.program_id, "IncentiveProgram", "programId")
@@ -127,7 +126,6 @@ async def _discontinue_program(
 async def _record_agreement(info: Info, input: RecordAgreementInput) -> RecordAgreementPayload | None:
     return await perform(
         info,
-        OPERATOR,
         RecordAgreementPayload,
         lambda uow, actor: organizations.record_agreement(
             uow,
@@ -145,7 +143,6 @@ async def _set_solutions_partner_designation(
 ) -> SetSolutionsPartnerDesignationPayload | None:
     return await perform(
         info,
-        OPERATOR,
         SetSolutionsPartnerDesignationPayload,
         lambda uow, actor: organizations.set_solutions_partner_designation(
             uow,
@@ -160,7 +157,6 @@ async def _set_solutions_partner_designation(
 async def _issue_invitations(info: Info, input: IssueInvitationsInput) -> IssueInvitationsPayload | None:
     return await perform(
         info,
-        OPERATOR,
         IssueInvitationsPayload,
         lambda uow, actor: invitations.issue_invitations(
             uow,
@@ -182,7 +178,6 @@ def _invitations_issued(info: Info, input: IssueInvitationsInput) -> Invitations
 async def _review_enrollment(info: Info, input: ReviewEnrollmentInput) -> ReviewEnrollmentPayload | None:
     return await perform(
         info,
-        OPERATOR,
         ReviewEnrollmentPayload,
         lambda uow, actor: enrollment.review_enrollment(
             uow,
@@ -201,7 +196,6 @@ async def _roll_over_fiscal_year(
 ) -> RollOverFiscalYearPayload | None:
     return await perform(
         info,
-        OPERATOR,
         RollOverFiscalYearPayload,
         lambda uow, actor: rollover.roll_over_fiscal_year(
             uow, actor, from_fiscal_year=input.from_fiscal_year
@@ -217,35 +211,38 @@ async def _roll_over_fiscal_year(
 
 @strawberry.type
 class OperatorMutations:
-    create_program: CreateProgramPayload | None = strawberry.mutation(
-        resolver=_create_program,
-        description=OPERATOR.describe("Creates an incentive program with its criteria."),
+    create_program: CreateProgramPayload | None = mutation(
+        _create_program,
+        "Creates an incentive program with its criteria.",
+        Action.OPERATE,
     )
-    discontinue_program: DiscontinueProgramPayload | None = strawberry.mutation(
-        resolver=_discontinue_program,
-        description=OPERATOR.describe("Discontinues a program: its enrollments show DISCONTINUED."),
+    discontinue_program: DiscontinueProgramPayload | None = mutation(
+        _discontinue_program,
+        "Discontinues a program: its enrollments show DISCONTINUED.",
+        Action.OPERATE,
     )
-    record_agreement: RecordAgreementPayload | None = strawberry.mutation(
-        resolver=_record_agreement,
-        description=OPERATOR.describe("Records an organization's agreement as active or not."),
+    record_agreement: RecordAgreementPayload | None = mutation(
+        _record_agreement,
+        "Records an organization's agreement as active or not.",
+        Action.OPERATE,
     )
-    set_solutions_partner_designation: SetSolutionsPartnerDesignationPayload | None = strawberry.mutation(
-        resolver=_set_solutions_partner_designation,
-        description=OPERATOR.describe("Grants or withdraws an organization's Solutions Partner designation."),
+    set_solutions_partner_designation: SetSolutionsPartnerDesignationPayload | None = mutation(
+        _set_solutions_partner_designation,
+        "Grants or withdraws an organization's Solutions Partner designation.",
+        Action.OPERATE,
     )
-    issue_invitations: IssueInvitationsPayload | None = strawberry.mutation(
-        resolver=_issue_invitations,
-        description=OPERATOR.describe(
-            "Invites every eligible location without an invitation for the current fiscal year."
-        ),
+    issue_invitations: IssueInvitationsPayload | None = mutation(
+        _issue_invitations,
+        "Invites every eligible location without an invitation for the current fiscal year.",
+        Action.OPERATE,
     )
-    review_enrollment: ReviewEnrollmentPayload | None = strawberry.mutation(
-        resolver=_review_enrollment,
-        description=OPERATOR.describe(
-            "Ends validation: ENROLLED (earning from the first of this month) or back to ACTION_REQUIRED."
-        ),
+    review_enrollment: ReviewEnrollmentPayload | None = mutation(
+        _review_enrollment,
+        "Ends validation: ENROLLED (earning from the first of this month) or back to ACTION_REQUIRED.",
+        Action.OPERATE,
     )
-    roll_over_fiscal_year: RollOverFiscalYearPayload | None = strawberry.mutation(
-        resolver=_roll_over_fiscal_year,
-        description=OPERATOR.describe("Carries the ENROLLED enrollments of a fiscal year into the next one."),
+    roll_over_fiscal_year: RollOverFiscalYearPayload | None = mutation(
+        _roll_over_fiscal_year,
+        "Carries the ENROLLED enrollments of a fiscal year into the next one.",
+        Action.OPERATE,
     )

@@ -10,25 +10,20 @@ from api.graphql.directory import find_user, require_role_manager
 from api.graphql.errors import user_errors
 from api.graphql.ids import to_global_id
 from api.graphql.mutations.translate import (
-    ORG_ADMINS,
     Payload,
-    Requirement,
     key,
     keys,
+    mutation,
     optional_text,
     perform,
     text,
 )
 from api.graphql.pagination import given
 from api.graphql.types import Info, Location, Organization, RoleAssignment
+from domain.access import Action, Role
 from domain.errors import Invalid, UserInputError
 from domain.services import organizations, roles
-from domain.vocabulary import PartnerType, Role
-
-REGISTRANT = Requirement(
-    "GLOBAL_ADMIN",
-    "Requires: GLOBAL_ADMIN (Entra Global Administrator) of a tenant that has no organization.",
-)
+from domain.vocabulary import PartnerType
 
 
 @strawberry.input
@@ -112,7 +107,6 @@ async def _register_organization(
 ) -> RegisterOrganizationPayload | None:
     return await perform(
         info,
-        REGISTRANT,
         RegisterOrganizationPayload,
         lambda uow, actor: organizations.register_organization(
             uow,
@@ -129,7 +123,6 @@ async def _register_organization(
 async def _complete_migration(info: Info, input: CompleteMigrationInput) -> CompleteMigrationPayload | None:
     return await perform(
         info,
-        ORG_ADMINS,
         CompleteMigrationPayload,
         lambda uow, actor: organizations.complete_migration(
             uow, actor, organization_id=key(input.organization_id, "Organization", "organizationId")
@@ -141,7 +134,6 @@ async def _complete_migration(info: Info, input: CompleteMigrationInput) -> Comp
 async def _add_location(info: Info, input: AddLocationInput) -> AddLocationPayload | None:
     return await perform(
         info,
-        ORG_ADMINS,
         AddLocationPayload,
         lambda uow, actor: organizations.add_location(
             uow,
@@ -185,7 +177,6 @@ async def _assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload 
         return AssignRolePayload(user_errors=user_errors(error))
     return await perform(
         info,
-        ORG_ADMINS,
         AssignRolePayload,
         lambda uow, actor: roles.assign_role(
             uow,
@@ -204,7 +195,6 @@ async def _assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload 
 async def _revoke_role(info: Info, input: RevokeRoleInput) -> RevokeRolePayload | None:
     return await perform(
         info,
-        ORG_ADMINS,
         RevokeRolePayload,
         lambda uow, actor: roles.revoke_role(
             uow,
@@ -217,25 +207,23 @@ async def _revoke_role(info: Info, input: RevokeRoleInput) -> RevokeRolePayload 
 
 @strawberry.type
 class OrganizationMutations:
-    register_organization: RegisterOrganizationPayload | None = strawberry.mutation(
-        resolver=_register_organization,
-        description=REGISTRANT.describe("Registers the caller's tenant as a new organization."),
+    register_organization: RegisterOrganizationPayload | None = mutation(
+        _register_organization,
+        "Registers the caller's tenant as a new organization (a second one: CONFLICT).",
+        Action.REGISTER_ORGANIZATION,
     )
-    complete_migration: CompleteMigrationPayload | None = strawberry.mutation(
-        resolver=_complete_migration,
-        description=ORG_ADMINS.describe("Marks the organization's migration as completed."),
+    complete_migration: CompleteMigrationPayload | None = mutation(
+        _complete_migration, "Marks the organization's migration as completed.", Action.MANAGE_ORGANIZATION
     )
-    add_location: AddLocationPayload | None = strawberry.mutation(
-        resolver=_add_location,
-        description=ORG_ADMINS.describe("Adds a location, with a new PartnerID of digits."),
+    add_location: AddLocationPayload | None = mutation(
+        _add_location, "Adds a location, with a new PartnerID of digits.", Action.MANAGE_ORGANIZATION
     )
-    assign_role: AssignRolePayload | None = strawberry.mutation(
-        resolver=_assign_role,
-        description=ORG_ADMINS.describe(
-            "Assigns a role to a user of the caller's tenant (not GLOBAL_ADMIN), named by object ID "
-            "or by user principal name."
-        ),
+    assign_role: AssignRolePayload | None = mutation(
+        _assign_role,
+        "Assigns a role to a user of the caller's tenant (not GLOBAL_ADMIN), named by object ID "
+        "or by user principal name.",
+        Action.MANAGE_ROLES,
     )
-    revoke_role: RevokeRolePayload | None = strawberry.mutation(
-        resolver=_revoke_role, description=ORG_ADMINS.describe("Revokes a stored role assignment.")
+    revoke_role: RevokeRolePayload | None = mutation(
+        _revoke_role, "Revokes a stored role assignment.", Action.MANAGE_ROLES
     )

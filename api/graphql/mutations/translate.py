@@ -1,6 +1,6 @@
 """The one translation every mutation makes: input at the edge -> use case -> payload.
 
-    return await perform(info, ORG_ADMINS, AddLocationPayload,
+    return await perform(info, AddLocationPayload,
                          lambda uow, actor: add_location(uow, actor, name=text(input.name, "name", 200)),
                          lambda location: AddLocationPayload(location=Location.from_model(location)))
 
@@ -11,8 +11,7 @@ over-long string becomes a userError before anything reaches the use case or the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -21,7 +20,9 @@ from api.graphql.errors import ForbiddenError, UserError, user_errors
 from api.graphql.ids import key_of
 from api.graphql.loaders import Loaders
 from api.graphql.types import Info
+from api.graphql.types.base import ACCESS, described
 from auth.principal import Principal
+from domain.access import Action
 from domain.errors import Forbidden, Invalid, NotFound, UserInputError
 from domain.events import Event
 from domain.uow import UnitOfWork
@@ -41,26 +42,15 @@ class Payload:
 P = TypeVar("P", bound=Payload)
 
 
-@dataclass(frozen=True)
-class Requirement:
-    """Who may call a mutation: `roles` for the FORBIDDEN message, `sentence` for its description."""
-
-    roles: str
-    sentence: str
-
-    def describe(self, what: str) -> str:
-        return f"{what} {self.sentence}"
-
-
-ORG_ADMINS = Requirement("GLOBAL_ADMIN, ACCOUNT_ADMIN", "Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN.")
-OPERATOR = Requirement(
-    "operator", "Requires: operator (Incentives.Operator app role in the operator tenant)."
-)
+def mutation(resolver: Callable[..., Any], what: str, action: Action) -> Any:
+    """The mutation field: `what` it does, and who may (derived from `action`)."""
+    return strawberry.mutation(
+        resolver=resolver, description=described(what, action), metadata={ACCESS: action}
+    )
 
 
 async def perform(
     info: Info,
-    requirement: Requirement,
     payload: type[P],
     call: Callable[[UnitOfWork, Principal], Awaitable[T]],
     present: Callable[[T], P],
@@ -76,7 +66,7 @@ async def perform(
     except UserInputError as error:
         return payload(user_errors=user_errors(error))
     except Forbidden as error:
-        raise ForbiddenError(requirement.roles) from error
+        raise ForbiddenError(error.action) from error
     forget_loaded(info.context.loaders)
     info.context.mail_queued()
     if announce is not None:

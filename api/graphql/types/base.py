@@ -1,18 +1,22 @@
-"""What every object type shares: the typed `Info`, the `Node` interface, connections, access checks."""
+"""What every object type shares: the typed `Info`, the `Node` interface, connections, and access:
+every type and restricted field names its `domain.access.Action`, from which its description
+and its FORBIDDEN refusal are derived."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeAlias, TypeVar, cast
+import enum
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeAlias, TypeVar, cast, dataclass_transform
 
 import strawberry
+from strawberry.types.field import StrawberryField
 
 # Imported for its side effect: it registers the domain's enums with strawberry.
 import api.graphql.enums  # noqa: F401
 from api.graphql.context import Context
 from api.graphql.errors import ForbiddenError
 from api.graphql.pagination import PageInfo, encode_cursor, page_info
-from domain.access import Action, Scope
+from domain.access import Action, Scope, requirement
 from domain.queries.pages import Page
 
 Info: TypeAlias = strawberry.Info[Context, None]
@@ -21,23 +25,72 @@ T = TypeVar("T")
 N = TypeVar("N")
 M = TypeVar("M")
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=type)
 
-# Field descriptions carry the access rules, so the committed SDL documents them (saleor style).
-ANY_MEMBER = "Requires one of: a member of the organization's tenants, operator."
-SIGNED_IN = "Requires: any signed-in caller."
+# The metadata key under which a field names the `domain.access.Action` it requires.
+ACCESS = "access"
 
 
-def field(description: str) -> Callable[[F], F]:
-    """`@field("...")`: a described resolver that stays typed for mypy (`strawberry.field(...)` is Any)."""
+class Inherited(enum.Enum):
+    """A field that requires what its type requires (no access of its own)."""
 
-    def decorate(resolver: F) -> F:
-        return cast(F, strawberry.field(resolver, description=description))
+    ACCESS = "inherited"
+
+
+INHERITED = Inherited.ACCESS
+# Each object type's access, by class: what `docs/access-matrix.md` reads besides the fields' own.
+TYPE_ACCESS: dict[type, Action | None] = {}
+
+
+def described(text: str, action: Action | None) -> str:
+    """`text` and who may read or do it (saleor style: codegen users see the access rules)."""
+    return f"{text} {requirement(action)}"
+
+
+@dataclass_transform(
+    order_default=True, kw_only_default=True, field_specifiers=(strawberry.field, StrawberryField)
+)
+def object_type(description: str, action: Action | None) -> Callable[[C], C]:
+    """`@object_type("...", Action.READ_ORGANIZATION)`: a type whose fields require `action`
+    (None: any signed-in caller) unless a field says otherwise."""
+
+    def decorate(cls: C) -> C:
+        decorated = strawberry.type(cls, description=described(description, action))
+        TYPE_ACCESS[decorated] = action
+        return decorated
 
     return decorate
 
 
-def requires(*roles: str) -> str:
-    return f"Requires one of: {', '.join(roles)}."
+def field(description: str, action: Action | Inherited | None = INHERITED) -> Callable[[F], F]:
+    """`@field("...")`: a described resolver that stays typed for mypy (`strawberry.field(...)` is Any).
+
+    With `action`, the field requires it (None: any signed-in caller) and its description says who.
+    """
+
+    def decorate(resolver: F) -> F:
+        if action is INHERITED:
+            return cast(F, strawberry.field(resolver, description=description))
+        return cast(
+            F,
+            strawberry.field(resolver, description=described(description, action), metadata={ACCESS: action}),
+        )
+
+    return decorate
+
+
+def field_of(resolver: Callable[..., Any], description: str, action: Action | None) -> Any:
+    """A field for a resolver defined elsewhere, requiring `action` (None: any signed-in caller)."""
+    return strawberry.field(
+        resolver=resolver, description=described(description, action), metadata={ACCESS: action}
+    )
+
+
+def subscription_of(resolver: Callable[..., Any], description: str, action: Action) -> Any:
+    """A subscription field whose events are those `action` lets the caller see."""
+    return strawberry.subscription(
+        resolver=resolver, description=described(description, action), metadata={ACCESS: action}
+    )
 
 
 @strawberry.interface(description="An object with a global ID (Relay); fetch it again with `node(id:)`.")
@@ -72,7 +125,7 @@ def connection(
     )
 
 
-def require(info: Info, action: Action, scope: Scope, roles: Sequence[str]) -> None:
+def require(info: Info, action: Action, scope: Scope = Scope()) -> None:
     """Raise FORBIDDEN (null at this field's path) unless the caller may take `action` here."""
     if not info.context.principal.can(action, scope):
-        raise ForbiddenError(", ".join(roles))
+        raise ForbiddenError(action)

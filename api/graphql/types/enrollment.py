@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 
 from api.graphql.ids import to_global_id
-from api.graphql.types.base import Info, Node, field, require, requires
+from api.graphql.types.base import Info, Node, field, object_type, require
 from api.graphql.types.payout import PaymentProfile
 from api.graphql.types.program import IncentiveProgram
 from domain import model as models
-from domain.access import Action, Scope
+from domain.access import Action, Scope, holders
 from domain.fiscal import fiscal_year_of
 from domain.vocabulary import EnrollmentStatus, InvitationChannel
 
@@ -21,10 +21,6 @@ if TYPE_CHECKING:
     from api.graphql.types.location import Location
 
 LazyLocation = Annotated["Location", strawberry.lazy("api.graphql.types.location")]
-READERS = requires(
-    "GLOBAL_ADMIN", "ACCOUNT_ADMIN", "INCENTIVES_ADMIN or INCENTIVES_USER covering it", "operator"
-)
-DETAIL_READERS = ("INCENTIVES_ADMIN covering the enrollment", "operator")
 
 
 async def _program(info: Info, program_id: int) -> models.Program:
@@ -78,7 +74,7 @@ class _LocationInProgram(Node):
         return self.model.fiscal_year
 
 
-@strawberry.type(description=f"A location's invitation to enroll in a program for a fiscal year. {READERS}")
+@object_type("A location's invitation to enroll in a program for a fiscal year.", Action.READ_ENROLLMENT)
 class Invitation(_LocationInProgram):
     model: strawberry.Private[models.Invitation]
 
@@ -91,7 +87,7 @@ class Invitation(_LocationInProgram):
         return self.model.channel
 
 
-@strawberry.type(description=f"A location's enrollment in a program for one fiscal year. {READERS}")
+@object_type("A location's enrollment in a program for one fiscal year.", Action.READ_ENROLLMENT)
 class Enrollment(_LocationInProgram):
     model: strawberry.Private[models.Enrollment]
 
@@ -100,10 +96,10 @@ class Enrollment(_LocationInProgram):
         return cls(id=to_global_id("Enrollment", enrollment.id), model=enrollment)
 
     @field(
-        "ENROLLING in place of ACTION_REQUIRED and VALIDATING_ENROLLMENT unless the caller is an "
-        "INCENTIVES_ADMIN covering the enrollment (or an operator); DISCONTINUED when the program is; "
-        "ACTION_REQUIRED for an ENROLLED one of this or a later fiscal year once the location's tax "
-        "profile has expired."
+        "The status as the caller may see it: the in-progress ACTION_REQUIRED and VALIDATING_ENROLLMENT "
+        f"are shown as such only to {holders(Action.READ_ENROLLMENT_DETAIL)}; everyone else sees ENROLLING "
+        "in their place. DISCONTINUED when the program is; ACTION_REQUIRED for an ENROLLED one of this or "
+        "a later fiscal year once the location's tax profile has expired."
     )
     async def status(self, info: Info) -> EnrollmentStatus:
         program, scope, tax_valid = await asyncio.gather(
@@ -128,11 +124,11 @@ class Enrollment(_LocationInProgram):
         return PaymentProfile.from_model(profile) if profile else None
 
     @field(
-        f"What to complete while the status is ACTION_REQUIRED; null otherwise. {requires(*DETAIL_READERS)}"
+        "What to complete while the status is ACTION_REQUIRED; null otherwise.", Action.READ_ENROLLMENT_DETAIL
     )
     async def action_required_reason(self, info: Info) -> str | None:
         scope = await _scope(info, self.model.location_id, self.model.program_id)
-        require(info, Action.READ_ENROLLMENT_DETAIL, scope, DETAIL_READERS)
+        require(info, Action.READ_ENROLLMENT_DETAIL, scope)
         if not await _tax_profile_valid(info, self.model):
             return models.missing_profiles_reason(False, self.model.payment_profile_id)
         if self.model.status is not EnrollmentStatus.ACTION_REQUIRED:

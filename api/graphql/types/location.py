@@ -10,8 +10,7 @@ from api.graphql.errors import ExpectedError
 from api.graphql.ids import key_of, to_global_id
 from api.graphql.loaders import EnrollmentFilter
 from api.graphql.pagination import given, page_args
-from api.graphql.types.base import ANY_MEMBER, Connection, Info, Node, connection, field, require, requires
-from api.graphql.types.enrollment import READERS as ENROLLMENT_READERS
+from api.graphql.types.base import Connection, Info, Node, connection, field, object_type, require
 from api.graphql.types.enrollment import Enrollment
 from api.graphql.types.payout import TaxProfile
 from api.graphql.types.people import User
@@ -24,16 +23,15 @@ if TYPE_CHECKING:
     from api.graphql.types.organization import Organization
 
 LazyOrganization = Annotated["Organization", strawberry.lazy("api.graphql.types.organization")]
-TAX_READERS = ("INCENTIVES_ADMIN of this location", "GLOBAL_ADMIN")
 
 
-@strawberry.type(description="Whether a criterion is met.")
+@object_type("Whether a criterion is met.", Action.READ_ORGANIZATION)
 class CriterionResult:
     kind: CriterionKind
     met: bool
 
 
-@strawberry.type(description="Whether a location meets a program's criteria (contract rule 6).")
+@object_type("Whether a location meets each eligibility criterion of a program.", Action.READ_ORGANIZATION)
 class Eligibility:
     eligible: bool
     criteria: list[CriterionResult]
@@ -51,7 +49,7 @@ class NotFoundError(ExpectedError):
         super().__init__(message, extensions={"code": "NOT_FOUND"})
 
 
-@strawberry.type(description=f"A location (PartnerLocationID) of an organization. {ANY_MEMBER}")
+@object_type("A location (PartnerLocationID) of an organization.", Action.READ_ORGANIZATION)
 class Location(Node):
     model: strawberry.Private[models.Location]
 
@@ -97,7 +95,9 @@ class Location(Node):
             raise NotFoundError("No program has this ID.")
         return Eligibility.from_result(result)
 
-    @field(f"The enrollments the caller may see, oldest first. {ENROLLMENT_READERS}")
+    @field(
+        "The enrollments the caller may see, oldest first; the others are left out.", Action.READ_ENROLLMENT
+    )
     async def enrollments(
         self,
         info: Info,
@@ -117,9 +117,9 @@ class Location(Node):
             lambda: loaders.enrollments_count.load((self.model.id, which)),
         )
 
-    @field(f"The current (newest) tax profile; null when none. {requires(*TAX_READERS)}")
+    @field("The current (newest) tax profile; null when none.", Action.READ_TAX_PROFILE)
     async def tax_profile(self, info: Info) -> TaxProfile | None:
         scope = Scope(organization_id=self.model.organization_id, location_id=self.model.id)
-        require(info, Action.READ_TAX_PROFILE, scope, TAX_READERS)
+        require(info, Action.READ_TAX_PROFILE, scope)
         found = await info.context.loaders.current_tax_profile.load(self.model.id)
         return TaxProfile.from_model(found) if found else None

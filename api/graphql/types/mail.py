@@ -8,21 +8,18 @@ from typing import Self
 import strawberry
 
 from api.graphql.ids import to_global_id
-from api.graphql.types.base import Info, field, require
-from domain.access import Action, Scope
+from api.graphql.types.base import Info, field, object_type, require
+from domain.access import Action
 from domain.mail import outbox
 
-OPERATOR = ("operator",)
 MAX_DEAD_LETTERS = 100
 MAIL_QUEUE = (
-    "Outgoing email: pending, sent and dead (given up on) messages. Requires: operator. "
+    "Outgoing email: pending, sent and dead (given up on) messages. "
     "Null (with a FORBIDDEN error at this path) for anyone else."
 )
 
 
-@strawberry.type(
-    description="An email given up on after its delivery attempts, with the last error. Requires: operator."
-)
+@object_type("An email given up on after its delivery attempts, with the last error.", Action.OPERATE)
 class DeadLetter:
     id: strawberry.ID = strawberry.field(description="Give it to `requeueMail` to try again.")
     message_id: str = strawberry.field(description="The email's Message-ID header, stable across retries.")
@@ -47,13 +44,13 @@ class DeadLetter:
         )
 
 
-@strawberry.type(description="The outgoing email queue. Requires: operator.")
+@object_type("The outgoing email queue.", Action.OPERATE)
 class MailQueue:
     pending: int = strawberry.field(description="Waiting to be delivered (including retries).")
     sent: int = strawberry.field(description="Accepted by the mail server.")
     dead: int = strawberry.field(description="Given up on: see `deadLetters`.")
 
-    @field(f"The most recently given up on first (1 to {MAX_DEAD_LETTERS}). Requires: operator.")
+    @field(f"The most recently given up on first (1 to {MAX_DEAD_LETTERS}).")
     async def dead_letters(self, info: Info, first: int | None = 20) -> list[DeadLetter]:
         limit = max(1, min(first or 20, MAX_DEAD_LETTERS))
         letters = await info.context.loaders.run(lambda session: outbox.dead_letters(session, limit))
@@ -62,6 +59,6 @@ class MailQueue:
 
 async def mail_queue(info: Info) -> MailQueue | None:
     """`Query.mailQueue`: the counts for an operator, FORBIDDEN for anyone else."""
-    require(info, Action.OPERATE, Scope(), OPERATOR)
+    require(info, Action.OPERATE)
     counts = await info.context.loaders.run(outbox.queue_counts)
     return MailQueue(pending=counts.pending, sent=counts.sent, dead=counts.dead)

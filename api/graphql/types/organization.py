@@ -9,7 +9,7 @@ import strawberry
 
 from api.graphql.ids import to_global_id
 from api.graphql.pagination import page_args
-from api.graphql.types.base import ANY_MEMBER, Connection, Info, Node, connection, field, require, requires
+from api.graphql.types.base import Connection, Info, Node, connection, field, object_type, require
 from api.graphql.types.location import Location
 from api.graphql.types.payout import PaymentProfile
 from api.graphql.types.people import Contact, RoleAssignment
@@ -17,21 +17,19 @@ from domain import model as models
 from domain.access import Action, Scope
 from domain.vocabulary import AgreementKind
 
-ASSIGNMENT_READERS = ("GLOBAL_ADMIN", "ACCOUNT_ADMIN")
-AUDIT_READERS = ("GLOBAL_ADMIN",)
 NULLABLE_WHEN_FORBIDDEN = (
     "Null (with a FORBIDDEN error at this path) for callers without the role, so the rest of "
     "the organization still reads."
 )
 
 
-@strawberry.type(description="A partner agreement of an organization, as recorded by an operator.")
+@object_type("A partner agreement of an organization, as recorded by an operator.", Action.READ_ORGANIZATION)
 class Agreement:
     kind: AgreementKind
     active: bool
 
 
-@strawberry.type(description="A change to an organization's data (contract rule 13).")
+@object_type("A change to an organization's data: who made it, when, and to what.", Action.READ_AUDIT_LOG)
 class AuditEvent:
     model: strawberry.Private[models.AuditEvent]
 
@@ -54,7 +52,7 @@ class AuditEvent:
         return to_global_id(self.model.target_kind, self.model.target_key)
 
 
-@strawberry.type(description=f"A partner organization (Partner Global Account). {ANY_MEMBER}")
+@object_type("A partner organization (Partner Global Account).", Action.READ_ORGANIZATION)
 class Organization(Node):
     model: strawberry.Private[models.Organization]
 
@@ -110,11 +108,11 @@ class Organization(Node):
             lambda: loaders.locations_count.load(self.model.id),
         )
 
-    @field(f"Every stored role assignment. {requires(*ASSIGNMENT_READERS)} {NULLABLE_WHEN_FORBIDDEN}")
+    @field(f"Every stored role assignment. {NULLABLE_WHEN_FORBIDDEN}", Action.READ_ROLE_ASSIGNMENTS)
     async def role_assignments(
         self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> Connection[RoleAssignment] | None:
-        require(info, Action.READ_ROLE_ASSIGNMENTS, self._scope, ASSIGNMENT_READERS)
+        require(info, Action.READ_ROLE_ASSIGNMENTS, self._scope)
         args = page_args(first, after)
         loaders = info.context.loaders
         page = await loaders.assignments_page.load((self.model.id, args))
@@ -130,11 +128,11 @@ class Organization(Node):
         found = await info.context.loaders.payment_profiles.load(self.model.id)
         return [PaymentProfile.from_model(item) for item in found]
 
-    @field(f"Who changed what, newest first. {requires(*AUDIT_READERS)} {NULLABLE_WHEN_FORBIDDEN}")
+    @field(f"Who changed what, newest first. {NULLABLE_WHEN_FORBIDDEN}", Action.READ_AUDIT_LOG)
     async def audit_log(
         self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> Connection[AuditEvent] | None:
-        require(info, Action.READ_AUDIT_LOG, self._scope, AUDIT_READERS)
+        require(info, Action.READ_AUDIT_LOG, self._scope)
         args = page_args(first, after, descending=True)
         loaders = info.context.loaders
         page = await loaders.audit_page.load((self.model.id, args))

@@ -8,14 +8,12 @@ from typing import Self
 import strawberry
 
 from api.graphql.ids import to_global_id
-from api.graphql.types.base import ANY_MEMBER, Info, Node, field, require, requires
+from api.graphql.types.base import Info, Node, field, object_type, require
 from domain import model as models
 from domain.access import Action, Scope
 
-BANK_READERS = ("INCENTIVES_ADMIN (any location)", "GLOBAL_ADMIN")
 
-
-@strawberry.type(description=f"An organization's bank profile for payouts. {ANY_MEMBER}")
+@object_type("An organization's bank profile for payouts.", Action.READ_ORGANIZATION)
 class PaymentProfile(Node):
     model: strawberry.Private[models.PaymentProfile]
 
@@ -31,17 +29,13 @@ class PaymentProfile(Node):
     def currency(self) -> str:
         return self.model.currency
 
-    @field(f"The last four digits of the bank account. {requires(*BANK_READERS)}")
+    @field("The last four digits of the bank account.", Action.READ_BANK_DETAILS)
     def bank_account_last4(self, info: Info) -> str | None:
-        require(
-            info, Action.READ_BANK_DETAILS, Scope(organization_id=self.model.organization_id), BANK_READERS
-        )
+        require(info, Action.READ_BANK_DETAILS, Scope(organization_id=self.model.organization_id))
         return self.model.bank_account_last4
 
 
-@strawberry.type(
-    description="A location's tax profile. Requires one of: INCENTIVES_ADMIN of the location, GLOBAL_ADMIN."
-)
+@object_type("A location's tax profile.", Action.READ_TAX_PROFILE)
 class TaxProfile(Node):
     model: strawberry.Private[models.TaxProfile]
 

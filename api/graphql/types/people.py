@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 
 from api.graphql.ids import to_global_id
-from api.graphql.types.base import ANY_MEMBER, Info, Node, field, requires
+from api.graphql.types.base import Info, Node, field, object_type
 from api.graphql.types.program import IncentiveProgram
 from domain import model as models
-from domain.vocabulary import Role
+from domain.access import Action, Role
 
 if TYPE_CHECKING:
     from api.graphql.types.location import Location
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 LazyLocation = Annotated["Location", strawberry.lazy("api.graphql.types.location")]
 
 
-@strawberry.type(description=f"An Entra ID user or service principal the service knows. {ANY_MEMBER}")
+@object_type("An Entra ID user or service principal the service knows.", Action.READ_ORGANIZATION)
 class User(Node):
     model: strawberry.Private[models.User]
 
@@ -39,12 +39,7 @@ class User(Node):
         return self.model.email
 
 
-@strawberry.type(
-    description=(
-        "A stored role of a user. "
-        f"{requires('GLOBAL_ADMIN', 'ACCOUNT_ADMIN', 'the assigned user (their own)')}"
-    )
-)
+@object_type("A stored role of a user.", Action.READ_ROLE_ASSIGNMENT)
 class RoleAssignment(Node):
     model: strawberry.Private[models.RoleAssignment]
 
@@ -81,7 +76,7 @@ class RoleAssignment(Node):
         return [IncentiveProgram.from_model(found) for found in await loaders.program.load_many(ids) if found]
 
 
-@strawberry.type(description="An administrator of an organization known to the service.")
+@object_type("An administrator of an organization known to the service.", Action.READ_ORGANIZATION)
 class Contact:
     display_name: str | None
     email: str | None

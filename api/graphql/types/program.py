@@ -7,12 +7,12 @@ from typing import Self
 import strawberry
 
 from api.graphql.ids import to_global_id
-from api.graphql.types.base import SIGNED_IN, Info, Node, field
+from api.graphql.types.base import Info, Node, field, object_type
 from domain import model as models
 from domain.vocabulary import CriterionKind, ProgramStatus
 
 
-@strawberry.type(description=f"An incentive program and its eligibility criteria. {SIGNED_IN}")
+@object_type("An incentive program and its eligibility criteria.", None)
 class IncentiveProgram(Node):
     model: strawberry.Private[models.Program]
 
@@ -36,6 +36,6 @@ class IncentiveProgram(Node):
     async def open_to_all_partners(self, info: Info) -> bool:
         return not await info.context.loaders.criteria.load(self.model.id)
 
-    @field("Every criterion a location must meet (contract rule 6).")
+    @field("Every criterion a location must meet to be eligible.")
     async def criteria(self, info: Info) -> list[CriterionKind]:
         return await info.context.loaders.criteria.load(self.model.id)

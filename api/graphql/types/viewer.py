@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import strawberry
 
-from api.graphql.types.base import Info, field
+from api.graphql.types.base import Info, field, object_type
 from api.graphql.types.enrollment import Invitation
 from api.graphql.types.organization import Organization
 from api.graphql.types.people import RoleAssignment
 from auth.principal import Principal
-from domain.access import Action
+from domain.access import Action, Role
 from domain.fiscal import fiscal_year_of
 from domain.queries.enrollments import home_page_notices
-from domain.vocabulary import Role
 
 
-@strawberry.type(description="The signed-in caller. Requires: any signed-in caller (their own data only).")
+@object_type("The signed-in caller, as it sees itself (its own data only).", None)
 class Viewer:
     principal: strawberry.Private[Principal]
 
@@ -58,8 +57,9 @@ class Viewer:
         return [RoleAssignment.from_model(item) for item in found]
 
     @field(
-        "Home-page notices (contract rule 9): this fiscal year's EMAIL invitations of the (location, "
-        "program) pairs the caller administers as INCENTIVES_ADMIN, not dismissed and not yet enrolled."
+        "Home-page notices: this fiscal year's EMAIL invitations of the (location, program) pairs the "
+        "caller administers as INCENTIVES_ADMIN, not dismissed by the caller and not yet enrolled.",
+        Action.ENROLL,
     )
     async def invitations(self, info: Info) -> list[Invitation]:
         organization_id = self.principal.organization_id
