@@ -24,12 +24,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    request: Request | WebSocket
-    response: Response | None
+    """What a resolver may use: who calls, the request's own DataLoaders, and the app's services.
+
+    `request` and `response` are None when the schema runs in process (`schema.execute` in tests).
+    """
+
     request_id: str
     principal: Principal
     services: Services
     loaders: Loaders
+    request: Request | WebSocket | None = None
+    response: Response | None = None
     # Websocket connections only (api/websocket.py): the `connection_init` payload, and how to
     # authenticate its token again (each event re-reads the caller, so a revoked role stops them).
     connection_params: dict[str, object] = field(default_factory=dict)
