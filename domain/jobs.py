@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.clock import Clock
 from domain.errors import Conflict
 from domain.model import JobLock
+from domain.storage import insert_ignoring_conflicts, without_jit
 
 LEASE = timedelta(minutes=5)
 DEFAULT_BATCH_SIZE = 10_000
@@ -96,8 +96,7 @@ async def _take(sessions: async_sessionmaker[AsyncSession], lease: Lease, busy: 
     now = lease.clock.now()
     values = {"name": lease.name, "holder": lease.holder, "acquired_at": now, "expires_at": lease.expiry()}
     async with sessions() as session, session.begin():
-        build = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        inserted = await session.execute(build(JobLock).values(**values).on_conflict_do_nothing())
+        inserted = await session.execute(insert_ignoring_conflicts(session, JobLock).values(**values))
         if _rowcount(inserted):
             return
         # Several runs may find the same expired lease; the row lock lets exactly one take it.
@@ -158,10 +157,7 @@ async def run_in_batches(
             if not size_found:
                 return created
             await renew(session, job.lease, job.busy)
-            if session.get_bind().dialect.name == "postgresql":
-                # A batch's plan costs enough to trigger PostgreSQL's JIT, whose compilation
-                # (most of a second) costs more than it saves on a few thousand rows.
-                await session.execute(text("SET LOCAL jit = off"))
+            await without_jit(session)
             created += await work(Batch(session, after, upto, size_found))
         after, done = upto, done + size_found
         if job.progress is not None:

@@ -1,17 +1,34 @@
-"""Statements spelled differently by the two backends (SQLite, PostgreSQL)."""
+"""Statements spelled differently by the two backends (SQLite, PostgreSQL): the one place that
+knows which dialect a session speaks."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import Base
 
 
+def insert_ignoring_conflicts(session: AsyncSession, entity: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """`INSERT ... ON CONFLICT DO NOTHING` in the session's dialect; add `.values(...)` or
+    `.from_select(...)`. A row a concurrent transaction inserted first wins; the rest are kept."""
+    build = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return build(entity).on_conflict_do_nothing()
+
+
 async def insert_if_absent(session: AsyncSession, entity: type[Base], values: dict[str, Any]) -> None:
-    """`INSERT ... ON CONFLICT DO NOTHING`: a row a concurrent transaction inserted first wins."""
-    dialect = session.get_bind().dialect.name
-    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(build(entity).values(**values).on_conflict_do_nothing())
+    """One row, unless a row with the same key exists (or a concurrent transaction inserted it first)."""
+    await session.execute(insert_ignoring_conflicts(session, entity).values(**values))
+
+
+async def without_jit(session: AsyncSession) -> None:
+    """For the rest of the transaction, no JIT compilation of plans (PostgreSQL; SQLite has none).
+
+    A batch job's plan costs enough to trigger PostgreSQL's JIT, whose compilation (most of a
+    second) costs more than it saves on a few thousand rows.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))

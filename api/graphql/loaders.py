@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from domain import eligibility as rules
-from domain.access import Coverage
+from domain.access import Coverage, Grant
 from domain.model import (
     Agreement,
     AuditEvent,
@@ -78,12 +78,7 @@ class Loaders:
             entities.current_tax_profiles
         )
         self.incentive_admins: DataLoader[int, list[User]] = self._keyed(people.incentive_admins_by_location)
-        self.assignment_location_ids: DataLoader[int, list[int]] = self._keyed(
-            people.location_ids_by_assignment
-        )
-        self.assignment_program_ids: DataLoader[int, list[int]] = self._keyed(
-            people.program_ids_by_assignment
-        )
+        self.assignment_grant: DataLoader[int, Grant | None] = DataLoader(self._assignment_grants)
         self.assignments_of_user: DataLoader[int, list[RoleAssignment]] = self._keyed(
             people.assignments_of_users
         )
@@ -162,9 +157,15 @@ class Loaders:
             found = await entities.organization_ids_by_tenant(session, tenant_ids)
         return [found.get(tenant_id) for tenant_id in tenant_ids]
 
-    async def _eligibility(self, keys: list[tuple[int, int]]) -> list[rules.Eligibility | None]:
+    async def _assignment_grants(self, ids: list[int]) -> list[Grant | None]:
         async with self._sessions() as session:
-            standings = await entities.standings_by_location(session, {location for location, _ in keys})
+            found = await people.assignments_where(session, RoleAssignment.id.in_(sorted(set(ids))))
+        return [found[key].grant if key in found else None for key in ids]
+
+    async def _eligibility(self, keys: list[tuple[int, int]]) -> list[rules.Eligibility | None]:
+        found = await self.location.load_many(sorted({location for location, _ in keys}))
+        async with self._sessions() as session:
+            standings = await entities.standings(session, (location for location in found if location))
             criteria = await entities.criteria_by_program(session, {program for _, program in keys})
         programs = await self.program.load_many(sorted({program for _, program in keys}))
         known = {program.id for program in programs if program is not None}

@@ -7,16 +7,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.access import Grant, Role
-from domain.model import (
-    OrganizationTenant,
-    RoleAssignment,
-    RoleAssignmentLocation,
-    RoleAssignmentProgram,
-    User,
-)
+from domain.model import OrganizationTenant, RoleAssignment, User
+from domain.queries import people
 
 
 @dataclass(frozen=True)
@@ -46,44 +40,17 @@ async def load_recipients(session: AsyncSession) -> Recipients:
 
 
 async def _incentive_admins(session: AsyncSession) -> dict[int, list[tuple[Grant, str]]]:
-    statement = (
-        select(
-            RoleAssignment.id,
-            RoleAssignment.organization_id,
-            RoleAssignment.all_locations,
-            RoleAssignment.all_programs,
-            User.email,
-        )
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.role == Role.INCENTIVES_ADMIN, User.email.is_not(None))
+    """Every Incentives admin with an address, with what their assignment covers (two statements)."""
+    assigned = await people.assignments_where(session, RoleAssignment.role == Role.INCENTIVES_ADMIN)
+    with_address = select(User.id, User.email).where(
+        User.email.is_not(None),
+        User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role == Role.INCENTIVES_ADMIN)),
     )
-    rows = (await session.execute(statement)).all()
-    locations = await _scoped(
-        session, RoleAssignmentLocation.assignment_id, RoleAssignmentLocation.location_id
-    )
-    programs = await _scoped(session, RoleAssignmentProgram.assignment_id, RoleAssignmentProgram.program_id)
+    addresses = {user_id: email for user_id, email in await session.execute(with_address) if email}
     found: dict[int, list[tuple[Grant, str]]] = defaultdict(list)
-    for assignment_id, organization_id, all_locations, all_programs, email in rows:
-        grant = Grant(
-            Role.INCENTIVES_ADMIN,
-            None if all_locations else frozenset(locations[assignment_id]),
-            None if all_programs else frozenset(programs[assignment_id]),
-        )
-        found[organization_id].append((grant, email or ""))
-    return found
-
-
-async def _scoped(
-    session: AsyncSession, parent: InstrumentedAttribute[int], child: InstrumentedAttribute[int]
-) -> dict[int, set[int]]:
-    statement = (
-        select(parent, child)
-        .join(RoleAssignment, RoleAssignment.id == parent)
-        .where(RoleAssignment.role == Role.INCENTIVES_ADMIN)
-    )
-    found: dict[int, set[int]] = defaultdict(set)
-    for assignment_id, child_id in await session.execute(statement):
-        found[assignment_id].add(child_id)
+    for held in assigned.values():
+        if held.user_id in addresses:
+            found[held.organization_id].append((held.grant, addresses[held.user_id]))
     return found
 
 

@@ -1,4 +1,8 @@
-"""Batch loads by primary key, and the small things that hang off one row (criteria, agreements)."""
+"""Batch loads by primary key, and the small things that hang off one row (criteria, agreements).
+
+Batch-first: a use case that needs one row asks for a batch of one, so the loaders and the use
+cases share one answer to each question.
+"""
 
 from __future__ import annotations
 
@@ -117,9 +121,10 @@ async def current_tax_profiles(
     return {location_id: found.get(location_id) for location_id in ids}
 
 
-async def standings_by_location(session: AsyncSession, location_ids: Iterable[int]) -> dict[int, Standing]:
-    """What eligibility depends on, per location: its type, its organization's agreements and designation."""
-    locations = await by_ids(session, Location, location_ids)
+async def standings(session: AsyncSession, of: Iterable[Location]) -> dict[int, Standing]:
+    """What eligibility depends on, per location: its type, its organization's agreements and
+    designation (one statement for all of them)."""
+    locations = {location.id: location for location in of}
     organization_ids = {location.organization_id for location in locations.values()}
     statement = (
         select(Organization, Agreement)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Role
+from domain.access import Grant, Role
 from domain.model import (
     Location,
     OrganizationTenant,
@@ -30,36 +30,69 @@ class Contact:
     role: Role
 
 
-async def location_ids_by_assignment(
-    session: AsyncSession, assignment_ids: Iterable[int]
-) -> dict[int, list[int]]:
-    """The listed locations of each assignment ([] for org-wide ones: check `all_locations`)."""
-    ids = sorted(set(assignment_ids))
-    statement = (
-        select(RoleAssignmentLocation)
-        .where(RoleAssignmentLocation.assignment_id.in_(ids))
-        .order_by(RoleAssignmentLocation.location_id)
-    )
-    found: dict[int, list[int]] = defaultdict(list)
-    for row in (await session.execute(statement)).scalars():
-        found[row.assignment_id].append(row.location_id)
-    return {assignment_id: found.get(assignment_id, []) for assignment_id in ids}
+@dataclass(frozen=True)
+class Assigned:
+    """A stored role assignment and what it covers (`grant.role`, its locations and programs)."""
+
+    id: int
+    organization_id: int
+    user_id: int
+    grant: Grant
 
 
-async def program_ids_by_assignment(
-    session: AsyncSession, assignment_ids: Iterable[int]
-) -> dict[int, list[int]]:
-    """The listed programs of each assignment ([] for all-program ones: check `all_programs`)."""
-    ids = sorted(set(assignment_ids))
+async def assignments_where(session: AsyncSession, *conditions: ColumnElement[bool]) -> dict[int, Assigned]:
+    """The role assignments meeting `conditions` (on `RoleAssignment`), by id in id order, each with
+    the locations and programs it names: ONE statement, however many there are.
+
+    The one answer to "what does an assignment cover", for signing callers in, duplicate checks,
+    invitation recipients and the API's `RoleAssignment.locations` / `.programs`.
+    """
     statement = (
-        select(RoleAssignmentProgram)
-        .where(RoleAssignmentProgram.assignment_id.in_(ids))
-        .order_by(RoleAssignmentProgram.program_id)
+        select(
+            RoleAssignment.id,
+            RoleAssignment.organization_id,
+            RoleAssignment.user_id,
+            RoleAssignment.role,
+            RoleAssignment.all_locations,
+            RoleAssignment.all_programs,
+            RoleAssignmentLocation.location_id,
+            RoleAssignmentProgram.program_id,
+        )
+        .outerjoin(RoleAssignmentLocation, RoleAssignmentLocation.assignment_id == RoleAssignment.id)
+        .outerjoin(RoleAssignmentProgram, RoleAssignmentProgram.assignment_id == RoleAssignment.id)
+        .where(*conditions)
+        .order_by(RoleAssignment.id)
     )
-    found: dict[int, list[int]] = defaultdict(list)
-    for row in (await session.execute(statement)).scalars():
-        found[row.assignment_id].append(row.program_id)
-    return {assignment_id: found.get(assignment_id, []) for assignment_id in ids}
+    found: dict[int, _Scoped] = {}
+    for row in await session.execute(statement):
+        scoped = found.setdefault(row.id, _Scoped(row.organization_id, row.user_id, row.role))
+        scoped.all_locations, scoped.all_programs = row.all_locations, row.all_programs
+        if row.location_id is not None:
+            scoped.locations.add(row.location_id)
+        if row.program_id is not None:
+            scoped.programs.add(row.program_id)
+    return {assignment_id: scoped.assigned(assignment_id) for assignment_id, scoped in found.items()}
+
+
+@dataclass
+class _Scoped:
+    """One assignment read back row by row (one row per location x program it names)."""
+
+    organization_id: int
+    user_id: int
+    role: Role
+    all_locations: bool = True
+    all_programs: bool = True
+    locations: set[int] = field(default_factory=set)
+    programs: set[int] = field(default_factory=set)
+
+    def assigned(self, assignment_id: int) -> Assigned:
+        grant = Grant(
+            self.role,
+            None if self.all_locations else frozenset(self.locations),
+            None if self.all_programs else frozenset(self.programs),
+        )
+        return Assigned(assignment_id, self.organization_id, self.user_id, grant)
 
 
 async def assignments_of_users(

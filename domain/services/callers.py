@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from domain.access import INCENTIVE_ROLES, Grant, Role
-from domain.model import (
-    OrganizationTenant,
-    RoleAssignment,
-    RoleAssignmentLocation,
-    RoleAssignmentProgram,
-    User,
-)
+from domain.model import OrganizationTenant, RoleAssignment, User
+from domain.queries import people
 from domain.uow import UnitOfWork
 from domain.users import find_user, remember_user
 
@@ -25,24 +20,6 @@ class CallerRecord:
     user_id: int | None  # the users row, None when the service has never stored this caller
     org_roles: frozenset[Role]  # stored organization-wide roles (ACCOUNT_ADMIN)
     grants: tuple[Grant, ...]  # stored INCENTIVES_ADMIN / INCENTIVES_USER assignments
-
-
-@dataclass
-class _Scope:
-    """One assignment read back row by row: its role, flags and the ids it names."""
-
-    role: Role
-    all_locations: bool
-    all_programs: bool
-    locations: set[int] = field(default_factory=set)
-    programs: set[int] = field(default_factory=set)
-
-    def grant(self) -> Grant:
-        return Grant(
-            self.role,
-            None if self.all_locations else frozenset(self.locations),
-            None if self.all_programs else frozenset(self.programs),
-        )
 
 
 async def load_caller(
@@ -64,11 +41,11 @@ async def load_caller(
         user = await find_user(uow.session, tenant_id, object_id)
         if organization_id is None:
             return CallerRecord(None, None if user is None else user.id, frozenset(), ())
-        scopes = [] if user is None else await _assignments(uow, organization_id, user.id)
+        held = [] if user is None else await _grants(uow, organization_id, user.id)
         if user is None or _differs(user, display_name, email, is_global_admin):
             user = await _remember(uow, user, tenant_id, object_id, display_name, email, is_global_admin)
-        org_roles = frozenset(s.role for s in scopes if s.role is Role.ACCOUNT_ADMIN)
-        grants = tuple(s.grant() for s in scopes if s.role in INCENTIVE_ROLES)
+        org_roles = frozenset(g.role for g in held if g.role is Role.ACCOUNT_ADMIN)
+        grants = tuple(g for g in held if g.role in INCENTIVE_ROLES)
         return CallerRecord(organization_id, user.id if user is not None else None, org_roles, grants)
 
 
@@ -107,33 +84,9 @@ async def _remember(
     return user
 
 
-async def _assignments(uow: UnitOfWork, organization_id: int, user_id: int) -> list[_Scope]:
-    """The user's assignments in the organization with their locations and programs, in one SELECT."""
-    statement = (
-        select(
-            RoleAssignment.id,
-            RoleAssignment.role,
-            RoleAssignment.all_locations,
-            RoleAssignment.all_programs,
-            RoleAssignmentLocation.location_id,
-            RoleAssignmentProgram.program_id,
-        )
-        .outerjoin(RoleAssignmentLocation, RoleAssignmentLocation.assignment_id == RoleAssignment.id)
-        .outerjoin(RoleAssignmentProgram, RoleAssignmentProgram.assignment_id == RoleAssignment.id)
-        .where(RoleAssignment.organization_id == organization_id, RoleAssignment.user_id == user_id)
+async def _grants(uow: UnitOfWork, organization_id: int, user_id: int) -> list[Grant]:
+    """The user's assignments in the organization, with their locations and programs (one SELECT)."""
+    mine = await people.assignments_where(
+        uow.session, RoleAssignment.organization_id == organization_id, RoleAssignment.user_id == user_id
     )
-    scopes: dict[int, _Scope] = {}
-    for (
-        assignment_id,
-        role,
-        all_locations,
-        all_programs,
-        location_id,
-        program_id,
-    ) in await uow.session.execute(statement):
-        scope = scopes.setdefault(assignment_id, _Scope(role, all_locations, all_programs))
-        if location_id is not None:
-            scope.locations.add(location_id)
-        if program_id is not None:
-            scope.programs.add(program_id)
-    return list(scopes.values())
+    return [assigned.grant for assigned in mine.values()]

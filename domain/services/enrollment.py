@@ -10,7 +10,7 @@ from domain.eligibility import is_eligible
 from domain.errors import Conflict, NotEligible, NotFound, PrerequisiteMissing
 from domain.fiscal import fiscal_year_of
 from domain.model import Enrollment, Location, Organization, PaymentProfile, Program
-from domain.services import records
+from domain.queries import entities
 from domain.services.guards import flush_or_conflict, own_enrollment, own_location, program, require
 from domain.uow import UnitOfWork
 from domain.vocabulary import EnrollmentStatus
@@ -41,7 +41,7 @@ async def enroll(
         assert org is not None, "a location's organization exists"
         if not org.migration_completed:
             raise PrerequisiteMissing("complete the organization's migration to Partner Center first")
-        await _require_eligible(uow, org, location, chosen)
+        await _require_eligible(uow, location, chosen)
         await _check_payment_profile(uow, org.id, payment_profile_id)
         enrollment = await _current_enrollment(uow, location.id, chosen.id)
         await _submit(uow, enrollment, payment_profile_id)
@@ -95,9 +95,9 @@ def _require_active(chosen: Program) -> None:
         raise NotEligible("the program is discontinued", ["programId"])
 
 
-async def _require_eligible(uow: UnitOfWork, org: Organization, location: Location, chosen: Program) -> None:
-    criteria = await records.program_criteria(uow.session, chosen.id)
-    standing = await records.standing_of(uow.session, org, location)
+async def _require_eligible(uow: UnitOfWork, location: Location, chosen: Program) -> None:
+    criteria = (await entities.criteria_by_program(uow.session, [chosen.id]))[chosen.id]
+    standing = (await entities.standings(uow.session, [location]))[location.id]
     if criteria and not is_eligible(criteria, standing):
         raise NotEligible("the location does not meet the program's eligibility criteria", ["locationId"])
 
@@ -139,7 +139,9 @@ async def _current_enrollment(uow: UnitOfWork, location_id: int, program_id: int
 
 
 async def _submit(uow: UnitOfWork, enrollment: Enrollment, payment_profile_id: int | None) -> None:
-    tax_profile = await records.current_tax_profile(uow.session, enrollment.location_id)
+    tax_profile = (await entities.current_tax_profiles(uow.session, [enrollment.location_id]))[
+        enrollment.location_id
+    ]
     tax_valid = tax_profile is not None and tax_profile.valid_on(uow.clock.today())
     enrollment.submit(tax_profile_valid=tax_valid, payment_profile_id=payment_profile_id)
     enrollment.updated_at = uow.clock.now()
@@ -149,13 +151,5 @@ async def _flush_audited(
     uow: UnitOfWork, actor: Actor, organization_id: int, enrollment: Enrollment, action: str
 ) -> None:
     await flush_or_conflict(uow, CHANGED_CONCURRENTLY)
-    audit.record(
-        uow.session,
-        uow.clock,
-        actor,
-        organization_id=organization_id,
-        action=action,
-        target_kind="Enrollment",
-        target_key=enrollment.id,
-    )
+    audit.record(uow, actor, action, organization_id, enrollment)
     await uow.commit()

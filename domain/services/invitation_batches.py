@@ -13,16 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.batch_audit import RunEvent, record_organizations
+from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import meets_criteria
 from domain.jobs import Batch
 from domain.mail.messages import Email, Invited, assign_admin_email, invitation_email, outbox_row
 from domain.mail.recipients import Recipients
 from domain.mail.texts import language_for_country
 from domain.model import Enrollment, Invitation, Location, Organization, OutboxMessage, UtcDateTime
+from domain.storage import insert_ignoring_conflicts
 from domain.vocabulary import CriterionKind, EnrollmentStatus, InvitationChannel
 
 
@@ -52,15 +52,14 @@ async def issue_batch(batch: Batch, issue: Issue, recipients: Recipients) -> int
         Invitation.program_id == issue.program_id,
         Invitation.fiscal_year == issue.fiscal_year,
     )
-    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # ON CONFLICT DO NOTHING on the unique (location, program, year): what exists is kept.
     invitations = ["program_id", "location_id", "fiscal_year", "channel", "created_at"]
     await session.execute(
-        upsert(Invitation).from_select(invitations, _eligible(batch, issue)).on_conflict_do_nothing()
+        insert_ignoring_conflicts(session, Invitation).from_select(invitations, _eligible(batch, issue))
     )
     enrollments = ["location_id", "program_id", "fiscal_year", "status", "created_at", "updated_at"]
     await session.execute(
-        upsert(Enrollment).from_select(enrollments, _invited(issue, new)).on_conflict_do_nothing()
+        insert_ignoring_conflicts(session, Enrollment).from_select(enrollments, _invited(issue, new))
     )
     organizations = select(Location.organization_id).join(Invitation, Invitation.location_id == Location.id)
     await record_organizations(session, issue.audit, organizations.where(*new))

@@ -6,14 +6,14 @@ from sqlalchemy import select
 
 from domain import audit
 from domain.access import Action, Actor, Scope
-from domain.batch_audit import RunEvent
+from domain.audit import RunEvent
 from domain.errors import Invalid, NotFound
 from domain.fiscal import fiscal_year_of
 from domain.jobs import DEFAULT_BATCH_SIZE, Job, ProgressCallback, count, leased, run_in_batches
 from domain.mail.messages import DEFAULT_PUBLIC_URL
 from domain.mail.recipients import Recipients, load_recipients
 from domain.model import Invitation, InvitationDismissal, Location, Program
-from domain.services import records
+from domain.queries import entities
 from domain.services.guards import commit_or_conflict, program, require
 from domain.services.invitation_batches import Issue, issue_batch
 from domain.uow import UnitOfWork
@@ -63,7 +63,7 @@ async def _prepare(uow: UnitOfWork, actor: Actor, program_id: int, public_url: s
             program_id=chosen.id,
             program_name=chosen.name,
             fiscal_year=fiscal_year_of(uow.clock.today()),
-            criteria=await records.program_criteria(uow.session, chosen.id),
+            criteria=frozenset((await entities.criteria_by_program(uow.session, [chosen.id]))[chosen.id]),
             now=now,
             audit=RunEvent(actor, "issueInvitations", now, "Program", chosen.id),
             public_url=public_url,
@@ -91,15 +91,7 @@ async def dismiss_invitation(uow: UnitOfWork, actor: Actor, *, invitation_id: in
             )
             location = await uow.session.get(Location, invitation.location_id)
             assert location is not None
-            audit.record(
-                uow.session,
-                uow.clock,
-                actor,
-                organization_id=location.organization_id,
-                action="dismissInvitation",
-                target_kind="Invitation",
-                target_key=invitation.id,
-            )
+            audit.record(uow, actor, "dismissInvitation", location.organization_id, invitation)
         await commit_or_conflict(uow, "the invitation was dismissed at the same time")
         return invitation
 

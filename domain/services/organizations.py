@@ -51,15 +51,7 @@ async def register_organization(
             raise Conflict(TENANT_TAKEN)
         await _store_organization(uow, actor, org, global_partner_id)
         await _remember_registrant(uow, actor)
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=org.id,
-            action="registerOrganization",
-            target_kind="Organization",
-            target_key=org.id,
-        )
+        audit.record(uow, actor, "registerOrganization", org.id, org)
         await commit_or_conflict(uow, TENANT_TAKEN)
         return org
 
@@ -112,15 +104,7 @@ async def complete_migration(uow: UnitOfWork, actor: Actor, *, organization_id: 
         org = await own_organization(uow.session, actor, organization_id)
         require(actor, Action.MANAGE_ORGANIZATION, Scope(organization_id=org.id))
         org.migration_completed = True
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=org.id,
-            action="completeMigration",
-            target_kind="Organization",
-            target_key=org.id,
-        )
+        audit.record(uow, actor, "completeMigration", org.id, org)
         await uow.commit()
         return org
 
@@ -149,15 +133,7 @@ async def add_location(
         )
         uow.session.add(location)
         await flush_or_conflict(uow, "the organization already has a location of this name", ["name"])
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=organization_id,
-            action="addLocation",
-            target_kind="Location",
-            target_key=location.id,
-        )
+        audit.record(uow, actor, "addLocation", organization_id, location)
         await uow.commit()
         return location
 
@@ -179,15 +155,7 @@ async def record_agreement(
             uow.session.add(agreement)
         agreement.active = active
         agreement.updated_at = uow.clock.now()
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=org.id,
-            action="recordAgreement",
-            target_kind="Organization",
-            target_key=org.id,
-        )
+        audit.record(uow, actor, "recordAgreement", org.id, org)
         await commit_or_conflict(uow, "the agreement was changed at the same time; try again")
         return org
 
@@ -199,14 +167,6 @@ async def set_solutions_partner_designation(
     async with uow:
         org = await organization(uow.session, organization_id)
         org.solutions_partner_designated = designated
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=org.id,
-            action="setSolutionsPartnerDesignation",
-            target_kind="Organization",
-            target_key=org.id,
-        )
+        audit.record(uow, actor, "setSolutionsPartnerDesignation", org.id, org)
         await uow.commit()
         return org

@@ -11,7 +11,7 @@ from domain.access import Action, Actor, Scope
 from domain.errors import Conflict
 from domain.fiscal import fiscal_year_of
 from domain.model import Enrollment, PaymentProfile, TaxProfile
-from domain.services import records
+from domain.queries import entities
 from domain.services.guards import flush_or_conflict, own_location, own_organization_id, require
 from domain.uow import UnitOfWork
 from domain.validation import Checks
@@ -46,15 +46,7 @@ async def create_payment_profile(
         )
         uow.session.add(profile)
         await flush_or_conflict(uow, NAME_TAKEN, ["name"])
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=organization_id,
-            action="createPaymentProfile",
-            target_kind="PaymentProfile",
-            target_key=profile.id,
-        )
+        audit.record(uow, actor, "createPaymentProfile", organization_id, profile)
         await uow.commit()
         return profile
 
@@ -73,7 +65,7 @@ async def set_tax_profile(
         if expires_on <= uow.clock.today():
             check.fail("expiresOn", "the tax profile must expire after today")
         check.done()
-        previous = await records.current_tax_profile(uow.session, location.id)
+        previous = (await entities.current_tax_profiles(uow.session, [location.id]))[location.id]
         profile = TaxProfile(
             location_id=location.id,
             tax_id=tax_id,
@@ -85,15 +77,7 @@ async def set_tax_profile(
         await uow.session.flush()
         if previous is not None and not previous.valid_on(uow.clock.today()):
             await _revalidate_lapsed(uow, location.id)
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=location.organization_id,
-            action="setTaxProfile",
-            target_kind="TaxProfile",
-            target_key=profile.id,
-        )
+        audit.record(uow, actor, "setTaxProfile", location.organization_id, profile)
         await uow.commit()
         return profile
 

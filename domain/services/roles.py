@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import InstrumentedAttribute
 
 from domain import audit
 from domain.access import Action, Actor, Role, Scope
 from domain.errors import Conflict, NotFound
 from domain.model import Location, Program, RoleAssignment, RoleAssignmentLocation, RoleAssignmentProgram
+from domain.queries import people
 from domain.services.guards import own_organization_id, require
 from domain.uow import UnitOfWork
 from domain.users import remember_user
@@ -48,15 +48,7 @@ async def assign_role(
         if await _same_assignment_exists(uow, organization_id, user.id, role, locations, programs):
             raise Conflict("the user already has this assignment")
         assignment = await _store(uow, organization_id, user.id, role, locations, programs)
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=organization_id,
-            action="assignRole",
-            target_kind="RoleAssignment",
-            target_key=assignment.id,
-        )
+        audit.record(uow, actor, "assignRole", organization_id, assignment)
         await uow.commit()
         return assignment
 
@@ -98,47 +90,16 @@ async def _check_scope_exists(
 async def _same_assignment_exists(
     uow: UnitOfWork, organization_id: int, user_id: int, role: Role, locations: IdSet, programs: IdSet
 ) -> bool:
-    statement = select(RoleAssignment).where(
+    same_role = await people.assignments_where(
+        uow.session,
         RoleAssignment.organization_id == organization_id,
         RoleAssignment.user_id == user_id,
         RoleAssignment.role == role,
     )
-    existing = list((await uow.session.execute(statement)).scalars())
-    scopes = await assignment_scopes(uow, existing)
-    return (locations, programs) in scopes.values()
-
-
-async def assignment_scopes(
-    uow: UnitOfWork, assignments: Sequence[RoleAssignment]
-) -> dict[int, tuple[IdSet, IdSet]]:
-    """For each assignment, the (locations, programs) it covers, None meaning all."""
-    ids = [a.id for a in assignments]
-    locations = await _children(
-        uow, RoleAssignmentLocation.location_id, RoleAssignmentLocation.assignment_id, ids
+    return any(
+        (held.grant.location_ids, held.grant.program_ids) == (locations, programs)
+        for held in same_role.values()
     )
-    programs = await _children(
-        uow, RoleAssignmentProgram.program_id, RoleAssignmentProgram.assignment_id, ids
-    )
-    return {
-        a.id: (
-            None if a.all_locations else frozenset(locations.get(a.id, ())),
-            None if a.all_programs else frozenset(programs.get(a.id, ())),
-        )
-        for a in assignments
-    }
-
-
-async def _children(
-    uow: UnitOfWork,
-    column: InstrumentedAttribute[int],
-    parent: InstrumentedAttribute[int],
-    ids: Sequence[int],
-) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {}
-    if ids:
-        for parent_id, child_id in await uow.session.execute(select(parent, column).where(parent.in_(ids))):
-            found.setdefault(parent_id, []).append(child_id)
-    return found
 
 
 async def _store(
@@ -173,14 +134,6 @@ async def revoke_role(uow: UnitOfWork, actor: Actor, *, role_assignment_id: int)
         for child in (RoleAssignmentLocation, RoleAssignmentProgram):
             await uow.session.execute(delete(child).where(child.assignment_id == role_assignment_id))
         await uow.session.delete(assignment)
-        audit.record(
-            uow.session,
-            uow.clock,
-            actor,
-            organization_id=assignment.organization_id,
-            action="revokeRole",
-            target_kind="RoleAssignment",
-            target_key=role_assignment_id,
-        )
+        audit.record(uow, actor, "revokeRole", assignment.organization_id, assignment)
         await uow.commit()
         return role_assignment_id

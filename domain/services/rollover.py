@@ -14,12 +14,11 @@ from datetime import date, datetime
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import CTE, Date, Select, case, func, literal, null, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.access import Action, Actor
-from domain.batch_audit import RunEvent, record_organizations
+from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import meets_criteria_of
 from domain.fiscal import fiscal_year_start
 from domain.jobs import DEFAULT_BATCH_SIZE, Batch, Job, ProgressCallback, count, leased, run_in_batches
@@ -34,6 +33,7 @@ from domain.model import (
 )
 from domain.rollover import next_year_status_sql
 from domain.services.guards import require
+from domain.storage import insert_ignoring_conflicts
 from domain.uow import UnitOfWork
 from domain.vocabulary import EnrollmentStatus, ProgramStatus
 
@@ -136,10 +136,9 @@ async def _carry_batch(batch: Batch, run: Run) -> RolloverResult:
     """Insert the batch's N+1 enrollments, count them by status, audit their organizations."""
     session = batch.session
     before = await _max_enrollment_id(session)
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # ON CONFLICT DO NOTHING: a partner enrolling in N+1 meanwhile keeps their own enrollment.
-    statement = dialect_insert(Enrollment).from_select(CARRIED_COLUMNS, _carried(batch, run))
-    await session.execute(statement.on_conflict_do_nothing())
+    carry = insert_ignoring_conflicts(session, Enrollment)
+    await session.execute(carry.from_select(CARRIED_COLUMNS, _carried(batch, run)))
     made = MadeBy(batch, run, before)
     organizations = select(Location.organization_id).join(Enrollment, Enrollment.location_id == Location.id)
     await record_organizations(session, run.audit, made(organizations))

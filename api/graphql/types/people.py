@@ -64,16 +64,22 @@ class RoleAssignment(Node):
         if self.model.all_locations:
             return None
         loaders = info.context.loaders
-        ids = await loaders.assignment_location_ids.load(self.model.id)
-        return [Location.from_model(found) for found in await loaders.location.load_many(ids) if found]
+        grant = await loaders.assignment_grant.load(self.model.id)
+        if grant is None or grant.location_ids is None:
+            return None
+        found = await loaders.location.load_many(sorted(grant.location_ids))
+        return [Location.from_model(location) for location in found if location]
 
     @field("The programs covered; null: all programs.")
     async def programs(self, info: Info) -> list[IncentiveProgram] | None:
         if self.model.all_programs:
             return None
         loaders = info.context.loaders
-        ids = await loaders.assignment_program_ids.load(self.model.id)
-        return [IncentiveProgram.from_model(found) for found in await loaders.program.load_many(ids) if found]
+        grant = await loaders.assignment_grant.load(self.model.id)
+        if grant is None or grant.program_ids is None:
+            return None
+        found = await loaders.program.load_many(sorted(grant.program_ids))
+        return [IncentiveProgram.from_model(program) for program in found if program]
 
 
 @object_type("An administrator of an organization known to the service.", Action.READ_ORGANIZATION)
