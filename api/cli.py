@@ -1,4 +1,4 @@
-"""The `incentives` command (contract section 1): migrate, serve, demo, export-schema, rollover, invite.
+"""The `incentives` command: migrate, serve, demo, export-schema, rollover, invite, login and query.
 
 Exit codes: 0 done, 1 failed, 2 usage or configuration error. Settings are read once, here.
 The web stack (uvicorn, the app, the GraphQL schema) is imported only by the commands that use it.

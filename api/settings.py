@@ -1,4 +1,4 @@
-"""Settings from the environment (contract section 1), read once by the entry points."""
+"""Settings from the environment (README, "Settings"), read once by the entry points."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     tax_reminder_days: int = Field(30, ge=1, le=365, validation_alias="INCENTIVES_TAX_REMINDER_DAYS")
     # Seconds between rounds of those reminders in `serve` (the first at startup); 0 switches them off.
     tax_reminder_interval: float = Field(3600.0, ge=0, validation_alias="INCENTIVES_TAX_REMINDER_INTERVAL")
-    # Seconds between unknown-kid key refreshes per tenant (issue 3); 0 in tests.
+    # Least seconds between refetches of one tenant's keys for an unknown kid; 0 in tests.
     key_refresh_interval: float = Field(300.0, ge=0, validation_alias="INCENTIVES_KEY_REFRESH_INTERVAL")
     # Seconds between background refreshes of the signing keys of the tenants in use (about hourly).
     key_background_refresh: float = Field(3300.0, gt=0, validation_alias="INCENTIVES_KEY_BACKGROUND_REFRESH")

@@ -1,6 +1,6 @@
-"""Validation of Entra ID access tokens into an `Identity` (CONTRACT section 2).
+"""Validation of Entra ID access tokens into an `Identity`, as Microsoft documents it.
 
-v2 tokens (issuer `{authority_host}/{tid}/v2.0`) are the contract. v1 tokens (issuer
+v2 tokens (issuer `{authority_host}/{tid}/v2.0`) are what the API takes. v1 tokens (issuer
 `https://sts.windows.net/{tid}/`, `ver` 1.0, audience the client id or `api://{client_id}`) are
 refused unless `TokenRules.accept_v1_tokens`; both are signed with the keys of the same tenant
 discovery document, so they share one key cache.

@@ -1,4 +1,5 @@
-"""Whether a location meets a program's criteria (contract rule 6)."""
+"""Whether a location meets a program's criteria: each criterion met (a program without any is
+open to all partners)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Eligibility (contract rule 6) as a SQL condition, for the set-based batch jobs.
+"""Eligibility as a SQL condition, for the set-based batch jobs.
 
 It mirrors `domain.eligibility.criterion_met` criterion by criterion; a test compares the two
 over every combination of partner type, agreements, designation and criteria.

@@ -217,7 +217,7 @@ class Invitation(Base):
 
 
 class InvitationDismissal(Base):
-    """A home-page notice hidden for one user only (rule 9)."""
+    """A home-page notice hidden for one user only; the others who administer it still see it."""
 
     __tablename__ = "invitation_dismissals"
 
@@ -263,7 +263,7 @@ class Enrollment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def submit(self, *, tax_profile_valid: bool, payment_profile_id: int | None) -> None:
-        """Rule 8: complete profiles go to validation, anything missing asks for action."""
+        """A valid tax profile and a payment profile: VALIDATING_ENROLLMENT; else ACTION_REQUIRED."""
         if payment_profile_id is not None:
             self.payment_profile_id = payment_profile_id
         complete = tax_profile_valid and self.payment_profile_id is not None
@@ -273,7 +273,7 @@ class Enrollment(Base):
         )
 
     def review(self, *, approved: bool, today: date, reason: str | None) -> None:
-        """Rule 8: validation ends ENROLLED (earning from the first of this month) or back to action."""
+        """Validation ends ENROLLED (earning from the first of this month) or back to ACTION_REQUIRED."""
         if approved:
             self.status = EnrollmentStatus.ENROLLED
             self.earnings_start_date = first_of_month(today)
@@ -286,7 +286,7 @@ class Enrollment(Base):
         self, *, program_active: bool, sees_detail: bool, tax_profile_valid: bool = True
     ) -> EnrollmentStatus:
         """What a viewer sees: DISCONTINUED over everything, ACTION_REQUIRED for an ENROLLED one
-        whose tax profile lapsed (issue 4; see `tax_profile_lapsed`), ENROLLING for in-progress detail."""
+        whose tax profile lapsed (see `tax_profile_lapsed`), ENROLLING for in-progress detail."""
         if not program_active:
             return EnrollmentStatus.DISCONTINUED
         status = self.status
@@ -344,7 +344,7 @@ class TaxProfile(Base):
     country: Mapped[str] = mapped_column(String(2))
     expires_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Set once the location's Incentives admins have been told it expires soon (issue 4).
+    # Set once the location's Incentives admins have been told it expires soon: they hear it once.
     expiry_reminder_sent_at: Mapped[datetime | None] = mapped_column()
 
     def valid_on(self, day: date) -> bool:

@@ -1,4 +1,4 @@
-"""What the roll-forward makes of an ENROLLED enrollment in the next fiscal year (contract rule 12)."""
+"""What the roll-forward makes of an ENROLLED enrollment in the next fiscal year."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def _can(info: Info, action: Action, scope: Scope) -> bool:
 
 
 def _if_member(info: Info, organization_id: int, node: Node) -> Node | None:
-    """The node, when the caller may see the organization it belongs to (rule 10)."""
+    """The node, when the caller may see the organization it belongs to (its members and operators)."""
     return node if _can(info, Action.READ_ORGANIZATION, Scope(organization_id=organization_id)) else None
 
 
@@ -80,7 +80,7 @@ async def _enrollment_scope(info: Info, location_id: int, program_id: int) -> Sc
 async def _if_enrollment_visible(
     info: Info, found: models.Invitation | models.Enrollment, node: Node
 ) -> Node | None:
-    """The node, when the caller may see enrollments of its (location, program) (rule 10)."""
+    """The node, when the caller may read the enrollments of its (location, program)."""
     scope = await _enrollment_scope(info, found.location_id, found.program_id)
     return node if scope is not None and _can(info, Action.READ_ENROLLMENT, scope) else None
 

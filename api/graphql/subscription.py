@@ -45,7 +45,7 @@ def _fresh_loaders(info: Info) -> None:
 
 
 async def _notices(info: Info) -> list[models.Invitation]:
-    """The caller's home-page notices now (contract rule 9), as `viewer.invitations` lists them."""
+    """The caller's home-page notices now, exactly as `viewer.invitations` lists them."""
     principal = info.context.principal
     organization_id = principal.organization_id
     if organization_id is None:
@@ -82,7 +82,8 @@ async def _invitations_received(info: Info) -> AsyncGenerator[Invitation, None]:
 
 
 async def _visible_enrollment(info: Info, enrollment_id: int) -> models.Enrollment | None:
-    """The enrollment when the caller may see it (contract rule 10), read after re-authenticating."""
+    """The enrollment when the caller may read it (a Global or Account admin of its organization, an
+    Incentives role covering it, an operator), decided after re-authenticating."""
     loaders = info.context.loaders
     enrollment = await loaders.enrollment.load(enrollment_id)
     if enrollment is None:

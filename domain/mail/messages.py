@@ -66,8 +66,9 @@ def assign_admin_email(
 def with_contract_words(localized: str, english: str) -> str:
     """The localized words, followed by the contract's English ones when they differ.
 
-    Contract rule 7 names the subject "Partner Incentive Enrollment Invitation" and a "Get Started"
-    link; receivers and their filters rely on them, so a translation never replaces them.
+    Invitations are promised with the subject "Partner Incentive Enrollment Invitation" and a "Get
+    Started" link; receivers and their filters rely on those words, so a translation never replaces
+    them.
     """
     return localized if localized == english else f"{localized} ({english})"
 

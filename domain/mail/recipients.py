@@ -1,4 +1,5 @@
-"""Who gets an invitation email (contract rule 7), read for all organizations in a few statements."""
+"""Who gets an invitation email, read for all organizations in a few statements: the Incentives
+admins covering (location, program), else the Global and Account admins."""
 
 from __future__ import annotations
 

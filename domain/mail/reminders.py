@@ -1,4 +1,4 @@
-"""Tax profile expiry reminders (issue 4): the location's Incentives admins hear once, ahead of time.
+"""Tax profile expiry reminders: the location's Incentives admins hear once, ahead of time.
 
     queued = await queue_tax_expiry_reminders(uow, today=clock.today(), days=30)
 

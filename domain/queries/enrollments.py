@@ -85,7 +85,7 @@ def shown_status_is(status: EnrollmentStatus | None, today: date | None = None) 
     """Enrollments an operator (who sees the real in-progress status) sees as `status`.
 
     With `today`, an ENROLLED enrollment whose tax profile lapsed counts as ACTION_REQUIRED
-    (issue 4), as `Enrollment.shown_status` shows it; without, stored statuses only.
+    as `Enrollment.shown_status` shows it; without, stored statuses only.
     """
     if status is None:
         return true()
@@ -119,7 +119,7 @@ async def all_enrollments_count(
 async def home_page_notices(
     session: AsyncSession, *, organization_id: int, user_id: int | None, coverage: Coverage, fiscal_year: int
 ) -> list[Invitation]:
-    """Rule 9: EMAIL invitations of `fiscal_year` in the caller's coverage (as INCENTIVES_ADMIN),
+    """Home-page notices: EMAIL invitations of `fiscal_year` in the caller's coverage (as INCENTIVES_ADMIN),
     not dismissed by this user, whose enrollment is still INVITED (or absent)."""
     if coverage.is_empty:
         return []

@@ -22,7 +22,8 @@ from domain.model import (
 
 @dataclass(frozen=True)
 class Contact:
-    """An administrator of an organization known to the service (rule 7's fallback recipients)."""
+    """An administrator of an organization known to the service (written to when a location has no
+    Incentives admin)."""
 
     user_id: int
     display_name: str | None

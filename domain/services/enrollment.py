@@ -1,4 +1,4 @@
-"""Enrolling, completing and reviewing enrollments (contract rules 4, 5, 8)."""
+"""Enrolling, completing and reviewing enrollments."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ async def enroll(
     program_id: int,
     payment_profile_id: int | None,
 ) -> Enrollment:
-    """Rules 4, 5, 8: an Incentives admin of (location, program) enrolls it for this fiscal year."""
+    """An Incentives admin covering (location, program) enrolls it for this fiscal year: the
+    organization must have completed its migration and the location meet the program's criteria."""
     async with uow:
         session = uow.session
         location = await own_location(session, actor, location_id)
@@ -52,7 +53,7 @@ async def enroll(
 async def update_enrollment(
     uow: UnitOfWork, actor: Actor, *, enrollment_id: int, payment_profile_id: int
 ) -> Enrollment:
-    """Rule 8: complete or change the profiles of an enrollment; it goes (back) to validation."""
+    """Complete or change the profiles of an enrollment; it goes (back) to validation."""
     async with uow:
         enrollment, location = await own_enrollment(uow.session, actor, enrollment_id)
         chosen = await program(uow.session, enrollment.program_id)
@@ -71,7 +72,7 @@ async def update_enrollment(
 async def review_enrollment(
     uow: UnitOfWork, actor: Actor, *, enrollment_id: int, approved: bool, reason: str | None
 ) -> Enrollment:
-    """Rule 8 (operator): validation ends ENROLLED or back to ACTION_REQUIRED."""
+    """The operator ends validation: ENROLLED, or back to ACTION_REQUIRED with a reason."""
     require(actor, Action.OPERATE)
     async with uow:
         enrollment = await uow.session.get(Enrollment, enrollment_id)

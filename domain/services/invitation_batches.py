@@ -1,4 +1,4 @@
-"""One batch of invitation issuing (contract rule 7): a constant number of statements per batch.
+"""One batch of invitation issuing: a constant number of statements per batch.
 
 Over a range of location ids: one `INSERT ... SELECT` of the invitations (eligibility in SQL,
 only where there is none yet), one of the INVITED enrollments (where there is none this year),
@@ -101,7 +101,8 @@ def _invited(issue: Issue, new: tuple[ColumnElement[bool], ...]) -> Select[*tupl
 async def _queue_emails(
     session: AsyncSession, issue: Issue, recipients: Recipients, new: tuple[ColumnElement[bool], ...]
 ) -> int:
-    """Rule 7: to the covering Incentives admins, else to the Global and Account admins."""
+    """The email goes to the Incentives admins covering (location, program); when there is none, to
+    the Global and Account admins, asking them to assign one."""
     statement = (
         select(
             Invitation.id,

@@ -1,4 +1,4 @@
-"""Invitations and home-page notices (contract rules 7 and 9)."""
+"""Invitations and home-page notices."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ async def issue_invitations(
     progress: ProgressCallback | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> int:
-    """Rule 7; returns how many invitations were created (0 when run again).
+    """One invitation (with an INVITED enrollment) for this fiscal year per eligible location that has
+    none yet (every location, for a program open to all); returns how many were created (0 when run
+    again). Programs with criteria invite by email and home-page notice, open ones on the overview.
 
     Works over the locations in batches, each its own transaction, under a lease per program:
     a second run meanwhile gets `Conflict`, a run after a crash resumes.
@@ -79,7 +81,7 @@ async def _recipients(uow: UnitOfWork, issue: Issue) -> Recipients:
 
 
 async def dismiss_invitation(uow: UnitOfWork, actor: Actor, *, invitation_id: int) -> Invitation:
-    """Rule 9: hide a home-page notice for this caller only; enrolling stays possible."""
+    """Hide a home-page notice for this caller only; enrolling stays possible."""
     async with uow:
         invitation = await _own_notice(uow, actor, invitation_id)
         user = await remember_user(uow.session, tenant_id=actor.tenant_id, object_id=actor.object_id)

@@ -1,4 +1,4 @@
-"""The operator's hand on outgoing mail (issue 4): give dead letters a second chance."""
+"""The operator's hand on outgoing mail: give dead letters a second chance."""
 
 from __future__ import annotations
 

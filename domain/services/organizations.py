@@ -1,4 +1,4 @@
-"""Organizations and their locations, agreements and designation (contract rules 1, 2, 13)."""
+"""Organizations and their locations, agreements and designation."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ async def register_organization(
     global_partner_id: str | None,
     migration_completed: bool,
 ) -> Organization:
-    """Rule 1: a Global admin whose tenant has no organization registers one (CONFLICT otherwise)."""
+    """A Global admin whose tenant has no organization registers one; a tenant belongs to at most
+    one organization, so a second registration is a CONFLICT."""
     require(actor, Action.REGISTER_ORGANIZATION)
     check = Checks()
     org = Organization(
@@ -112,7 +113,8 @@ async def complete_migration(uow: UnitOfWork, actor: Actor, *, organization_id: 
 async def add_location(
     uow: UnitOfWork, actor: Actor, *, name: str, country: str, partner_type: PartnerType
 ) -> Location:
-    """Rule 2: Global or Account admin of the caller's organization; a fresh numeric PartnerID."""
+    """A Global or Account admin adds a location to their organization, with a fresh PartnerID of
+    digits, unique across the service."""
     organization_id = own_organization_id(actor, Action.MANAGE_ORGANIZATION)
     require(actor, Action.MANAGE_ORGANIZATION, Scope(organization_id=organization_id))
     check = Checks()

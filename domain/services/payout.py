@@ -1,4 +1,5 @@
-"""Payment profiles (organization level) and tax profiles (per location) (contract rule 11)."""
+"""Payment profiles (organization level) and tax profiles (per location), never deleted: the
+Incentives admins manage them, and Incentives users may not see bank details or tax profiles."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ async def set_tax_profile(
 
 
 async def _revalidate_lapsed(uow: UnitOfWork, location_id: int) -> None:
-    """Issue 4: ENROLLED enrollments shown ACTION_REQUIRED for the expired profile go back to
+    """ENROLLED enrollments shown ACTION_REQUIRED for the expired profile go back to
     validation with the new one (one UPDATE; those of past fiscal years stay closed records)."""
     await uow.session.execute(
         update(Enrollment)

@@ -1,4 +1,4 @@
-"""Role assignments (contract rule 3)."""
+"""Role assignments: stored roles of a tenant's users, scoped to locations and programs."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ async def assign_role(
     location_ids: Sequence[int] | None,
     program_ids: Sequence[int] | None,
 ) -> RoleAssignment:
-    """Rule 3: a Global or Account admin gives a user of their tenant a stored role."""
+    """A Global or Account admin gives a user of their tenant a stored role (never GLOBAL_ADMIN,
+    which comes from Entra), scoped to the organization's locations and existing programs."""
     organization_id = own_organization_id(actor, Action.MANAGE_ROLES)
     require(actor, Action.MANAGE_ROLES, Scope(organization_id=organization_id))
     user_object_id = _check_assignment(user_object_id, role, location_ids, program_ids)

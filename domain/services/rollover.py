@@ -1,4 +1,4 @@
-"""The fiscal-year roll-forward (contract rule 12), set-based and in batches.
+"""The fiscal-year roll-forward: every ENROLLED enrollment of N gets one of N+1, set-based and in batches.
 
 Each batch of ENROLLED enrollments of N (keyset over their ids) is one transaction of a constant
 number of statements: the N+1 enrollments are decided and written by one `INSERT ... SELECT`

@@ -1,4 +1,4 @@
-"""Every mutation of the contract (section 4), partner side and operator side."""
+"""Every mutation: the partner side (organization, roles, incentives) and the operator side."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The operator's mail mutations: requeue dead letters (issue 4)."""
+"""The operator's mail mutations: put dead letters back in the queue."""
 
 from __future__ import annotations
 
