@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -28,7 +28,7 @@ from api.entry import (
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
-from auth.principal import system_principal
+from auth.principal import Principal, system_principal
 from domain.database import check_url, create_engine, session_factory
 from domain.errors import Conflict, DomainError, UserInputError
 from domain.services import invitations
@@ -92,7 +92,13 @@ def export_schema(settings: Settings, args: argparse.Namespace) -> int:
 def rollover(settings: Settings, args: argparse.Namespace) -> int:
     _require_current_schema(settings)
     year: int = args.from_fiscal_year
-    result = _domain_call(lambda: _roll_over(settings, year))
+
+    async def roll_over(uow: UnitOfWork, actor: Principal) -> RolloverResult:
+        return await roll_over_fiscal_year(
+            uow, actor, from_fiscal_year=year, progress=ProgressMeter(sys.stderr)
+        )
+
+    result = _domain_call(lambda: _as_operator(settings, roll_over))
     print(
         f"Rolled fiscal year {year} forward to {year + 1}: carried {result.carried}, "
         f"action required {result.action_required}, ineligible {result.ineligible}, "
@@ -101,31 +107,11 @@ def rollover(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _roll_over(settings: Settings, from_fiscal_year: int) -> RolloverResult:
-    engine = create_engine(settings.database_url)
-    try:
-        uow = UnitOfWork(session_factory(engine))
-        actor = system_principal(settings.azure_tenant_id or NO_TENANT)
-        return await roll_over_fiscal_year(
-            uow, actor, from_fiscal_year=from_fiscal_year, progress=ProgressMeter(sys.stderr)
-        )
-    finally:
-        await engine.dispose()
-
-
 def invite(settings: Settings, args: argparse.Namespace) -> int:
     _require_current_schema(settings)
-    created = _domain_call(lambda: _invite(settings, args.program))
-    print(f"Issued {created} invitations for program {args.program}.")
-    return 0
 
-
-async def _invite(settings: Settings, code: str) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        uow = UnitOfWork(session_factory(engine))
-        actor = system_principal(settings.azure_tenant_id or NO_TENANT)
-        program_id = await invitations.program_id_for_code(uow, code)
+    async def issue(uow: UnitOfWork, actor: Principal) -> int:
+        program_id = await invitations.program_id_for_code(uow, args.program)
         return await invitations.issue_invitations(
             uow,
             actor,
@@ -133,6 +119,18 @@ async def _invite(settings: Settings, code: str) -> int:
             public_url=settings.public_url,
             progress=ProgressMeter(sys.stderr),
         )
+
+    created = _domain_call(lambda: _as_operator(settings, issue))
+    print(f"Issued {created} invitations for program {args.program}.")
+    return 0
+
+
+async def _as_operator(settings: Settings, job: Callable[[UnitOfWork, Principal], Awaitable[T]]) -> T:
+    """Run a batch job as the command line's operator, on an engine of its own."""
+    engine = create_engine(settings.database_url)
+    try:
+        actor = system_principal(settings.azure_tenant_id or NO_TENANT)
+        return await job(UnitOfWork(session_factory(engine)), actor)
     finally:
         await engine.dispose()
 
