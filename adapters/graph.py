@@ -9,12 +9,9 @@ synchronous: its calls run in a worker thread, and Graph itself is called with `
     graph = GraphClient(GraphConfig(client_id, ClientSecret(secret)), http)
     user = await graph.user_by_principal_name(tenant_id, "alice@contoso.com")   # a domain.directory.Directory
 
-Errors (the domain's `OutsideServiceError` and `NotConfigured`, so callers need not know Graph):
-
-    OutsideServiceError
-     └── GraphError(message)        Entra or Graph refused the call, or could not be reached
-          └── GraphNotConfigured    no client id, secret or certificate: these features are off
-                                    (also a `domain.errors.NotConfigured`)
+It raises `adapters.errors.GraphError` (a `domain.errors.OutsideServiceError`) when Entra or Graph
+refuses or cannot be reached, and `GraphNotConfigured` (also a `domain.errors.NotConfigured`)
+without credentials, so callers of the domain's `Directory` protocol need not know Graph.
 """
 
 from __future__ import annotations
@@ -31,9 +28,9 @@ from urllib.parse import quote
 import httpx
 import msal
 
+from adapters.errors import GraphError, GraphNotConfigured
 from adapters.msal_http import MsalHttpClient
 from domain.directory import DirectoryUser
-from domain.errors import NotConfigured, OutsideServiceError
 from domain.validation import is_guid
 
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com"
@@ -41,26 +38,6 @@ DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 _USER_FIELDS = "id,displayName,mail,userPrincipalName"
 _MAX_SEARCH_RESULTS = 100
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
-
-
-class GraphError(OutsideServiceError):
-    """Microsoft Graph or Entra ID refused the call, or could not be reached.
-
-    `status` is Graph's HTTP status when it answered (None: no answer, or Entra refused the token);
-    `retry_after` the seconds its `Retry-After` header asked for, when it sent one.
-    """
-
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-
-
-class GraphNotConfigured(GraphError, NotConfigured):
-    """The service has no credentials for Microsoft Graph."""
-
-    def __init__(self, missing: str = "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH") -> None:
-        super().__init__(f"Microsoft Graph is not configured: set {missing}")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from adapters.graph import GraphClient, GraphConfig, GraphError, GraphMessage
+from adapters.errors import GraphError
+from adapters.graph import GraphClient, GraphConfig, GraphMessage
 from adapters.msal_http import MsalHttpClient
 from domain.errors import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from domain.mail.outbox import QueuedMail

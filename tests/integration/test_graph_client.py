@@ -15,14 +15,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from adapters.errors import GraphError, GraphNotConfigured
 from adapters.graph import (
     ClientCertificate,
     ClientSecret,
     GraphClient,
     GraphConfig,
-    GraphError,
     GraphMessage,
-    GraphNotConfigured,
 )
 from adapters.msal_http import MsalHttpClient
 from domain.directory import DirectoryUser

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.graph import ClientSecret, GraphConfig, GraphError
+from adapters.errors import GraphError
+from adapters.graph import ClientSecret, GraphConfig
 from adapters.graph_mail import GraphMailTransport, classify_graph_error, graph_email
 from adapters.msal_http import MsalHttpClient
 from api.composition import GraphMailNotConfigured, mail_transport
