@@ -28,6 +28,7 @@ from migrations import upgrade
 from sandbox.entra import LoopbackEntra, serve_loopback
 from sandbox.routing import routed_async_http, routed_msal_http
 from sandbox.sample_data import CAST, COLLEAGUES, OPERATOR_TENANT_ID, Person, seed
+from sandbox.server import tcp_listener
 
 DEMO_DIRECTORY = Path("demo-data")
 DEMO_API_CLIENT_ID = "4d56e3e7-fa96-4bdc-9e54-3f758a321659"
@@ -59,7 +60,7 @@ def run_demo(settings: Settings, *, port: int, directory: Path = DEMO_DIRECTORY)
 
 def _loopback_socket(port: int) -> socket.socket:
     try:
-        return socket.create_server((HOST, port))
+        return tcp_listener((HOST, port))
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)
         raise CommandError(f"cannot listen on {HOST}:{port} ({reason}); pick another --port") from None
