@@ -126,7 +126,6 @@ _PHRASES: Mapping[tuple[Holder, Reach], str] = {
         R.ANYWHERE,
     ): "GLOBAL_ADMIN (Entra Global Administrator) of a tenant without an organization",
     (H.MEMBER, R.ORGANIZATION): "a member of the organization's tenants",
-    (H.OPERATOR, R.ANYWHERE): "operator (Incentives.Operator app role in the operator tenant)",
     (H.INCENTIVES_ADMIN, R.ANY_LOCATION): "INCENTIVES_ADMIN (any location)",
     (H.INCENTIVES_ADMIN, R.COVERED): "INCENTIVES_ADMIN covering it",
     (H.INCENTIVES_USER, R.COVERED): "INCENTIVES_USER covering it",
