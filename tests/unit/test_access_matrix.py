@@ -28,5 +28,7 @@ def test_a_refusal_names_exactly_the_roles_the_policy_allows() -> None:
     assert ForbiddenError(Action.MANAGE_ROLES).message == (
         "Forbidden. Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN."
     )
-    assert requirement(Action.READ_TAX_PROFILE) == "Requires one of: GLOBAL_ADMIN, INCENTIVES_ADMIN covering it."
+    assert (
+        requirement(Action.READ_TAX_PROFILE) == "Requires one of: GLOBAL_ADMIN, INCENTIVES_ADMIN covering it."
+    )
     assert requirement(None) == "Requires: any signed-in caller."
