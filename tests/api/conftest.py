@@ -12,9 +12,10 @@ from domain.access import Role
 from domain.vocabulary import CriterionKind, EnrollmentStatus, ProgramStatus
 from tests.support import personas
 from tests.support.entra import RunningEntra
+from tests.support.in_process import InProcessApi
 from tests.support.personas import Persona, Tenant
 from tests.support.seed import seeding
-from tests.support.server import CURRENT_FISCAL_YEAR, ApiServer
+from tests.support.server import CURRENT_FISCAL_YEAR
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,11 @@ def gid(kind: str, row: model.Base) -> str:
 
 
 @pytest.fixture
-async def seeded(api_server: ApiServer, entra: RunningEntra) -> Seeded:
+async def seeded(api: InProcessApi, entra: RunningEntra) -> Seeded:
     tenant, other_tenant = Tenant(), Tenant()
     admin, user, member = (personas.new_guid() for _ in range(3))
     year = CURRENT_FISCAL_YEAR
-    async with seeding(api_server.database_url) as seed:
+    async with seeding(api.database_url) as seed:
         contoso = await seed.organization(tenant.id)
         lisbon = await seed.location(contoso, name="Lisbon")
         porto = await seed.location(contoso, name="Porto")

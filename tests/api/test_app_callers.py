@@ -17,7 +17,7 @@ from sandbox.entra import DEMO_CLIENT_APP_ID, new_tenant_id
 from tests.api.mutation_world import Caller, GraphqlServer, Invited, Json, World, invite
 from tests.support.configured_api import configured_api, written_rows
 from tests.support.entra import OPERATOR_TENANT_ID, RunningEntra
-from tests.support.server import ApiServer
+from tests.support.in_process import InProcessApi
 
 DAEMON_APP_ID = "5e1f0c2a-7b3d-4e8f-9a6b-2c4d6e8f0a1b"
 VALID = "2099-12-31"
@@ -40,8 +40,8 @@ def daemon(
 
 
 @pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
+def world(api: GraphqlServer, entra: RunningEntra) -> World:
+    return World(api, entra)
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_a_daemon_of_another_tenant_with_the_operator_role_is_forbidden(
 
 
 def test_a_daemon_of_a_partner_tenant_is_never_its_global_admin(
-    world: World, entra: RunningEntra, api_server: ApiServer
+    world: World, entra: RunningEntra, api: InProcessApi
 ) -> None:
     tenant_id = new_tenant_id()
     robot = daemon(entra, tenant_id=tenant_id, roles=(GLOBAL_ADMIN_APP_ROLE,))
@@ -144,7 +144,7 @@ def test_a_daemon_of_a_partner_tenant_is_never_its_global_admin(
             "registerOrganization",
             {"legalName": "Robot Ltd", "country": "DE"},
         )
-    assert written_rows(api_server.database_url)["organizations"] == 0
+    assert written_rows(api.database_url)["organizations"] == 0
 
 
 def test_a_stored_assignment_gives_a_daemon_no_partner_role(
@@ -185,12 +185,10 @@ def test_only_allowed_client_apps_may_call_when_an_allow_list_is_set(
     assert refused == [(UNAUTHENTICATED_BODY, 401)] * 3
 
 
-def test_any_client_app_may_call_when_no_allow_list_is_set(
-    api_server: ApiServer, entra: RunningEntra
-) -> None:
+def test_any_client_app_may_call_when_no_allow_list_is_set(api: InProcessApi, entra: RunningEntra) -> None:
     token = entra.mint(tenant_id=new_tenant_id(), object_id=new_tenant_id(), client_app_id=str(uuid.uuid4()))
 
-    body = api_server.graphql("{ viewer { objectId } }", token=token)
+    body = api.graphql("{ viewer { objectId } }", token=token)
 
-    assert api_server.last_status == 200, body
+    assert api.last_status == 200, body
     assert "errors" not in body

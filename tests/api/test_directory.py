@@ -15,7 +15,8 @@ from sandbox.entra import new_tenant_id
 from sandbox.graph import LoopbackUser
 from tests.api.mutation_world import Caller, Json, World
 from tests.support.entra import API_CLIENT_ID, RunningEntra
-from tests.support.server import GRAPH_SECRET, ApiServer
+from tests.support.in_process import InProcessApi
+from tests.support.server import GRAPH_SECRET
 
 ASSIGNED = "roleAssignment { user { objectId displayName email } }"
 DIRECTORY_USERS = """
@@ -31,13 +32,13 @@ NOT_CONFIGURED = "Microsoft Graph is not configured: set AZURE_CLIENT_SECRET or 
 
 
 @pytest.fixture
-def world(api_server_with_graph: ApiServer, entra: RunningEntra) -> World:
-    return World(api_server_with_graph, entra)
+def world(api_with_graph: InProcessApi, entra: RunningEntra) -> World:
+    return World(api_with_graph, entra)
 
 
 @pytest.fixture
-def world_without_graph(api_server: ApiServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
+def world_without_graph(api: InProcessApi, entra: RunningEntra) -> World:
+    return World(api, entra)
 
 
 def directory_user(
@@ -176,7 +177,7 @@ def test_a_graph_failure_asks_to_try_again_and_logs_why(
 ) -> None:
     partner = world.partner()
     alice = directory_user(world, partner.tenant_id)
-    # No admin consent for User.Read.All: Graph answers 403 (`api_server_with_graph` consents again).
+    # No admin consent for User.Read.All: Graph answers 403 (`api_with_graph` consents again).
     entra.entra.register_application(API_CLIENT_ID, secret=GRAPH_SECRET, roles=["Mail.Send"])
 
     error = world.user_error(partner.admin, "assignRole", by_name(alice))

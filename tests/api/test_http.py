@@ -16,7 +16,8 @@ from tests.support import personas
 from tests.support.entra import RunningEntra
 from tests.support.personas import Tenant
 from tests.support.seed import seeding
-from tests.support.server import ApiServer, api_settings, serve
+from tests.support.served import serve
+from tests.support.server import ApiServer, api_settings
 
 REGISTER = """mutation { registerOrganization(input: {legalName: "Sneaky Ltd", country: "DE"}) {
   organization { id } userErrors { code } } }"""

@@ -13,9 +13,9 @@ from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
 from tests.support import personas
 from tests.support.entra import RunningEntra
+from tests.support.in_process import InProcessApi
 from tests.support.personas import Persona, Tenant
 from tests.support.seed import seeding
-from tests.support.server import ApiServer
 
 QUEUE = """{ mailQueue { pending sent dead
   deadLetters { id messageId toAddress subject attempts lastError createdAt } } }"""
@@ -47,8 +47,8 @@ def message(n: int, status: OutboxStatus, last_error: str | None = None) -> Outb
 
 
 @pytest.fixture
-async def mail(api_server: ApiServer, entra: RunningEntra) -> Mail:
-    async with seeding(api_server.database_url) as seed:
+async def mail(api: InProcessApi, entra: RunningEntra) -> Mail:
+    async with seeding(api.database_url) as seed:
         rows = [
             message(1, OutboxStatus.PENDING),
             message(2, OutboxStatus.SENT),
@@ -64,14 +64,12 @@ async def mail(api_server: ApiServer, entra: RunningEntra) -> Mail:
     )
 
 
-def requeue(api_server: ApiServer, caller: Persona, ids: list[str]) -> dict[str, Any]:
-    return api_server.graphql(REQUEUE, {"input": {"messageIds": ids}}, token=caller.token)
+def requeue(api: InProcessApi, caller: Persona, ids: list[str]) -> dict[str, Any]:
+    return api.graphql(REQUEUE, {"input": {"messageIds": ids}}, token=caller.token)
 
 
-def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(
-    api_server: ApiServer, mail: Mail
-) -> None:
-    body = api_server.graphql(QUEUE, token=mail.operator.token)
+def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(api: InProcessApi, mail: Mail) -> None:
+    body = api.graphql(QUEUE, token=mail.operator.token)
 
     assert "errors" not in body, body
     queue = body["data"]["mailQueue"]
@@ -89,8 +87,8 @@ def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(
     ]
 
 
-def test_the_mail_queue_is_forbidden_to_a_global_admin(api_server: ApiServer, mail: Mail) -> None:
-    body = api_server.graphql(QUEUE, token=mail.global_admin.token)
+def test_the_mail_queue_is_forbidden_to_a_global_admin(api: InProcessApi, mail: Mail) -> None:
+    body = api.graphql(QUEUE, token=mail.global_admin.token)
 
     assert body["data"]["mailQueue"] is None
     [error] = body["errors"]
@@ -98,26 +96,26 @@ def test_the_mail_queue_is_forbidden_to_a_global_admin(api_server: ApiServer, ma
 
 
 def test_a_requeued_dead_letter_is_pending_again_and_requeueing_twice_does_nothing(
-    api_server: ApiServer, mail: Mail
+    api: InProcessApi, mail: Mail
 ) -> None:
-    first = requeue(api_server, mail.operator, [mail.dead_id, mail.sent_id])
-    again = requeue(api_server, mail.operator, [mail.dead_id])
+    first = requeue(api, mail.operator, [mail.dead_id, mail.sent_id])
+    again = requeue(api, mail.operator, [mail.dead_id])
 
     assert first["data"] == {"requeueMail": {"requeued": 1, "userErrors": []}}
     assert again["data"] == {"requeueMail": {"requeued": 0, "userErrors": []}}
-    queue = api_server.graphql(QUEUE, token=mail.operator.token)["data"]["mailQueue"]
+    queue = api.graphql(QUEUE, token=mail.operator.token)["data"]["mailQueue"]
     assert (queue["pending"], queue["sent"], queue["dead"], queue["deadLetters"]) == (2, 1, 0, [])
 
 
-def test_requeueing_mail_is_forbidden_to_a_global_admin(api_server: ApiServer, mail: Mail) -> None:
-    body = requeue(api_server, mail.global_admin, [mail.dead_id])
+def test_requeueing_mail_is_forbidden_to_a_global_admin(api: InProcessApi, mail: Mail) -> None:
+    body = requeue(api, mail.global_admin, [mail.dead_id])
 
     assert body["data"] == {"requeueMail": None}
     assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
 
 
-def test_an_id_that_is_no_mail_message_is_not_found(api_server: ApiServer, mail: Mail) -> None:
-    body = requeue(api_server, mail.operator, [to_global_id("Enrollment", 1)])
+def test_an_id_that_is_no_mail_message_is_not_found(api: InProcessApi, mail: Mail) -> None:
+    body = requeue(api, mail.operator, [to_global_id("Enrollment", 1)])
 
     assert body["data"] == {
         "requeueMail": {

@@ -16,8 +16,8 @@ NOTICES = "{ viewer { invitations { id program { id } location { id } channel } 
 
 
 @pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
+def world(api: GraphqlServer, entra: RunningEntra) -> World:
+    return World(api, entra)
 
 
 def enroll_input(invited: Invited) -> dict[str, str]:

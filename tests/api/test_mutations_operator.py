@@ -16,7 +16,7 @@ from tests.api.mutation_world import (
     invite,
 )
 from tests.support.entra import RunningEntra
-from tests.support.server import ApiServer
+from tests.support.in_process import InProcessApi
 
 VALID = "2099-12-31"
 PROGRAM = "query Program($id: ID!) { node(id: $id) { ... on IncentiveProgram { status } } }"
@@ -33,8 +33,8 @@ OPERATOR_MUTATIONS = [
 
 
 @pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
+def world(api: GraphqlServer, entra: RunningEntra) -> World:
+    return World(api, entra)
 
 
 @pytest.fixture
@@ -179,11 +179,11 @@ def test_a_recorded_agreement_shows_on_the_organization_at_once(world: World) ->
 
 
 def test_approval_enrolls_from_the_first_of_the_current_month(
-    world: World, invited: Invited, api_server: ApiServer
+    world: World, invited: Invited, api: InProcessApi
 ) -> None:
     enrollment = invited.enrolled(VALID)
     assert enrollment["status"] == "ENROLLED"
-    assert enrollment["earningsStartDate"] == api_server.clock.today().replace(day=1).isoformat()
+    assert enrollment["earningsStartDate"] == api.clock.today().replace(day=1).isoformat()
     assert [e["status"] for e in invited.enrollments()] == ["ENROLLED"]
 
 

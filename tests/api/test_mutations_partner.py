@@ -17,8 +17,8 @@ IBAN = "DE89 3704 0044 0532 0130 00"
 
 
 @pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
+def world(api: GraphqlServer, entra: RunningEntra) -> World:
+    return World(api, entra)
 
 
 @pytest.fixture

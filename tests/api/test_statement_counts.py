@@ -7,9 +7,10 @@ from domain.access import Role
 from domain.vocabulary import CriterionKind, EnrollmentStatus
 from tests.support import personas
 from tests.support.entra import RunningEntra
+from tests.support.in_process import InProcessApi
 from tests.support.personas import Tenant
 from tests.support.seed import seeding
-from tests.support.server import CURRENT_FISCAL_YEAR, ApiServer
+from tests.support.server import CURRENT_FISCAL_YEAR
 
 NESTED = """query($id: ID!, $first: Int!) { node(id: $id) { ... on Organization {
   locations(first: $first) { edges { node { name
@@ -23,9 +24,9 @@ NESTED = """query($id: ID!, $first: Int!) { node(id: $id) { ... on Organization 
 EXPECTED_STATEMENTS = 10
 
 
-async def _organization_with_enrollments(api_server: ApiServer, tenant: Tenant, admin_object_id: str) -> str:
+async def _organization_with_enrollments(api: InProcessApi, tenant: Tenant, admin_object_id: str) -> str:
     """20 locations, each enrolled in 2 of 3 programs (statuses varied), and an incentives admin of all."""
-    async with seeding(api_server.database_url) as seed:
+    async with seeding(api.database_url) as seed:
         org = await seed.organization(tenant.id)
         programs = [await seed.program(criteria=[kind]) for kind in list(CriterionKind)[:3]]
         statuses = [EnrollmentStatus.ACTION_REQUIRED, EnrollmentStatus.ENROLLED, EnrollmentStatus.INVITED]
@@ -41,17 +42,17 @@ async def _organization_with_enrollments(api_server: ApiServer, tenant: Tenant, 
 
 
 async def test_nested_locations_enrollments_and_programs_cost_a_fixed_number_of_statements(
-    api_server: ApiServer, entra: RunningEntra
+    api: InProcessApi, entra: RunningEntra
 ) -> None:
     tenant = Tenant()
     admin = personas.user(entra, tenant)
-    organization_id = await _organization_with_enrollments(api_server, tenant, admin.object_id)
+    organization_id = await _organization_with_enrollments(api, tenant, admin.object_id)
     # The first request remembers the caller (a users row write); count from the second on.
-    api_server.graphql("{ viewer { objectId } }", token=admin.token)
+    api.graphql("{ viewer { objectId } }", token=admin.token)
     counted: dict[int, int] = {}
     for first in (5, 20):
-        with api_server.statements() as log:
-            body = api_server.graphql(NESTED, {"id": organization_id, "first": first}, token=admin.token)
+        with api.statements() as log:
+            body = api.graphql(NESTED, {"id": organization_id, "first": first}, token=admin.token)
         assert "errors" not in body
         edges = body["data"]["node"]["locations"]["edges"]
         assert len(edges) == first

@@ -25,7 +25,8 @@ from tests.support.databases import run_async
 from tests.support.entra import RunningEntra
 from tests.support.live import LEGACY_WS, eventually, live, opened
 from tests.support.personas import Tenant
-from tests.support.server import TODAY, ApiServer, api_settings, serve
+from tests.support.served import serve
+from tests.support.server import TODAY, ApiServer, api_settings
 
 ENROLLMENTS = "subscription { enrollmentStatusChanged { id status fiscalYear location { id } } }"
 INVITATIONS = "subscription { invitationReceived { id fiscalYear channel program { id } location { id } } }"

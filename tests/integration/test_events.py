@@ -25,7 +25,8 @@ from tests.api.mutation_world import World, invite
 from tests.support.databases import empty_postgres_database, run_async
 from tests.support.entra import RunningEntra
 from tests.support.live import eventually, live
-from tests.support.server import TODAY, ApiServer, api_settings, serve
+from tests.support.served import serve
+from tests.support.server import TODAY, ApiServer, api_settings
 
 pytestmark = pytest.mark.postgres
 

@@ -10,8 +10,6 @@ engine is created here so `api_server.statements` can count what the server send
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -39,6 +36,7 @@ from tests.support.entra import (
     routed_async_http,
     routed_msal_http,
 )
+from tests.support.served import serve
 
 # A Saturday in fiscal year 2027 (FY N runs July 1 of N-1 to June 30 of N).
 TODAY = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -70,29 +68,6 @@ def count_statements(engine: AsyncEngine) -> Iterator[StatementLog]:
         yield log
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
-class ServedApp:
-    """uvicorn serving one app on 127.0.0.1:<ephemeral> in a daemon thread."""
-
-    def __init__(self, app: Starlette) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="api-server", daemon=True)
-
-    def start(self) -> str:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 @dataclass
@@ -144,16 +119,6 @@ def api_settings(entra: RunningEntra, database_url: str) -> Settings:
             "INCENTIVES_TAX_REMINDER_INTERVAL": 0,
         }
     )
-
-
-@contextmanager
-def serve(app: Starlette) -> Iterator[str]:
-    """Serve any app (e.g. one on a broken database) for the duration of the block; yields its URL."""
-    served = ServedApp(app)
-    try:
-        yield served.start()
-    finally:
-        served.stop()
 
 
 @pytest.fixture
