@@ -11,11 +11,12 @@ import pytest
 from api.graphql.ids import to_global_id
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
+from tests.api.world import ApiWorld
 from tests.support import personas
 from tests.support.entra import RunningEntra
 from tests.support.in_process import InProcessApi
 from tests.support.personas import Persona, Tenant
-from tests.support.seed import seeding
+from tests.support.world import RawRows
 
 QUEUE = """{ mailQueue { pending sent dead
   deadLetters { id messageId toAddress subject attempts lastError createdAt } } }"""
@@ -32,30 +33,31 @@ class Mail:
     sent_id: str
 
 
-def message(n: int, status: OutboxStatus, last_error: str | None = None) -> OutboxMessage:
-    return OutboxMessage(
-        message_id=f"<queue-{n}@incentives>",
-        to_address=f"admin{n}@contoso.example",
+async def message(
+    rows: RawRows, n: int, status: OutboxStatus, last_error: str | None = None
+) -> OutboxMessage:
+    return await rows.outbox_message(
+        f"<queue-{n}@incentives>",
+        to=f"admin{n}@contoso.example",
         subject=f"Message {n}",
-        body_text="Hello",
         status=status,
         attempts=8 if status is OutboxStatus.DEAD else 0,
         last_error=last_error,
-        next_attempt_at=QUEUED_AT,
-        created_at=QUEUED_AT,
+        queued_at=QUEUED_AT,
     )
 
 
+async def pending_sent_and_dead(rows: RawRows) -> list[OutboxMessage]:
+    return [
+        await message(rows, 1, OutboxStatus.PENDING),
+        await message(rows, 2, OutboxStatus.SENT),
+        await message(rows, 3, OutboxStatus.DEAD, "550 5.1.1 <admin3@contoso.example>: mailbox unavailable"),
+    ]
+
+
 @pytest.fixture
-async def mail(api: InProcessApi, entra: RunningEntra) -> Mail:
-    async with seeding(api.database_url) as seed:
-        rows = [
-            message(1, OutboxStatus.PENDING),
-            message(2, OutboxStatus.SENT),
-            message(3, OutboxStatus.DEAD, "550 5.1.1 <admin3@contoso.example>: mailbox unavailable"),
-        ]
-        seed.session.add_all(rows)
-        await seed.session.flush()
+def mail(world: ApiWorld, entra: RunningEntra) -> Mail:
+    rows = world.raw(pending_sent_and_dead)  # only delivery moves mail past PENDING
     return Mail(
         operator=personas.operator(entra),
         global_admin=personas.global_admin(entra, Tenant()),

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from api.graphql.ids import from_global_id, to_global_id
-from domain import model
+from api.graphql.ids import to_global_id
+from domain.model import Invitation
+from domain.vocabulary import CriterionKind, InvitationChannel
 from tests.api.conftest import Seeded
+from tests.api.world import ApiWorld, key
 from tests.support.entra import RunningEntra
 from tests.support.in_process import InProcessApi
 from tests.support.personas import Tenant, global_admin
-from tests.support.seed import Seed, seeding
+from tests.support.world import RawRows
 
 VIEWER = """{ viewer { objectId tenantId isOperator isGlobalAdmin roles
   organization { id legalName } roleAssignments { role } invitations { id } } }"""
-M = TypeVar("M", bound=model.Base)
-global_id_kinds: dict[type[model.Base], str] = {model.Location: "Location", model.Program: "IncentiveProgram"}
 ENROLLMENT_STATUSES = """query($id: ID!) { node(id: $id) { ... on Location {
   enrollments { totalCount edges { node { id status program { code } } } } } } }"""
 
@@ -114,14 +114,15 @@ def test_nodes_refuses_more_than_100_ids(api: InProcessApi, seeded: Seeded) -> N
     assert codes(body) == [("BAD_USER_INPUT", ["nodes"])]
 
 
-async def test_locations_page_forward_with_cursors_and_a_total(api: InProcessApi, seeded: Seeded) -> None:
+def test_locations_page_forward_with_cursors_and_a_total(
+    api: InProcessApi, world: ApiWorld, seeded: Seeded
+) -> None:
     query = """query($id: ID!, $after: String) { node(id: $id) { ... on Organization {
       locations(first: 2, after: $after) {
         totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } }
     } } }"""
-    async with seeding(api.database_url) as seed:
-        for name in ("Braga", "Faro", "Evora"):
-            await seed.location(await _row(seed, model.Organization, seeded.organization_id), name=name)
+    for name in ("Braga", "Faro", "Evora"):
+        world.run(world.built.location(seeded.contoso, name))
     names: list[str] = []
     after: str | None = None
     pages = 0
@@ -138,15 +139,6 @@ async def test_locations_page_forward_with_cursors_and_a_total(api: InProcessApi
         after = locations["pageInfo"]["endCursor"]
         assert after == locations["edges"][-1]["cursor"]
     assert (pages, names) == (3, ["Lisbon", "Porto", "Braga", "Faro", "Evora"])
-
-
-async def _row(seed: Seed, kind: type[M], global_id: str) -> M:
-    """The seeded row behind one of our global ids."""
-    decoded = from_global_id(global_id)
-    assert decoded is not None
-    found = await seed.session.get(kind, decoded[1])
-    assert found is not None
-    return found
 
 
 def test_paging_arguments_out_of_range_are_bad_user_input(api: InProcessApi, seeded: Seeded) -> None:
@@ -270,18 +262,25 @@ def test_eligibility_evaluates_criteria_and_an_unknown_program_is_not_found(
     assert codes(unknown) == [("NOT_FOUND", ["node", "eligibility"])]
 
 
-async def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
-    api: InProcessApi, seeded: Seeded
+def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
+    api: InProcessApi, world: ApiWorld, seeded: Seeded
 ) -> None:
-    async with seeding(api.database_url) as seed:
-        lisbon = await _row(seed, model.Location, seeded.lisbon_id)
-        porto = await _row(seed, model.Location, seeded.porto_id)
-        growth = await _row(seed, model.Program, seeded.growth_id)
-        fresh = await seed.program(code="FRESH")
-        wanted = await seed.invitation(lisbon, fresh, fiscal_year=2027)
-        await seed.invitation(lisbon, growth, fiscal_year=2027)  # already enrolling: not a notice
-        await seed.invitation(porto, fresh, fiscal_year=2027)  # not the admin's location
-        await seed.invitation(lisbon, fresh, fiscal_year=2026)  # last year
+    # Issued to Lisbon (wanted) and Porto (not the admin's location): resellers meet the criterion.
+    # Lisbon's Growth invitation is none either (already enrolling), nor last year's.
+    fresh = world.run(world.built.program("FRESH", [CriterionKind.DISTRIBUTOR_AGREEMENT]))
+    world.run(world.built.invite(fresh))
+    lisbon = key(seeded.lisbon_id, "Location")
+
+    async def last_year(rows: RawRows) -> None:
+        await rows.invitation(lisbon, fresh, fiscal_year=2026, channel=InvitationChannel.EMAIL)
+
+    world.raw(last_year)
+    this_year = (
+        Invitation.location_id == lisbon,
+        Invitation.program_id == fresh,
+        Invitation.fiscal_year == 2027,
+    )
+    (wanted,) = world.run(world.built.rows(Invitation, *this_year))
     query = "{ viewer { invitations { id fiscalYear program { code } location { name } } } }"
     as_admin = api.graphql(query, token=seeded.incentives_admin.token)
     as_user = api.graphql(query, token=seeded.incentives_user.token)
