@@ -202,7 +202,8 @@ def api(entra: RunningEntra, sqlite_url: str, schema: strawberry.Schema) -> Iter
 
 @pytest.fixture
 def api_with_graph(entra: RunningEntra, sqlite_url: str, schema: strawberry.Schema) -> Iterator[InProcessApi]:
-    """The API in process with Microsoft Graph as the service, like `api_server_with_graph`."""
+    """The API in process with Microsoft Graph as the service: registered on the loopback issuer with a
+    secret, MSAL and Graph keeping their real URLs, routed to loopback (`entra.entra.add_directory_user`)."""
     entra.entra.register_application(API_CLIENT_ID, secret=GRAPH_SECRET)
     credentials = Settings.model_validate(
         {"AZURE_CLIENT_ID": API_CLIENT_ID, "AZURE_CLIENT_SECRET": GRAPH_SECRET}
