@@ -110,4 +110,4 @@ async def _contoso_and_fabrikam(world: World, entra: RunningEntra) -> Seeded:
 
 @pytest.fixture
 def seeded(world: ApiWorld, entra: RunningEntra) -> Seeded:
-    return world.run(_contoso_and_fabrikam(world.built, entra))
+    return world.run(_contoso_and_fabrikam(world.builder, entra))

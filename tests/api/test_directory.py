@@ -1,5 +1,5 @@
 """The caller's Entra directory through Microsoft Graph: `assignRole` by user principal name and
-`directoryUsers`, over real HTTP with real tokens, Graph and MSAL routed to the loopback Entra."""
+`directoryUsers`, through the API with real tokens, Graph and MSAL routed to the loopback Entra."""
 
 from __future__ import annotations
 

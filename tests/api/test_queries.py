@@ -122,7 +122,7 @@ def test_locations_page_forward_with_cursors_and_a_total(
         totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } }
     } } }"""
     for name in ("Braga", "Faro", "Evora"):
-        world.run(world.built.location(seeded.contoso, name))
+        world.run(world.builder.location(seeded.contoso, name))
     names: list[str] = []
     after: str | None = None
     pages = 0
@@ -267,8 +267,8 @@ def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
 ) -> None:
     # Issued to Lisbon (wanted) and Porto (not the admin's location): resellers meet the criterion.
     # Lisbon's Growth invitation is none either (already enrolling), nor last year's.
-    fresh = world.run(world.built.program("FRESH", [CriterionKind.DISTRIBUTOR_AGREEMENT]))
-    world.run(world.built.invite(fresh))
+    fresh = world.run(world.builder.program("FRESH", [CriterionKind.DISTRIBUTOR_AGREEMENT]))
+    world.run(world.builder.invite(fresh))
     lisbon = key(seeded.lisbon_id, "Location")
 
     async def last_year(rows: RawRows) -> None:
@@ -280,7 +280,7 @@ def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
         Invitation.program_id == fresh,
         Invitation.fiscal_year == 2027,
     )
-    (wanted,) = world.run(world.built.rows(Invitation, *this_year))
+    (wanted,) = world.run(world.builder.rows(Invitation, *this_year))
     query = "{ viewer { invitations { id fiscalYear program { code } location { name } } } }"
     as_admin = api.graphql(query, token=seeded.incentives_admin.token)
     as_user = api.graphql(query, token=seeded.incentives_user.token)

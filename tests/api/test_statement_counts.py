@@ -67,7 +67,7 @@ async def _enrolled(world: World, admin: Principal, location: int, program: int,
 def test_nested_locations_enrollments_and_programs_cost_a_fixed_number_of_statements(
     api: InProcessApi, world: ApiWorld, entra: RunningEntra
 ) -> None:
-    organization_id, admin = world.run(_organization_with_enrollments(world.built, entra))
+    organization_id, admin = world.run(_organization_with_enrollments(world.builder, entra))
     # The first request remembers the caller (a users row write); count from the second on.
     api.graphql("{ viewer { objectId } }", token=admin.token)
     counted: dict[int, int] = {}

@@ -69,7 +69,7 @@ async def _lapsed(world: World, entra: RunningEntra) -> Lapsed:
 
 @pytest.fixture
 def lapsed(world: ApiWorld, entra: RunningEntra) -> Lapsed:
-    return world.run(_lapsed(world.built, entra))
+    return world.run(_lapsed(world.builder, entra))
 
 
 def status(api: InProcessApi, caller: Persona, enrollment_id: str) -> str:

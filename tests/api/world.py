@@ -4,7 +4,7 @@
     location = world.location(partner)
     invited = world.invited()                        # a location invited to a program, and its admin
     enrollment_id = world.validating(invited, "2099-12-31")
-    client.ok(world.operator, "reviewEnrollment", ...)    # what the test is about goes through the API
+    client.ok(client.operator(), "reviewEnrollment", ...)  # what a test is about goes through the API
 
 Everything here is built through the domain services, on the API's database, never through the
 API under test. What it built is named by global id, and each person it made comes as a `Caller`
@@ -74,19 +74,19 @@ class ApiWorld:
     """`World` on the API's database, driven from sync tests through a loop thread of its own."""
 
     def __init__(self, world: World, loop: LoopThread, client: Client) -> None:
-        self.built = world
+        self.builder = world
         self.client = client
         self._loop = loop
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine of `self.built` (e.g. `world.run(world.built.discontinue(...))`)."""
+        """Run a coroutine of the builder, e.g. `world.run(world.builder.discontinue(program_id))`."""
         return self._loop.run(coroutine)
 
     def raw(self, write: Callable[[RawRows], Coroutine[Any, Any, T]]) -> T:
         """`write(rows)` with `World.raw()`'s rows, for states the services cannot reach."""
 
         async def writing() -> T:
-            async with self.built.raw() as rows:
+            async with self.builder.raw() as rows:
                 return await write(rows)
 
         return self.run(writing())
@@ -95,19 +95,19 @@ class ApiWorld:
 
     def partner(self, *, migration_completed: bool = True, legal_name: str = "Contoso Ltd") -> Partner:
         org = self.run(
-            self.built.organization(migration_completed=migration_completed, name=legal_name, country="DE")
+            self.builder.organization(migration_completed=migration_completed, name=legal_name, country="DE")
         )
         return Partner(org=org, admin=self.client.global_admin(org.tenant_id, org.global_admin.object_id))
 
     def location(self, partner: Partner, partner_type: str = "DIRECT_RESELLER") -> str:
         name = f"Location {len(partner.locations) + 1} {uuid.uuid4().hex[:6]}"
-        built = self.built.location(partner.org, name, PartnerType(partner_type), country="DE")
+        built = self.builder.location(partner.org, name, PartnerType(partner_type), country="DE")
         location_id = to_global_id("Location", self.run(built))
         partner.locations.append(location_id)
         return location_id
 
     def agree(self, partner: Partner, *kinds: str, active: bool = True) -> None:
-        self.run(self.built.agree(partner.org, *(AgreementKind(kind) for kind in kinds), active=active))
+        self.run(self.builder.agree(partner.org, *(AgreementKind(kind) for kind in kinds), active=active))
 
     def user(self, partner: Partner) -> Caller:
         """A signed-in user of the partner's tenant with no stored role."""
@@ -146,7 +146,7 @@ class ApiWorld:
         programs: Sequence[str] | None = None,
     ) -> str:
         """The role assignment's id."""
-        assigned = self.built.assign(
+        assigned = self.builder.assign(
             partner.org,
             caller.object_id,
             Role(role),
@@ -160,12 +160,12 @@ class ApiWorld:
 
     def program(self, criteria: Sequence[str] = OPEN_TO_ALL) -> str:
         code = f"T{uuid.uuid4().hex[:12].upper()}"
-        created = self.built.program(code, [CriterionKind(kind) for kind in criteria])
+        created = self.builder.program(code, [CriterionKind(kind) for kind in criteria])
         return to_global_id("IncentiveProgram", self.run(created))
 
     def invite(self, program: str) -> int:
         """The operator issues the program's invitations; how many were created."""
-        return self.run(self.built.invite(key(program, "IncentiveProgram")))
+        return self.run(self.builder.invite(key(program, "IncentiveProgram")))
 
     def invited(
         self,
@@ -188,16 +188,16 @@ class ApiWorld:
     def acting_as(self, caller: Caller) -> Principal:
         """The caller with its stored roles, as the API would authenticate it."""
         identity = Identity(tenant_id=caller.tenant_id, object_id=caller.object_id)
-        return self.run(self.built.signed_in(identity))
+        return self.run(self.builder.signed_in(identity))
 
     def payment_profile(self, invited: Invited) -> str:
         name = f"Bank {uuid.uuid4().hex[:6]}"
-        created = self.built.payment_profile(self.acting_as(invited.admin), name)
+        created = self.builder.payment_profile(self.acting_as(invited.admin), name)
         return to_global_id("PaymentProfile", self.run(created))
 
     def tax_profile(self, invited: Invited, expires_on: str) -> None:
         self.run(
-            self.built.tax_profile(
+            self.builder.tax_profile(
                 self.acting_as(invited.admin),
                 key(invited.location, "Location"),
                 date.fromisoformat(expires_on),
@@ -208,7 +208,7 @@ class ApiWorld:
 
     def enroll(self, invited: Invited, payment_profile: str | None = None) -> str:
         """The invited admin enrolls: ACTION_REQUIRED, or VALIDATING_ENROLLMENT with both profiles."""
-        enrolled = self.built.enroll(
+        enrolled = self.builder.enroll(
             self.acting_as(invited.admin),
             key(invited.location, "Location"),
             key(invited.program, "IncentiveProgram"),
@@ -224,7 +224,7 @@ class ApiWorld:
     def enrolled(self, invited: Invited, tax_expires_on: str) -> str:
         """Through validation and the operator's approval: ENROLLED."""
         enrollment = self.validating(invited, tax_expires_on)
-        self.run(self.built.review(key(enrollment, "Enrollment")))
+        self.run(self.builder.review(key(enrollment, "Enrollment")))
         return enrollment
 
 
