@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.support.entra",
     "tests.support.databases",
     "tests.support.server",
+    "tests.support.in_process",
     "tests.support.smtp",
 ]

@@ -1,103 +1,113 @@
-"""A small partner world seeded straight into the API's database, shared by the API tests."""
+"""The API tests' fixtures: a client, the world builder on the API's database, and `seeded`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 
 from api.graphql.ids import to_global_id
-from domain import model
 from domain.access import Role
-from domain.vocabulary import CriterionKind, EnrollmentStatus, ProgramStatus
-from tests.support import personas
+from domain.vocabulary import AgreementKind, CriterionKind
+from tests.api.client import Client
+from tests.api.world import ApiWorld, api_world
+from tests.support import actors, personas
 from tests.support.entra import RunningEntra
+from tests.support.in_process import InProcessApi
 from tests.support.personas import Persona, Tenant
-from tests.support.seed import seeding
-from tests.support.server import CURRENT_FISCAL_YEAR, ApiServer
+from tests.support.world import Org, World
+
+TAX_EXPIRES = date(2028, 1, 1)
+
+
+@pytest.fixture
+def client(api: InProcessApi, entra: RunningEntra) -> Client:
+    return Client(api, entra)
+
+
+@pytest.fixture
+def world(api: InProcessApi, client: Client) -> Iterator[ApiWorld]:
+    with api_world(api.database_url, client) as built:
+        yield built
 
 
 @dataclass(frozen=True)
 class Seeded:
-    """Contoso (tenant `tenant`): Lisbon and Porto. The incentives admin and user cover Lisbon only.
+    """Contoso: Lisbon and Porto. The incentives admin and user cover Lisbon only.
 
-    Enrollments: Lisbon x Growth ACTION_REQUIRED, Porto x Growth VALIDATING_ENROLLMENT,
-    Lisbon x Legacy ENROLLED (Legacy is discontinued). Fabrikam is another organization.
+    Enrollments: Lisbon x Growth ACTION_REQUIRED (its review rejected), Porto x Growth
+    VALIDATING_ENROLLMENT, Lisbon x Legacy ENROLLED (Legacy since discontinued). Growth asks for the
+    partner program agreement, which Contoso no longer has. Fabrikam is another organization.
     """
 
-    tenant: Tenant
+    contoso: Org
     global_admin: Persona
     incentives_admin: Persona
     incentives_user: Persona
     plain_member: Persona
-    stranger: Persona
     operator: Persona
     organization_id: str
     lisbon_id: str
     porto_id: str
     growth_id: str
-    legacy_id: str
     lisbon_growth_id: str
     porto_growth_id: str
     lisbon_legacy_id: str
-    payment_profile_id: str
     other_organization_id: str
     other_location_id: str
-    other_enrollment_id: str
 
 
-def gid(kind: str, row: model.Base) -> str:
-    return to_global_id(kind, row.id)  # type: ignore[attr-defined]
+async def _contoso_and_fabrikam(world: World, entra: RunningEntra) -> Seeded:
+    contoso = await world.organization(name="Contoso Partners Ltd", country="PT")
+    lisbon = await world.location(contoso, "Lisbon", country="PT")
+    porto = await world.location(contoso, "Porto", country="PT")
+    growth = await world.program("GROWTH", [CriterionKind.PARTNER_PROGRAM_AGREEMENT])
+    legacy = await world.program("LEGACY")
+    tenant = Tenant(contoso.tenant_id)
+    admin = personas.user(entra, tenant, name="Ines Admin")
+    user = personas.user(entra, tenant, name="Ugo User")
+    for person, role, name in (
+        (admin, Role.INCENTIVES_ADMIN, "Ines Admin"),
+        (user, Role.INCENTIVES_USER, "Ugo User"),
+    ):
+        await world.assign(contoso, person.object_id, role, locations=[lisbon], name=name)
+    await world.agree(contoso, AgreementKind.PARTNER_PROGRAM)
+    await world.invite(growth)
+    # Contoso's payout is kept by an Incentives admin of the whole organization.
+    payout = actors.incentives_admin(contoso.tenant_id, contoso.id)
+    profile = await world.payment_profile(payout, "Main account", account="PT50000201231234567899876")
+    for location, tax_id in ((lisbon, "PT-OLD"), (lisbon, "PT-NEW"), (porto, "PT-PORTO")):
+        await world.tax_profile(payout, location, TAX_EXPIRES, tax_id=tax_id, country="PT")
+    lisbon_growth = await world.enroll(payout, lisbon, growth, profile)
+    await world.review(lisbon_growth, approved=False)
+    porto_growth = await world.enroll(payout, porto, growth, profile)
+    lisbon_legacy = await world.enroll(payout, lisbon, legacy, profile)
+    await world.review(lisbon_legacy)
+    await world.discontinue(legacy)
+    await world.agree(contoso, AgreementKind.PARTNER_PROGRAM, active=False)
+    fabrikam = await world.organization(name="Fabrikam")
+    far_away = await world.location(fabrikam)
+    return Seeded(
+        contoso=contoso,
+        global_admin=personas.global_admin(entra, tenant),
+        incentives_admin=admin,
+        incentives_user=user,
+        plain_member=personas.user(entra, tenant),
+        operator=personas.operator(entra),
+        organization_id=to_global_id("Organization", contoso.id),
+        lisbon_id=to_global_id("Location", lisbon),
+        porto_id=to_global_id("Location", porto),
+        growth_id=to_global_id("IncentiveProgram", growth),
+        lisbon_growth_id=to_global_id("Enrollment", lisbon_growth),
+        porto_growth_id=to_global_id("Enrollment", porto_growth),
+        lisbon_legacy_id=to_global_id("Enrollment", lisbon_legacy),
+        other_organization_id=to_global_id("Organization", fabrikam.id),
+        other_location_id=to_global_id("Location", far_away),
+    )
 
 
 @pytest.fixture
-async def seeded(api_server: ApiServer, entra: RunningEntra) -> Seeded:
-    tenant, other_tenant = Tenant(), Tenant()
-    admin, user, member = (personas.new_guid() for _ in range(3))
-    year = CURRENT_FISCAL_YEAR
-    async with seeding(api_server.database_url) as seed:
-        contoso = await seed.organization(tenant.id)
-        lisbon = await seed.location(contoso, name="Lisbon")
-        porto = await seed.location(contoso, name="Porto")
-        growth = await seed.program(criteria=[CriterionKind.PARTNER_PROGRAM_AGREEMENT])
-        legacy = await seed.program(status=ProgramStatus.DISCONTINUED)
-        profile = await seed.payment_profile(contoso, last4="9876")
-        await seed.tax_profile(lisbon, tax_id="PT-OLD")
-        await seed.tax_profile(lisbon, tax_id="PT-NEW")
-        ia = await seed.user(tenant.id, admin, name="Ines Admin")
-        iu = await seed.user(tenant.id, user, name="Ugo User")
-        await seed.assign(contoso, ia, Role.INCENTIVES_ADMIN, locations=[lisbon])
-        await seed.assign(contoso, iu, Role.INCENTIVES_USER, locations=[lisbon])
-        lisbon_growth = await seed.enrollment(
-            lisbon, growth, fiscal_year=year, status=EnrollmentStatus.ACTION_REQUIRED, payment_profile=profile
-        )
-        porto_growth = await seed.enrollment(
-            porto, growth, fiscal_year=year, status=EnrollmentStatus.VALIDATING_ENROLLMENT
-        )
-        lisbon_legacy = await seed.enrollment(
-            lisbon, legacy, fiscal_year=year, status=EnrollmentStatus.ENROLLED
-        )
-        fabrikam = await seed.organization(other_tenant.id, legal_name="Fabrikam")
-        far_away = await seed.location(fabrikam)
-        far_enrollment = await seed.enrollment(far_away, growth, fiscal_year=year)
-    return Seeded(
-        tenant=tenant,
-        global_admin=personas.global_admin(entra, tenant),
-        incentives_admin=personas.user(entra, tenant, object_id=admin, name="Ines Admin"),
-        incentives_user=personas.user(entra, tenant, object_id=user, name="Ugo User"),
-        plain_member=personas.user(entra, tenant, object_id=member),
-        stranger=personas.global_admin(entra, Tenant()),
-        operator=personas.operator(entra),
-        organization_id=gid("Organization", contoso),
-        lisbon_id=gid("Location", lisbon),
-        porto_id=gid("Location", porto),
-        growth_id=gid("IncentiveProgram", growth),
-        legacy_id=gid("IncentiveProgram", legacy),
-        lisbon_growth_id=gid("Enrollment", lisbon_growth),
-        porto_growth_id=gid("Enrollment", porto_growth),
-        lisbon_legacy_id=gid("Enrollment", lisbon_legacy),
-        payment_profile_id=gid("PaymentProfile", profile),
-        other_organization_id=gid("Organization", fabrikam),
-        other_location_id=gid("Location", far_away),
-        other_enrollment_id=gid("Enrollment", far_enrollment),
-    )
+def seeded(world: ApiWorld, entra: RunningEntra) -> Seeded:
+    return world.run(_contoso_and_fabrikam(world.builder, entra))

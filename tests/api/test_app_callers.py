@@ -14,10 +14,11 @@ import pytest
 from api.app import UNAUTHENTICATED_BODY
 from auth.principal import GLOBAL_ADMIN_APP_ROLE, GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE
 from sandbox.entra import DEMO_CLIENT_APP_ID, new_tenant_id
-from tests.api.mutation_world import Caller, GraphqlServer, Invited, Json, World, invite
+from tests.api.client import Caller, Client, Json
+from tests.api.world import ApiWorld, Invited
 from tests.support.configured_api import configured_api, written_rows
 from tests.support.entra import OPERATOR_TENANT_ID, RunningEntra
-from tests.support.server import ApiServer
+from tests.support.in_process import InProcessApi
 
 DAEMON_APP_ID = "5e1f0c2a-7b3d-4e8f-9a6b-2c4d6e8f0a1b"
 VALID = "2099-12-31"
@@ -40,37 +41,32 @@ def daemon(
 
 
 @pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
-
-
-@pytest.fixture
-def invited(world: World) -> Invited:
-    return invite(world)
+def invited(world: ApiWorld) -> Invited:
+    return world.invited()
 
 
 def test_a_daemon_of_the_operator_tenant_with_the_operator_role_runs_operator_mutations(
-    world: World, entra: RunningEntra, invited: Invited
+    world: ApiWorld, client: Client, entra: RunningEntra, invited: Invited
 ) -> None:
     robot = daemon(entra)
     organization = invited.partner.organization_id
 
-    program = world.ok(
+    program = client.ok(
         robot, "createProgram", {"code": "ROBOT", "name": "Robot", "criteria": []}, "program { id }"
     )
-    world.ok(robot, "recordAgreement", {"organizationId": organization, "kind": "RESELLER", "active": True})
-    created = world.ok(
+    client.ok(robot, "recordAgreement", {"organizationId": organization, "kind": "RESELLER", "active": True})
+    created = client.ok(
         robot, "issueInvitations", {"programId": program["program"]["id"]}, "invitationsCreated"
     )
-    validating = invited.validating(VALID)
-    reviewed = world.ok(
+    validating = world.validating(invited, VALID)
+    reviewed = client.ok(
         robot,
         "reviewEnrollment",
-        {"enrollmentId": validating["id"], "approved": True},
+        {"enrollmentId": validating, "approved": True},
         "enrollment { status }",
     )
-    year = world.query(robot, "{ currentFiscalYear }")["currentFiscalYear"]
-    rolled = world.ok(robot, "rollOverFiscalYear", {"fromFiscalYear": year}, "carried")
+    year = client.query(robot, "{ currentFiscalYear }")["currentFiscalYear"]
+    rolled = client.ok(robot, "rollOverFiscalYear", {"fromFiscalYear": year}, "carried")
 
     assert created["invitationsCreated"] >= 1
     assert reviewed["enrollment"]["status"] == "ENROLLED"
@@ -78,20 +74,20 @@ def test_a_daemon_of_the_operator_tenant_with_the_operator_role_runs_operator_mu
 
 
 def test_the_audit_log_records_the_daemon_s_service_principal(
-    world: World, entra: RunningEntra, invited: Invited
+    client: Client, entra: RunningEntra, invited: Invited
 ) -> None:
     robot = daemon(entra)
     organization = invited.partner.organization_id
 
-    world.ok(robot, "recordAgreement", {"organizationId": organization, "kind": "RESELLER", "active": True})
+    client.ok(robot, "recordAgreement", {"organizationId": organization, "kind": "RESELLER", "active": True})
 
-    assert ("recordAgreement", robot.object_id) in invited.partner.audit_actions()
+    assert ("recordAgreement", robot.object_id) in client.audit_actions(invited.partner.admin)
 
 
-def test_a_daemon_sees_itself_as_an_operator_and_nothing_else(world: World, entra: RunningEntra) -> None:
+def test_a_daemon_sees_itself_as_an_operator_and_nothing_else(client: Client, entra: RunningEntra) -> None:
     robot = daemon(entra)
 
-    viewer = world.query(robot, VIEWER)["viewer"]
+    viewer = client.query(robot, VIEWER)["viewer"]
 
     assert viewer == {
         "objectId": robot.object_id,
@@ -107,7 +103,7 @@ def test_a_daemon_sees_itself_as_an_operator_and_nothing_else(world: World, entr
     ["createProgram", "recordAgreement", "issueInvitations", "reviewEnrollment", "rollOverFiscalYear"],
 )
 def test_a_daemon_of_another_tenant_with_the_operator_role_is_forbidden(
-    world: World, entra: RunningEntra, invited: Invited, mutation: str
+    client: Client, entra: RunningEntra, invited: Invited, mutation: str
 ) -> None:
     stranger = daemon(entra, tenant_id=new_tenant_id())
     inputs: dict[str, Json] = {
@@ -122,11 +118,11 @@ def test_a_daemon_of_another_tenant_with_the_operator_role_is_forbidden(
         "rollOverFiscalYear": {"fromFiscalYear": 2000},
     }
 
-    world.forbidden(stranger, mutation, inputs[mutation])
+    client.forbidden(stranger, mutation, inputs[mutation])
 
 
 def test_a_daemon_of_a_partner_tenant_is_never_its_global_admin(
-    world: World, entra: RunningEntra, api_server: ApiServer
+    client: Client, entra: RunningEntra, api: InProcessApi
 ) -> None:
     tenant_id = new_tenant_id()
     robot = daemon(entra, tenant_id=tenant_id, roles=(GLOBAL_ADMIN_APP_ROLE,))
@@ -139,25 +135,25 @@ def test_a_daemon_of_a_partner_tenant_is_never_its_global_admin(
     )
 
     for token in (robot.token, with_wids):
-        world.forbidden(
+        client.forbidden(
             Caller(token=token, object_id=robot.object_id, tenant_id=tenant_id),
             "registerOrganization",
             {"legalName": "Robot Ltd", "country": "DE"},
         )
-    assert written_rows(api_server.database_url)["organizations"] == 0
+    assert written_rows(api.database_url)["organizations"] == 0
 
 
 def test_a_stored_assignment_gives_a_daemon_no_partner_role(
-    world: World, entra: RunningEntra, invited: Invited
+    world: ApiWorld, client: Client, entra: RunningEntra, invited: Invited
 ) -> None:
     partner = invited.partner
     robot = daemon(entra, tenant_id=partner.tenant_id, roles=())
-    partner.assign(robot, "INCENTIVES_ADMIN", locations=[invited.location])
+    world.assign(partner, robot, "INCENTIVES_ADMIN", locations=[invited.location])
 
-    viewer = world.query(robot, VIEWER)["viewer"]
+    viewer = client.query(robot, VIEWER)["viewer"]
 
     assert (viewer["roles"], viewer["organization"]) == ([], None)
-    world.forbidden(
+    client.forbidden(
         robot,
         "createPaymentProfile",
         {"name": "Robot bank", "currency": "EUR", "bankAccountNumber": "DE89370400440532013000"},
@@ -185,12 +181,10 @@ def test_only_allowed_client_apps_may_call_when_an_allow_list_is_set(
     assert refused == [(UNAUTHENTICATED_BODY, 401)] * 3
 
 
-def test_any_client_app_may_call_when_no_allow_list_is_set(
-    api_server: ApiServer, entra: RunningEntra
-) -> None:
+def test_any_client_app_may_call_when_no_allow_list_is_set(api: InProcessApi, entra: RunningEntra) -> None:
     token = entra.mint(tenant_id=new_tenant_id(), object_id=new_tenant_id(), client_app_id=str(uuid.uuid4()))
 
-    body = api_server.graphql("{ viewer { objectId } }", token=token)
+    body = api.graphql("{ viewer { objectId } }", token=token)
 
-    assert api_server.last_status == 200, body
+    assert api.last_status == 200, body
     assert "errors" not in body

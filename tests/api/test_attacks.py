@@ -2,7 +2,9 @@
 
 Each attack carries a mutation that would write if the token were accepted (a would-be Global admin
 registering an organization, a would-be operator creating a program), and each test then checks
-that the server sent no SQL at all and that no table was written.
+that the server sent no SQL at all and that no table was written. The attacks share one server
+(`attacked`): none of them may write, and each checks that none did, so none can set the stage for
+the next.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +27,11 @@ from auth.principal import GLOBAL_ADMIN_APP_ROLE, GLOBAL_ADMINISTRATOR_WID, OPER
 from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackKey, new_tenant_id
 from tests.support import personas
 from tests.support.configured_api import NOTHING_WRITTEN, configured_api, written_rows
+from tests.support.databases import copy_sqlite_database
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
 from tests.support.flaky_entra import served_flaky_entra
-from tests.support.server import ApiServer
+from tests.support.in_process import InProcessApi
+from tests.support.server import ApiServer, served_api
 
 Headers = list[tuple[str, str]]
 REGISTER = """mutation { registerOrganization(input: {legalName: "Forged Ltd", country: "DE"}) {
@@ -245,22 +250,32 @@ ATTACKS: dict[str, Callable[[Forger], Headers]] = {
 }
 
 
+@pytest.fixture(scope="module")
+def attacked(
+    entra: RunningEntra, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    """One served API (as `api_server`) for every attack of the module, on a database of its own."""
+    database_url = copy_sqlite_database(sqlite_template, tmp_path_factory.mktemp("attacked") / "attacked.db")
+    with served_api(entra, database_url) as server:
+        yield server
+
+
 @pytest.mark.parametrize("target_name", list(TARGETS))
 @pytest.mark.parametrize("attack_name", list(ATTACKS))
 def test_a_forged_or_misused_token_gets_401_and_nothing_is_executed(
-    api_server: ApiServer, entra: RunningEntra, attack_name: str, target_name: str
+    attacked: ApiServer, entra: RunningEntra, attack_name: str, target_name: str
 ) -> None:
     target = TARGETS[target_name]()
     forger = Forger(entra=entra, target=target, bait_tenant_id=new_tenant_id(), now=int(time.time()))
     headers = ATTACKS[attack_name](forger)
 
-    with api_server.statements() as log:
-        response = api_server.http.post("/graphql", json={"query": target.mutation}, headers=headers)
+    with attacked.statements() as log:
+        response = attacked.http.post("/graphql", json={"query": target.mutation}, headers=headers)
 
     assert (response.status_code, response.json()) == (401, UNAUTHENTICATED_BODY)
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert log.statements == []
-    assert written_rows(api_server.database_url) == NOTHING_WRITTEN
+    assert written_rows(attacked.database_url) == NOTHING_WRITTEN
     assert entra.entra.request_count("discovery", forger.bait_tenant_id) == 0
     assert entra.entra.request_count("jwks", forger.bait_tenant_id) == 0
 
@@ -305,15 +320,15 @@ FORBIDDEN: dict[str, tuple[Callable[[RunningEntra], str], str]] = {
 
 @pytest.mark.parametrize("case", list(FORBIDDEN))
 def test_a_valid_token_without_the_right_gets_forbidden_and_nothing_is_written(
-    api_server: ApiServer, entra: RunningEntra, case: str
+    api: InProcessApi, entra: RunningEntra, case: str
 ) -> None:
     token_for, mutation = FORBIDDEN[case]
 
-    body = api_server.graphql(mutation, token=token_for(entra))
+    body = api.graphql(mutation, token=token_for(entra))
 
-    assert api_server.last_status == 200
+    assert api.last_status == 200
     assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
-    rows = written_rows(api_server.database_url)
+    rows = written_rows(api.database_url)
     assert (rows["organizations"], rows["programs"], rows["audit_events"]) == (0, 0, 0)
 
 

@@ -15,8 +15,9 @@ from auth.principal import GLOBAL_ADMINISTRATOR_WID
 from tests.support import personas
 from tests.support.entra import RunningEntra
 from tests.support.personas import Tenant
-from tests.support.seed import seeding
-from tests.support.server import ApiServer, api_settings, serve
+from tests.support.served import serve
+from tests.support.server import ApiServer, api_settings
+from tests.support.world import world_on
 
 REGISTER = """mutation { registerOrganization(input: {legalName: "Sneaky Ltd", country: "DE"}) {
   organization { id } userErrors { code } } }"""
@@ -110,8 +111,8 @@ async def test_an_unexpected_failure_is_masked_without_sql_or_paths_and_logged_w
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with seeding(api_server.database_url) as seed:
-        await seed.program()
+    async with world_on(api_server.database_url) as world:
+        await world.program()
 
     async def broken(*args: Any) -> Any:
         raise RuntimeError('SELECT secret FROM "program_criteria" -- /srv/incentives/domain/queries.py')

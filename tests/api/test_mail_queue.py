@@ -11,11 +11,12 @@ import pytest
 from api.graphql.ids import to_global_id
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
+from tests.api.world import ApiWorld
 from tests.support import personas
 from tests.support.entra import RunningEntra
+from tests.support.in_process import InProcessApi
 from tests.support.personas import Persona, Tenant
-from tests.support.seed import seeding
-from tests.support.server import ApiServer
+from tests.support.world import RawRows
 
 QUEUE = """{ mailQueue { pending sent dead
   deadLetters { id messageId toAddress subject attempts lastError createdAt } } }"""
@@ -32,30 +33,31 @@ class Mail:
     sent_id: str
 
 
-def message(n: int, status: OutboxStatus, last_error: str | None = None) -> OutboxMessage:
-    return OutboxMessage(
-        message_id=f"<queue-{n}@incentives>",
-        to_address=f"admin{n}@contoso.example",
+async def message(
+    rows: RawRows, n: int, status: OutboxStatus, last_error: str | None = None
+) -> OutboxMessage:
+    return await rows.outbox_message(
+        f"<queue-{n}@incentives>",
+        to=f"admin{n}@contoso.example",
         subject=f"Message {n}",
-        body_text="Hello",
         status=status,
         attempts=8 if status is OutboxStatus.DEAD else 0,
         last_error=last_error,
-        next_attempt_at=QUEUED_AT,
-        created_at=QUEUED_AT,
+        queued_at=QUEUED_AT,
     )
 
 
+async def pending_sent_and_dead(rows: RawRows) -> list[OutboxMessage]:
+    return [
+        await message(rows, 1, OutboxStatus.PENDING),
+        await message(rows, 2, OutboxStatus.SENT),
+        await message(rows, 3, OutboxStatus.DEAD, "550 5.1.1 <admin3@contoso.example>: mailbox unavailable"),
+    ]
+
+
 @pytest.fixture
-async def mail(api_server: ApiServer, entra: RunningEntra) -> Mail:
-    async with seeding(api_server.database_url) as seed:
-        rows = [
-            message(1, OutboxStatus.PENDING),
-            message(2, OutboxStatus.SENT),
-            message(3, OutboxStatus.DEAD, "550 5.1.1 <admin3@contoso.example>: mailbox unavailable"),
-        ]
-        seed.session.add_all(rows)
-        await seed.session.flush()
+def mail(world: ApiWorld, entra: RunningEntra) -> Mail:
+    rows = world.raw(pending_sent_and_dead)  # only delivery moves mail past PENDING
     return Mail(
         operator=personas.operator(entra),
         global_admin=personas.global_admin(entra, Tenant()),
@@ -64,14 +66,12 @@ async def mail(api_server: ApiServer, entra: RunningEntra) -> Mail:
     )
 
 
-def requeue(api_server: ApiServer, caller: Persona, ids: list[str]) -> dict[str, Any]:
-    return api_server.graphql(REQUEUE, {"input": {"messageIds": ids}}, token=caller.token)
+def requeue(api: InProcessApi, caller: Persona, ids: list[str]) -> dict[str, Any]:
+    return api.graphql(REQUEUE, {"input": {"messageIds": ids}}, token=caller.token)
 
 
-def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(
-    api_server: ApiServer, mail: Mail
-) -> None:
-    body = api_server.graphql(QUEUE, token=mail.operator.token)
+def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(api: InProcessApi, mail: Mail) -> None:
+    body = api.graphql(QUEUE, token=mail.operator.token)
 
     assert "errors" not in body, body
     queue = body["data"]["mailQueue"]
@@ -89,8 +89,8 @@ def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(
     ]
 
 
-def test_the_mail_queue_is_forbidden_to_a_global_admin(api_server: ApiServer, mail: Mail) -> None:
-    body = api_server.graphql(QUEUE, token=mail.global_admin.token)
+def test_the_mail_queue_is_forbidden_to_a_global_admin(api: InProcessApi, mail: Mail) -> None:
+    body = api.graphql(QUEUE, token=mail.global_admin.token)
 
     assert body["data"]["mailQueue"] is None
     [error] = body["errors"]
@@ -98,26 +98,26 @@ def test_the_mail_queue_is_forbidden_to_a_global_admin(api_server: ApiServer, ma
 
 
 def test_a_requeued_dead_letter_is_pending_again_and_requeueing_twice_does_nothing(
-    api_server: ApiServer, mail: Mail
+    api: InProcessApi, mail: Mail
 ) -> None:
-    first = requeue(api_server, mail.operator, [mail.dead_id, mail.sent_id])
-    again = requeue(api_server, mail.operator, [mail.dead_id])
+    first = requeue(api, mail.operator, [mail.dead_id, mail.sent_id])
+    again = requeue(api, mail.operator, [mail.dead_id])
 
     assert first["data"] == {"requeueMail": {"requeued": 1, "userErrors": []}}
     assert again["data"] == {"requeueMail": {"requeued": 0, "userErrors": []}}
-    queue = api_server.graphql(QUEUE, token=mail.operator.token)["data"]["mailQueue"]
+    queue = api.graphql(QUEUE, token=mail.operator.token)["data"]["mailQueue"]
     assert (queue["pending"], queue["sent"], queue["dead"], queue["deadLetters"]) == (2, 1, 0, [])
 
 
-def test_requeueing_mail_is_forbidden_to_a_global_admin(api_server: ApiServer, mail: Mail) -> None:
-    body = requeue(api_server, mail.global_admin, [mail.dead_id])
+def test_requeueing_mail_is_forbidden_to_a_global_admin(api: InProcessApi, mail: Mail) -> None:
+    body = requeue(api, mail.global_admin, [mail.dead_id])
 
     assert body["data"] == {"requeueMail": None}
     assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
 
 
-def test_an_id_that_is_no_mail_message_is_not_found(api_server: ApiServer, mail: Mail) -> None:
-    body = requeue(api_server, mail.operator, [to_global_id("Enrollment", 1)])
+def test_an_id_that_is_no_mail_message_is_not_found(api: InProcessApi, mail: Mail) -> None:
+    body = requeue(api, mail.operator, [to_global_id("Enrollment", 1)])
 
     assert body["data"] == {
         "requeueMail": {

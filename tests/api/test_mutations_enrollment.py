@@ -1,11 +1,11 @@
-"""Enrolling through HTTP with real tokens: rules 4, 5, 6, 8 (partner side) and 9 of the contract."""
+"""Enrolling through the API with real tokens: rules 4, 5, 6, 8 (partner side) and 9 of the contract."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.api.mutation_world import ENROLLMENT_FIELDS, GraphqlServer, Invited, Partner, World, invite
-from tests.support.entra import RunningEntra
+from tests.api.client import ENROLLMENT_FIELDS, Client, Json
+from tests.api.world import ApiWorld, Invited, Partner, enrollments_of
 
 VALID = "2099-12-31"
 ELIGIBILITY = """
@@ -15,101 +15,106 @@ query Eligibility($id: ID!, $program: ID!) { node(id: $id) { ... on Location {
 NOTICES = "{ viewer { invitations { id program { id } location { id } channel } } }"
 
 
-@pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
-
-
 def enroll_input(invited: Invited) -> dict[str, str]:
     return {"locationId": invited.location, "programId": invited.program}
 
 
-def statuses(invited: Invited) -> list[str]:
-    return [enrollment["status"] for enrollment in invited.enrollments()]
+def statuses(client: Client, invited: Invited) -> list[str]:
+    return [enrollment["status"] for enrollment in enrollments_of(client, invited)]
 
 
-def eligible_partner(world: World, *agreements: str) -> Partner:
+def enroll(client: Client, invited: Invited, payment_profile: str | None = None) -> Json:
+    """The invited location enrolled by its admin through the API (the enrollment as it answers)."""
+    input: Json = enroll_input(invited)
+    if payment_profile is not None:
+        input["paymentProfileId"] = payment_profile
+    enrollment: Json = client.ok(invited.admin, "enroll", input, ENROLLMENT_FIELDS)["enrollment"]
+    return enrollment
+
+
+def eligible_partner(world: ApiWorld, *agreements: str) -> Partner:
     partner = world.partner()
-    for kind in agreements:
-        world.ok(
-            world.operator(),
-            "recordAgreement",
-            {"organizationId": partner.organization_id, "kind": kind, "active": True},
-        )
+    world.agree(partner, *agreements)
     return partner
 
 
 # Rule 4: only an Incentives admin covering (location, program) enrolls it.
 
 
-def test_a_covering_incentives_admin_enrolls_the_invited_location(world: World) -> None:
-    invited = invite(world)
-    assert statuses(invited) == ["INVITED"]
-    enrollment = invited.enroll()
+def test_a_covering_incentives_admin_enrolls_the_invited_location(client: Client, world: ApiWorld) -> None:
+    invited = world.invited()
+    assert statuses(client, invited) == ["INVITED"]
+    enrollment = enroll(client, invited)
     assert enrollment["status"] == "ACTION_REQUIRED"
-    assert statuses(invited) == ["ACTION_REQUIRED"]
+    assert statuses(client, invited) == ["ACTION_REQUIRED"]
 
 
 @pytest.mark.parametrize("kind", ["GLOBAL_ADMIN", "ACCOUNT_ADMIN", "INCENTIVES_USER", "member"])
-def test_no_one_without_a_covering_incentives_admin_assignment_enrolls(world: World, kind: str) -> None:
-    invited = invite(world)
-    world.forbidden(invited.partner.caller(kind), "enroll", enroll_input(invited))
-    assert statuses(invited) == ["INVITED"]
+def test_no_one_without_a_covering_incentives_admin_assignment_enrolls(
+    world: ApiWorld, client: Client, kind: str
+) -> None:
+    invited = world.invited()
+    client.forbidden(world.caller(invited.partner, kind), "enroll", enroll_input(invited))
+    assert statuses(client, invited) == ["INVITED"]
 
 
-def test_an_incentives_admin_of_another_location_or_program_cannot_enroll(world: World) -> None:
-    invited = invite(world)
+def test_an_incentives_admin_of_another_location_or_program_cannot_enroll(
+    world: ApiWorld, client: Client
+) -> None:
+    invited = world.invited()
     partner = invited.partner
-    other_location = partner.member("INCENTIVES_ADMIN", locations=[partner.add_location()])
-    other_program = partner.member("INCENTIVES_ADMIN", programs=[world.create_program()])
-    world.forbidden(other_location, "enroll", enroll_input(invited))
-    world.forbidden(other_program, "enroll", enroll_input(invited))
-    assert statuses(invited) == ["INVITED"]
+    other_location = world.member(partner, "INCENTIVES_ADMIN", locations=[world.location(partner)])
+    other_program = world.member(partner, "INCENTIVES_ADMIN", programs=[world.program()])
+    client.forbidden(other_location, "enroll", enroll_input(invited))
+    client.forbidden(other_program, "enroll", enroll_input(invited))
+    assert statuses(client, invited) == ["INVITED"]
 
 
-def test_a_global_admin_who_also_holds_the_assignment_enrolls(world: World) -> None:
-    invited = invite(world)
-    global_admin = world.global_admin(invited.partner.tenant_id)
-    invited.partner.assign(global_admin, "INCENTIVES_ADMIN", locations=[invited.location])
-    payload = world.ok(global_admin, "enroll", enroll_input(invited), ENROLLMENT_FIELDS)
+def test_a_global_admin_who_also_holds_the_assignment_enrolls(world: ApiWorld, client: Client) -> None:
+    invited = world.invited()
+    global_admin = client.global_admin(invited.partner.tenant_id)
+    world.assign(invited.partner, global_admin, "INCENTIVES_ADMIN", locations=[invited.location])
+    payload = client.ok(global_admin, "enroll", enroll_input(invited), ENROLLMENT_FIELDS)
     assert payload["enrollment"]["status"] == "ACTION_REQUIRED"
 
 
 @pytest.mark.parametrize("field", ["locationId", "programId"])
 def test_enrolling_another_organizations_location_or_an_unknown_program_is_not_found(
-    world: World, field: str
+    world: ApiWorld, client: Client, field: str
 ) -> None:
-    invited = invite(world)
-    foreign_location = world.partner().add_location()
+    invited = world.invited()
+    foreign_location = world.location(world.partner())
     wrong = {"locationId": foreign_location, "programId": invited.location}
-    error = world.user_error(invited.admin, "enroll", {**enroll_input(invited), field: wrong[field]})
+    error = client.user_error(invited.admin, "enroll", {**enroll_input(invited), field: wrong[field]})
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", field])
-    assert statuses(invited) == ["INVITED"]
+    assert statuses(client, invited) == ["INVITED"]
 
 
 # Rule 5: migration completed, and the location eligible (or the program open to all).
 
 
-def test_enrolling_needs_the_organizations_migration_completed(world: World) -> None:
-    invited = invite(world, partner=world.partner(migration_completed=False))
-    error = world.user_error(invited.admin, "enroll", enroll_input(invited))
+def test_enrolling_needs_the_organizations_migration_completed(world: ApiWorld, client: Client) -> None:
+    invited = world.invited(partner=world.partner(migration_completed=False))
+    error = client.user_error(invited.admin, "enroll", enroll_input(invited))
     assert error["code"] == "PREREQUISITE_MISSING"
-    assert statuses(invited) == ["INVITED"]
-    world.ok(invited.partner.admin, "completeMigration", {"organizationId": invited.partner.organization_id})
-    assert invited.enroll()["status"] == "ACTION_REQUIRED"
+    assert statuses(client, invited) == ["INVITED"]
+    client.ok(invited.partner.admin, "completeMigration", {"organizationId": invited.partner.organization_id})
+    assert enroll(client, invited)["status"] == "ACTION_REQUIRED"
 
 
-def test_enrolling_needs_the_location_eligible_for_a_program_with_criteria(world: World) -> None:
-    invited = invite(world, ["PARTNER_PROGRAM_AGREEMENT"])
-    error = world.user_error(invited.admin, "enroll", enroll_input(invited))
+def test_enrolling_needs_the_location_eligible_for_a_program_with_criteria(
+    world: ApiWorld, client: Client
+) -> None:
+    invited = world.invited(["PARTNER_PROGRAM_AGREEMENT"])
+    error = client.user_error(invited.admin, "enroll", enroll_input(invited))
     assert error["code"] == "NOT_ELIGIBLE"
-    assert invited.enrollments() == []
-    world.ok(
-        world.operator(),
+    assert enrollments_of(client, invited) == []
+    client.ok(
+        client.operator(),
         "recordAgreement",
         {"organizationId": invited.partner.organization_id, "kind": "PARTNER_PROGRAM", "active": True},
     )
-    assert invited.enroll()["status"] == "ACTION_REQUIRED"
+    assert enroll(client, invited)["status"] == "ACTION_REQUIRED"
 
 
 # Rule 6: eligibility follows agreements, partner type and designation.
@@ -132,30 +137,35 @@ def test_enrolling_needs_the_location_eligible_for_a_program_with_criteria(world
     ],
 )
 def test_eligibility_follows_agreements_and_partner_type(
-    world: World, partner_type: str, criteria: list[str], agreements: list[str], eligible: bool
+    world: ApiWorld,
+    client: Client,
+    partner_type: str,
+    criteria: list[str],
+    agreements: list[str],
+    eligible: bool,
 ) -> None:
     partner = eligible_partner(world, *agreements)
-    location = partner.add_location(partner_type)
-    program = world.create_program(criteria)
-    data = world.query(partner.admin, ELIGIBILITY, {"id": location, "program": program})
+    location = world.location(partner, partner_type)
+    program = world.program(criteria)
+    data = client.query(partner.admin, ELIGIBILITY, {"id": location, "program": program})
     assert data["node"]["eligibility"]["eligible"] is eligible
 
 
 def test_the_solutions_partner_designation_makes_a_location_eligible_and_withdrawing_it_does_not(
-    world: World,
+    world: ApiWorld, client: Client
 ) -> None:
     partner = world.partner()
-    location = partner.add_location()
-    program = world.create_program(["SOLUTIONS_PARTNER_DESIGNATION"])
+    location = world.location(partner)
+    program = world.program(["SOLUTIONS_PARTNER_DESIGNATION"])
     seen = []
     for designated in (True, False):
-        world.ok(
-            world.operator(),
+        client.ok(
+            client.operator(),
             "setSolutionsPartnerDesignation",
             {"organizationId": partner.organization_id, "designated": designated},
             "organization { hasSolutionsPartnerDesignation }",
         )
-        data = world.query(partner.admin, ELIGIBILITY, {"id": location, "program": program})
+        data = client.query(partner.admin, ELIGIBILITY, {"id": location, "program": program})
         seen.append(data["node"]["eligibility"])
     assert seen == [
         {"eligible": True, "criteria": [{"kind": "SOLUTIONS_PARTNER_DESIGNATION", "met": True}]},
@@ -166,116 +176,128 @@ def test_the_solutions_partner_designation_makes_a_location_eligible_and_withdra
 # Rule 8: profiles in place -> validation; missing -> action; updateEnrollment completes it.
 
 
-def test_enrolling_with_a_valid_tax_profile_and_a_payment_profile_goes_to_validation(world: World) -> None:
-    invited = invite(world)
-    invited.tax_profile(VALID)
-    profile = invited.payment_profile()
-    enrollment = invited.enroll(profile)
+def test_enrolling_with_a_valid_tax_profile_and_a_payment_profile_goes_to_validation(
+    client: Client, world: ApiWorld
+) -> None:
+    invited = world.invited()
+    world.tax_profile(invited, VALID)
+    profile = world.payment_profile(invited)
+    enrollment = enroll(client, invited, profile)
     assert enrollment["status"] == "VALIDATING_ENROLLMENT"
     assert enrollment["paymentProfile"] == {"id": profile}
 
 
-def test_update_enrollment_completes_an_enrollment_that_needed_action(world: World) -> None:
-    invited = invite(world)
-    enrollment = invited.enroll()
-    invited.tax_profile(VALID)
-    profile = invited.payment_profile()
-    payload = world.ok(
+def test_update_enrollment_completes_an_enrollment_that_needed_action(
+    world: ApiWorld, client: Client
+) -> None:
+    invited = world.invited()
+    enrollment = world.enroll(invited)
+    world.tax_profile(invited, VALID)
+    profile = world.payment_profile(invited)
+    payload = client.ok(
         invited.admin,
         "updateEnrollment",
-        {"enrollmentId": enrollment["id"], "paymentProfileId": profile},
+        {"enrollmentId": enrollment, "paymentProfileId": profile},
         ENROLLMENT_FIELDS,
     )
     assert payload["enrollment"]["status"] == "VALIDATING_ENROLLMENT"
-    assert statuses(invited) == ["VALIDATING_ENROLLMENT"]
+    assert statuses(client, invited) == ["VALIDATING_ENROLLMENT"]
 
 
-def test_callers_who_are_not_its_incentives_admin_see_enrolling(world: World) -> None:
-    invited = invite(world)
-    invited.enroll()
-    user = invited.partner.member("INCENTIVES_USER", locations=[invited.location], programs=[invited.program])
-    assert [e["status"] for e in invited.enrollments(user)] == ["ENROLLING"]
-    assert [e["status"] for e in invited.enrollments(invited.partner.admin)] == ["ENROLLING"]
-    assert [e["status"] for e in invited.enrollments()] == ["ACTION_REQUIRED"]
+def test_callers_who_are_not_its_incentives_admin_see_enrolling(client: Client, world: ApiWorld) -> None:
+    invited = world.invited()
+    world.enroll(invited)
+    user = world.member(
+        invited.partner, "INCENTIVES_USER", locations=[invited.location], programs=[invited.program]
+    )
+    assert [e["status"] for e in enrollments_of(client, invited, user)] == ["ENROLLING"]
+    assert [e["status"] for e in enrollments_of(client, invited, invited.partner.admin)] == ["ENROLLING"]
+    assert [e["status"] for e in enrollments_of(client, invited)] == ["ACTION_REQUIRED"]
 
 
-def test_another_organizations_payment_profile_is_not_found_and_nothing_changes(world: World) -> None:
-    invited = invite(world)
-    foreign = invite(world).payment_profile()
-    error = world.user_error(invited.admin, "enroll", {**enroll_input(invited), "paymentProfileId": foreign})
+def test_another_organizations_payment_profile_is_not_found_and_nothing_changes(
+    world: ApiWorld, client: Client
+) -> None:
+    invited = world.invited()
+    foreign = world.payment_profile(world.invited())
+    error = client.user_error(invited.admin, "enroll", {**enroll_input(invited), "paymentProfileId": foreign})
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "paymentProfileId"])
-    assert statuses(invited) == ["INVITED"]
-    enrollment = invited.enroll()
-    error = world.user_error(
+    assert statuses(client, invited) == ["INVITED"]
+    enrollment = enroll(client, invited)
+    error = client.user_error(
         invited.admin, "updateEnrollment", {"enrollmentId": enrollment["id"], "paymentProfileId": foreign}
     )
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "paymentProfileId"])
-    assert statuses(invited) == ["ACTION_REQUIRED"]
+    assert statuses(client, invited) == ["ACTION_REQUIRED"]
 
 
-def test_updating_another_organizations_enrollment_is_not_found(world: World) -> None:
-    invited = invite(world)
-    other = invite(world)
-    foreign = other.enroll()
-    error = world.user_error(
+def test_updating_another_organizations_enrollment_is_not_found(world: ApiWorld, client: Client) -> None:
+    invited = world.invited()
+    other = world.invited()
+    foreign = world.enroll(other)
+    error = client.user_error(
         invited.admin,
         "updateEnrollment",
-        {"enrollmentId": foreign["id"], "paymentProfileId": invited.payment_profile()},
+        {"enrollmentId": foreign, "paymentProfileId": world.payment_profile(invited)},
     )
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "enrollmentId"])
-    assert statuses(other) == ["ACTION_REQUIRED"]
+    assert statuses(client, other) == ["ACTION_REQUIRED"]
 
 
-def test_an_incentives_user_cannot_update_an_enrollment(world: World) -> None:
-    invited = invite(world)
-    enrollment = invited.enroll()
-    profile = invited.payment_profile()
-    user = invited.partner.member("INCENTIVES_USER")
-    world.forbidden(user, "updateEnrollment", {"enrollmentId": enrollment["id"], "paymentProfileId": profile})
-    assert statuses(invited) == ["ACTION_REQUIRED"]
+def test_an_incentives_user_cannot_update_an_enrollment(world: ApiWorld, client: Client) -> None:
+    invited = world.invited()
+    enrollment = world.enroll(invited)
+    profile = world.payment_profile(invited)
+    user = world.member(invited.partner, "INCENTIVES_USER")
+    client.forbidden(user, "updateEnrollment", {"enrollmentId": enrollment, "paymentProfileId": profile})
+    assert statuses(client, invited) == ["ACTION_REQUIRED"]
 
 
 # Rule 9: home-page notices of EMAIL invitations, dismissed per caller.
 
 
-def test_an_invited_incentives_admin_sees_the_notice_until_they_dismiss_it(world: World) -> None:
-    invited = invite(world, ["PARTNER_PROGRAM_AGREEMENT"], partner=eligible_partner(world, "PARTNER_PROGRAM"))
-    colleague = invited.partner.member("INCENTIVES_ADMIN", locations=[invited.location])
-    notices = world.query(invited.admin, NOTICES)["viewer"]["invitations"]
+def test_an_invited_incentives_admin_sees_the_notice_until_they_dismiss_it(
+    world: ApiWorld, client: Client
+) -> None:
+    invited = world.invited(["PARTNER_PROGRAM_AGREEMENT"], partner=eligible_partner(world, "PARTNER_PROGRAM"))
+    colleague = world.member(invited.partner, "INCENTIVES_ADMIN", locations=[invited.location])
+    notices = client.query(invited.admin, NOTICES)["viewer"]["invitations"]
     (notice,) = [n for n in notices if n["location"]["id"] == invited.location]
     assert (notice["program"]["id"], notice["channel"]) == (invited.program, "EMAIL")
-    payload = world.ok(
+    payload = client.ok(
         invited.admin, "dismissInvitation", {"invitationId": notice["id"]}, "invitation { id }"
     )
     assert payload["invitation"] == {"id": notice["id"]}
-    assert notice["id"] not in [n["id"] for n in world.query(invited.admin, NOTICES)["viewer"]["invitations"]]
-    assert notice["id"] in [n["id"] for n in world.query(colleague, NOTICES)["viewer"]["invitations"]]
-    assert invited.enroll()["status"] == "ACTION_REQUIRED"
+    assert notice["id"] not in [
+        n["id"] for n in client.query(invited.admin, NOTICES)["viewer"]["invitations"]
+    ]
+    assert notice["id"] in [n["id"] for n in client.query(colleague, NOTICES)["viewer"]["invitations"]]
+    assert enroll(client, invited)["status"] == "ACTION_REQUIRED"
 
 
-def test_an_open_programs_invitation_is_no_home_page_notice(world: World) -> None:
-    invited = invite(world)
-    notices = world.query(invited.admin, NOTICES)["viewer"]["invitations"]
+def test_an_open_programs_invitation_is_no_home_page_notice(world: ApiWorld, client: Client) -> None:
+    invited = world.invited()
+    notices = client.query(invited.admin, NOTICES)["viewer"]["invitations"]
     assert [n for n in notices if n["program"]["id"] == invited.program] == []
 
 
-def test_dismissing_another_organizations_invitation_is_not_found(world: World) -> None:
-    invited = invite(world, ["PARTNER_PROGRAM_AGREEMENT"], partner=eligible_partner(world, "PARTNER_PROGRAM"))
-    (notice,) = world.query(invited.admin, NOTICES)["viewer"]["invitations"]
-    stranger = world.partner().member("INCENTIVES_ADMIN")
-    error = world.user_error(stranger, "dismissInvitation", {"invitationId": notice["id"]})
+def test_dismissing_another_organizations_invitation_is_not_found(world: ApiWorld, client: Client) -> None:
+    invited = world.invited(["PARTNER_PROGRAM_AGREEMENT"], partner=eligible_partner(world, "PARTNER_PROGRAM"))
+    (notice,) = client.query(invited.admin, NOTICES)["viewer"]["invitations"]
+    stranger = world.member(world.partner(), "INCENTIVES_ADMIN")
+    error = client.user_error(stranger, "dismissInvitation", {"invitationId": notice["id"]})
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "invitationId"])
-    assert [n["id"] for n in world.query(invited.admin, NOTICES)["viewer"]["invitations"]] == [notice["id"]]
+    assert [n["id"] for n in client.query(invited.admin, NOTICES)["viewer"]["invitations"]] == [notice["id"]]
 
 
-def test_enrollment_changes_are_audited_with_their_names(world: World) -> None:
-    invited = invite(world)
-    enrollment = invited.enroll()
-    world.ok(
+def test_enrollment_changes_are_audited_with_their_names(world: ApiWorld, client: Client) -> None:
+    invited = world.invited()
+    enrollment = enroll(client, invited)
+    client.ok(
         invited.admin,
         "updateEnrollment",
-        {"enrollmentId": enrollment["id"], "paymentProfileId": invited.payment_profile()},
+        {"enrollmentId": enrollment["id"], "paymentProfileId": world.payment_profile(invited)},
     )
     assert {("enroll", invited.admin.object_id), ("updateEnrollment", invited.admin.object_id)} <= set(
-        invited.partner.audit_actions()
+        client.audit_actions(invited.partner.admin)
     )

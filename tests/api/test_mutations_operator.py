@@ -1,4 +1,4 @@
-"""Operator-side mutations through HTTP with real tokens: rules 7, 8 (review), 12 and 13 of the contract."""
+"""Operator-side mutations through the API with real tokens: rules 7, 8 (review), 12 and 13."""
 
 from __future__ import annotations
 
@@ -6,17 +6,9 @@ import uuid
 
 import pytest
 
-from tests.api.mutation_world import (
-    ENROLLMENT_FIELDS,
-    GraphqlServer,
-    Invited,
-    Json,
-    World,
-    current_fiscal_year,
-    invite,
-)
-from tests.support.entra import RunningEntra
-from tests.support.server import ApiServer
+from tests.api.client import ENROLLMENT_FIELDS, Client, Json
+from tests.api.world import ApiWorld, Invited, enrollments_of
+from tests.support.in_process import InProcessApi
 
 VALID = "2099-12-31"
 PROGRAM = "query Program($id: ID!) { node(id: $id) { ... on IncentiveProgram { status } } }"
@@ -33,14 +25,9 @@ OPERATOR_MUTATIONS = [
 
 
 @pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
-
-
-@pytest.fixture
-def invited(world: World) -> Invited:
+def invited(world: ApiWorld) -> Invited:
     """A location of a new partner, invited to a new program open to all, and its Incentives admin."""
-    return invite(world)
+    return world.invited()
 
 
 def operator_inputs(invited: Invited) -> dict[str, Json]:
@@ -59,15 +46,15 @@ def operator_inputs(invited: Invited) -> dict[str, Json]:
 @pytest.mark.parametrize("mutation", OPERATOR_MUTATIONS)
 @pytest.mark.parametrize("kind", ["GLOBAL_ADMIN", "ACCOUNT_ADMIN", "INCENTIVES_ADMIN"])
 def test_partner_callers_may_not_run_operator_mutations(
-    world: World, invited: Invited, mutation: str, kind: str
+    world: ApiWorld, client: Client, invited: Invited, mutation: str, kind: str
 ) -> None:
-    world.forbidden(invited.partner.caller(kind), mutation, operator_inputs(invited)[mutation])
+    client.forbidden(world.caller(invited.partner, kind), mutation, operator_inputs(invited)[mutation])
 
 
-def test_an_operator_creates_programs_with_criteria_or_open_to_all(world: World) -> None:
-    operator = world.operator()
+def test_an_operator_creates_programs_with_criteria_or_open_to_all(client: Client) -> None:
+    operator = client.operator()
     fields = "program { code name status openToAllPartners criteria }"
-    open_program = world.ok(
+    open_program = client.ok(
         operator, "createProgram", {"code": f"O{world_code()}", "name": " Open ", "criteria": []}, fields
     )["program"]
     assert (open_program["name"], open_program["status"], open_program["openToAllPartners"]) == (
@@ -75,7 +62,7 @@ def test_an_operator_creates_programs_with_criteria_or_open_to_all(world: World)
         "ACTIVE",
         True,
     )
-    gated = world.ok(
+    gated = client.ok(
         operator,
         "createProgram",
         {"code": f"G{world_code()}", "name": "Gated", "criteria": ["PARTNER_PROGRAM_AGREEMENT"]},
@@ -88,11 +75,11 @@ def world_code() -> str:
     return uuid.uuid4().hex[:12].upper()
 
 
-def test_a_program_code_is_unique(world: World) -> None:
+def test_a_program_code_is_unique(client: Client) -> None:
     code = f"U{world_code()}"
-    world.ok(world.operator(), "createProgram", {"code": code, "name": "First", "criteria": []})
-    error = world.user_error(
-        world.operator(), "createProgram", {"code": code, "name": "Second", "criteria": []}
+    client.ok(client.operator(), "createProgram", {"code": code, "name": "First", "criteria": []})
+    error = client.user_error(
+        client.operator(), "createProgram", {"code": code, "name": "Second", "criteria": []}
     )
     assert error["code"] == "CONFLICT"
 
@@ -102,38 +89,41 @@ def test_a_program_code_is_unique(world: World) -> None:
     [({"code": "C" * 33, "name": "Long code"}, "code"), ({"code": "LONGNAME", "name": "N" * 201}, "name")],
     ids=["code too long", "name too long"],
 )
-def test_overlong_program_input_is_invalid(world: World, input: Json, field: str) -> None:
-    error = world.user_error(world.operator(), "createProgram", {**input, "criteria": []})
+def test_overlong_program_input_is_invalid(client: Client, input: Json, field: str) -> None:
+    error = client.user_error(client.operator(), "createProgram", {**input, "criteria": []})
     assert (error["code"], error["field"]) == ("INVALID", ["input", field])
 
 
 # Rule 7: invitations once per location and fiscal year, with an INVITED enrollment.
 
 
-def test_issuing_invitations_again_creates_nothing_new(world: World) -> None:
+def issue_invitations(client: Client, program: str) -> int:
+    payload = client.ok(client.operator(), "issueInvitations", {"programId": program}, "invitationsCreated")
+    created: int = payload["invitationsCreated"]
+    return created
+
+
+def test_issuing_invitations_again_creates_nothing_new(client: Client, world: ApiWorld) -> None:
     partner = world.partner()
-    location = partner.add_location()
-    program = world.create_program()
-    assert world.invite(program) >= 1
-    assert world.invite(program) == 0
-    invited = Invited(partner=partner, location=location, program=program, admin=partner.admin)
-    (enrollment,) = invited.enrollments()
+    location = world.location(partner)
+    program = world.program()
+    assert issue_invitations(client, program) >= 1
+    assert issue_invitations(client, program) == 0
+    (enrollment,) = client.enrollments(partner.admin, location, program)
     assert (enrollment["status"], enrollment["fiscalYear"]) == (
         "INVITED",
-        current_fiscal_year(world, partner.admin),
+        client.current_fiscal_year(partner.admin),
     )
 
 
-def test_a_program_with_criteria_invites_only_eligible_locations(world: World) -> None:
-    program = world.create_program(["RESELLER_AGREEMENT"])
+def test_a_program_with_criteria_invites_only_eligible_locations(client: Client, world: ApiWorld) -> None:
+    program = world.program(["RESELLER_AGREEMENT"])
     partner = world.partner()
-    direct = partner.add_location("DIRECT_RESELLER")
-    indirect = partner.add_location("INDIRECT_RESELLER")
-    world.invite(program)
-    assert [e["status"] for e in Invited(partner, direct, program, partner.admin).enrollments()] == []
-    assert [e["status"] for e in Invited(partner, indirect, program, partner.admin).enrollments()] == [
-        "INVITED"
-    ]
+    direct = world.location(partner, "DIRECT_RESELLER")
+    indirect = world.location(partner, "INDIRECT_RESELLER")
+    issue_invitations(client, program)
+    assert [e["status"] for e in client.enrollments(partner.admin, direct, program)] == []
+    assert [e["status"] for e in client.enrollments(partner.admin, indirect, program)] == ["INVITED"]
 
 
 @pytest.mark.parametrize(
@@ -155,22 +145,22 @@ def test_a_program_with_criteria_invites_only_eligible_locations(world: World) -
     ],
 )
 def test_unknown_or_wrong_kind_ids_are_not_found(
-    world: World, mutation: str, input: Json, field: str
+    client: Client, mutation: str, input: Json, field: str
 ) -> None:
-    error = world.user_error(world.operator(), mutation, input)
+    error = client.user_error(client.operator(), mutation, input)
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", field])
 
 
-def test_a_recorded_agreement_shows_on_the_organization_at_once(world: World) -> None:
+def test_a_recorded_agreement_shows_on_the_organization_at_once(world: ApiWorld, client: Client) -> None:
     partner = world.partner()
-    payload = world.ok(
-        world.operator(),
+    payload = client.ok(
+        client.operator(),
         "recordAgreement",
         {"organizationId": partner.organization_id, "kind": "DISTRIBUTOR", "active": True},
         "organization { id agreements { kind active } }",
     )
     assert payload["organization"]["agreements"] == [{"kind": "DISTRIBUTOR", "active": True}]
-    assert world.query(partner.admin, AGREEMENTS)["viewer"]["organization"]["agreements"] == [
+    assert client.query(partner.admin, AGREEMENTS)["viewer"]["organization"]["agreements"] == [
         {"kind": "DISTRIBUTOR", "active": True}
     ]
 
@@ -179,50 +169,65 @@ def test_a_recorded_agreement_shows_on_the_organization_at_once(world: World) ->
 
 
 def test_approval_enrolls_from_the_first_of_the_current_month(
-    world: World, invited: Invited, api_server: ApiServer
+    client: Client, world: ApiWorld, invited: Invited, api: InProcessApi
 ) -> None:
-    enrollment = invited.enrolled(VALID)
+    enrollment = approve(client, world.validating(invited, VALID))
     assert enrollment["status"] == "ENROLLED"
-    assert enrollment["earningsStartDate"] == api_server.clock.today().replace(day=1).isoformat()
-    assert [e["status"] for e in invited.enrollments()] == ["ENROLLED"]
+    assert enrollment["earningsStartDate"] == api.clock.today().replace(day=1).isoformat()
+    assert [e["status"] for e in enrollments_of(client, invited)] == ["ENROLLED"]
 
 
-def test_rejection_sends_the_enrollment_back_to_action_required(world: World, invited: Invited) -> None:
+def test_rejection_sends_the_enrollment_back_to_action_required(
+    world: ApiWorld, client: Client, invited: Invited
+) -> None:
     review = {"approved": False, "reason": " Bank details unreadable "}
-    payload = world.ok(world.operator(), "reviewEnrollment", reviewing(invited, review), ENROLLMENT_FIELDS)
+    payload = client.ok(
+        client.operator(), "reviewEnrollment", reviewing(world, invited, review), ENROLLMENT_FIELDS
+    )
     assert payload["enrollment"]["status"] == "ACTION_REQUIRED"
-    assert [e["status"] for e in invited.enrollments()] == ["ACTION_REQUIRED"]
+    assert [e["status"] for e in enrollments_of(client, invited)] == ["ACTION_REQUIRED"]
 
 
-def test_an_overlong_review_reason_is_invalid_and_changes_nothing(world: World, invited: Invited) -> None:
+def test_an_overlong_review_reason_is_invalid_and_changes_nothing(
+    world: ApiWorld, client: Client, invited: Invited
+) -> None:
     review = {"approved": False, "reason": "r" * 501}
-    error = world.user_error(world.operator(), "reviewEnrollment", reviewing(invited, review))
+    error = client.user_error(client.operator(), "reviewEnrollment", reviewing(world, invited, review))
     assert (error["code"], error["field"]) == ("INVALID", ["input", "reason"])
-    assert [e["status"] for e in invited.enrollments()] == ["VALIDATING_ENROLLMENT"]
+    assert [e["status"] for e in enrollments_of(client, invited)] == ["VALIDATING_ENROLLMENT"]
 
 
-def reviewing(invited: Invited, review: Json) -> Json:
+def reviewing(world: ApiWorld, invited: Invited, review: Json) -> Json:
     """The reviewEnrollment input for the invited location's enrollment, brought to validation first."""
-    return {"enrollmentId": invited.validating(VALID)["id"], **review}
+    return {"enrollmentId": world.validating(invited, VALID), **review}
+
+
+def approve(client: Client, enrollment_id: str) -> Json:
+    """The operator's approval through the API: the enrollment as it answers."""
+    review = {"enrollmentId": enrollment_id, "approved": True}
+    enrollment: Json = client.ok(client.operator(), "reviewEnrollment", review, ENROLLMENT_FIELDS)[
+        "enrollment"
+    ]
+    return enrollment
 
 
 def test_a_discontinued_program_shows_all_its_enrollments_discontinued(
-    world: World, invited: Invited
+    world: ApiWorld, client: Client, invited: Invited
 ) -> None:
-    invited.enroll()
-    payload = world.ok(
-        world.operator(), "discontinueProgram", {"programId": invited.program}, "program { status }"
+    world.enroll(invited)
+    payload = client.ok(
+        client.operator(), "discontinueProgram", {"programId": invited.program}, "program { status }"
     )
     assert payload["program"]["status"] == "DISCONTINUED"
-    assert [e["status"] for e in invited.enrollments()] == ["DISCONTINUED"]
+    assert [e["status"] for e in enrollments_of(client, invited)] == ["DISCONTINUED"]
 
 
 # Rule 12: the roll-forward.
 
 
-def roll_over(world: World, fiscal_year: int) -> Json:
-    return world.ok(
-        world.operator(),
+def roll_over(client: Client, fiscal_year: int) -> Json:
+    return client.ok(
+        client.operator(),
         "rollOverFiscalYear",
         {"fromFiscalYear": fiscal_year},
         "carried actionRequired ineligible inactive",
@@ -230,74 +235,77 @@ def roll_over(world: World, fiscal_year: int) -> Json:
 
 
 def test_rolling_over_carries_enrolled_enrollments_and_running_it_again_changes_nothing(
-    world: World, invited: Invited
+    world: ApiWorld, client: Client, invited: Invited
 ) -> None:
-    year = current_fiscal_year(world, invited.admin)
-    enrolled = invited.enrolled(VALID)
-    assert roll_over(world, year)["carried"] >= 1
-    assert roll_over(world, year) == {
+    year = client.current_fiscal_year(invited.admin)
+    world.enrolled(invited, VALID)
+    (enrolled,) = enrollments_of(client, invited)
+    assert roll_over(client, year)["carried"] >= 1
+    assert roll_over(client, year) == {
         "carried": 0,
         "actionRequired": 0,
         "ineligible": 0,
         "inactive": 0,
         "userErrors": [],
     }
-    (carried,) = invited.enrollments(fiscal_year=year + 1)
+    (carried,) = enrollments_of(client, invited, fiscal_year=year + 1)
     assert (carried["status"], carried["paymentProfile"]) == ("ENROLLED", enrolled["paymentProfile"])
 
 
 def test_a_tax_profile_expiring_by_july_first_asks_for_action_after_the_roll_over(
-    world: World, invited: Invited
+    world: ApiWorld, client: Client, invited: Invited
 ) -> None:
-    year = current_fiscal_year(world, invited.admin)
-    invited.enrolled(f"{year}-07-01")
-    assert roll_over(world, year)["actionRequired"] >= 1
-    assert [e["status"] for e in invited.enrollments(fiscal_year=year + 1)] == ["ACTION_REQUIRED"]
+    year = client.current_fiscal_year(invited.admin)
+    world.enrolled(invited, f"{year}-07-01")
+    assert roll_over(client, year)["actionRequired"] >= 1
+    assert [e["status"] for e in enrollments_of(client, invited, fiscal_year=year + 1)] == ["ACTION_REQUIRED"]
 
 
-def test_a_location_no_longer_eligible_is_rolled_over_ineligible(world: World) -> None:
+def test_a_location_no_longer_eligible_is_rolled_over_ineligible(world: ApiWorld, client: Client) -> None:
     partner = world.partner()
-    operator = world.operator()
-    agreement = {"organizationId": partner.organization_id, "kind": "PARTNER_PROGRAM", "active": True}
-    world.ok(operator, "recordAgreement", agreement)
-    invited = invite(world, ["PARTNER_PROGRAM_AGREEMENT"], partner=partner)
-    year = current_fiscal_year(world, invited.admin)
-    invited.enrolled(VALID)
-    world.ok(operator, "recordAgreement", {**agreement, "active": False})
-    assert roll_over(world, year)["ineligible"] >= 1
-    assert [e["status"] for e in invited.enrollments(fiscal_year=year + 1)] == ["INELIGIBLE"]
+    world.agree(partner, "PARTNER_PROGRAM")
+    invited = world.invited(["PARTNER_PROGRAM_AGREEMENT"], partner=partner)
+    year = client.current_fiscal_year(invited.admin)
+    world.enrolled(invited, VALID)
+    world.agree(partner, "PARTNER_PROGRAM", active=False)
+    assert roll_over(client, year)["ineligible"] >= 1
+    assert [e["status"] for e in enrollments_of(client, invited, fiscal_year=year + 1)] == ["INELIGIBLE"]
 
 
-def test_enrollments_not_enrolled_are_not_carried(world: World, invited: Invited) -> None:
-    year = current_fiscal_year(world, invited.admin)
-    invited.enroll()
-    roll_over(world, year)
-    assert invited.enrollments(fiscal_year=year + 1) == []
+def test_enrollments_not_enrolled_are_not_carried(world: ApiWorld, client: Client, invited: Invited) -> None:
+    year = client.current_fiscal_year(invited.admin)
+    world.enroll(invited)
+    roll_over(client, year)
+    assert enrollments_of(client, invited, fiscal_year=year + 1) == []
 
 
 # Rule 13: operator changes are in the organization's audit log too.
 
 
-def test_operator_mutations_are_audited_in_the_organizations_log(world: World, invited: Invited) -> None:
-    operator = world.operator()
+def test_operator_mutations_are_audited_in_the_organizations_log(
+    world: ApiWorld, client: Client, invited: Invited
+) -> None:
+    operator = client.operator()
     organization = invited.partner.organization_id
-    world.ok(
+    client.ok(
         operator, "recordAgreement", {"organizationId": organization, "kind": "RESELLER", "active": True}
     )
-    world.ok(operator, "setSolutionsPartnerDesignation", {"organizationId": organization, "designated": True})
-    enrollment = invited.validating(VALID)
-    world.ok(operator, "reviewEnrollment", {"enrollmentId": enrollment["id"], "approved": True})
-    actions = {action for action, _ in invited.partner.audit_actions()}
+    client.ok(
+        operator, "setSolutionsPartnerDesignation", {"organizationId": organization, "designated": True}
+    )
+    enrollment = world.validating(invited, VALID)
+    client.ok(operator, "reviewEnrollment", {"enrollmentId": enrollment, "approved": True})
+    actions = {action for action, _ in client.audit_actions(invited.partner.admin)}
     assert {
         "recordAgreement",
         "setSolutionsPartnerDesignation",
         "issueInvitations",
         "reviewEnrollment",
     } <= actions
-    assert ("recordAgreement", operator.object_id) in invited.partner.audit_actions()
+    assert ("recordAgreement", operator.object_id) in client.audit_actions(invited.partner.admin)
 
 
-def test_each_mutation_of_one_request_shows_the_data_as_it_left_it(world: World) -> None:
+def test_each_mutation_of_one_request_shows_the_data_as_it_left_it(world: ApiWorld, client: Client) -> None:
     partner = world.partner()
     change = (
         "recordAgreement(input: {{organizationId: $id, kind: RESELLER, active: {active}}})"
@@ -307,6 +315,6 @@ def test_each_mutation_of_one_request_shows_the_data_as_it_left_it(world: World)
         f"mutation Twice($id: ID!) {{ first: {change.format(active='true')}"
         f" second: {change.format(active='false')} }}"
     )
-    data = world.query(world.operator(), document, {"id": partner.organization_id})
+    data = client.query(client.operator(), document, {"id": partner.organization_id})
     assert data["first"]["organization"]["agreements"] == [{"kind": "RESELLER", "active": True}]
     assert data["second"]["organization"]["agreements"] == [{"kind": "RESELLER", "active": False}]

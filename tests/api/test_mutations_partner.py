@@ -1,11 +1,11 @@
-"""Partner-side mutations through HTTP with real tokens: rules 1, 2, 3, 11 and 13 of the contract."""
+"""Partner-side mutations through the API with real tokens: rules 1, 2, 3, 11 and 13 of the contract."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.api.mutation_world import GraphqlServer, Json, Partner, World
-from tests.support.entra import RunningEntra
+from tests.api.client import Client, Json
+from tests.api.world import ApiWorld, Partner
 from tests.support.personas import Tenant
 
 NOT_MIGRATED_NAME = "Fabrikam GmbH"
@@ -17,31 +17,26 @@ IBAN = "DE89 3704 0044 0532 0130 00"
 
 
 @pytest.fixture
-def world(api_server: GraphqlServer, entra: RunningEntra) -> World:
-    return World(api_server, entra)
-
-
-@pytest.fixture
-def partner(world: World) -> Partner:
+def partner(world: ApiWorld) -> Partner:
     return world.partner()
 
 
-def organization_of(world: World, partner: Partner) -> Json:
-    organization: Json = world.query(partner.admin, ORGANIZATION)["viewer"]["organization"]
+def organization_of(client: Client, partner: Partner) -> Json:
+    organization: Json = client.query(partner.admin, ORGANIZATION)["viewer"]["organization"]
     return organization
 
 
-def assignment_ids(world: World, partner: Partner) -> list[str]:
-    edges = world.query(partner.admin, ASSIGNMENTS)["viewer"]["organization"]["roleAssignments"]["edges"]
+def assignment_ids(client: Client, partner: Partner) -> list[str]:
+    edges = client.query(partner.admin, ASSIGNMENTS)["viewer"]["organization"]["roleAssignments"]["edges"]
     return [edge["node"]["id"] for edge in edges]
 
 
 # Rule 1: one organization per tenant, registered by its Global admin.
 
 
-def test_a_global_admin_registers_the_organization_of_their_tenant(world: World) -> None:
-    admin = world.global_admin()
-    payload = world.ok(
+def test_a_global_admin_registers_the_organization_of_their_tenant(client: Client) -> None:
+    admin = client.global_admin()
+    payload = client.ok(
         admin,
         "registerOrganization",
         {"legalName": "  Contoso Ltd  ", "country": "DE"},
@@ -52,29 +47,29 @@ def test_a_global_admin_registers_the_organization_of_their_tenant(world: World)
     assert organization["country"] == "DE"
     assert organization["migrationCompleted"] is True
     assert organization["globalPartnerId"].isdigit()
-    viewer = world.query(admin, "{ viewer { organization { id } } }")["viewer"]
+    viewer = client.query(admin, "{ viewer { organization { id } } }")["viewer"]
     assert viewer["organization"]["id"] == organization["id"]
 
 
 def test_a_second_registration_from_the_same_tenant_is_a_conflict_and_changes_nothing(
-    world: World, partner: Partner
+    client: Client, partner: Partner
 ) -> None:
-    another_admin = world.global_admin(partner.tenant_id)
-    error = world.user_error(
+    another_admin = client.global_admin(partner.tenant_id)
+    error = client.user_error(
         another_admin,
         "registerOrganization",
         {"legalName": "Contoso Two", "country": "FR"},
         "organization { id }",
     )
     assert error["code"] == "CONFLICT"
-    assert organization_of(world, partner)["legalName"] == "Contoso Ltd"
+    assert organization_of(client, partner)["legalName"] == "Contoso Ltd"
 
 
 @pytest.mark.parametrize("kind", ["plain user", "operator"])
-def test_only_a_global_admin_may_register_an_organization(world: World, kind: str) -> None:
-    caller = world.operator() if kind == "operator" else world.caller(Tenant().id)
-    world.forbidden(caller, "registerOrganization", {"legalName": "Nobody Inc", "country": "US"})
-    assert world.query(caller, "{ viewer { organization { id } } }")["viewer"]["organization"] is None
+def test_only_a_global_admin_may_register_an_organization(client: Client, kind: str) -> None:
+    caller = client.operator() if kind == "operator" else client.caller(Tenant().id)
+    client.forbidden(caller, "registerOrganization", {"legalName": "Nobody Inc", "country": "US"})
+    assert client.query(caller, "{ viewer { organization { id } } }")["viewer"]["organization"] is None
 
 
 @pytest.mark.parametrize(
@@ -87,12 +82,12 @@ def test_only_a_global_admin_may_register_an_organization(world: World, kind: st
     ids=["legal name too long", "country not ISO", "partner ID too long"],
 )
 def test_bad_registration_input_is_invalid_and_registers_nothing(
-    world: World, input: Json, field: str
+    client: Client, input: Json, field: str
 ) -> None:
-    admin = world.global_admin()
-    error = world.user_error(admin, "registerOrganization", input, "organization { id }")
+    admin = client.global_admin()
+    error = client.user_error(admin, "registerOrganization", input, "organization { id }")
     assert (error["code"], error["field"]) == ("INVALID", ["input", field])
-    assert world.query(admin, "{ viewer { organization { id } } }")["viewer"]["organization"] is None
+    assert client.query(admin, "{ viewer { organization { id } } }")["viewer"]["organization"] is None
 
 
 # Rule 2: Global and Account admins add locations, each with its own PartnerID of digits.
@@ -100,11 +95,11 @@ def test_bad_registration_input_is_invalid_and_registers_nothing(
 
 @pytest.mark.parametrize("kind", ["GLOBAL_ADMIN", "ACCOUNT_ADMIN"])
 def test_organization_admins_add_locations_with_unique_numeric_partner_ids(
-    world: World, partner: Partner, kind: str
+    client: Client, world: ApiWorld, partner: Partner, kind: str
 ) -> None:
-    caller = partner.caller(kind)
+    caller = world.caller(partner, kind)
     partner_ids = [
-        world.ok(
+        client.ok(
             caller,
             "addLocation",
             {"name": f" Berlin {number} ", "country": "de", "partnerType": "INDIRECT_RESELLER"},
@@ -118,31 +113,33 @@ def test_organization_admins_add_locations_with_unique_numeric_partner_ids(
 
 
 @pytest.mark.parametrize("kind", ["INCENTIVES_ADMIN", "INCENTIVES_USER", "member", "operator"])
-def test_no_one_else_may_add_a_location(world: World, partner: Partner, kind: str) -> None:
-    world.forbidden(
-        partner.caller(kind),
+def test_no_one_else_may_add_a_location(client: Client, world: ApiWorld, partner: Partner, kind: str) -> None:
+    client.forbidden(
+        world.caller(partner, kind),
         "addLocation",
         {"name": "Paris", "country": "FR", "partnerType": "DIRECT_RESELLER"},
     )
-    assert organization_of(world, partner)["locations"]["totalCount"] == 0
+    assert organization_of(client, partner)["locations"]["totalCount"] == 0
 
 
-def test_an_overlong_location_name_is_invalid_and_adds_nothing(world: World, partner: Partner) -> None:
-    error = world.user_error(
+def test_an_overlong_location_name_is_invalid_and_adds_nothing(client: Client, partner: Partner) -> None:
+    error = client.user_error(
         partner.admin, "addLocation", {"name": "L" * 201, "country": "DE", "partnerType": "DIRECT_RESELLER"}
     )
     assert (error["code"], error["field"]) == ("INVALID", ["input", "name"])
-    assert organization_of(world, partner)["locations"]["totalCount"] == 0
+    assert organization_of(client, partner)["locations"]["totalCount"] == 0
 
 
-def test_a_global_admin_completes_the_migration_of_their_own_organization_only(world: World) -> None:
+def test_a_global_admin_completes_the_migration_of_their_own_organization_only(
+    client: Client, world: ApiWorld
+) -> None:
     partner = world.partner(migration_completed=False)
     other = world.partner(migration_completed=False)
-    error = world.user_error(
+    error = client.user_error(
         partner.admin, "completeMigration", {"organizationId": other.organization_id}, "organization { id }"
     )
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "organizationId"])
-    payload = world.ok(
+    payload = client.ok(
         partner.admin,
         "completeMigration",
         {"organizationId": partner.organization_id},
@@ -151,10 +148,12 @@ def test_a_global_admin_completes_the_migration_of_their_own_organization_only(w
     assert payload["organization"]["migrationCompleted"] is True
 
 
-def test_incentives_roles_may_not_complete_the_migration(world: World) -> None:
+def test_incentives_roles_may_not_complete_the_migration(client: Client, world: ApiWorld) -> None:
     partner = world.partner(migration_completed=False)
-    world.forbidden(
-        partner.caller("INCENTIVES_ADMIN"), "completeMigration", {"organizationId": partner.organization_id}
+    client.forbidden(
+        world.caller(partner, "INCENTIVES_ADMIN"),
+        "completeMigration",
+        {"organizationId": partner.organization_id},
     )
 
 
@@ -162,13 +161,13 @@ def test_incentives_roles_may_not_complete_the_migration(world: World) -> None:
 
 
 def test_an_account_admin_assigns_an_incentives_role_scoped_to_locations_and_programs(
-    world: World, partner: Partner
+    client: Client, world: ApiWorld, partner: Partner
 ) -> None:
-    location = partner.add_location()
-    program = world.create_program()
-    account_admin = partner.caller("ACCOUNT_ADMIN")
-    user = partner.user()
-    payload = world.ok(
+    location = world.location(partner)
+    program = world.program()
+    account_admin = world.caller(partner, "ACCOUNT_ADMIN")
+    user = world.user(partner)
+    payload = client.ok(
         account_admin,
         "assignRole",
         {
@@ -188,90 +187,102 @@ def test_an_account_admin_assigns_an_incentives_role_scoped_to_locations_and_pro
     assert assignment["programs"] == [{"id": program}]
 
 
-def test_global_admin_cannot_be_assigned(world: World, partner: Partner) -> None:
-    before = assignment_ids(world, partner)
-    error = world.user_error(
-        partner.admin, "assignRole", {"userObjectId": partner.user().object_id, "role": "GLOBAL_ADMIN"}
+def test_global_admin_cannot_be_assigned(client: Client, world: ApiWorld, partner: Partner) -> None:
+    before = assignment_ids(client, partner)
+    error = client.user_error(
+        partner.admin, "assignRole", {"userObjectId": world.user(partner).object_id, "role": "GLOBAL_ADMIN"}
     )
     assert error["code"] == "INVALID"
-    assert assignment_ids(world, partner) == before
+    assert assignment_ids(client, partner) == before
 
 
 @pytest.mark.parametrize("field", ["locationIds", "programIds"])
 def test_assigning_over_another_organizations_or_unknown_ids_is_not_found_and_assigns_nothing(
-    world: World, partner: Partner, field: str
+    client: Client, world: ApiWorld, partner: Partner, field: str
 ) -> None:
-    foreign_location = world.partner().add_location()
+    foreign_location = world.location(world.partner())
     unknown = {"locationIds": [foreign_location], "programIds": ["not-an-id"]}
-    before = assignment_ids(world, partner)
-    error = world.user_error(
+    before = assignment_ids(client, partner)
+    error = client.user_error(
         partner.admin,
         "assignRole",
-        {"userObjectId": partner.user().object_id, "role": "INCENTIVES_ADMIN", field: unknown[field]},
+        {"userObjectId": world.user(partner).object_id, "role": "INCENTIVES_ADMIN", field: unknown[field]},
     )
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", field])
-    assert assignment_ids(world, partner) == before
+    assert assignment_ids(client, partner) == before
 
 
-def test_a_location_id_given_as_a_program_id_is_not_found(world: World, partner: Partner) -> None:
-    location = partner.add_location()
-    error = world.user_error(
+def test_a_location_id_given_as_a_program_id_is_not_found(
+    client: Client, world: ApiWorld, partner: Partner
+) -> None:
+    location = world.location(partner)
+    error = client.user_error(
         partner.admin,
         "assignRole",
-        {"userObjectId": partner.user().object_id, "role": "INCENTIVES_ADMIN", "programIds": [location]},
+        {"userObjectId": world.user(partner).object_id, "role": "INCENTIVES_ADMIN", "programIds": [location]},
     )
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "programIds"])
 
 
 @pytest.mark.parametrize("kind", ["INCENTIVES_ADMIN", "INCENTIVES_USER", "member"])
-def test_no_one_else_may_assign_or_revoke_roles(world: World, partner: Partner, kind: str) -> None:
-    assignment = partner.assign(partner.user(), "INCENTIVES_USER")
-    caller = partner.caller(kind)
-    world.forbidden(caller, "assignRole", {"userObjectId": partner.user().object_id, "role": "ACCOUNT_ADMIN"})
-    world.forbidden(caller, "revokeRole", {"roleAssignmentId": assignment})
-    assert assignment in assignment_ids(world, partner)
+def test_no_one_else_may_assign_or_revoke_roles(
+    client: Client, world: ApiWorld, partner: Partner, kind: str
+) -> None:
+    assignment = world.assign(partner, world.user(partner), "INCENTIVES_USER")
+    caller = world.caller(partner, kind)
+    client.forbidden(
+        caller, "assignRole", {"userObjectId": world.user(partner).object_id, "role": "ACCOUNT_ADMIN"}
+    )
+    client.forbidden(caller, "revokeRole", {"roleAssignmentId": assignment})
+    assert assignment in assignment_ids(client, partner)
 
 
 def test_an_operator_may_not_assign_roles_and_finds_no_partner_assignment_to_revoke(
-    world: World, partner: Partner
+    client: Client, world: ApiWorld, partner: Partner
 ) -> None:
-    assignment = partner.assign(partner.user(), "INCENTIVES_USER")
-    world.forbidden(
-        world.operator(), "assignRole", {"userObjectId": partner.user().object_id, "role": "ACCOUNT_ADMIN"}
+    assignment = world.assign(partner, world.user(partner), "INCENTIVES_USER")
+    client.forbidden(
+        client.operator(),
+        "assignRole",
+        {"userObjectId": world.user(partner).object_id, "role": "ACCOUNT_ADMIN"},
     )
-    error = world.user_error(world.operator(), "revokeRole", {"roleAssignmentId": assignment})
+    error = client.user_error(client.operator(), "revokeRole", {"roleAssignmentId": assignment})
     assert error["code"] == "NOT_FOUND"
-    assert assignment in assignment_ids(world, partner)
+    assert assignment in assignment_ids(client, partner)
 
 
-def test_an_account_admin_revokes_a_role_assignment(world: World, partner: Partner) -> None:
-    assignment = partner.assign(partner.user(), "INCENTIVES_ADMIN")
-    payload = world.ok(
-        partner.caller("ACCOUNT_ADMIN"),
+def test_an_account_admin_revokes_a_role_assignment(
+    client: Client, world: ApiWorld, partner: Partner
+) -> None:
+    assignment = world.assign(partner, world.user(partner), "INCENTIVES_ADMIN")
+    payload = client.ok(
+        world.caller(partner, "ACCOUNT_ADMIN"),
         "revokeRole",
         {"roleAssignmentId": assignment},
         "revokedRoleAssignmentId",
     )
     assert payload["revokedRoleAssignmentId"] == assignment
-    assert assignment not in assignment_ids(world, partner)
+    assert assignment not in assignment_ids(client, partner)
 
 
-def test_revoking_another_organizations_assignment_is_not_found(world: World, partner: Partner) -> None:
+def test_revoking_another_organizations_assignment_is_not_found(
+    client: Client, world: ApiWorld, partner: Partner
+) -> None:
     other = world.partner()
-    foreign = other.assign(other.user(), "INCENTIVES_USER")
-    error = world.user_error(partner.admin, "revokeRole", {"roleAssignmentId": foreign})
+    foreign = world.assign(other, world.user(other), "INCENTIVES_USER")
+    error = client.user_error(partner.admin, "revokeRole", {"roleAssignmentId": foreign})
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "roleAssignmentId"])
-    assert foreign in assignment_ids(world, other)
+    assert foreign in assignment_ids(client, other)
 
 
 # Rule 11: payout data is for Incentives admins.
 
 
 def test_an_incentives_admin_creates_a_payment_profile_keeping_only_the_last_four(
-    world: World, partner: Partner
+    client: Client, world: ApiWorld, partner: Partner
 ) -> None:
-    admin = partner.member("INCENTIVES_ADMIN", locations=[partner.add_location()])
-    payload = world.ok(
+    admin = world.member(partner, "INCENTIVES_ADMIN", locations=[world.location(partner)])
+    payload = client.ok(
         admin,
         "createPaymentProfile",
         {"name": " Main account ", "currency": "eur", "bankAccountNumber": IBAN},
@@ -286,13 +297,15 @@ def test_an_incentives_admin_creates_a_payment_profile_keeping_only_the_last_fou
 
 
 @pytest.mark.parametrize("kind", ["GLOBAL_ADMIN", "ACCOUNT_ADMIN", "INCENTIVES_USER", "member", "operator"])
-def test_no_one_else_may_create_a_payment_profile(world: World, partner: Partner, kind: str) -> None:
-    world.forbidden(
-        partner.caller(kind),
+def test_no_one_else_may_create_a_payment_profile(
+    client: Client, world: ApiWorld, partner: Partner, kind: str
+) -> None:
+    client.forbidden(
+        world.caller(partner, kind),
         "createPaymentProfile",
         {"name": "Main", "currency": "EUR", "bankAccountNumber": IBAN},
     )
-    assert world.query(partner.admin, PROFILES)["viewer"]["organization"]["paymentProfiles"] == []
+    assert client.query(partner.admin, PROFILES)["viewer"]["organization"]["paymentProfiles"] == []
 
 
 @pytest.mark.parametrize(
@@ -305,45 +318,47 @@ def test_no_one_else_may_create_a_payment_profile(world: World, partner: Partner
     ids=["account number too long", "name too long", "currency not ISO"],
 )
 def test_bad_payment_profile_input_is_invalid_and_creates_nothing(
-    world: World, partner: Partner, input: Json, field: str
+    client: Client, world: ApiWorld, partner: Partner, input: Json, field: str
 ) -> None:
-    admin = partner.member("INCENTIVES_ADMIN")
-    error = world.user_error(admin, "createPaymentProfile", input)
+    admin = world.member(partner, "INCENTIVES_ADMIN")
+    error = client.user_error(admin, "createPaymentProfile", input)
     assert (error["code"], error["field"]) == ("INVALID", ["input", field])
-    assert world.query(partner.admin, PROFILES)["viewer"]["organization"]["paymentProfiles"] == []
+    assert client.query(partner.admin, PROFILES)["viewer"]["organization"]["paymentProfiles"] == []
 
 
-def test_an_incentives_admin_sets_the_tax_profile_of_their_location(world: World, partner: Partner) -> None:
-    location = partner.add_location()
-    admin = partner.member("INCENTIVES_ADMIN", locations=[location])
-    payload = world.ok(
+def test_an_incentives_admin_sets_the_tax_profile_of_their_location(
+    client: Client, world: ApiWorld, partner: Partner
+) -> None:
+    location = world.location(partner)
+    admin = world.member(partner, "INCENTIVES_ADMIN", locations=[location])
+    payload = client.ok(
         admin,
         "setTaxProfile",
         {"locationId": location, "taxId": " DE123456789 ", "country": "DE", "expiresOn": "2099-12-31"},
         "taxProfile { taxId country expiresOn }",
     )
     assert payload["taxProfile"] == {"taxId": "DE123456789", "country": "DE", "expiresOn": "2099-12-31"}
-    seen = world.query(partner.admin, TAX_PROFILE, {"id": location})["node"]["taxProfile"]
+    seen = client.query(partner.admin, TAX_PROFILE, {"id": location})["node"]["taxProfile"]
     assert seen == {"taxId": "DE123456789", "expiresOn": "2099-12-31"}
 
 
 @pytest.mark.parametrize("kind", ["GLOBAL_ADMIN", "ACCOUNT_ADMIN", "other location's INCENTIVES_ADMIN"])
 def test_only_an_incentives_admin_of_the_location_sets_its_tax_profile(
-    world: World, partner: Partner, kind: str
+    client: Client, world: ApiWorld, partner: Partner, kind: str
 ) -> None:
-    location = partner.add_location()
-    other_location = partner.add_location()
+    location = world.location(partner)
+    other_location = world.location(partner)
     caller = (
-        partner.member("INCENTIVES_ADMIN", locations=[other_location])
+        world.member(partner, "INCENTIVES_ADMIN", locations=[other_location])
         if kind.startswith("other")
-        else partner.caller(kind)
+        else world.caller(partner, kind)
     )
-    world.forbidden(
+    client.forbidden(
         caller,
         "setTaxProfile",
         {"locationId": location, "taxId": "DE1", "country": "DE", "expiresOn": "2099-12-31"},
     )
-    assert world.query(partner.admin, TAX_PROFILE, {"id": location})["node"]["taxProfile"] is None
+    assert client.query(partner.admin, TAX_PROFILE, {"id": location})["node"]["taxProfile"] is None
 
 
 @pytest.mark.parametrize(
@@ -355,10 +370,10 @@ def test_only_an_incentives_admin_of_the_location_sets_its_tax_profile(
     ids=["tax ID too long", "malformed location ID"],
 )
 def test_bad_tax_profile_input_writes_nothing(
-    world: World, partner: Partner, change: Json, code: str, field: str
+    client: Client, world: ApiWorld, partner: Partner, change: Json, code: str, field: str
 ) -> None:
-    location = partner.add_location()
-    admin = partner.member("INCENTIVES_ADMIN")
+    location = world.location(partner)
+    admin = world.member(partner, "INCENTIVES_ADMIN")
     input = {
         "locationId": location,
         "taxId": "DE123456789",
@@ -366,44 +381,44 @@ def test_bad_tax_profile_input_writes_nothing(
         "expiresOn": "2099-12-31",
         **change,
     }
-    error = world.user_error(admin, "setTaxProfile", input)
+    error = client.user_error(admin, "setTaxProfile", input)
     assert (error["code"], error["field"]) == (code, ["input", field])
-    assert world.query(partner.admin, TAX_PROFILE, {"id": location})["node"]["taxProfile"] is None
+    assert client.query(partner.admin, TAX_PROFILE, {"id": location})["node"]["taxProfile"] is None
 
 
 def test_a_tax_profile_for_another_organizations_location_is_not_found(
-    world: World, partner: Partner
+    client: Client, world: ApiWorld, partner: Partner
 ) -> None:
-    admin = partner.member("INCENTIVES_ADMIN")
+    admin = world.member(partner, "INCENTIVES_ADMIN")
     other = world.partner()
-    foreign = other.add_location()
-    error = world.user_error(
+    foreign = world.location(other)
+    error = client.user_error(
         admin,
         "setTaxProfile",
         {"locationId": foreign, "taxId": "DE1234", "country": "DE", "expiresOn": "2099-12-31"},
     )
     assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", "locationId"])
-    assert world.query(other.admin, TAX_PROFILE, {"id": foreign})["node"]["taxProfile"] is None
+    assert client.query(other.admin, TAX_PROFILE, {"id": foreign})["node"]["taxProfile"] is None
 
 
 # Rule 13: every change is in the organization's audit log under the mutation's name.
 
 
-def test_partner_mutations_are_audited_with_their_names_and_callers(world: World) -> None:
+def test_partner_mutations_are_audited_with_their_names_and_callers(client: Client, world: ApiWorld) -> None:
     partner = world.partner(migration_completed=False)
-    location = partner.add_location()
-    account_admin = partner.caller("ACCOUNT_ADMIN")
-    assignment = partner.assign(partner.user(), "INCENTIVES_ADMIN", locations=[location])
-    world.ok(account_admin, "revokeRole", {"roleAssignmentId": assignment})
-    world.ok(partner.admin, "completeMigration", {"organizationId": partner.organization_id})
-    admin = partner.member("INCENTIVES_ADMIN", locations=[location])
-    world.ok(admin, "createPaymentProfile", {"name": "Main", "currency": "EUR", "bankAccountNumber": IBAN})
-    world.ok(
+    location = world.location(partner)
+    account_admin = world.caller(partner, "ACCOUNT_ADMIN")
+    assignment = world.assign(partner, world.user(partner), "INCENTIVES_ADMIN", locations=[location])
+    client.ok(account_admin, "revokeRole", {"roleAssignmentId": assignment})
+    client.ok(partner.admin, "completeMigration", {"organizationId": partner.organization_id})
+    admin = world.member(partner, "INCENTIVES_ADMIN", locations=[location])
+    client.ok(admin, "createPaymentProfile", {"name": "Main", "currency": "EUR", "bankAccountNumber": IBAN})
+    client.ok(
         admin,
         "setTaxProfile",
         {"locationId": location, "taxId": "DE1234", "country": "DE", "expiresOn": "2099-12-31"},
     )
-    events = set(partner.audit_actions())
+    events = set(client.audit_actions(partner.admin))
     assert {
         ("registerOrganization", partner.admin.object_id),
         ("addLocation", partner.admin.object_id),
@@ -415,14 +430,14 @@ def test_partner_mutations_are_audited_with_their_names_and_callers(world: World
     } <= events
 
 
-def test_a_refused_mutation_leaves_no_audit_event(world: World, partner: Partner) -> None:
-    before = partner.audit_actions()
-    world.user_error(
+def test_a_refused_mutation_leaves_no_audit_event(client: Client, world: ApiWorld, partner: Partner) -> None:
+    before = client.audit_actions(partner.admin)
+    client.user_error(
         partner.admin, "addLocation", {"name": " ", "country": "DE", "partnerType": "DIRECT_RESELLER"}
     )
-    world.forbidden(
-        partner.caller("member"),
+    client.forbidden(
+        world.caller(partner, "member"),
         "addLocation",
         {"name": "Rome", "country": "IT", "partnerType": "DIRECT_RESELLER"},
     )
-    assert partner.audit_actions() == before
+    assert client.audit_actions(partner.admin) == before

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from api.graphql.ids import from_global_id, to_global_id
-from domain import model
+from api.graphql.ids import to_global_id
+from domain.model import Invitation
+from domain.vocabulary import CriterionKind, InvitationChannel
 from tests.api.conftest import Seeded
+from tests.api.world import ApiWorld, key
 from tests.support.entra import RunningEntra
+from tests.support.in_process import InProcessApi
 from tests.support.personas import Tenant, global_admin
-from tests.support.seed import Seed, seeding
-from tests.support.server import ApiServer
+from tests.support.world import RawRows
 
 VIEWER = """{ viewer { objectId tenantId isOperator isGlobalAdmin roles
   organization { id legalName } roleAssignments { role } invitations { id } } }"""
-M = TypeVar("M", bound=model.Base)
-global_id_kinds: dict[type[model.Base], str] = {model.Location: "Location", model.Program: "IncentiveProgram"}
 ENROLLMENT_STATUSES = """query($id: ID!) { node(id: $id) { ... on Location {
   enrollments { totalCount edges { node { id status program { code } } } } } } }"""
 
@@ -24,12 +24,10 @@ def codes(body: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     return [(error["extensions"]["code"], error["path"]) for error in body.get("errors", [])]
 
 
-def test_a_stranger_sees_itself_without_organization_or_roles(
-    api_server: ApiServer, entra: RunningEntra
-) -> None:
+def test_a_stranger_sees_itself_without_organization_or_roles(api: InProcessApi, entra: RunningEntra) -> None:
     tenant = Tenant()
     stranger = global_admin(entra, tenant)
-    body = api_server.graphql(VIEWER, token=stranger.token)
+    body = api.graphql(VIEWER, token=stranger.token)
     assert body == {
         "data": {
             "viewer": {
@@ -46,22 +44,22 @@ def test_a_stranger_sees_itself_without_organization_or_roles(
     }
 
 
-def test_a_global_admin_sees_its_organization_and_role(api_server: ApiServer, seeded: Seeded) -> None:
-    viewer = api_server.graphql(VIEWER, token=seeded.global_admin.token)["data"]["viewer"]
+def test_a_global_admin_sees_its_organization_and_role(api: InProcessApi, seeded: Seeded) -> None:
+    viewer = api.graphql(VIEWER, token=seeded.global_admin.token)["data"]["viewer"]
     assert viewer["organization"] == {"id": seeded.organization_id, "legalName": "Contoso Partners Ltd"}
     assert (viewer["isGlobalAdmin"], viewer["roles"]) == (True, ["GLOBAL_ADMIN"])
 
 
-def test_an_operator_is_told_so_and_belongs_to_no_organization(api_server: ApiServer, seeded: Seeded) -> None:
-    viewer = api_server.graphql(VIEWER, token=seeded.operator.token)["data"]["viewer"]
+def test_an_operator_is_told_so_and_belongs_to_no_organization(api: InProcessApi, seeded: Seeded) -> None:
+    viewer = api.graphql(VIEWER, token=seeded.operator.token)["data"]["viewer"]
     assert (viewer["isOperator"], viewer["organization"]) == (True, None)
 
 
-def test_incentives_users_see_their_own_assignments(api_server: ApiServer, seeded: Seeded) -> None:
+def test_incentives_users_see_their_own_assignments(api: InProcessApi, seeded: Seeded) -> None:
     query = (
         "{ viewer { roleAssignments { role locations { name } programs { code } user { displayName } } } }"
     )
-    body = api_server.graphql(query, token=seeded.incentives_user.token)
+    body = api.graphql(query, token=seeded.incentives_user.token)
     assert body["data"]["viewer"]["roleAssignments"] == [
         {
             "role": "INCENTIVES_USER",
@@ -73,12 +71,12 @@ def test_incentives_users_see_their_own_assignments(api_server: ApiServer, seede
 
 
 def test_organizations_are_forbidden_to_partners_and_listed_for_operators(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
     query = """{ currentFiscalYear
       organizations(first: 1) { totalCount edges { node { id } } pageInfo { hasNextPage } } }"""
-    refused = api_server.graphql(query, token=seeded.global_admin.token)
-    listed = api_server.graphql(query, token=seeded.operator.token)
+    refused = api.graphql(query, token=seeded.global_admin.token)
+    listed = api.graphql(query, token=seeded.operator.token)
     assert refused["data"] == {"currentFiscalYear": 2027, "organizations": None}
     assert codes(refused) == [("FORBIDDEN", ["organizations"])]
     assert listed["data"]["organizations"] == {
@@ -88,23 +86,19 @@ def test_organizations_are_forbidden_to_partners_and_listed_for_operators(
     }
 
 
-def test_node_reveals_own_objects_and_never_another_organizations(
-    api_server: ApiServer, seeded: Seeded
-) -> None:
+def test_node_reveals_own_objects_and_never_another_organizations(api: InProcessApi, seeded: Seeded) -> None:
     query = "query($id: ID!) { node(id: $id) { id __typename } }"
-    own = api_server.graphql(query, {"id": seeded.lisbon_id}, token=seeded.plain_member.token)
-    other = api_server.graphql(query, {"id": seeded.other_location_id}, token=seeded.plain_member.token)
-    malformed = api_server.graphql(query, {"id": "not an id!"}, token=seeded.plain_member.token)
-    missing = api_server.graphql(
-        query, {"id": to_global_id("Location", 999_999)}, token=seeded.global_admin.token
-    )
+    own = api.graphql(query, {"id": seeded.lisbon_id}, token=seeded.plain_member.token)
+    other = api.graphql(query, {"id": seeded.other_location_id}, token=seeded.plain_member.token)
+    malformed = api.graphql(query, {"id": "not an id!"}, token=seeded.plain_member.token)
+    missing = api.graphql(query, {"id": to_global_id("Location", 999_999)}, token=seeded.global_admin.token)
     assert own == {"data": {"node": {"id": seeded.lisbon_id, "__typename": "Location"}}}
     assert other == malformed == missing == {"data": {"node": None}}
 
 
-def test_nodes_answers_each_id_like_node_in_order(api_server: ApiServer, seeded: Seeded) -> None:
+def test_nodes_answers_each_id_like_node_in_order(api: InProcessApi, seeded: Seeded) -> None:
     ids = [seeded.organization_id, seeded.other_organization_id, "garbage", seeded.lisbon_growth_id]
-    body = api_server.graphql(
+    body = api.graphql(
         "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}, token=seeded.incentives_user.token
     )
     assert body == {
@@ -112,27 +106,28 @@ def test_nodes_answers_each_id_like_node_in_order(api_server: ApiServer, seeded:
     }
 
 
-def test_nodes_refuses_more_than_100_ids(api_server: ApiServer, seeded: Seeded) -> None:
+def test_nodes_refuses_more_than_100_ids(api: InProcessApi, seeded: Seeded) -> None:
     ids = [seeded.lisbon_id] * 101
-    body = api_server.graphql(
+    body = api.graphql(
         "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}, token=seeded.operator.token
     )
     assert codes(body) == [("BAD_USER_INPUT", ["nodes"])]
 
 
-async def test_locations_page_forward_with_cursors_and_a_total(api_server: ApiServer, seeded: Seeded) -> None:
+def test_locations_page_forward_with_cursors_and_a_total(
+    api: InProcessApi, world: ApiWorld, seeded: Seeded
+) -> None:
     query = """query($id: ID!, $after: String) { node(id: $id) { ... on Organization {
       locations(first: 2, after: $after) {
         totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } }
     } } }"""
-    async with seeding(api_server.database_url) as seed:
-        for name in ("Braga", "Faro", "Evora"):
-            await seed.location(await _row(seed, model.Organization, seeded.organization_id), name=name)
+    for name in ("Braga", "Faro", "Evora"):
+        world.run(world.builder.location(seeded.contoso, name))
     names: list[str] = []
     after: str | None = None
     pages = 0
     while True:
-        page = api_server.graphql(
+        page = api.graphql(
             query, {"id": seeded.organization_id, "after": after}, token=seeded.plain_member.token
         )
         locations = page["data"]["node"]["locations"]
@@ -146,25 +141,14 @@ async def test_locations_page_forward_with_cursors_and_a_total(api_server: ApiSe
     assert (pages, names) == (3, ["Lisbon", "Porto", "Braga", "Faro", "Evora"])
 
 
-async def _row(seed: Seed, kind: type[M], global_id: str) -> M:
-    """The seeded row behind one of our global ids."""
-    decoded = from_global_id(global_id)
-    assert decoded is not None
-    found = await seed.session.get(kind, decoded[1])
-    assert found is not None
-    return found
-
-
-def test_paging_arguments_out_of_range_are_bad_user_input(api_server: ApiServer, seeded: Seeded) -> None:
+def test_paging_arguments_out_of_range_are_bad_user_input(api: InProcessApi, seeded: Seeded) -> None:
     for arguments in ("first: 0", "first: 101", 'after: "bm90LWEtY3Vyc29y"'):
-        body = api_server.graphql(
-            f"{{ programs({arguments}) {{ totalCount }} }}", token=seeded.plain_member.token
-        )
+        body = api.graphql(f"{{ programs({arguments}) {{ totalCount }} }}", token=seeded.plain_member.token)
         assert codes(body) == [("BAD_USER_INPUT", ["programs"])], arguments
 
 
-def _statuses(api_server: ApiServer, location_id: str, token: str) -> dict[str, str]:
-    body = api_server.graphql(ENROLLMENT_STATUSES, {"id": location_id}, token=token)
+def _statuses(api: InProcessApi, location_id: str, token: str) -> dict[str, str]:
+    body = api.graphql(ENROLLMENT_STATUSES, {"id": location_id}, token=token)
     connection = body["data"]["node"]["enrollments"]
     assert connection["totalCount"] == len(connection["edges"])
     return {
@@ -174,12 +158,12 @@ def _statuses(api_server: ApiServer, location_id: str, token: str) -> dict[str, 
 
 
 def test_incentives_admin_sees_the_real_status_and_others_see_enrolling(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
-    as_admin = _statuses(api_server, seeded.lisbon_id, seeded.incentives_admin.token)
-    as_user = _statuses(api_server, seeded.lisbon_id, seeded.incentives_user.token)
-    as_global_admin = _statuses(api_server, seeded.porto_id, seeded.global_admin.token)
-    as_operator = _statuses(api_server, seeded.porto_id, seeded.operator.token)
+    as_admin = _statuses(api, seeded.lisbon_id, seeded.incentives_admin.token)
+    as_user = _statuses(api, seeded.lisbon_id, seeded.incentives_user.token)
+    as_global_admin = _statuses(api, seeded.porto_id, seeded.global_admin.token)
+    as_operator = _statuses(api, seeded.porto_id, seeded.operator.token)
     assert sorted(as_admin.values()) == ["ACTION_REQUIRED", "DISCONTINUED"]
     assert sorted(as_user.values()) == ["DISCONTINUED", "ENROLLING"]
     assert list(as_global_admin.values()) == ["ENROLLING"]
@@ -187,23 +171,23 @@ def test_incentives_admin_sees_the_real_status_and_others_see_enrolling(
 
 
 def test_enrollments_outside_an_assignment_are_absent_from_lists_and_null_from_node(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
-    in_porto = _statuses(api_server, seeded.porto_id, seeded.incentives_user.token)
-    node = api_server.graphql(
+    in_porto = _statuses(api, seeded.porto_id, seeded.incentives_user.token)
+    node = api.graphql(
         "query($id: ID!) { node(id: $id) { id } }",
         {"id": seeded.porto_growth_id},
         token=seeded.incentives_user.token,
     )
-    member = _statuses(api_server, seeded.lisbon_id, seeded.plain_member.token)
+    member = _statuses(api, seeded.lisbon_id, seeded.plain_member.token)
     assert (in_porto, node["data"]["node"], member) == ({}, None, {})
 
 
 def test_a_discontinued_program_shows_its_enrollments_as_discontinued(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
     query = "query($id: ID!) { node(id: $id) { ... on Enrollment { status program { status } } } }"
-    body = api_server.graphql(query, {"id": seeded.lisbon_legacy_id}, token=seeded.incentives_admin.token)
+    body = api.graphql(query, {"id": seeded.lisbon_legacy_id}, token=seeded.incentives_admin.token)
     assert body == {"data": {"node": {"status": "DISCONTINUED", "program": {"status": "DISCONTINUED"}}}}
 
 
@@ -213,10 +197,10 @@ PAYOUT = """query($org: ID!, $loc: ID!) {
 
 
 def test_bank_details_and_tax_profile_are_forbidden_to_an_incentives_user(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
     variables = {"org": seeded.organization_id, "loc": seeded.lisbon_id}
-    body = api_server.graphql(PAYOUT, variables, token=seeded.incentives_user.token)
+    body = api.graphql(PAYOUT, variables, token=seeded.incentives_user.token)
     assert body["data"] == {
         "org": {"paymentProfiles": [{"name": "Main account", "bankAccountLast4": None}]},
         "loc": {"name": "Lisbon", "taxProfile": None},
@@ -228,10 +212,10 @@ def test_bank_details_and_tax_profile_are_forbidden_to_an_incentives_user(
 
 
 def test_an_incentives_admin_reads_bank_details_and_the_newest_tax_profile(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
     variables = {"org": seeded.organization_id, "loc": seeded.lisbon_id}
-    body = api_server.graphql(PAYOUT, variables, token=seeded.incentives_admin.token)
+    body = api.graphql(PAYOUT, variables, token=seeded.incentives_admin.token)
     assert body == {
         "data": {
             "org": {"paymentProfiles": [{"name": "Main account", "bankAccountLast4": "9876"}]},
@@ -241,12 +225,12 @@ def test_an_incentives_admin_reads_bank_details_and_the_newest_tax_profile(
 
 
 def test_role_assignments_and_audit_log_are_null_and_forbidden_to_incentives_roles(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
     query = """query($id: ID!) { node(id: $id) { ... on Organization { legalName
       roleAssignments { totalCount } auditLog { totalCount } } } }"""
-    refused = api_server.graphql(query, {"id": seeded.organization_id}, token=seeded.incentives_admin.token)
-    allowed = api_server.graphql(query, {"id": seeded.organization_id}, token=seeded.global_admin.token)
+    refused = api.graphql(query, {"id": seeded.organization_id}, token=seeded.incentives_admin.token)
+    allowed = api.graphql(query, {"id": seeded.organization_id}, token=seeded.global_admin.token)
     assert refused["data"]["node"] == {
         "legalName": "Contoso Partners Ltd",
         "roleAssignments": None,
@@ -260,14 +244,14 @@ def test_role_assignments_and_audit_log_are_null_and_forbidden_to_incentives_rol
 
 
 def test_eligibility_evaluates_criteria_and_an_unknown_program_is_not_found(
-    api_server: ApiServer, seeded: Seeded
+    api: InProcessApi, seeded: Seeded
 ) -> None:
     query = """query($loc: ID!, $program: ID!) { node(id: $loc) { ... on Location {
       eligibility(programId: $program) { eligible criteria { kind met } } } } }"""
-    growth = api_server.graphql(
+    growth = api.graphql(
         query, {"loc": seeded.lisbon_id, "program": seeded.growth_id}, token=seeded.plain_member.token
     )
-    unknown = api_server.graphql(
+    unknown = api.graphql(
         query, {"loc": seeded.lisbon_id, "program": seeded.lisbon_id}, token=seeded.plain_member.token
     )
     assert growth["data"]["node"]["eligibility"] == {
@@ -278,21 +262,28 @@ def test_eligibility_evaluates_criteria_and_an_unknown_program_is_not_found(
     assert codes(unknown) == [("NOT_FOUND", ["node", "eligibility"])]
 
 
-async def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
-    api_server: ApiServer, seeded: Seeded
+def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
+    api: InProcessApi, world: ApiWorld, seeded: Seeded
 ) -> None:
-    async with seeding(api_server.database_url) as seed:
-        lisbon = await _row(seed, model.Location, seeded.lisbon_id)
-        porto = await _row(seed, model.Location, seeded.porto_id)
-        growth = await _row(seed, model.Program, seeded.growth_id)
-        fresh = await seed.program(code="FRESH")
-        wanted = await seed.invitation(lisbon, fresh, fiscal_year=2027)
-        await seed.invitation(lisbon, growth, fiscal_year=2027)  # already enrolling: not a notice
-        await seed.invitation(porto, fresh, fiscal_year=2027)  # not the admin's location
-        await seed.invitation(lisbon, fresh, fiscal_year=2026)  # last year
+    # Issued to Lisbon (wanted) and Porto (not the admin's location): resellers meet the criterion.
+    # Lisbon's Growth invitation is none either (already enrolling), nor last year's.
+    fresh = world.run(world.builder.program("FRESH", [CriterionKind.DISTRIBUTOR_AGREEMENT]))
+    world.run(world.builder.invite(fresh))
+    lisbon = key(seeded.lisbon_id, "Location")
+
+    async def last_year(rows: RawRows) -> None:
+        await rows.invitation(lisbon, fresh, fiscal_year=2026, channel=InvitationChannel.EMAIL)
+
+    world.raw(last_year)
+    this_year = (
+        Invitation.location_id == lisbon,
+        Invitation.program_id == fresh,
+        Invitation.fiscal_year == 2027,
+    )
+    (wanted,) = world.run(world.builder.rows(Invitation, *this_year))
     query = "{ viewer { invitations { id fiscalYear program { code } location { name } } } }"
-    as_admin = api_server.graphql(query, token=seeded.incentives_admin.token)
-    as_user = api_server.graphql(query, token=seeded.incentives_user.token)
+    as_admin = api.graphql(query, token=seeded.incentives_admin.token)
+    as_user = api.graphql(query, token=seeded.incentives_user.token)
     assert as_admin["data"]["viewer"]["invitations"] == [
         {
             "id": to_global_id("Invitation", wanted.id),

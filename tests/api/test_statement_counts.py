@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from api.graphql.ids import to_global_id
+from auth.principal import Identity, Principal
 from domain.access import Role
-from domain.vocabulary import CriterionKind, EnrollmentStatus
+from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
+from tests.api.world import ApiWorld
 from tests.support import personas
 from tests.support.entra import RunningEntra
-from tests.support.personas import Tenant
-from tests.support.seed import seeding
-from tests.support.server import CURRENT_FISCAL_YEAR, ApiServer
+from tests.support.in_process import InProcessApi
+from tests.support.personas import Persona, Tenant
+from tests.support.world import World
 
 NESTED = """query($id: ID!, $first: Int!) { node(id: $id) { ... on Organization {
   locations(first: $first) { edges { node { name
@@ -23,35 +25,55 @@ NESTED = """query($id: ID!, $first: Int!) { node(id: $id) { ... on Organization 
 EXPECTED_STATEMENTS = 10
 
 
-async def _organization_with_enrollments(api_server: ApiServer, tenant: Tenant, admin_object_id: str) -> str:
-    """20 locations, each enrolled in 2 of 3 programs (statuses varied), and an incentives admin of all."""
-    async with seeding(api_server.database_url) as seed:
-        org = await seed.organization(tenant.id)
-        programs = [await seed.program(criteria=[kind]) for kind in list(CriterionKind)[:3]]
-        statuses = [EnrollmentStatus.ACTION_REQUIRED, EnrollmentStatus.ENROLLED, EnrollmentStatus.INVITED]
-        for index, location in enumerate(await seed.locations(org, 20)):
-            for offset in range(2):
-                which = (index + offset) % 3
-                await seed.enrollment(
-                    location, programs[which], fiscal_year=CURRENT_FISCAL_YEAR, status=statuses[which]
-                )
-        admin = await seed.user(tenant.id, admin_object_id)
-        await seed.assign(org, admin, Role.INCENTIVES_ADMIN)
-    return to_global_id("Organization", org.id)
+async def _organization_with_enrollments(world: World, entra: RunningEntra) -> tuple[str, Persona]:
+    """20 locations, each in 2 of 3 programs (ACTION_REQUIRED, ENROLLED or INVITED by program), and
+    an Incentives admin of the whole organization.
+
+    Who is invited to what follows from the rules: a distributor agreement is asked of indirect
+    providers only, a reseller agreement of direct resellers only, and a location added after a
+    program's invitations were issued is not invited to them.
+    """
+    org = await world.organization()
+    partner_program, distributor, reseller = [
+        await world.program(f"N{n}", [kind]) for n, kind in enumerate(list(CriterionKind)[:3])
+    ]
+    first_kinds = [PartnerType.DIRECT_RESELLER, PartnerType.INDIRECT_PROVIDER] * 6 + [
+        PartnerType.DIRECT_RESELLER
+    ]
+    first = [await world.location(org, f"First {n}", kind) for n, kind in enumerate(first_kinds)]
+    await world.agree(org, AgreementKind.PARTNER_PROGRAM)
+    await world.invite(partner_program)  # all of the first: direct resellers and indirect providers
+    later = [await world.location(org, f"Later {n}", PartnerType.INDIRECT_RESELLER) for n in range(7)]
+    await world.invite(distributor)  # the direct and indirect resellers
+    await world.invite(reseller)  # the indirect providers and resellers; these stay INVITED
+    admin = personas.user(entra, Tenant(org.tenant_id))
+    await world.assign(org, admin.object_id, Role.INCENTIVES_ADMIN)
+    acting = await world.signed_in(Identity(tenant_id=org.tenant_id, object_id=admin.object_id))
+    profile = await world.payment_profile(acting)
+    for location, kind in zip(first, first_kinds, strict=True):
+        await world.enroll(acting, location, partner_program)  # no profiles: ACTION_REQUIRED
+        if kind is PartnerType.DIRECT_RESELLER:
+            await _enrolled(world, acting, location, distributor, profile)
+    for location in later:
+        await _enrolled(world, acting, location, distributor, profile)
+    return to_global_id("Organization", org.id), admin
 
 
-async def test_nested_locations_enrollments_and_programs_cost_a_fixed_number_of_statements(
-    api_server: ApiServer, entra: RunningEntra
+async def _enrolled(world: World, admin: Principal, location: int, program: int, profile: int) -> None:
+    await world.tax_profile(admin, location)
+    await world.review(await world.enroll(admin, location, program, profile))
+
+
+def test_nested_locations_enrollments_and_programs_cost_a_fixed_number_of_statements(
+    api: InProcessApi, world: ApiWorld, entra: RunningEntra
 ) -> None:
-    tenant = Tenant()
-    admin = personas.user(entra, tenant)
-    organization_id = await _organization_with_enrollments(api_server, tenant, admin.object_id)
+    organization_id, admin = world.run(_organization_with_enrollments(world.builder, entra))
     # The first request remembers the caller (a users row write); count from the second on.
-    api_server.graphql("{ viewer { objectId } }", token=admin.token)
+    api.graphql("{ viewer { objectId } }", token=admin.token)
     counted: dict[int, int] = {}
     for first in (5, 20):
-        with api_server.statements() as log:
-            body = api_server.graphql(NESTED, {"id": organization_id, "first": first}, token=admin.token)
+        with api.statements() as log:
+            body = api.graphql(NESTED, {"id": organization_id, "first": first}, token=admin.token)
         assert "errors" not in body
         edges = body["data"]["node"]["locations"]["edges"]
         assert len(edges) == first

@@ -19,13 +19,15 @@ from adapters.events import InProcessBus
 from api.app import create_app
 from domain.clock import FixedClock
 from domain.database import create_engine
-from tests.api.mutation_world import Caller, Invited, World, invite
+from tests.api.client import Caller, Client
+from tests.api.world import ApiWorld, Invited, api_world
 from tests.support import personas
 from tests.support.databases import run_async
 from tests.support.entra import RunningEntra
 from tests.support.live import LEGACY_WS, eventually, live, opened
 from tests.support.personas import Tenant
-from tests.support.server import TODAY, ApiServer, api_settings, serve
+from tests.support.served import serve
+from tests.support.server import TODAY, ApiServer, api_settings
 
 ENROLLMENTS = "subscription { enrollmentStatusChanged { id status fiscalYear location { id } } }"
 INVITATIONS = "subscription { invitationReceived { id fiscalYear channel program { id } location { id } } }"
@@ -63,20 +65,32 @@ def live_api(entra: RunningEntra, sqlite_url: str) -> Iterator[LiveApi]:
 
 
 @pytest.fixture
-def world(live_api: LiveApi, entra: RunningEntra) -> World:
-    return World(live_api.server, entra)
+def client(live_api: LiveApi, entra: RunningEntra) -> Client:
+    return Client(live_api.server, entra)
 
 
-def stranger(world: World) -> Caller:
+@pytest.fixture
+def world(live_api: LiveApi, client: Client) -> Iterator[ApiWorld]:
+    with api_world(live_api.server.database_url, client) as built:
+        yield built
+
+
+def stranger(world: ApiWorld) -> Caller:
     """The Global admin of another organization."""
     return world.partner(legal_name="Fabrikam").admin
 
 
+def issue_invitations(client: Client, program: str) -> int:
+    payload = client.ok(client.operator(), "issueInvitations", {"programId": program}, "invitationsCreated")
+    created: int = payload["invitationsCreated"]
+    return created
+
+
 async def test_incentives_admin_hears_the_approval_and_another_organization_hears_nothing(
-    live_api: LiveApi, world: World
+    live_api: LiveApi, client: Client, world: ApiWorld
 ) -> None:
-    invited = invite(world)
-    enrollment = invited.validating("2030-01-31")
+    invited = world.invited()
+    enrollment = world.validating(invited, "2030-01-31")
     async with (
         live(live_api.url, invited.admin.token) as admin,
         live(live_api.url, stranger(world).token) as other,
@@ -84,60 +98,61 @@ async def test_incentives_admin_hears_the_approval_and_another_organization_hear
         await admin.subscribe("1", ENROLLMENTS)
         await other.subscribe("1", ENROLLMENTS)
         await live_api.listening(2)
-        world.ok(world.operator(), "reviewEnrollment", {"enrollmentId": enrollment["id"], "approved": True})
+        client.ok(client.operator(), "reviewEnrollment", {"enrollmentId": enrollment, "approved": True})
 
         heard = (await admin.next_data("1"))["enrollmentStatusChanged"]
-        assert heard["id"] == enrollment["id"]
+        assert heard["id"] == enrollment
         assert heard["status"] == "ENROLLED"
         assert heard["location"] == {"id": invited.location}
         await other.silent_for(QUIET)
 
 
-async def test_status_is_shown_as_each_caller_would_see_it(live_api: LiveApi, world: World) -> None:
-    invited = invite(world)
-    user = invited.partner.member("INCENTIVES_USER", locations=[invited.location])
-    invited.tax_profile("2030-01-31")
-    profile = invited.payment_profile()
+async def test_status_is_shown_as_each_caller_would_see_it(
+    live_api: LiveApi, client: Client, world: ApiWorld
+) -> None:
+    invited = world.invited()
+    user = world.member(invited.partner, "INCENTIVES_USER", locations=[invited.location])
+    world.tax_profile(invited, "2030-01-31")
+    profile = world.payment_profile(invited)
     async with live(live_api.url, invited.admin.token) as admin, live(live_api.url, user.token) as viewer:
         await admin.subscribe("a", ENROLLMENTS)
         await viewer.subscribe("u", ENROLLMENTS)
         await live_api.listening(2)
-        invited.enroll(profile)
+        enroll = {"locationId": invited.location, "programId": invited.program, "paymentProfileId": profile}
+        client.ok(invited.admin, "enroll", enroll)
 
         assert (await admin.next_data("a"))["enrollmentStatusChanged"]["status"] == "VALIDATING_ENROLLMENT"
         assert (await viewer.next_data("u"))["enrollmentStatusChanged"]["status"] == "ENROLLING"
 
 
-async def test_a_revoked_role_stops_the_notifications(live_api: LiveApi, world: World) -> None:
-    invited = invite(world)
-    user = invited.partner.user()
-    assignment = invited.partner.assign(user, "INCENTIVES_USER", locations=[invited.location])
-    enrollment = invited.validating("2030-01-31")
-    async with live(live_api.url, user.token) as client:
-        await client.subscribe("1", ENROLLMENTS)
+async def test_a_revoked_role_stops_the_notifications(
+    live_api: LiveApi, client: Client, world: ApiWorld
+) -> None:
+    invited = world.invited()
+    user = world.user(invited.partner)
+    assignment = world.assign(invited.partner, user, "INCENTIVES_USER", locations=[invited.location])
+    enrollment = world.validating(invited, "2030-01-31")
+    async with live(live_api.url, user.token) as listener:
+        await listener.subscribe("1", ENROLLMENTS)
         await live_api.listening(1)
-        world.ok(invited.partner.admin, "revokeRole", {"roleAssignmentId": assignment})
-        world.ok(world.operator(), "reviewEnrollment", {"enrollmentId": enrollment["id"], "approved": True})
+        client.ok(invited.partner.admin, "revokeRole", {"roleAssignmentId": assignment})
+        client.ok(client.operator(), "reviewEnrollment", {"enrollmentId": enrollment, "approved": True})
 
-        await client.silent_for(QUIET)
+        await listener.silent_for(QUIET)
 
 
-def _eligible_partner_with_admin(world: World) -> tuple[Invited, str]:
+def _eligible_partner_with_admin(world: ApiWorld) -> tuple[Invited, str]:
     """A partner eligible for a new EMAIL program (criteria), its location's admin; not invited yet."""
     partner = world.partner()
-    world.ok(
-        world.operator(),
-        "recordAgreement",
-        {"organizationId": partner.organization_id, "kind": "PARTNER_PROGRAM", "active": True},
-    )
-    location = partner.add_location()
-    program = world.create_program(["PARTNER_PROGRAM_AGREEMENT"])
-    admin = partner.member("INCENTIVES_ADMIN", locations=[location], programs=[program])
+    world.agree(partner, "PARTNER_PROGRAM")
+    location = world.location(partner)
+    program = world.program(["PARTNER_PROGRAM_AGREEMENT"])
+    admin = world.member(partner, "INCENTIVES_ADMIN", locations=[location], programs=[program])
     return Invited(partner=partner, location=location, program=program, admin=admin), program
 
 
 async def test_incentives_admin_hears_a_new_invitation_and_another_organization_hears_nothing(
-    live_api: LiveApi, world: World
+    live_api: LiveApi, client: Client, world: ApiWorld
 ) -> None:
     invited, program = _eligible_partner_with_admin(world)
     async with (
@@ -148,29 +163,29 @@ async def test_incentives_admin_hears_a_new_invitation_and_another_organization_
         await other.subscribe("1", INVITATIONS)
         await live_api.listening(2)
         await _settle()
-        assert world.invite(program) >= 1
+        assert issue_invitations(client, program) >= 1
 
         heard = (await admin.next_data("1"))["invitationReceived"]
         assert heard["program"] == {"id": program}
         assert heard["location"] == {"id": invited.location}
         assert heard["channel"] == "EMAIL"
-        notices = world.query(invited.admin, "{ viewer { invitations { id } } }")["viewer"]["invitations"]
+        notices = client.query(invited.admin, "{ viewer { invitations { id } } }")["viewer"]["invitations"]
         assert notices == [{"id": heard["id"]}]
         await admin.silent_for(QUIET)  # once only
         await other.silent_for(0)
 
 
 async def test_invitations_visible_before_subscribing_are_not_sent_again(
-    live_api: LiveApi, world: World
+    live_api: LiveApi, client: Client, world: ApiWorld
 ) -> None:
     invited, program = _eligible_partner_with_admin(world)
     world.invite(program)
-    second = world.create_program(["PARTNER_PROGRAM_AGREEMENT"])
+    second = world.program(["PARTNER_PROGRAM_AGREEMENT"])
     async with live(live_api.url, invited.admin.token) as admin:
         await admin.subscribe("1", INVITATIONS)
         await live_api.listening(1)
         await _settle()
-        world.invite(second)  # the admin covers `program` only: nothing new for it
+        issue_invitations(client, second)  # the admin covers `program` only: nothing new for it
 
         await admin.silent_for(QUIET)
 

@@ -17,9 +17,9 @@ from domain.services import invitations
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
 from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
-from tests.integration.world import FISCAL_YEAR, TODAY, World
 from tests.support import actors
 from tests.support.databases import run_async
+from tests.support.world import FISCAL_YEAR, TODAY, World
 
 RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
 Job = Callable[[UnitOfWork], Awaitable[object]]

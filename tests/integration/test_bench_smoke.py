@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.fiscal_year import measure, table
 from bench.seed import Scale
-from tests.integration.world import FISCAL_YEAR
+from tests.support.world import FISCAL_YEAR
 
 
 async def test_the_benchmark_seeds_rolls_forward_and_invites_200_locations(sqlite_url: str) -> None:

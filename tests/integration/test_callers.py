@@ -5,8 +5,8 @@ from domain.model import User
 from domain.services import roles
 from domain.services.callers import CallerRecord, load_caller
 from tests.integration.statements import counted_statements
-from tests.integration.world import World
 from tests.support import actors
+from tests.support.world import World
 
 
 async def test_a_caller_of_a_tenant_without_organization_is_not_stored(world: World) -> None:

@@ -13,7 +13,7 @@ from domain.eligibility import Standing, is_eligible
 from domain.eligibility_sql import meets_criteria, meets_criteria_of
 from domain.model import Agreement, Location, Organization, Program, ProgramCriterion
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType, ProgramStatus
-from tests.integration.world import TODAY
+from tests.support.world import TODAY
 
 K = TypeVar("K", AgreementKind, CriterionKind)
 

@@ -10,8 +10,8 @@ from domain.errors import Conflict, Forbidden, NotEligible, NotFound, Prerequisi
 from domain.model import AuditEvent, Enrollment
 from domain.services import enrollment, programs
 from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, PartnerType
-from tests.integration.world import FISCAL_YEAR, Org, World
 from tests.support import actors
+from tests.support.world import FISCAL_YEAR, Org, World
 
 
 @dataclass
@@ -138,15 +138,8 @@ async def test_a_discontinued_program_cannot_be_enrolled(world: World) -> None:
 
 async def test_enrolling_completes_the_invited_enrollment_and_a_second_enroll_conflicts(world: World) -> None:
     s = await scene(world)
-    invited = Enrollment(
-        location_id=s.location_id,
-        program_id=s.program_id,
-        fiscal_year=FISCAL_YEAR,
-        status=EnrollmentStatus.INVITED,
-    )
-    async with world.sessions() as session:
-        session.add(invited)
-        await session.commit()
+    async with world.raw() as rows:
+        invited = await rows.enrollment(s.location_id, s.program_id)
     enrolled = await enroll(world, s)
     assert enrolled.id == invited.id
     audits_before = await world.count(AuditEvent)
@@ -184,15 +177,8 @@ async def test_updating_an_enrolled_enrollment_sends_it_back_to_validation(world
 
 async def test_updating_an_invited_enrollment_asks_to_enroll_first(world: World) -> None:
     s = await scene(world)
-    invited = Enrollment(
-        location_id=s.location_id,
-        program_id=s.program_id,
-        fiscal_year=FISCAL_YEAR,
-        status=EnrollmentStatus.INVITED,
-    )
-    async with world.sessions() as session:
-        session.add(invited)
-        await session.commit()
+    async with world.raw() as rows:
+        invited = await rows.enrollment(s.location_id, s.program_id)
     profile_id = await world.payment_profile(s.admin)
     with pytest.raises(PrerequisiteMissing):
         await enrollment.update_enrollment(

@@ -21,11 +21,13 @@ from api.app import create_app
 from domain.clock import FixedClock
 from domain.database import create_engine
 from domain.events import EnrollmentChanged, InvitationsIssued
-from tests.api.mutation_world import World, invite
+from tests.api.client import Client
+from tests.api.world import api_world
 from tests.support.databases import empty_postgres_database, run_async
 from tests.support.entra import RunningEntra
 from tests.support.live import eventually, live
-from tests.support.server import TODAY, ApiServer, api_settings, serve
+from tests.support.served import serve
+from tests.support.server import TODAY, ApiServer, api_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -166,13 +168,14 @@ async def test_a_subscriber_of_one_server_hears_a_change_made_through_another(
     two_servers: TwoServers, entra: RunningEntra
 ) -> None:
     heard_on, changed_on = two_servers.servers
-    world = World(changed_on, entra)
-    invited = invite(world)
-    enrollment = invited.validating("2030-01-31")
-    async with live(heard_on.url, invited.admin.token) as client:
-        await client.subscribe("1", ENROLLMENTS)
+    client = Client(changed_on, entra)
+    with api_world(changed_on.database_url, client) as world:
+        invited = world.invited()
+        enrollment = world.validating(invited, "2030-01-31")
+    async with live(heard_on.url, invited.admin.token) as listener:
+        await listener.subscribe("1", ENROLLMENTS)
         await eventually(lambda: two_servers.buses[0].subscribers == 1)
-        world.ok(world.operator(), "reviewEnrollment", {"enrollmentId": enrollment["id"], "approved": True})
+        client.ok(client.operator(), "reviewEnrollment", {"enrollmentId": enrollment, "approved": True})
 
-        heard = (await client.next_data("1"))["enrollmentStatusChanged"]
-        assert heard == {"id": enrollment["id"], "status": "ENROLLED"}
+        heard = (await listener.next_data("1"))["enrollmentStatusChanged"]
+        assert heard == {"id": enrollment, "status": "ENROLLED"}

@@ -9,8 +9,8 @@ from domain.model import AuditEvent, Enrollment, Invitation, InvitationDismissal
 from domain.services import enrollment, invitations, organizations, programs, roles
 from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, InvitationChannel, PartnerType
 from tests.integration.statements import counted_statements
-from tests.integration.world import FISCAL_YEAR, Org, World
 from tests.support import actors
+from tests.support.world import FISCAL_YEAR, Org, World
 
 RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
 

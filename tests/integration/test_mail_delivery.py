@@ -24,6 +24,7 @@ from domain.mail.outbox import QueuedMail
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
 from tests.support.smtp import SMTP_LOGIN, SecureSmtp, SmtpSink
+from tests.support.world import World
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 MAIL_FROM = "Microsoft Partner Center <no-reply@partner.example>"
@@ -32,21 +33,17 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 async def queue(sessions: Sessions, n: int, *, to: str = "admin@contoso.example") -> str:
-    """Insert a pending message as a domain service would; returns its Message-ID."""
-    message_id = f"<test-{n}@incentives>"
-    async with sessions() as session, session.begin():
-        session.add(
-            OutboxMessage(
-                message_id=message_id,
-                to_address=to,
-                subject=f"Invitation {n}",
-                body_text=f"Hello {n}",
-                body_html=f"<p>Hello <b>{n}</b></p>",
-                next_attempt_at=NOW,
-                created_at=NOW,
-            )
+    """A pending message as a domain service queues one; returns its Message-ID."""
+    async with World(sessions).raw() as rows:
+        message = await rows.outbox_message(
+            f"<test-{n}@incentives>",
+            to=to,
+            subject=f"Invitation {n}",
+            body_text=f"Hello {n}",
+            body_html=f"<p>Hello <b>{n}</b></p>",
+            queued_at=NOW,
         )
-    return message_id
+    return message.message_id
 
 
 async def stored(sessions: Sessions, message_id: str) -> OutboxMessage:

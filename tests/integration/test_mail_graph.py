@@ -25,6 +25,7 @@ from domain.vocabulary import OutboxStatus
 from sandbox.entra import new_tenant_id
 from sandbox.graph import LoopbackUser, SentMail
 from tests.support.entra import RunningEntra, routed_async_http, routed_msal_http
+from tests.support.world import World
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SECRET = "s3cret-for-mail"
@@ -66,20 +67,16 @@ def mailbox(entra: RunningEntra) -> Mailbox:
 
 
 async def queue(sessions: Sessions, to: str = "admin@contoso.example") -> str:
-    message_id = "<graph-1@incentives>"
-    async with sessions() as session, session.begin():
-        session.add(
-            OutboxMessage(
-                message_id=message_id,
-                to_address=to,
-                subject="Your tax profile expires soon",
-                body_text="Plain words.",
-                body_html="<p>Rich <b>words</b>.</p>",
-                next_attempt_at=NOW,
-                created_at=NOW,
-            )
+    async with World(sessions).raw() as rows:
+        message = await rows.outbox_message(
+            "<graph-1@incentives>",
+            to=to,
+            subject="Your tax profile expires soon",
+            body_text="Plain words.",
+            body_html="<p>Rich <b>words</b>.</p>",
+            queued_at=NOW,
         )
-    return message_id
+    return message.message_id
 
 
 async def stored(sessions: Sessions, message_id: str) -> OutboxMessage:

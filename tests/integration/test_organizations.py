@@ -9,8 +9,8 @@ from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.model import Agreement, Location, Organization, OrganizationTenant, User
 from domain.services import organizations
 from domain.vocabulary import AgreementKind, PartnerType
-from tests.integration.world import World
 from tests.support import actors
+from tests.support.world import World
 
 
 async def register(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from domain.partner_ids import FIRST_PARTNER_ID, allocate_partner_ids
-from tests.integration.world import World
+from tests.support.world import World
 
 
 async def allocate(world: World, count: int) -> list[str]:

@@ -8,8 +8,8 @@ from auth.principal import Principal
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.model import PaymentProfile, TaxProfile
 from domain.services import payout
-from tests.integration.world import World
 from tests.support import actors
+from tests.support.world import World
 
 
 async def create(

@@ -6,8 +6,8 @@ from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.model import Program, ProgramCriterion
 from domain.services import programs
 from domain.vocabulary import CriterionKind, ProgramStatus
-from tests.integration.world import World
 from tests.support import actors
+from tests.support.world import World
 
 
 async def test_operator_creates_a_program_with_deduplicated_criteria(world: World) -> None:

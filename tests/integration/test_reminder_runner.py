@@ -10,8 +10,8 @@ from api.composition import tax_reminder_loop
 from domain.access import Role
 from domain.model import OutboxMessage
 from domain.services import roles
-from tests.integration.world import TODAY, World
 from tests.support import actors
+from tests.support.world import TODAY, World
 
 
 @dataclass

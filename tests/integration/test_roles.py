@@ -9,8 +9,8 @@ from domain.access import Role
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.model import RoleAssignment, RoleAssignmentLocation, RoleAssignmentProgram, User
 from domain.services import roles
-from tests.integration.world import Org, World
 from tests.support import actors
+from tests.support.world import Org, World
 
 
 async def assign(

@@ -10,8 +10,8 @@ from domain.services import enrollment, organizations, programs
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
 from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, PartnerType
 from tests.integration.statements import counted_statements
-from tests.integration.world import FISCAL_YEAR, Org, World
 from tests.support import actors
+from tests.support.world import FISCAL_YEAR, Org, World
 
 NEXT = FISCAL_YEAR + 1
 JULY_1 = date(2027, 7, 1)  # first day of the next fiscal year

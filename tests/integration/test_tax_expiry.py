@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import update
-
 from domain.model import Enrollment
 from domain.queries import enrollments
 from domain.queries.pages import PageArgs
 from domain.vocabulary import EnrollmentStatus
-from tests.integration.world import Org, World
 from tests.support import actors
+from tests.support.world import Org, World
 
 EXPIRES = date(2027, 1, 31)
 AFTER_EXPIRY = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)  # still fiscal year 2027
@@ -63,9 +61,8 @@ async def test_a_new_tax_profile_leaves_enrollments_with_a_valid_one_enrolled(wo
 
 async def test_enrollments_of_past_fiscal_years_stay_closed_records(world: World) -> None:
     org, location_id, enrollment_id = await enrolled_world(world)
-    async with world.sessions() as session:
-        await session.execute(update(Enrollment).values(fiscal_year=2026))
-        await session.commit()
+    async with world.raw() as rows:
+        await rows.move_enrollments_to(2026)
     world.clock.at = AFTER_EXPIRY
     admin = actors.incentives_admin(org.tenant_id, org.id, locations=[location_id])
 

@@ -12,8 +12,8 @@ from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OutboxMessage, TaxProfile
 from domain.services import roles
 from tests.integration.statements import counted_statements
-from tests.integration.world import Org, World
 from tests.support import actors
+from tests.support.world import Org, World
 
 DAYS = 30
 

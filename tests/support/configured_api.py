@@ -20,7 +20,8 @@ from domain.clock import FixedClock
 from domain.database import create_engine
 from tests.support.databases import run_async
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID
-from tests.support.server import TODAY, ApiServer, serve
+from tests.support.served import serve
+from tests.support.server import TODAY, ApiServer
 
 # Every table a mutation or a first sign-in could write to.
 WATCHED_TABLES = (

@@ -7,13 +7,14 @@
 MSAL tests keep MSAL's real authority and route its requests here with `routed_msal_http(entra)`
 (and Graph's with `routed_async_http(entra)`).
 
-Tests that rotate keys or count fetches should serve their own `LoopbackEntra` (see
-`LoopbackEntraServer`), so the shared one stays predictable for every other test.
+Tests that rotate keys or count fetches should serve their own `LoopbackEntra` (`served_entra`),
+so the shared one stays predictable for every other test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -25,7 +26,8 @@ from adapters.msal_http import MsalHttpClient
 from auth.keys import SigningKeys
 from auth.tokens import TokenRules, TokenValidator
 from sandbox import routing as loopback_routing
-from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackEntraServer, LoopbackKey
+from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackKey
+from tests.support.served import serve
 
 API_CLIENT_ID = "3f2b7c1e-8a4d-4e6f-9b0a-5c1d2e3f4a5b"
 OPERATOR_TENANT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
@@ -42,7 +44,6 @@ class RunningEntra:
     """A served `LoopbackEntra`; `mint` defaults the audience to `API_CLIENT_ID`."""
 
     entra: LoopbackEntra
-    server: LoopbackEntraServer
 
     @property
     def base_url(self) -> str:
@@ -102,12 +103,25 @@ def token_validator(
     return TokenValidator(rules, keys)
 
 
+@contextmanager
+def served_entra(loopback: LoopbackEntra) -> Iterator[str]:
+    """Serve `loopback` on 127.0.0.1 at an ephemeral port for the block; yields its base URL.
+
+    Served like `api_server` (`tests.support.served`) rather than by the sandbox's
+    `LoopbackEntraServer`, whose connections keep Nagle's algorithm on: there every reply after a
+    connection's first waits ~40 ms for the client's delayed ACK, and the tests fetch keys a lot.
+    """
+    with serve(loopback.app, lifespan="off") as base_url:
+        loopback.set_base(base_url)
+        yield base_url
+
+
 @pytest.fixture(scope="session")
 def entra() -> Iterator[RunningEntra]:
     """The loopback Entra, served on 127.0.0.1 at an ephemeral port for the whole session."""
     loopback = LoopbackEntra()
-    with LoopbackEntraServer(loopback) as server:
-        yield RunningEntra(entra=loopback, server=server)
+    with served_entra(loopback):
+        yield RunningEntra(entra=loopback)
 
 
 def routed_msal_http(entra: HasBaseUrl) -> MsalHttpClient:

@@ -1,7 +1,7 @@
 """A loopback Entra whose keys endpoint can misbehave, and that can publish keys for one tenant only.
 
     entra = FlakyEntra()
-    with LoopbackEntraServer(entra):
+    with served_entra(entra):
         entra.jwks_failure = "error"                 # the keys endpoint answers 500 from now on
         key = entra.publish_tenant_key(tenant_b)     # published in tenant B's JWKS, nowhere else
 
@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from sandbox.entra import LoopbackEntra, LoopbackEntraServer, LoopbackKey
+from sandbox.entra import LoopbackEntra, LoopbackKey
+from tests.support.entra import served_entra
 
 JwksFailure = Literal["error", "hang"] | None
 # A hanging request gives up after this long even if nobody releases it, so no test can wait forever.
@@ -75,7 +76,7 @@ class FlakyEntra(LoopbackEntra):
 def served_flaky_entra() -> Iterator[FlakyEntra]:
     """A `FlakyEntra` served on loopback; hanging requests are released before it stops."""
     entra = FlakyEntra()
-    with LoopbackEntraServer(entra):
+    with served_entra(entra):
         try:
             yield entra
         finally:

@@ -2,7 +2,7 @@
 
 tenant = Tenant()
 admin = global_admin(entra, tenant)          # wids holds the Global Administrator role
-api_server.graphql("{ viewer { isGlobalAdmin } }", token=admin.token)
+api.graphql("{ viewer { isGlobalAdmin } }", token=admin.token)
 """
 
 from __future__ import annotations

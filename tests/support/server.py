@@ -1,5 +1,8 @@
 """The API served for real over HTTP: the `api_server` fixture and a SQL statement counter.
 
+For tests of HTTP itself (status codes, headers, request ids, GraphiQL, the websocket); GraphQL
+behaviour is tested in process (`tests.support.in_process`, fixture `api`).
+
     def test_viewer(api_server: ApiServer, entra: RunningEntra) -> None:
         reply = api_server.graphql("{ viewer { objectId } }", token=personas.user(entra, Tenant()).token)
 
@@ -10,24 +13,18 @@ engine is created here so `api_server.statements` can count what the server send
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
-from adapters.graph import GraphClient
 from api.app import create_app
-from api.composition import graph_config
 from api.settings import Settings
 from domain.clock import FixedClock
 from domain.database import create_engine
@@ -36,14 +33,13 @@ from tests.support.entra import (
     API_CLIENT_ID,
     OPERATOR_TENANT_ID,
     RunningEntra,
-    routed_async_http,
-    routed_msal_http,
 )
+from tests.support.served import serve
 
 # A Saturday in fiscal year 2027 (FY N runs July 1 of N-1 to June 30 of N).
 TODAY = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 CURRENT_FISCAL_YEAR = 2027
-# The API's client secret on the loopback issuer, for `api_server_with_graph`.
+# The API's client secret on the loopback issuer, for `api_with_graph`.
 GRAPH_SECRET = "incentives api graph secret"
 
 
@@ -70,29 +66,6 @@ def count_statements(engine: AsyncEngine) -> Iterator[StatementLog]:
         yield log
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
-class ServedApp:
-    """uvicorn serving one app on 127.0.0.1:<ephemeral> in a daemon thread."""
-
-    def __init__(self, app: Starlette) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="api-server", daemon=True)
-
-    def start(self) -> str:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 @dataclass
@@ -146,16 +119,6 @@ def api_settings(entra: RunningEntra, database_url: str) -> Settings:
     )
 
 
-@contextmanager
-def serve(app: Starlette) -> Iterator[str]:
-    """Serve any app (e.g. one on a broken database) for the duration of the block; yields its URL."""
-    served = ServedApp(app)
-    try:
-        yield served.start()
-    finally:
-        served.stop()
-
-
 @pytest.fixture
 def api_server(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiServer]:
     """The API without Graph credentials: its directory features say they are not configured."""
@@ -163,57 +126,14 @@ def api_server(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiServer]:
         yield server
 
 
-@pytest.fixture
-def api_server_with_graph(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiServer]:
-    """The API with Microsoft Graph as the service: registered on the loopback issuer with a secret,
-    MSAL and Graph keeping their real URLs, routed to loopback (`entra.entra.add_directory_user`)."""
-    entra.entra.register_application(API_CLIENT_ID, secret=GRAPH_SECRET)
-    credentials = Settings.model_validate(
-        {"AZURE_CLIENT_ID": API_CLIENT_ID, "AZURE_CLIENT_SECRET": GRAPH_SECRET}
-    )
-    msal_http, http = routed_msal_http(entra), routed_async_http(entra)
-    graph = GraphClient(graph_config(credentials), http, msal_http=msal_http)
-    try:
-        with served_api(entra, sqlite_url, graph=graph, close_at_shutdown=http.aclose) as server:
-            yield server
-    finally:
-        msal_http.close()
-
-
 @contextmanager
-def served_api(
-    entra: RunningEntra,
-    sqlite_url: str,
-    *,
-    graph: GraphClient | None = None,
-    close_at_shutdown: Callable[[], Awaitable[None]] | None = None,
-) -> Iterator[ApiServer]:
-    """The API on a fresh engine and a fixed clock, served for the duration of the block.
-
-    `close_at_shutdown` runs as the app shuts down, in the server's event loop: an async client the
-    app used holds connections that belong to that loop, and cannot be closed from another.
-    """
+def served_api(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiServer]:
+    """The API on a fresh engine and a fixed clock, served for the duration of the block."""
     engine = create_engine(sqlite_url)
     clock = FixedClock(TODAY)
-    app = create_app(api_settings(entra, sqlite_url), clock=clock, engine=engine, graph=graph)
-    if close_at_shutdown is not None:
-        _also_at_shutdown(app, close_at_shutdown)
+    app = create_app(api_settings(entra, sqlite_url), clock=clock, engine=engine)
     try:
         with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
             yield ApiServer(url=url, database_url=sqlite_url, engine=engine, clock=clock, http=http)
     finally:
         run_async(engine.dispose)
-
-
-def _also_at_shutdown(app: Starlette, close: Callable[[], Awaitable[None]]) -> None:
-    lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def closing(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
-        try:
-            async with lifespan(app) as state:
-                yield state or {}
-        finally:
-            await close()
-
-    app.router.lifespan_context = closing
