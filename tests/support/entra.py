@@ -26,8 +26,7 @@ from adapters.msal_http import MsalHttpClient
 from auth.keys import SigningKeys
 from auth.tokens import TokenRules, TokenValidator
 from sandbox import routing as loopback_routing
-from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackKey
-from tests.support.served import serve
+from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, LoopbackEntraServer, LoopbackKey
 
 API_CLIENT_ID = "3f2b7c1e-8a4d-4e6f-9b0a-5c1d2e3f4a5b"
 OPERATOR_TENANT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
@@ -105,15 +104,10 @@ def token_validator(
 
 @contextmanager
 def served_entra(loopback: LoopbackEntra) -> Iterator[str]:
-    """Serve `loopback` on 127.0.0.1 at an ephemeral port for the block; yields its base URL.
-
-    Served like `api_server` (`tests.support.served`) rather than by the sandbox's
-    `LoopbackEntraServer`, whose connections keep Nagle's algorithm on: there every reply after a
-    connection's first waits ~40 ms for the client's delayed ACK, and the tests fetch keys a lot.
-    """
-    with serve(loopback.app, lifespan="off") as base_url:
-        loopback.set_base(base_url)
-        yield base_url
+    """Serve `loopback` on 127.0.0.1 at an ephemeral port for the block (the sandbox's runner, as the
+    demo serves it); yields its base URL."""
+    with LoopbackEntraServer(loopback) as server:
+        yield server.base_url
 
 
 @pytest.fixture(scope="session")
