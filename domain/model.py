@@ -285,29 +285,47 @@ class Enrollment(Base):
     def shown_status(
         self, *, program_active: bool, sees_detail: bool, tax_profile_valid: bool = True
     ) -> EnrollmentStatus:
-        """What a viewer sees: DISCONTINUED over everything, ACTION_REQUIRED for an ENROLLED one
-        whose tax profile lapsed (see `tax_profile_lapsed`), ENROLLING for in-progress detail."""
-        if not program_active:
-            return EnrollmentStatus.DISCONTINUED
-        status = self.status
-        if status is EnrollmentStatus.ENROLLED and not tax_profile_valid:
-            status = EnrollmentStatus.ACTION_REQUIRED
-        if status in IN_PROGRESS and not sees_detail:
-            return EnrollmentStatus.ENROLLING
-        return status
+        return shown_status(
+            self.status,
+            program_active=program_active,
+            sees_detail=sees_detail,
+            tax_profile_valid=tax_profile_valid,
+        )
 
     def tax_profile_lapsed(self, current: TaxProfile | None, *, today: date) -> bool:
-        """ENROLLED in this or a later fiscal year while the location's current tax profile has expired.
+        expires_on = None if current is None else current.expires_on
+        return tax_profile_lapsed(self.status, self.fiscal_year, expires_on, today=today)
 
-        Past fiscal years are closed records, so an expiry after them changes nothing; a location
-        with no tax profile at all (imported or seeded data) has nothing that expired.
-        """
-        return (
-            self.status is EnrollmentStatus.ENROLLED
-            and self.fiscal_year >= fiscal_year_of(today)
-            and current is not None
-            and not current.valid_on(today)
-        )
+
+def shown_status(
+    stored: EnrollmentStatus, *, program_active: bool, sees_detail: bool, tax_profile_valid: bool = True
+) -> EnrollmentStatus:
+    """What a viewer sees: DISCONTINUED over everything, ACTION_REQUIRED for an ENROLLED one
+    whose tax profile lapsed (see `tax_profile_lapsed`), ENROLLING for in-progress detail."""
+    if not program_active:
+        return EnrollmentStatus.DISCONTINUED
+    status = stored
+    if status is EnrollmentStatus.ENROLLED and not tax_profile_valid:
+        status = EnrollmentStatus.ACTION_REQUIRED
+    if status in IN_PROGRESS and not sees_detail:
+        return EnrollmentStatus.ENROLLING
+    return status
+
+
+def tax_profile_lapsed(
+    status: EnrollmentStatus, fiscal_year: int, current_expires_on: date | None, *, today: date
+) -> bool:
+    """ENROLLED in this or a later fiscal year while the location's current tax profile has expired.
+
+    Past fiscal years are closed records, so an expiry after them changes nothing; a location
+    with no tax profile at all (imported or seeded data) has nothing that expired.
+    """
+    return (
+        status is EnrollmentStatus.ENROLLED
+        and fiscal_year >= fiscal_year_of(today)
+        and current_expires_on is not None
+        and not today < current_expires_on
+    )
 
 
 def missing_profiles_reason(tax_profile_valid: bool, payment_profile_id: int | None) -> str:

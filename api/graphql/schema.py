@@ -6,18 +6,27 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
 from api.graphql import errors
 from api.graphql.mutations import Mutation
 from api.graphql.query import Query
 from api.graphql.subscription import Subscription
+from api.read.extension import PlannedReads
 
 # Deep enough for the nested reads a client needs (organization > locations > edges > node >
 # enrollments > edges > node > program > criteria is 9), small enough to stop hostile nesting.
 MAX_DEPTH = 12
 MAX_TOKENS = 2000
+# Documents kept parsed and validated (by their text), as clients send the same few again and again.
+PARSED_DOCUMENTS = 1000
 
 logger = logging.getLogger("incentives.graphql")
 
@@ -40,6 +49,8 @@ class Schema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    # One cache per schema, shared by every request (an extension factory returns it each time).
+    parsed, validated = ParserCache(maxsize=PARSED_DOCUMENTS), ValidationCache(maxsize=PARSED_DOCUMENTS)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -48,6 +59,9 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaskErrors(should_mask_error=errors.should_mask, error_message="Unexpected error."),
+            lambda: parsed,
+            lambda: validated,
+            PlannedReads,
         ],
     )
 

@@ -11,9 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Row, Select, SQLColumnExpression, Subquery, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from domain.model import Base
 
@@ -40,7 +42,7 @@ class Page(Generic[T]):
         return cls(list(rows[:first]), len(rows) > first)
 
 
-def _after(key: InstrumentedAttribute[int], args: PageArgs) -> ColumnElement[bool]:
+def _after(key: SQLColumnExpression[int], args: PageArgs) -> ColumnElement[bool]:
     if args.after is None:
         return true()
     return key < args.after if args.descending else key > args.after
@@ -72,18 +74,75 @@ async def pages_by_parent(
     """The same page for each parent, in ONE statement (ROW_NUMBER per parent; SQLite and PostgreSQL)."""
     ids = sorted(set(parent_ids))
     key: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    order = key.desc() if args.descending else key.asc()
-    rank = func.row_number().over(partition_by=parent, order_by=order).label("rank")
-    inner_query: Select[Any] = select(model, rank)
-    for target, on in joins:
-        inner_query = inner_query.join(target, on)
-    inner = inner_query.where(parent.in_(ids), _after(key, args), *conditions).subquery()
+    inner = _ranked(select(model), key, parent, ids, args, conditions, joins)
     row = aliased(model, inner)
     statement = select(row).where(inner.c.rank <= args.first + 1).order_by(inner.c.rank)
     grouped: dict[int, list[M]] = defaultdict(list)
     for item in (await session.execute(statement)).scalars():
         grouped[getattr(item, parent.key)].append(item)
     return {parent_id: Page.cut(grouped.get(parent_id, []), args.first) for parent_id in ids}
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Plain rows of `table`, with `columns` of the tables `joins` brings in (labelled, e.g.
+    `Program.code.label("program_code")`): what the read planner assembles answers from."""
+
+    table: FromClause
+    columns: Sequence[ColumnElement[Any]] = ()
+    joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()
+
+    def select(self) -> Select[Any]:
+        statement: Select[Any] = select(self.table, *self.columns)
+        for target, on in self.joins:
+            statement = statement.outerjoin(target, on)
+        return statement
+
+
+async def row_pages_by_parent(
+    session: AsyncSession,
+    rows: Rows,
+    parent: KeyedColumnElement[Any],
+    parent_ids: Iterable[int],
+    args: PageArgs,
+    *conditions: ColumnElement[bool],
+) -> dict[int, Page[Row[Any]]]:
+    """`pages_by_parent` as plain rows: the same page of each parent's rows, in ONE statement."""
+    ids = sorted(set(parent_ids))
+    inner = _ranked(rows.select(), rows.table.c.id, parent, ids, args, conditions, ())
+    statement = select(inner).where(inner.c.rank <= args.first + 1).order_by(inner.c.rank)
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    parent_key = parent.key
+    for row in await session.execute(statement):
+        grouped[row._mapping[parent_key]].append(row)
+    return {parent_id: Page.cut(grouped.get(parent_id, []), args.first) for parent_id in ids}
+
+
+async def row_page(
+    session: AsyncSession, rows: Rows, args: PageArgs, *conditions: ColumnElement[bool]
+) -> Page[Row[Any]]:
+    """`page_of` as plain rows."""
+    key = rows.table.c.id
+    order = key.desc() if args.descending else key.asc()
+    statement = rows.select().where(_after(key, args), *conditions).order_by(order).limit(args.first + 1)
+    return Page.cut((await session.execute(statement)).all(), args.first)
+
+
+def _ranked(
+    query: Select[Any],
+    key: SQLColumnExpression[int],
+    parent: SQLColumnExpression[int],
+    ids: list[int],
+    args: PageArgs,
+    conditions: Sequence[ColumnElement[bool]],
+    joins: Sequence[tuple[Any, ColumnElement[bool]]],
+) -> Subquery:
+    """The rows of the parents' pages, each with its rank within its parent (1 = first)."""
+    order = key.desc() if args.descending else key.asc()
+    ranked = query.add_columns(func.row_number().over(partition_by=parent, order_by=order).label("rank"))
+    for target, on in joins:
+        ranked = ranked.join(target, on)
+    return ranked.where(parent.in_(ids), _after(key, args), *conditions).subquery()
 
 
 async def count_of(session: AsyncSession, model: type[Base], *conditions: ColumnElement[bool]) -> int:

@@ -1,0 +1,160 @@
+"""Cursor connections in a planned read: a page of rows becomes `edges`, `pageInfo` and `totalCount`.
+
+A list field's handler builds one `Paged` per parent; these handlers answer the fields of every
+connection, edge and `PageInfo` type, and `totalCount` costs one grouped count for all the
+connections of a field, only when it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLObjectType, get_named_type
+
+from api.graphql.pagination import encode_cursor
+from api.read.collect import Field
+from api.read.engine import Handler, Obj, Run
+from domain.queries.pages import Page
+
+Counts = Callable[[list[Hashable]], Awaitable[dict[Hashable, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """How the connections of one field count their whole lists: one call for all their keys."""
+
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class Paged:
+    """A connection's source: its page of rows, its node type, and how to count the whole list."""
+
+    page: Page[Any]
+    node_type: GraphQLObjectType
+    counter: Counter
+    count_key: Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRow:
+    node: Any
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfoRow:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def connection_type(run: Run, asked: Field) -> GraphQLObjectType:
+    assert asked.definition is not None
+    named = get_named_type(asked.definition.type)
+    assert isinstance(named, GraphQLObjectType)
+    return named
+
+
+def paged(run: Run, asked: Field, parents: list[Obj], pages: list[Paged | None]) -> list[Obj]:
+    """Set each parent's connection (None: left null) and return the connection objects."""
+    type_ = connection_type(run, asked)
+    made = []
+    for parent, source in zip(parents, pages, strict=True):
+        if source is None:
+            parent.out[asked.key] = None
+            continue
+        obj = run.child(type_, source, parent, asked)
+        parent.out[asked.key] = obj.out
+        made.append(obj)
+    return made
+
+
+async def edges(run: Run, asked: Field, connections: list[Obj]) -> None:
+    edge_type = _item_type(asked)
+    items = []
+    for connection in connections:
+        source: Paged = connection.row
+        out = []
+        for index, row in enumerate(source.page.items):
+            edge = run.child(edge_type, EdgeRow(row, encode_cursor(row.id)), connection, asked, index)
+            out.append(edge.out)
+            items.append(edge)
+        connection.out[asked.key] = out
+    await run.objects(asked.selection, items)
+
+
+async def edge_node(run: Run, asked: Field, edges_: list[Obj]) -> None:
+    nodes = []
+    for edge in edges_:
+        source: Paged = edge.parent.row  # type: ignore[union-attr]
+        node = run.child(source.node_type, edge.row.node, edge, asked)
+        edge.out[asked.key] = node.out
+        nodes.append(node)
+    await run.objects(asked.selection, nodes)
+
+
+async def edge_cursor(run: Run, asked: Field, edges_: list[Obj]) -> None:
+    for edge in edges_:
+        edge.out[asked.key] = edge.row.cursor
+
+
+async def page_info(run: Run, asked: Field, connections: list[Obj]) -> None:
+    info_type = connection_type(run, asked)
+    infos = []
+    for connection in connections:
+        source: Paged = connection.row
+        items = source.page.items
+        row = PageInfoRow(source.page.has_next, encode_cursor(items[-1].id) if items else None)
+        info = run.child(info_type, row, connection, asked)
+        connection.out[asked.key] = info.out
+        infos.append(info)
+    await run.objects(asked.selection, infos)
+
+
+async def total_count(run: Run, asked: Field, connections: list[Obj]) -> None:
+    by_counter: dict[int, tuple[Counter, list[Obj]]] = {}
+    for connection in connections:
+        source: Paged = connection.row
+        by_counter.setdefault(id(source.counter), (source.counter, []))[1].append(connection)
+    for counter, group in by_counter.values():
+        found = await counter.counts([obj.row.count_key for obj in group])
+        for obj in group:
+            obj.out[asked.key] = found[obj.row.count_key]
+
+
+def _item_type(asked: Field) -> GraphQLObjectType:
+    assert asked.definition is not None
+    named = get_named_type(asked.definition.type)
+    assert isinstance(named, GraphQLObjectType)
+    return named
+
+
+def _has_next(run: Run, asked: Field, infos: list[Obj]) -> Awaitable[None]:
+    return _scalar(infos, asked, lambda row: row.has_next_page)
+
+
+def _end_cursor(run: Run, asked: Field, infos: list[Obj]) -> Awaitable[None]:
+    return _scalar(infos, asked, lambda row: row.end_cursor)
+
+
+async def _scalar(objs: list[Obj], asked: Field, get: Callable[[Any], Any]) -> None:
+    for obj in objs:
+        obj.out[asked.key] = get(obj.row)
+
+
+def handlers(connection_types: list[str]) -> dict[tuple[str, str], Handler]:
+    """The handlers of every connection type named, of its edge type, and of `PageInfo`."""
+    found: dict[tuple[str, str], Handler] = {
+        ("PageInfo", "hasNextPage"): _has_next,
+        ("PageInfo", "endCursor"): _end_cursor,
+    }
+    for name in connection_types:
+        edge = name.removesuffix("Connection") + "Edge"
+        found[(name, "edges")] = edges
+        found[(name, "pageInfo")] = page_info
+        found[(name, "totalCount")] = total_count
+        found[(edge, "node")] = edge_node
+        found[(edge, "cursor")] = edge_cursor
+    return found

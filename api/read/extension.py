@@ -1,0 +1,99 @@
+"""The planned read, plugged into Strawberry: after parsing and validation, a query the read model
+answers is executed by it, and graphql-core is not called.
+
+    Schema(..., extensions=[ParserCache(), ValidationCache(), PlannedReads])
+
+Strawberry skips its executor when an extension has set the execution context's result, so the
+rest of the request (errors masked and logged, the HTTP answer) is as for any other operation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import ExecutionResult, OperationType, get_operation_ast
+from graphql.execution.values import VariableValues, get_variable_values
+from strawberry.extensions import SchemaExtension
+
+from api.graphql.context import Context
+from api.read.collect import Plan
+from api.read.engine import Handler, Run, Unplannable
+from api.read.model import handlers
+
+logger = logging.getLogger("incentives.read")
+
+MAX_PLANS = 1000
+# A document the read model cannot answer whatever the variables (a field it has no handler for).
+UNANSWERABLE = object()
+
+
+class Plans:
+    """Plans by document text and operation name, least recently used first out."""
+
+    def __init__(self, capacity: int = MAX_PLANS) -> None:
+        self._plans: OrderedDict[tuple[str, str | None], Plan | object] = OrderedDict()
+        self._capacity = capacity
+        self.handlers: dict[tuple[str, str], Handler] = handlers()
+
+    def get(self, key: tuple[str, str | None]) -> Plan | object | None:
+        found = self._plans.get(key)
+        if found is not None:
+            self._plans.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, str | None], plan: Plan | object) -> None:
+        self._plans[key] = plan
+        while len(self._plans) > self._capacity:
+            self._plans.popitem(last=False)
+
+
+PLANS = Plans()
+
+
+class PlannedReads(SchemaExtension):
+    """Answers the queries the read model can answer; leaves everything else to graphql-core."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        if execution.result is None and isinstance(execution.query, str):
+            result = await answer(execution.query, execution)
+            if result is not None:
+                execution.result = result
+        yield
+
+
+async def answer(query: str, execution: Any) -> ExecutionResult | None:
+    """The planned answer to a validated query, or None when graphql-core should answer."""
+    document = execution.graphql_document
+    context = execution.context
+    if document is None or not isinstance(context, Context):
+        return None
+    key = (query, execution.operation_name)
+    plan = PLANS.get(key)
+    if plan is UNANSWERABLE:
+        return None
+    if plan is None:
+        operation = get_operation_ast(document, execution.operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            PLANS.put(key, UNANSWERABLE)
+            return None
+        plan = Plan.of(execution.schema._schema, document, operation)
+        PLANS.put(key, plan)
+    assert isinstance(plan, Plan)
+    variables = get_variable_values(
+        plan.schema, plan.operation.variable_definitions or (), execution.variables or {}
+    )
+    if not isinstance(variables, VariableValues):
+        return None  # graphql-core reports the variables' errors
+    async with context.services.sessions() as session:
+        run = Run(plan, variables, context, session, PLANS.handlers)
+        try:
+            data = await run.execute()
+        except Unplannable as why:
+            if why.lasting:
+                PLANS.put(key, UNANSWERABLE)
+            return None
+    return ExecutionResult(data=data, errors=run.errors or None)

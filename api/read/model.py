@@ -1,0 +1,580 @@
+"""The read model: for each type and field the planned read answers, where the value comes from.
+
+Each handler answers one field for every object of a level at once, and mirrors the Strawberry
+resolver of that field (`api/graphql/types/`): the same access checks (`domain.access`), the same
+errors at the same paths, the same values, from plain rows instead of ORM objects. The
+differential tests hold the two to the same answers. A field that has no handler here sends the
+whole request to graphql-core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, cast
+
+from graphql import GraphQLObjectType, get_named_type
+from sqlalchemy import Row, select
+from sqlalchemy.sql import FromClause
+
+from api.graphql.errors import ForbiddenError
+from api.graphql.ids import from_global_id, to_global_id
+from api.graphql.nodes import MAX_NODES
+from api.graphql.pagination import BadUserInputError, given, page_args
+from api.read import connections
+from api.read.collect import Field
+from api.read.connections import Counter, Paged
+from api.read.engine import Handler, Obj, Run, Unplannable
+from domain import model as models
+from domain.access import Action, Coverage, Role, Scope
+from domain.fiscal import fiscal_year_of
+from domain.queries import entities
+from domain.queries.enrollments import (
+    all_enrollment_rows_page,
+    all_enrollments_count,
+    enrollment_counts_by_location,
+    enrollment_row_pages_by_location,
+    enrollment_rows_by_id,
+)
+from domain.queries.pages import PageArgs, Rows, count_of, counts_by_parent, row_page, row_pages_by_parent
+from domain.vocabulary import EnrollmentStatus, ProgramStatus
+
+ORGANIZATIONS: FromClause = models.Organization.__table__
+LOCATIONS: FromClause = models.Location.__table__
+PROGRAMS: FromClause = models.Program.__table__
+PAYMENT_PROFILES: FromClause = models.PaymentProfile.__table__
+TAX_PROFILES: FromClause = models.TaxProfile.__table__
+CONNECTIONS = [
+    "OrganizationConnection",
+    "LocationConnection",
+    "EnrollmentConnection",
+    "IncentiveProgramConnection",
+]
+
+
+# --- plumbing ---------------------------------------------------------------------------------------
+
+
+def scalar(get: Callable[[Any], Any]) -> Handler:
+    """A field read straight off each object's row."""
+
+    async def handle(run: Run, asked: Field, objs: list[Obj]) -> None:
+        key = asked.key
+        for obj in objs:
+            obj.out[key] = get(obj.row)
+
+    return handle
+
+
+def global_id(kind: str) -> Handler:
+    return scalar(lambda row: to_global_id(kind, row.id))
+
+
+def type_of(run: Run, name: str) -> GraphQLObjectType:
+    found = run.plan.schema.get_type(name)
+    assert isinstance(found, GraphQLObjectType)
+    return found
+
+
+def returned_type(asked: Field) -> GraphQLObjectType:
+    assert asked.definition is not None
+    named = get_named_type(asked.definition.type)
+    assert isinstance(named, GraphQLObjectType)
+    return named
+
+
+async def rows_by_id(run: Run, table: FromClause, ids: Iterable[int]) -> dict[int, Row[Any]]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    statement = select(table).where(table.c.id.in_(wanted))
+    return {row.id: row for row in await run.session.execute(statement)}
+
+
+def to_one(
+    table: FromClause,
+    key: Callable[[Any], int | None],
+    fetch: Callable[[Run, Iterable[int]], Awaitable[dict[int, Any]]] | None = None,
+) -> Handler:
+    """A field naming one row of `table` by the key `key(row)` gives (all of them in one SELECT)."""
+
+    async def handle(run: Run, asked: Field, objs: list[Obj]) -> None:
+        keys = [key(obj.row) for obj in objs]
+        found = await (fetch(run, keys) if fetch else rows_by_id(run, table, keys))  # type: ignore[arg-type]
+        await nest(run, asked, objs, [found.get(k) if k is not None else None for k in keys])
+
+    return handle
+
+
+async def nest(run: Run, asked: Field, parents: list[Obj], rows: list[Any | None]) -> None:
+    """Each parent's child row (or None) becomes its object at this field, then the next level."""
+    type_ = returned_type(asked)
+    children = []
+    for parent, row in zip(parents, rows, strict=True):
+        if row is None:
+            parent.out[asked.key] = None
+            continue
+        child = run.child(type_, row, parent, asked)
+        parent.out[asked.key] = child.out
+        children.append(child)
+    await run.objects(asked.selection, children)
+
+
+async def nest_lists(run: Run, asked: Field, parents: list[Obj], lists: list[list[Any]]) -> None:
+    type_ = returned_type(asked)
+    children = []
+    for parent, rows in zip(parents, lists, strict=True):
+        items = []
+        for index, row in enumerate(rows):
+            child = run.child(type_, row, parent, asked, index)
+            items.append(child.out)
+            children.append(child)
+        parent.out[asked.key] = items
+    await run.objects(asked.selection, children)
+
+
+def permitted(run: Run, action: Action, scope: Scope) -> bool:
+    return run.context.principal.can(action, scope)
+
+
+def paging(run: Run, asked: Field, objs: list[Obj], *, descending: bool = False) -> PageArgs | None:
+    """The field's checked `first`/`after`, or None after failing every object (BAD_USER_INPUT)."""
+    arguments = run.arguments(asked)
+    try:
+        return page_args(arguments.get("first"), arguments.get("after"), descending=descending)
+    except BadUserInputError as error:
+        for obj in objs:
+            run.fail(obj, asked, error)
+        return None
+
+
+def allowed(
+    run: Run, asked: Field, objs: list[Obj], action: Action, scope: Callable[[Any], Scope]
+) -> list[Obj]:
+    """The objects whose row allows `action`; the others fail with FORBIDDEN at this field."""
+    kept = []
+    for obj in objs:
+        if permitted(run, action, scope(obj.row)):
+            kept.append(obj)
+        else:
+            run.fail(obj, asked, ForbiddenError(action))
+    return kept
+
+
+# --- Query ------------------------------------------------------------------------------------------
+
+
+async def query_viewer(run: Run, asked: Field, objs: list[Obj]) -> None:
+    await nest(run, asked, objs, [run.context.principal for _ in objs])
+
+
+async def query_current_fiscal_year(run: Run, asked: Field, objs: list[Obj]) -> None:
+    for obj in objs:
+        obj.out[asked.key] = fiscal_year_of(run.context.today())
+
+
+async def query_programs(run: Run, asked: Field, objs: list[Obj]) -> None:
+    args = paging(run, asked, objs)
+    if args is None:
+        return
+    await every(run, asked, objs, PROGRAMS, args, models.Program)
+
+
+async def query_organizations(run: Run, asked: Field, objs: list[Obj]) -> None:
+    kept = allowed(run, asked, objs, Action.OPERATE, lambda _: Scope())
+    args = paging(run, asked, kept)
+    if args is None:
+        return
+    await every(run, asked, kept, ORGANIZATIONS, args, models.Organization)
+
+
+async def every(
+    run: Run, asked: Field, objs: list[Obj], table: FromClause, args: PageArgs, model: type[models.Base]
+) -> None:
+    page = await row_page(run.session, Rows(table), args)
+
+    async def counts(keys: list[Hashable]) -> dict[Hashable, int]:
+        total = await count_of(run.session, model)
+        return dict.fromkeys(keys, total)
+
+    counter = Counter(counts)
+    node_type = type_of(run, returned_type(asked).name.removesuffix("Connection"))
+    made = connections.paged(run, asked, objs, [Paged(page, node_type, counter, None) for _ in objs])
+    await run.objects(asked.selection, made)
+
+
+async def query_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
+    kept = allowed(run, asked, objs, Action.OPERATE, lambda _: Scope())
+    args = paging(run, asked, kept)
+    if args is None:
+        return
+    status = given(run.arguments(asked).get("status"))
+    today = run.context.today()
+    page = await all_enrollment_rows_page(run.session, args, status, today)
+
+    async def counts(keys: list[Hashable]) -> dict[Hashable, int]:
+        return dict.fromkeys(keys, await all_enrollments_count(run.session, status, today))
+
+    node_type = type_of(run, "Enrollment")
+    made = connections.paged(run, asked, kept, [Paged(page, node_type, Counter(counts), None) for _ in kept])
+    await run.objects(asked.selection, made)
+
+
+async def query_node(run: Run, asked: Field, objs: list[Obj]) -> None:
+    found = await nodes_of(run, [str(run.arguments(asked)["id"])])
+    await nest_nodes(run, asked, objs, [found[0] for _ in objs])
+
+
+async def query_nodes(run: Run, asked: Field, objs: list[Obj]) -> None:
+    ids = [str(value) for value in run.arguments(asked)["ids"]]
+    if len(ids) > MAX_NODES:
+        for obj in objs:
+            run.fail(obj, asked, BadUserInputError(f"`ids` may hold at most {MAX_NODES} IDs."))
+        return
+    found = await nodes_of(run, ids)
+    children = []
+    for parent in objs:
+        items: list[dict[str, Any] | None] = []
+        for index, node in enumerate(found):
+            if node is None:
+                items.append(None)
+                continue
+            child = run.child(type_of(run, node[0]), node[1], parent, asked, index)
+            items.append(child.out)
+            children.append(child)
+        parent.out[asked.key] = items
+    await run.objects(asked.selection, children)
+
+
+async def nest_nodes(run: Run, asked: Field, parents: list[Obj], nodes: list[tuple[str, Any] | None]) -> None:
+    children = []
+    for parent, node in zip(parents, nodes, strict=True):
+        if node is None:
+            parent.out[asked.key] = None
+            continue
+        child = run.child(type_of(run, node[0]), node[1], parent, asked)
+        parent.out[asked.key] = child.out
+        children.append(child)
+    await run.objects(asked.selection, children)
+
+
+async def nodes_of(run: Run, global_ids: list[str]) -> list[tuple[str, Any] | None]:
+    """Each id's (type, row) when it names an object the caller may see, else None (as `node`)."""
+    decoded = [from_global_id(value) for value in global_ids]
+    wanted: dict[str, set[int]] = {}
+    for item in decoded:
+        if item is not None:
+            wanted.setdefault(item[0], set()).add(item[1])
+    visible: dict[str, dict[int, Any]] = {}
+    for kind, keys in wanted.items():
+        fetch = NODE_KINDS.get(kind)
+        if fetch is None:
+            if kind in UNPLANNED_NODE_KINDS:
+                raise Unplannable(f"node of {kind}", lasting=False)
+            continue
+        visible[kind] = await fetch(run, keys)
+    return [
+        (item[0], visible[item[0]][item[1]])
+        if item is not None and item[1] in visible.get(item[0], {})
+        else None
+        for item in decoded
+    ]
+
+
+async def visible_organizations(run: Run, keys: set[int]) -> dict[int, Any]:
+    rows = await rows_by_id(run, ORGANIZATIONS, keys)
+    return {k: r for k, r in rows.items() if permitted(run, Action.READ_ORGANIZATION, Scope(r.id))}
+
+
+async def visible_locations(run: Run, keys: set[int]) -> dict[int, Any]:
+    rows = await rows_by_id(run, LOCATIONS, keys)
+    return {
+        k: r for k, r in rows.items() if permitted(run, Action.READ_ORGANIZATION, Scope(r.organization_id))
+    }
+
+
+async def visible_programs(run: Run, keys: set[int]) -> dict[int, Any]:
+    return await rows_by_id(run, PROGRAMS, keys)
+
+
+async def visible_enrollments(run: Run, keys: set[int]) -> dict[int, Any]:
+    rows = await enrollment_rows_by_id(run.session, keys)
+    return {k: r for k, r in rows.items() if permitted(run, Action.READ_ENROLLMENT, enrollment_scope(r))}
+
+
+async def visible_payment_profiles(run: Run, keys: set[int]) -> dict[int, Any]:
+    rows = await rows_by_id(run, PAYMENT_PROFILES, keys)
+    return {
+        k: r for k, r in rows.items() if permitted(run, Action.READ_ORGANIZATION, Scope(r.organization_id))
+    }
+
+
+async def visible_tax_profiles(run: Run, keys: set[int]) -> dict[int, Any]:
+    rows = await rows_by_id(run, TAX_PROFILES, keys)
+    locations = await rows_by_id(run, LOCATIONS, {r.location_id for r in rows.values()})
+    return {
+        k: r
+        for k, r in rows.items()
+        if r.location_id in locations
+        and permitted(
+            run, Action.READ_TAX_PROFILE, Scope(locations[r.location_id].organization_id, r.location_id)
+        )
+    }
+
+
+NODE_KINDS: dict[str, Callable[[Run, set[int]], Awaitable[dict[int, Any]]]] = {
+    "Organization": visible_organizations,
+    "Location": visible_locations,
+    "IncentiveProgram": visible_programs,
+    "Enrollment": visible_enrollments,
+    "PaymentProfile": visible_payment_profiles,
+    "TaxProfile": visible_tax_profiles,
+}
+# Kinds `node` answers that this read model does not (yet): graphql-core answers those requests.
+UNPLANNED_NODE_KINDS = frozenset({"User", "RoleAssignment", "Invitation"})
+
+
+# --- Viewer -----------------------------------------------------------------------------------------
+
+
+def _roles(principal: Any) -> list[str]:
+    return [role.value for role in sorted(principal.roles(), key=list(Role).index)]
+
+
+async def viewer_organization(run: Run, asked: Field, objs: list[Obj]) -> None:
+    organization_id = run.context.principal.organization_id
+    found = await rows_by_id(run, ORGANIZATIONS, [] if organization_id is None else [organization_id])
+    row = None if organization_id is None else found.get(organization_id)
+    await nest(run, asked, objs, [row for _ in objs])
+
+
+# --- Organization -----------------------------------------------------------------------------------
+
+
+async def organization_locations(run: Run, asked: Field, objs: list[Obj]) -> None:
+    args = paging(run, asked, objs)
+    if args is None:
+        return
+    ids = [obj.row.id for obj in objs]
+    pages = await row_pages_by_parent(run.session, Rows(LOCATIONS), LOCATIONS.c.organization_id, ids, args)
+
+    async def counts(keys: list[Hashable]) -> dict[Hashable, int]:
+        found = await counts_by_parent(run.session, models.Location.organization_id, [int(k) for k in keys])  # type: ignore[call-overload]
+        return {key: found[int(key)] for key in keys}  # type: ignore[call-overload]
+
+    counter = Counter(counts)
+    node_type = type_of(run, "Location")
+    made = connections.paged(
+        run, asked, objs, [Paged(pages[obj.row.id], node_type, counter, obj.row.id) for obj in objs]
+    )
+    await run.objects(asked.selection, made)
+
+
+async def organization_agreements(run: Run, asked: Field, objs: list[Obj]) -> None:
+    found = await entities.agreements_by_organization(run.session, [obj.row.id for obj in objs])
+    await nest_lists(run, asked, objs, [found[obj.row.id] for obj in objs])
+
+
+async def organization_payment_profiles(run: Run, asked: Field, objs: list[Obj]) -> None:
+    found = await entities.payment_profiles_by_organization(run.session, [obj.row.id for obj in objs])
+    await nest_lists(run, asked, objs, [found[obj.row.id] for obj in objs])
+
+
+# --- Location ---------------------------------------------------------------------------------------
+
+
+async def location_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
+    args = paging(run, asked, objs)
+    if args is None:
+        return
+    fiscal_year = given(run.arguments(asked).get("fiscalYear"))
+    principal = run.context.principal
+    by_coverage: dict[Coverage, list[Obj]] = {}
+    for obj in objs:
+        coverage = principal.coverage(Action.READ_ENROLLMENT, obj.row.organization_id)
+        by_coverage.setdefault(coverage, []).append(obj)
+    pages: dict[int, Any] = {}
+    for coverage, group in by_coverage.items():
+        ids = [obj.row.id for obj in group]
+        pages.update(
+            await enrollment_row_pages_by_location(
+                run.session, ids, args, coverage=coverage, fiscal_year=fiscal_year
+            )
+        )
+
+    async def counts(keys: list[Hashable]) -> dict[Hashable, int]:
+        grouped: dict[Coverage, list[int]] = {}
+        for key in keys:
+            location, seen = cast(tuple[int, Coverage], key)
+            grouped.setdefault(seen, []).append(location)
+        found: dict[Hashable, int] = {}
+        for seen, locations in grouped.items():
+            counted = await enrollment_counts_by_location(
+                run.session, locations, coverage=seen, fiscal_year=fiscal_year
+            )
+            found.update({(location, seen): n for location, n in counted.items()})
+        return found
+
+    counter = Counter(counts)
+    node_type = type_of(run, "Enrollment")
+    sources: list[Paged | None] = []
+    for obj in objs:
+        coverage = principal.coverage(Action.READ_ENROLLMENT, obj.row.organization_id)
+        sources.append(Paged(pages[obj.row.id], node_type, counter, (obj.row.id, coverage)))
+    made = connections.paged(run, asked, objs, sources)
+    await run.objects(asked.selection, made)
+
+
+async def location_tax_profile(run: Run, asked: Field, objs: list[Obj]) -> None:
+    kept = allowed(run, asked, objs, Action.READ_TAX_PROFILE, lambda row: Scope(row.organization_id, row.id))
+    found = await entities.current_tax_profiles(run.session, [obj.row.id for obj in kept])
+    await nest(run, asked, kept, [found.get(obj.row.id) for obj in kept])
+
+
+# --- Enrollment -------------------------------------------------------------------------------------
+
+
+def enrollment_scope(row: Any) -> Scope:
+    return Scope(row.organization_id, row.location_id, row.program_id)
+
+
+class Prefixed:
+    """A joined row's columns of one table (`program__code`, ...) seen as that table's row."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row = row
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
+
+
+async def enrollment_program(run: Run, asked: Field, objs: list[Obj]) -> None:
+    await nest(run, asked, objs, [Prefixed(obj.row, "program__") for obj in objs])
+
+
+def _lapsed(run: Run, row: Any) -> bool:
+    return models.tax_profile_lapsed(
+        row.status, row.fiscal_year, row.tax_expires_on, today=run.context.today()
+    )
+
+
+async def enrollment_status(run: Run, asked: Field, objs: list[Obj]) -> None:
+    seen: dict[tuple[int, int, int], bool] = {}
+    for obj in objs:
+        row = obj.row
+        scope = (row.organization_id, row.location_id, row.program_id)
+        sees = seen.get(scope)
+        if sees is None:
+            sees = seen[scope] = permitted(run, Action.READ_ENROLLMENT_DETAIL, Scope(*scope))
+        shown = models.shown_status(
+            row.status,
+            program_active=row.program__status is ProgramStatus.ACTIVE,
+            sees_detail=sees,
+            tax_profile_valid=not _lapsed(run, row),
+        )
+        obj.out[asked.key] = shown.value
+
+
+async def enrollment_action_required_reason(run: Run, asked: Field, objs: list[Obj]) -> None:
+    for obj in allowed(run, asked, objs, Action.READ_ENROLLMENT_DETAIL, enrollment_scope):
+        row = obj.row
+        if _lapsed(run, row):
+            value = models.missing_profiles_reason(False, row.payment_profile_id)
+        elif row.status is not EnrollmentStatus.ACTION_REQUIRED:
+            value = None
+        else:
+            value = row.action_required_reason
+        obj.out[asked.key] = value
+
+
+# --- IncentiveProgram -------------------------------------------------------------------------------
+
+
+async def program_criteria(run: Run, asked: Field, objs: list[Obj]) -> None:
+    found = await entities.criteria_by_program(run.session, [obj.row.id for obj in objs])
+    for obj in objs:
+        obj.out[asked.key] = [kind.value for kind in found[obj.row.id]]
+
+
+async def program_open_to_all(run: Run, asked: Field, objs: list[Obj]) -> None:
+    found = await entities.criteria_by_program(run.session, [obj.row.id for obj in objs])
+    for obj in objs:
+        obj.out[asked.key] = not found[obj.row.id]
+
+
+# --- PaymentProfile ---------------------------------------------------------------------------------
+
+
+async def bank_account_last4(run: Run, asked: Field, objs: list[Obj]) -> None:
+    for obj in allowed(run, asked, objs, Action.READ_BANK_DETAILS, lambda row: Scope(row.organization_id)):
+        obj.out[asked.key] = obj.row.bank_account_last4
+
+
+def _date(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def handlers() -> dict[tuple[str, str], Handler]:
+    """Every (type, field) the planned read answers."""
+    return {
+        **connections.handlers(CONNECTIONS),
+        ("Query", "viewer"): query_viewer,
+        ("Query", "currentFiscalYear"): query_current_fiscal_year,
+        ("Query", "programs"): query_programs,
+        ("Query", "organizations"): query_organizations,
+        ("Query", "enrollments"): query_enrollments,
+        ("Query", "node"): query_node,
+        ("Query", "nodes"): query_nodes,
+        ("Viewer", "objectId"): scalar(lambda p: p.object_id),
+        ("Viewer", "tenantId"): scalar(lambda p: p.tenant_id),
+        ("Viewer", "displayName"): scalar(lambda p: p.display_name),
+        ("Viewer", "isOperator"): scalar(lambda p: p.is_operator),
+        ("Viewer", "isGlobalAdmin"): scalar(lambda p: p.is_global_admin),
+        ("Viewer", "roles"): scalar(_roles),
+        ("Viewer", "organization"): viewer_organization,
+        ("Organization", "id"): global_id("Organization"),
+        ("Organization", "globalPartnerId"): scalar(lambda row: row.global_partner_id),
+        ("Organization", "legalName"): scalar(lambda row: row.legal_name),
+        ("Organization", "country"): scalar(lambda row: row.country),
+        ("Organization", "migrationCompleted"): scalar(lambda row: row.migration_completed),
+        ("Organization", "hasSolutionsPartnerDesignation"): scalar(
+            lambda row: row.solutions_partner_designated
+        ),
+        ("Organization", "agreements"): organization_agreements,
+        ("Organization", "locations"): organization_locations,
+        ("Organization", "paymentProfiles"): organization_payment_profiles,
+        ("Agreement", "kind"): scalar(lambda row: row.kind.value),
+        ("Agreement", "active"): scalar(lambda row: row.active),
+        ("Location", "id"): global_id("Location"),
+        ("Location", "partnerId"): scalar(lambda row: row.partner_id),
+        ("Location", "name"): scalar(lambda row: row.name),
+        ("Location", "country"): scalar(lambda row: row.country),
+        ("Location", "partnerType"): scalar(lambda row: row.partner_type.value),
+        ("Location", "organization"): to_one(ORGANIZATIONS, lambda row: row.organization_id),
+        ("Location", "enrollments"): location_enrollments,
+        ("Location", "taxProfile"): location_tax_profile,
+        ("Enrollment", "id"): global_id("Enrollment"),
+        ("Enrollment", "program"): enrollment_program,
+        ("Enrollment", "location"): to_one(LOCATIONS, lambda row: row.location_id),
+        ("Enrollment", "fiscalYear"): scalar(lambda row: row.fiscal_year),
+        ("Enrollment", "status"): enrollment_status,
+        ("Enrollment", "earningsStartDate"): scalar(lambda row: _date(row.earnings_start_date)),
+        ("Enrollment", "paymentProfile"): to_one(PAYMENT_PROFILES, lambda row: row.payment_profile_id),
+        ("Enrollment", "actionRequiredReason"): enrollment_action_required_reason,
+        ("IncentiveProgram", "id"): global_id("IncentiveProgram"),
+        ("IncentiveProgram", "code"): scalar(lambda row: row.code),
+        ("IncentiveProgram", "name"): scalar(lambda row: row.name),
+        ("IncentiveProgram", "status"): scalar(lambda row: row.status.value),
+        ("IncentiveProgram", "openToAllPartners"): program_open_to_all,
+        ("IncentiveProgram", "criteria"): program_criteria,
+        ("PaymentProfile", "id"): global_id("PaymentProfile"),
+        ("PaymentProfile", "name"): scalar(lambda row: row.name),
+        ("PaymentProfile", "currency"): scalar(lambda row: row.currency),
+        ("PaymentProfile", "bankAccountLast4"): bank_account_last4,
+        ("TaxProfile", "id"): global_id("TaxProfile"),
+        ("TaxProfile", "taxId"): scalar(lambda row: row.tax_id),
+        ("TaxProfile", "country"): scalar(lambda row: row.country),
+        ("TaxProfile", "expiresOn"): scalar(lambda row: _date(row.expires_on)),
+    }
