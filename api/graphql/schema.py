@@ -19,7 +19,7 @@ from api.graphql import errors
 from api.graphql.mutations import Mutation
 from api.graphql.query import Query
 from api.graphql.subscription import Subscription
-from api.read.extension import PlannedReads
+from api.read.extension import PlannedReads, Plans
 
 # Deep enough for the nested reads a client needs (organization > locations > edges > node >
 # enrollments > edges > node > program > criteria is 9), small enough to stop hostile nesting.
@@ -48,9 +48,11 @@ class Schema(strawberry.Schema):
                 )
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawberry.Schema:
+    """The schema; `planned=False` leaves every query to graphql-core (the differential tests)."""
     # One cache per schema, shared by every request (an extension factory returns it each time).
     parsed, validated = ParserCache(maxsize=PARSED_DOCUMENTS), ValidationCache(maxsize=PARSED_DOCUMENTS)
+    plans = plans or Plans()
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -61,7 +63,7 @@ def build_schema() -> strawberry.Schema:
             lambda: MaskErrors(should_mask_error=errors.should_mask, error_message="Unexpected error."),
             lambda: parsed,
             lambda: validated,
-            PlannedReads,
+            *([lambda: PlannedReads(plans)] if planned else []),
         ],
     )
 

@@ -2,9 +2,8 @@
 
 Each field of a selection is resolved for every object of its level at once by a handler (one
 batch of SQL for a relation, a loop over rows for a scalar), so the work grows with the size of
-the document, not with the number of rows. Errors are located like graphql-core locates them,
-and a null where the schema says non-null makes its parent null, up to the nearest nullable
-field, as the GraphQL specification says.
+the document, not with the number of rows. Errors are located like graphql-core locates them; an
+error on a non-null field hands the request back to graphql-core (`Run.fail`).
 
     run = Run(plan, variables, context, session, handlers)
     data = await run.execute()      # run.errors holds the located errors
@@ -18,10 +17,8 @@ from typing import Any
 
 from graphql import (
     GraphQLError,
-    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     located_error,
 )
 from graphql.execution.values import VariableValues, get_argument_values
@@ -55,8 +52,6 @@ class Obj:
     out: dict[str, Any]
     path: Path
     parent: Obj | None = None
-    via: Field | None = None  # the parent's field that holds this object
-    in_list: bool = False  # an item of that field's list
 
 
 @dataclass(eq=False)
@@ -67,14 +62,13 @@ class Run:
     session: AsyncSession
     handlers: Mapping[tuple[str, str], Handler]
     errors: list[GraphQLError] = field(default_factory=list)
-    data_is_null: bool = False
 
     async def execute(self) -> dict[str, Any] | None:
         query = self.plan.schema.query_type
         assert query is not None
         root = Obj(query, None, {}, ())
         await self.objects(self.plan.root, [root])
-        return None if self.data_is_null else root.out
+        return root.out
 
     async def objects(self, selection: Selection | None, objects: list[Obj]) -> None:
         """Resolve `selection` for every object, field by field (each field once for all)."""
@@ -112,39 +106,17 @@ class Run:
         self, type_: GraphQLObjectType, row: Any, parent: Obj, asked: Field, index: int | None = None
     ) -> Obj:
         path = (*parent.path, asked.key) if index is None else (*parent.path, asked.key, index)
-        return Obj(type_, row, {}, path, parent, asked, index is not None)
+        return Obj(type_, row, {}, path, parent)
 
     def fail(self, obj: Obj, asked: Field, error: Exception) -> None:
-        """The field raised `error`: null here, located like graphql-core, bubbled up if non-null."""
-        path = [*obj.path, asked.key]
-        self.errors.append(located_error(error, list(asked.nodes), path))
-        obj.out[asked.key] = None
+        """The field raised `error`: null here, located as graphql-core locates it.
+
+        On a non-null field the null would spread to the parent, and which other errors graphql-core
+        then reports depends on how its concurrent resolvers were scheduled when it cancelled them:
+        such a request (a client's bad arguments, in this schema) is left to graphql-core.
+        """
         assert asked.definition is not None
         if isinstance(asked.definition.type, GraphQLNonNull):
-            self._nullify(obj)
-
-    def _nullify(self, obj: Obj) -> None:
-        """A non-null field of `obj` is null: `obj` is null where it sits, and so on upwards."""
-        parent, via = obj.parent, obj.via
-        if parent is None or via is None:
-            self.data_is_null = True
-            return
-        assert via.definition is not None
-        field_type: GraphQLOutputType = via.definition.type
-        if obj.in_list:
-            items = _list_of(field_type)
-            if not isinstance(items.of_type, GraphQLNonNull):
-                index = obj.path[-1]
-                value = parent.out.get(via.key)
-                if isinstance(value, list) and isinstance(index, int):
-                    value[index] = None
-                return
-        parent.out[via.key] = None
-        if isinstance(field_type, GraphQLNonNull):
-            self._nullify(parent)
-
-
-def _list_of(field_type: GraphQLOutputType) -> GraphQLList[Any]:
-    nullable = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    assert isinstance(nullable, GraphQLList)
-    return nullable
+            raise Unplannable(f"{asked.name} failed on a non-null field", lasting=False)
+        self.errors.append(located_error(error, list(asked.nodes), [*obj.path, asked.key]))
+        obj.out[asked.key] = None

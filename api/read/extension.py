@@ -1,7 +1,8 @@
 """The planned read, plugged into Strawberry: after parsing and validation, a query the read model
 answers is executed by it, and graphql-core is not called.
 
-    Schema(..., extensions=[ParserCache(), ValidationCache(), PlannedReads])
+    plans = Plans()                                   # one per schema, shared by its requests
+    Schema(..., extensions=[..., lambda: PlannedReads(plans)])
 
 Strawberry skips its executor when an extension has set the execution context's result, so the
 rest of the request (errors masked and logged, the HTTP answer) is as for any other operation.
@@ -37,6 +38,7 @@ class Plans:
         self._plans: OrderedDict[tuple[str, str | None], Plan | object] = OrderedDict()
         self._capacity = capacity
         self.handlers: dict[tuple[str, str], Handler] = handlers()
+        self.answered = 0  # queries answered by the planned path (the rest went to graphql-core)
 
     def get(self, key: tuple[str, str | None]) -> Plan | object | None:
         found = self._plans.get(key)
@@ -50,38 +52,39 @@ class Plans:
             self._plans.popitem(last=False)
 
 
-PLANS = Plans()
-
-
 class PlannedReads(SchemaExtension):
     """Answers the queries the read model can answer; leaves everything else to graphql-core."""
+
+    def __init__(self, plans: Plans) -> None:
+        super().__init__()
+        self._plans = plans
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         if execution.result is None and isinstance(execution.query, str):
-            result = await answer(execution.query, execution)
+            result = await answer(self._plans, execution.query, execution)
             if result is not None:
                 execution.result = result
         yield
 
 
-async def answer(query: str, execution: Any) -> ExecutionResult | None:
+async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | None:
     """The planned answer to a validated query, or None when graphql-core should answer."""
     document = execution.graphql_document
     context = execution.context
     if document is None or not isinstance(context, Context):
         return None
     key = (query, execution.operation_name)
-    plan = PLANS.get(key)
+    plan = plans.get(key)
     if plan is UNANSWERABLE:
         return None
     if plan is None:
         operation = get_operation_ast(document, execution.operation_name)
         if operation is None or operation.operation is not OperationType.QUERY:
-            PLANS.put(key, UNANSWERABLE)
+            plans.put(key, UNANSWERABLE)
             return None
         plan = Plan.of(execution.schema._schema, document, operation)
-        PLANS.put(key, plan)
+        plans.put(key, plan)
     assert isinstance(plan, Plan)
     variables = get_variable_values(
         plan.schema, plan.operation.variable_definitions or (), execution.variables or {}
@@ -89,11 +92,12 @@ async def answer(query: str, execution: Any) -> ExecutionResult | None:
     if not isinstance(variables, VariableValues):
         return None  # graphql-core reports the variables' errors
     async with context.services.sessions() as session:
-        run = Run(plan, variables, context, session, PLANS.handlers)
+        run = Run(plan, variables, context, session, plans.handlers)
         try:
             data = await run.execute()
         except Unplannable as why:
             if why.lasting:
-                PLANS.put(key, UNANSWERABLE)
+                plans.put(key, UNANSWERABLE)
             return None
+    plans.answered += 1
     return ExecutionResult(data=data, errors=run.errors or None)
