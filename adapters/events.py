@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.loops import Periodic
-from domain.events import EnrollmentChanged, Event, EventBus, InvitationsIssued
+from domain.events import CallersChanged, EnrollmentChanged, Event, EventBus, InvitationsIssued
 
 logger = logging.getLogger("incentives.events")
 
@@ -45,9 +46,12 @@ RETRY_MAX_SECONDS = 30.0
 
 
 def encode(event: Event) -> str:
-    """The NOTIFY payload: `{"kind": "enrollment", "id": 7}` or `{"kind": "invitations", ...}`."""
+    """The NOTIFY payload: `{"kind": "enrollment", "id": 7}`, `{"kind": "invitations", ...}` or
+    `{"kind": "callers", "tenant_id": "..."}`."""
     if isinstance(event, EnrollmentChanged):
         return json.dumps({"kind": "enrollment", "id": event.id})
+    if isinstance(event, CallersChanged):
+        return json.dumps({"kind": "callers", "tenant_id": event.tenant_id})
     return json.dumps(
         {"kind": "invitations", "program_id": event.program_id, "fiscal_year": event.fiscal_year}
     )
@@ -59,6 +63,8 @@ def decode(payload: str) -> Event | None:
         data = json.loads(payload)
         if data["kind"] == "enrollment":
             return EnrollmentChanged(id=_integer(data["id"]))
+        if data["kind"] == "callers" and isinstance(data["tenant_id"], str):
+            return CallersChanged(data["tenant_id"][:64])
         if data["kind"] == "invitations":
             return InvitationsIssued(_integer(data["program_id"]), _integer(data["fiscal_year"]))
     except (ValueError, KeyError, TypeError):
@@ -118,6 +124,7 @@ class InProcessBus:
 
     def __init__(self) -> None:
         self._streams: set[EventStream] = set()
+        self._handlers: list[Callable[[Event], None]] = []
 
     async def start(self) -> None:
         return None
@@ -130,11 +137,19 @@ class InProcessBus:
         self.deliver(event)
 
     def deliver(self, event: Event) -> None:
+        for handler in self._handlers:
+            try:
+                handler(event)
+            except Exception:  # one handler's bug must not keep the event from the others
+                logger.exception("an event handler failed on %r", event)
         for stream in list(self._streams):
             stream.offer(event)
 
     def subscribe(self) -> EventStream:
         return EventStream(self._streams)
+
+    def on_event(self, handler: Callable[[Event], None]) -> None:
+        self._handlers.append(handler)
 
     @property
     def subscribers(self) -> int:
@@ -193,6 +208,9 @@ class PostgresBus:
 
     def subscribe(self) -> EventStream:
         return self._local.subscribe()
+
+    def on_event(self, handler: Callable[[Event], None]) -> None:
+        self._local.on_event(handler)
 
     @property
     def subscribers(self) -> int:

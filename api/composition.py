@@ -29,13 +29,13 @@ from adapters.graph_mail import Clients, GraphMailTransport, default_clients
 from adapters.loops import Periodic
 from adapters.smtp import SmtpSettings, SmtpTransport
 from api.settings import Settings
-from auth.authenticate import Authenticator
+from auth.authenticate import Authenticator, Callers
 from auth.keys import SigningKeys
 from auth.tokens import TokenRules, TokenValidator
 from domain.clock import Clock, SystemClock
 from domain.database import create_engine, session_factory
 from domain.directory import Directory
-from domain.events import EventBus
+from domain.events import CallersChanged, Event, EventBus
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.uow import UnitOfWork
@@ -112,6 +112,7 @@ async def running(
             authenticator = await _signing_in(stack, settings, rules, sessions)
         if events is None:
             events = bus_for(engine)
+        _forget_changed_callers(events, authenticator)
         await events.start()
         stack.push_async_callback(events.stop)
         directory = graph or await _graph(stack, settings)
@@ -138,7 +139,20 @@ async def _signing_in(
     refresh = key_refresh_loop(keys.refresh_in_use, interval=settings.key_background_refresh)
     refresh.start()
     stack.push_async_callback(refresh.stop)
-    return Authenticator(TokenValidator(rules, keys), sessions, rules.operator_tenant_id)
+    return Authenticator(TokenValidator(rules, keys), sessions, rules.operator_tenant_id, recent=Callers())
+
+
+def _forget_changed_callers(events: EventBus, authenticator: Authenticator) -> None:
+    """Whatever process changed a tenant's roles, every process reads its callers afresh."""
+    recent = authenticator.recent
+    if recent is None:
+        return
+
+    def forget(event: Event) -> None:
+        if isinstance(event, CallersChanged):
+            recent.forget_tenant(event.tenant_id)
+
+    events.on_event(forget)
 
 
 def key_refresh_loop(

@@ -1,11 +1,16 @@
 """From the Authorization header to a `Principal`: the token's roles joined with the stored ones.
 
 App-only callers (daemons, `idtyp=app`) are operators or nothing: they never hold partner roles.
+What the service stores of a caller (organization, assignments) is remembered for a few seconds
+(`Callers`), so a caller's requests do not each read it again; a change of roles makes every
+process forget its tenant's callers at once (the `CallersChanged` event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +42,52 @@ class CallerLoader(Protocol):
     ) -> CallerRecord: ...
 
 
+CALLER_SECONDS = 10.0
+MAX_CALLERS = 10_000
+CallerKey = tuple[str, str, str | None, str | None, bool]
+
+
+class Callers:
+    """The stored record of recent callers, for `seconds` at most, the least recently seen first out.
+
+    Keyed by everything of the token that the record depends on, so a new name, email or Global
+    admin claim reads (and stores) it again.
+    """
+
+    def __init__(
+        self,
+        seconds: float = CALLER_SECONDS,
+        capacity: int = MAX_CALLERS,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._seconds = seconds
+        self._capacity = capacity
+        self._now = now
+        self._records: OrderedDict[CallerKey, tuple[float, CallerRecord]] = OrderedDict()
+
+    def get(self, key: CallerKey) -> CallerRecord | None:
+        found = self._records.get(key)
+        if found is None:
+            return None
+        if self._now() >= found[0]:
+            del self._records[key]
+            return None
+        self._records.move_to_end(key)
+        return found[1]
+
+    def put(self, key: CallerKey, record: CallerRecord) -> None:
+        self._records[key] = (self._now() + self._seconds, record)
+        self._records.move_to_end(key)
+        while len(self._records) > self._capacity:
+            self._records.popitem(last=False)
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        """Someone's roles in this tenant changed: read its callers afresh."""
+        tenant = tenant_id.lower()
+        for key in [key for key in self._records if key[0].lower() == tenant]:
+            del self._records[key]
+
+
 class Authenticator:
     """`await authenticator.principal_for(headers.getlist("authorization"))` -> `Principal`.
 
@@ -50,17 +101,45 @@ class Authenticator:
         operator_tenant_id: str,
         *,
         load_caller: CallerLoader = callers.load_caller,
+        recent: Callers | None = None,
     ) -> None:
         self._validator = validator
         self._sessions = sessions
         self._operator_tenant_id = operator_tenant_id
         self._load_caller = load_caller
+        self.recent = recent
 
     async def principal_for(self, authorization: Sequence[str]) -> Principal:
         identity = await self._validator.validate(authorization)
+        loader = self._load_caller if self.recent is None else self._remembering
         return await principal_of(
-            identity, UnitOfWork(self._sessions), self._operator_tenant_id, load_caller=self._load_caller
+            identity, UnitOfWork(self._sessions), self._operator_tenant_id, load_caller=loader
         )
+
+    async def _remembering(
+        self,
+        uow: UnitOfWork,
+        *,
+        tenant_id: str,
+        object_id: str,
+        display_name: str | None,
+        email: str | None,
+        is_global_admin: bool,
+    ) -> CallerRecord:
+        assert self.recent is not None
+        key = (tenant_id, object_id, display_name, email, is_global_admin)
+        record = self.recent.get(key)
+        if record is None:
+            record = await self._load_caller(
+                uow,
+                tenant_id=tenant_id,
+                object_id=object_id,
+                display_name=display_name,
+                email=email,
+                is_global_admin=is_global_admin,
+            )
+            self.recent.put(key, record)
+        return record
 
 
 async def principal_of(

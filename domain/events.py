@@ -7,7 +7,7 @@ the API publishes after a mutation commits and its subscriptions listen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, TypeAlias
@@ -28,7 +28,17 @@ class InvitationsIssued:
     fiscal_year: int
 
 
-Event: TypeAlias = EnrollmentChanged | InvitationsIssued
+@dataclass(frozen=True)
+class CallersChanged:
+    """Who the callers of a tenant are changed: a role assigned or revoked, an organization registered.
+
+    Every process drops what it remembers of that tenant's callers (`auth.authenticate.Callers`).
+    """
+
+    tenant_id: str
+
+
+Event: TypeAlias = EnrollmentChanged | InvitationsIssued | CallersChanged
 
 
 class Subscription(Protocol):
@@ -54,6 +64,11 @@ class EventBus(Protocol):
 
     def subscribe(self) -> Subscription:
         """Registered at once: nothing published after this call is missed."""
+        ...
+
+    def on_event(self, handler: Callable[[Event], None]) -> None:
+        """Call `handler` with every event heard in this process (the service's own bookkeeping,
+        not a subscriber): it must be quick and must not block."""
         ...
 
     @property

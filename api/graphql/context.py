@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket
 from adapters.events import publish_safely
 from auth.principal import Principal
 from domain.clock import Clock
-from domain.events import Event
+from domain.events import CallersChanged, Event
 from domain.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -56,6 +56,12 @@ class Context:
         self.services.mail_queued()
 
     async def announce(self, event: Event | None) -> None:
-        """Tell live subscribers about a committed change (never fails: the change is done)."""
-        if event is not None:
-            await publish_safely(self.services.events, event)
+        """Tell live subscribers and every process about a committed change (never fails: the
+        change is done). A change of callers is forgotten here at once: the caller's next request
+        must see it, whenever the event comes back."""
+        if event is None:
+            return
+        recent = self.services.authenticator.recent
+        if isinstance(event, CallersChanged) and recent is not None:
+            recent.forget_tenant(event.tenant_id)
+        await publish_safely(self.services.events, event)

@@ -9,10 +9,29 @@ compared with graphql-core's: zero differences, errors and nulls included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.api.differential import CURATED, PLANNED, Compared, EdgeWorld, compare, edge_world, from_tests
+from api.graphql.context import Context
+from api.graphql.loaders import Loaders
+from auth.authenticate import Authenticator, Callers
+from auth.principal import Identity
+from tests.api.differential import (
+    CURATED,
+    DASHBOARD,
+    PLANNED,
+    Compared,
+    EdgeWorld,
+    Json,
+    compare,
+    edge_world,
+    from_tests,
+    services_for,
+)
+from tests.integration.statements import counted_statements
 from tests.support.world import World
 
 # The suite's own reads, for callers of every kind of reach (with ids of every kind of object).
@@ -47,3 +66,40 @@ async def test_every_read_of_the_test_suite_answers_as_graphql_core_does(edge: E
     print(reported(compared, f"the suite's {len(documents)} reads x {len(SUITE_CALLERS)} callers"))
     assert len(documents) >= 30, "the suite's reads were not found"
     assert compared.differences == [], "\n\n".join(compared.differences[:5])
+
+
+class SignedIn:
+    """A token validator that has already checked the token (no SQL there either way)."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+
+    async def validate(self, authorization: Sequence[str]) -> Identity:
+        return self.identity
+
+
+@pytest.mark.parametrize(("locations", "enrollments"), [(1, 1), (5, 5), (50, 5), (100, 100)])
+async def test_the_dashboard_costs_at_most_three_statements_sign_in_included(
+    edge: EdgeWorld, sessions: async_sessionmaker[AsyncSession], locations: int, enrollments: int
+) -> None:
+    admin = edge.callers["global admin"]
+    authenticator = Authenticator(
+        SignedIn(admin.identity), sessions, edge.world.operator.tenant_id, recent=Callers()
+    )
+    services = replace(services_for(edge.world), authenticator=authenticator)
+    document = DASHBOARD.replace("first: 50", f"first: {locations}").replace(
+        "first: 5", f"first: {enrollments}"
+    )
+
+    async def dashboard() -> Json:
+        principal = await authenticator.principal_for(["Bearer token"])
+        context = Context(request_id="d", principal=principal, services=services, loaders=Loaders(sessions))
+        return (await PLANNED.execute(document, context_value=context)).data or {}
+
+    await dashboard()  # the caller's first request reads (and remembers) who they are
+    with counted_statements(sessions) as statements:
+        data = await dashboard()
+
+    edges = data["viewer"]["organization"]["locations"]["edges"]
+    assert [edge_["node"]["name"] for edge_ in edges] == ["Stockholm", "Gothenburg", "Malmo"][:locations]
+    assert len(statements) <= 3, statements

@@ -22,6 +22,7 @@ from api.graphql.pagination import given
 from api.graphql.types import Info, Location, Organization, RoleAssignment
 from domain.access import Action, Role
 from domain.errors import Invalid, UserInputError
+from domain.events import CallersChanged
 from domain.services import organizations, roles
 from domain.vocabulary import PartnerType
 
@@ -117,6 +118,7 @@ async def _register_organization(
             migration_completed=input.migration_completed,
         ),
         lambda org: RegisterOrganizationPayload(organization=Organization.from_model(org)),
+        announce=lambda _: CallersChanged(info.context.principal.tenant_id),
     )
 
 
@@ -189,6 +191,7 @@ async def _assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload 
             program_ids=keys(input.program_ids, "IncentiveProgram", "programIds"),
         ),
         lambda assignment: AssignRolePayload(role_assignment=RoleAssignment.from_model(assignment)),
+        announce=lambda _: CallersChanged(info.context.principal.tenant_id),
     )
 
 
@@ -202,6 +205,7 @@ async def _revoke_role(info: Info, input: RevokeRoleInput) -> RevokeRolePayload 
             role_assignment_id=key(input.role_assignment_id, "RoleAssignment", "roleAssignmentId"),
         ),
         lambda revoked: RevokeRolePayload(revoked_role_assignment_id=to_global_id("RoleAssignment", revoked)),
+        announce=lambda _: CallersChanged(info.context.principal.tenant_id),
     )
 
 
