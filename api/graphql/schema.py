@@ -7,6 +7,7 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
@@ -50,19 +51,20 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawberry.Schema:
     """The schema; `planned=False` leaves every query to graphql-core (the differential tests)."""
-    # One cache per schema, shared by every request (an extension factory returns it each time).
-    parsed, validated = ParserCache(maxsize=PARSED_DOCUMENTS), ValidationCache(maxsize=PARSED_DOCUMENTS)
+    # Validation is cached by (document, rules): the depth rule is made once, so it is the same rule
+    # for every request. The parse and validation caches live at module level (Strawberry's).
+    depth_rule = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules[0]
     plans = plans or Plans()
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: AddValidationRules([depth_rule]),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaskErrors(should_mask_error=errors.should_mask, error_message="Unexpected error."),
-            lambda: parsed,
-            lambda: validated,
+            lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
+            lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
             *([lambda: PlannedReads(plans)] if planned else []),
         ],
     )

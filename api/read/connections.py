@@ -39,12 +39,6 @@ class Paged:
 
 
 @dataclass(frozen=True, slots=True)
-class EdgeRow:
-    node: Any
-    cursor: str
-
-
-@dataclass(frozen=True, slots=True)
 class PageInfoRow:
     has_next_page: bool
     end_cursor: str | None
@@ -78,7 +72,7 @@ async def edges(run: Run, asked: Field, connections: list[Obj]) -> None:
         source: Paged = connection.row
         out = []
         for index, row in enumerate(source.page.items):
-            edge = run.child(edge_type, EdgeRow(row, encode_cursor(row.id)), connection, asked, index)
+            edge = run.child(edge_type, row, connection, asked, index)
             out.append(edge.out)
             items.append(edge)
         connection.out[asked.key] = out
@@ -89,7 +83,7 @@ async def edge_node(run: Run, asked: Field, edges_: list[Obj]) -> None:
     nodes = []
     for edge in edges_:
         source: Paged = edge.parent.row  # type: ignore[union-attr]
-        node = run.child(source.node_type, edge.row.node, edge, asked)
+        node = run.child(source.node_type, edge.row, edge, asked)
         edge.out[asked.key] = node.out
         nodes.append(node)
     await run.objects(asked.selection, nodes)
@@ -97,7 +91,7 @@ async def edge_node(run: Run, asked: Field, edges_: list[Obj]) -> None:
 
 async def edge_cursor(run: Run, asked: Field, edges_: list[Obj]) -> None:
     for edge in edges_:
-        edge.out[asked.key] = edge.row.cursor
+        edge.out[asked.key] = encode_cursor(edge.row.id)
 
 
 async def page_info(run: Run, asked: Field, connections: list[Obj]) -> None:

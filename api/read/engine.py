@@ -45,13 +45,22 @@ class Unplannable(Exception):
 
 @dataclass(eq=False, slots=True)
 class Obj:
-    """An object of the response in flight: its type, its source row, its output, where it sits."""
+    """An object of the response in flight: its type, its source row, its output, and where it sits
+    (its parent, the parent's response key, its index in a list): a path is only built for an error."""
 
     type: GraphQLObjectType
     row: Any
     out: dict[str, Any]
-    path: Path
     parent: Obj | None = None
+    key: str | None = None
+    index: int | None = None
+
+    @property
+    def path(self) -> Path:
+        if self.parent is None or self.key is None:
+            return ()
+        here = (self.key,) if self.index is None else (self.key, self.index)
+        return (*self.parent.path, *here)
 
 
 @dataclass(eq=False)
@@ -66,7 +75,7 @@ class Run:
     async def execute(self) -> dict[str, Any] | None:
         query = self.plan.schema.query_type
         assert query is not None
-        root = Obj(query, None, {}, ())
+        root = Obj(query, None, {})
         await self.objects(self.plan.root, [root])
         return root.out
 
@@ -105,8 +114,7 @@ class Run:
     def child(
         self, type_: GraphQLObjectType, row: Any, parent: Obj, asked: Field, index: int | None = None
     ) -> Obj:
-        path = (*parent.path, asked.key) if index is None else (*parent.path, asked.key, index)
-        return Obj(type_, row, {}, path, parent)
+        return Obj(type_, row, {}, parent, asked.key, index)
 
     def fail(self, obj: Obj, asked: Field, error: Exception) -> None:
         """The field raised `error`: null here, located as graphql-core locates it.

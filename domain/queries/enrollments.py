@@ -91,9 +91,21 @@ def _newest_tax_expiry() -> ScalarSelect[date]:
 # An enrollment as the read planner answers it, in one row: its program (`program__<column>`),
 # its location's organization, and the expiry of the location's current tax profile (which the
 # status shown depends on).
-PROGRAM_COLUMNS = tuple(column.label(f"program__{column.key}") for column in Program.__table__.c)
+PROGRAM_COLUMNS = tuple(
+    Program.__table__.c[name].label(f"program__{name}") for name in ("id", "code", "name", "status")
+)
 ENROLLMENT_ROWS = Rows(
     Enrollment.__table__,
+    keep=(
+        "id",
+        "location_id",
+        "program_id",
+        "fiscal_year",
+        "status",
+        "payment_profile_id",
+        "earnings_start_date",
+        "action_required_reason",
+    ),
     columns=(
         *PROGRAM_COLUMNS,
         Location.organization_id.label("organization_id"),
@@ -123,7 +135,7 @@ async def enrollment_rows_by_id(session: AsyncSession, ids: Iterable[int]) -> di
     if not wanted:
         return {}
     statement = ENROLLMENT_ROWS.select().where(Enrollment.id.in_(wanted))
-    return {row.id: row for row in await session.execute(statement)}
+    return {row.id: row for row in await (await session.connection()).execute(statement)}
 
 
 async def all_enrollment_rows_page(

@@ -85,15 +85,18 @@ async def pages_by_parent(
 
 @dataclass(frozen=True)
 class Rows:
-    """Plain rows of `table`, with `columns` of the tables `joins` brings in (labelled, e.g.
-    `Program.code.label("program_code")`): what the read planner assembles answers from."""
+    """Plain rows of `table` (only the columns named in `keep`, when given), with `columns` of the
+    tables `joins` brings in (labelled, e.g. `Program.code.label("program_code")`): what the read
+    planner assembles answers from. Fewer columns, less to convert per row."""
 
     table: FromClause
     columns: Sequence[ColumnElement[Any]] = ()
     joins: Sequence[tuple[Any, ColumnElement[bool]]] = ()
+    keep: Sequence[str] | None = None
 
     def select(self) -> Select[Any]:
-        statement: Select[Any] = select(self.table, *self.columns)
+        own = [self.table] if self.keep is None else [self.table.c[name] for name in self.keep]
+        statement: Select[Any] = select(*own, *self.columns)
         for target, on in self.joins:
             statement = statement.outerjoin(target, on)
         return statement
@@ -113,7 +116,7 @@ async def row_pages_by_parent(
     statement = select(inner).where(inner.c.rank <= args.first + 1).order_by(inner.c.rank)
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     parent_key = parent.key
-    for row in await session.execute(statement):
+    for row in await (await session.connection()).execute(statement):
         grouped[row._mapping[parent_key]].append(row)
     return {parent_id: Page.cut(grouped.get(parent_id, []), args.first) for parent_id in ids}
 
@@ -125,7 +128,7 @@ async def row_page(
     key = rows.table.c.id
     order = key.desc() if args.descending else key.asc()
     statement = rows.select().where(_after(key, args), *conditions).order_by(order).limit(args.first + 1)
-    return Page.cut((await session.execute(statement)).all(), args.first)
+    return Page.cut((await (await session.connection()).execute(statement)).all(), args.first)
 
 
 def _ranked(
