@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -133,6 +134,10 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(
             build_schema(), graphql_ide="graphiql", subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         )
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: the same JSON as the standard library's (compact), a few times faster.
+        return orjson.dumps(data)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await authenticate_connection(context, context.services.authenticator)

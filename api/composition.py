@@ -104,7 +104,7 @@ async def running(
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         if engine is None:
-            engine = create_engine(settings.database_url)
+            engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
             stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
         if authenticator is None:

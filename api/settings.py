@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     api_url: str | None = Field(None, validation_alias="INCENTIVES_API_URL")
     incentives_home: str | None = Field(None, validation_alias="INCENTIVES_HOME")
     log_level: str = Field("INFO", validation_alias="INCENTIVES_LOG_LEVEL")
+    # PostgreSQL connections each `serve` process keeps open; a request uses one for all its SQL.
+    database_pool_size: int = Field(20, ge=1, le=500, validation_alias="INCENTIVES_DATABASE_POOL_SIZE")
     # v1 tokens (issuer https://sts.windows.net/{tid}/) are refused unless this is switched on.
     accept_v1_tokens: bool = Field(False, validation_alias="INCENTIVES_ACCEPT_V1_TOKENS")
     # Comma-separated client application ids (azp/appid) allowed to call; empty allows any.

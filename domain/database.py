@@ -32,13 +32,30 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).drivername.startswith("sqlite")
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
+DEFAULT_POOL_SIZE = 20
+DEFAULT_MAX_OVERFLOW = 10
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    **options: Any,
+) -> AsyncEngine:
+    """An engine for `url`. On PostgreSQL, a pool of `pool_size` connections kept open (and up to
+    `max_overflow` more opened under a burst): a request checks out one connection for all its SQL.
+
+    No ping on checkout (`pool_pre_ping` would cost every request a round trip): when the database
+    went away, the first statement on a dead connection fails and SQLAlchemy replaces every
+    connection older than that failure, so one request per process pays for an outage.
+    """
     check_url(url)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **options)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
