@@ -28,6 +28,7 @@ from api.entry import (
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
+from api.workers import APP, serve_workers
 from auth.principal import Principal, system_principal
 from domain.database import check_url, create_engine, session_factory
 from domain.errors import Conflict, DomainError, UserInputError
@@ -58,17 +59,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(f"set {' and '.join(missing)} in the environment to serve the API", USAGE)
     _require_current_schema(settings)
     _require_mail_settings(settings)
+    log_level = settings.log_level.lower()
+    if args.workers > 1:
+        if serve_workers(args.host, args.port, args.workers, log_level) != 0:
+            raise CommandError("a worker did not start (see the log above)")
+        return 0
     # A service manager stops us with SIGTERM: shut down as gracefully as on Ctrl-C, and exit 0.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        uvicorn.run(
-            "api.entry:app_from_environment",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=settings.log_level.lower(),
-        )
+        uvicorn.run(APP, factory=True, host=args.host, port=args.port, log_level=log_level)
     except SystemExit as exit_:
         if exit_.code not in (0, None):
             raise CommandError("the server did not start (see the log above)") from None
