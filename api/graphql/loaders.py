@@ -7,6 +7,7 @@ Nested lists are keyed by (parent id, arguments); loaders of pages prime the by-
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -36,11 +37,24 @@ from domain.queries.pages import Page, PageArgs, counts_by_parent, pages_by_pare
 from domain.vocabulary import CriterionKind
 
 M = TypeVar("M", bound=Base)
+K = TypeVar("K", bound=Hashable)
 R = TypeVar("R", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
 
 ByParent = Callable[[AsyncSession, list[int], R], Awaitable[dict[int, V]]]
+
+
+class Loader(DataLoader[K, T]):
+    """A DataLoader whose waiters cannot cancel the load they share.
+
+    When an error nulls part of a result, graphql-core cancels that part's pending fields; a field
+    waiting on a cached load would cancel the load itself, and with it every other field waiting for
+    the same key. Each waiter gets its own shield instead.
+    """
+
+    def load(self, key: K) -> Awaitable[T]:
+        return asyncio.shield(super().load(key))
 
 
 @dataclass(frozen=True)
@@ -65,7 +79,7 @@ class Loaders:
         self.enrollment = self._by_id(Enrollment)
         self.payment_profile = self._by_id(PaymentProfile)
         self.tax_profile = self._by_id(TaxProfile)
-        self.organization_id_by_tenant: DataLoader[str, int | None] = DataLoader(self._organization_ids)
+        self.organization_id_by_tenant: DataLoader[str, int | None] = Loader(self._organization_ids)
         self.criteria: DataLoader[int, list[CriterionKind]] = self._keyed(entities.criteria_by_program)
         self.agreements: DataLoader[int, list[Agreement]] = self._keyed(entities.agreements_by_organization)
         self.payment_profiles: DataLoader[int, list[PaymentProfile]] = self._keyed(
@@ -78,13 +92,11 @@ class Loaders:
             entities.current_tax_profiles
         )
         self.incentive_admins: DataLoader[int, list[User]] = self._keyed(people.incentive_admins_by_location)
-        self.assignment_grant: DataLoader[int, Grant | None] = DataLoader(self._assignment_grants)
+        self.assignment_grant: DataLoader[int, Grant | None] = Loader(self._assignment_grants)
         self.assignments_of_user: DataLoader[int, list[RoleAssignment]] = self._keyed(
             people.assignments_of_users
         )
-        self.eligibility: DataLoader[tuple[int, int], rules.Eligibility | None] = DataLoader(
-            self._eligibility
-        )
+        self.eligibility: DataLoader[tuple[int, int], rules.Eligibility | None] = Loader(self._eligibility)
         self.locations_page = self._pages(self._location_pages, self.location)
         self.locations_count = self._counts(Location.organization_id)
         self.assignments_page = self._pages(self._assignment_pages, self.role_assignment)
@@ -107,7 +119,7 @@ class Loaders:
                 found = await entities.by_ids(session, model, ids)
             return [found.get(key) for key in ids]
 
-        return DataLoader(load)
+        return Loader(load)
 
     def _keyed(
         self, fetch: Callable[[AsyncSession, Iterable[int]], Awaitable[dict[int, V]]]
@@ -117,7 +129,7 @@ class Loaders:
                 found = await fetch(session, ids)
             return [found[key] if key in found else _missing(found) for key in ids]
 
-        return DataLoader(load)
+        return Loader(load)
 
     def _grouped(self, fetch: ByParent[R, V]) -> DataLoader[tuple[int, R], V]:
         """Keys (parent, args): one fetch per distinct args, for all parents sharing them."""
@@ -133,7 +145,7 @@ class Loaders:
                     results.update({(parent, args): found[parent] for parent in parents})
             return [results[key] for key in keys]
 
-        return DataLoader(load)
+        return Loader(load)
 
     def _pages(
         self, fetch: ByParent[R, Page[M]], by_id: DataLoader[int, M | None] | None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +22,23 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, validate
+from graphql import (
+    ArgumentNode,
+    GraphQLError,
+    ListValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    ValueNode,
+    Visitor,
+    parse,
+    print_ast,
+    validate,
+    visit,
+)
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import queries
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.http import process_result
 
@@ -256,6 +273,58 @@ def variable_sets(document: str, edge: EdgeWorld, *, all_ids: bool = True) -> It
         yield {"first": first}
     for after in edge.cursors:
         yield {"first": 2, "after": after}
+
+
+READ_FIELDS = ("viewer", "currentFiscalYear", "organizations", "enrollments", "programs", "node", "nodes")
+SDL = (TESTS.parent / "schema.graphql").read_text(encoding="utf-8")
+
+
+def generated(edge: EdgeWorld, count: int) -> list[str]:
+    """`count` read operations drawn by hypothesis-graphql from the committed SDL (the same ones on
+    every run), their ids and cursors swapped for the edge world's, so that `node` finds things."""
+    drawn: list[str] = []
+    scalars = {
+        "Date": st.dates().map(lambda day: StringValueNode(value=day.isoformat())),
+        "DateTime": st.datetimes().map(lambda at: StringValueNode(value=at.isoformat() + "Z")),
+    }
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(queries(SDL, fields=READ_FIELDS, custom_scalars=scalars))
+    def draw(document: str) -> None:
+        drawn.append(document)
+
+    draw()
+    ids, cursors = list(edge.ids.values()), edge.cursors
+    return sorted({print_ast(visit(parse(text), _Ids(ids, cursors))) for text in drawn})
+
+
+class _Ids(Visitor):
+    """Replaces each `id`, `ids` and `after` argument with one of the world's (chosen by its text)."""
+
+    def __init__(self, ids: list[str], cursors: list[str]) -> None:
+        super().__init__()
+        self.ids, self.cursors = ids, cursors
+
+    def enter_argument(self, node: ArgumentNode, *_: object) -> ArgumentNode | None:
+        def pick(choices: list[str], value: ValueNode) -> StringValueNode:
+            return StringValueNode(value=choices[zlib.crc32(print_ast(value).encode()) % len(choices)])
+
+        name, value = node.name.value, node.value
+        if name == "id":
+            return ArgumentNode(name=node.name, value=pick(self.ids, value))
+        if name == "after":
+            return ArgumentNode(name=node.name, value=pick(self.cursors, value))
+        if name == "ids" and isinstance(value, ListValueNode):
+            picked = tuple(pick(self.ids, item) for item in value.values)
+            return ArgumentNode(name=node.name, value=ListValueNode(values=picked))
+        return None
 
 
 def from_tests(schema: strawberry.Schema) -> list[str]:

@@ -1,8 +1,9 @@
 """The planned read path answers exactly as graphql-core does: every operation, caller and edge case.
 
 The corpus: the operations written for these tests (the dashboard, every kind of `node`, paging at
-its limits, fragments, aliases, @skip/@include, forbidden fields, other tenants' ids), and every
-query document of the test suite, run on a world with the edge cases the read model must get right
+its limits, fragments, aliases, @skip/@include, forbidden fields, other tenants' ids), every
+query document of the test suite, and operations hypothesis-graphql draws from the committed SDL,
+run on a world with the edge cases the read model must get right
 (`tests/api/differential.py`), for every kind of caller. Each answer of the planned path is
 compared with graphql-core's: zero differences, errors and nulls included.
 """
@@ -29,12 +30,15 @@ from tests.api.differential import (
     compare,
     edge_world,
     from_tests,
+    generated,
     services_for,
 )
 from tests.integration.statements import counted_statements
 from tests.support.world import World
 
 # The suite's own reads, for callers of every kind of reach (with ids of every kind of object).
+# Operations drawn from the committed SDL by hypothesis-graphql (the same ones on every run).
+GENERATED = 200
 SUITE_CALLERS = ("global admin", "incentives admin", "incentives user", "operator", "other global admin")
 
 
@@ -65,6 +69,16 @@ async def test_every_read_of_the_test_suite_answers_as_graphql_core_does(edge: E
 
     print(reported(compared, f"the suite's {len(documents)} reads x {len(SUITE_CALLERS)} callers"))
     assert len(documents) >= 30, "the suite's reads were not found"
+    assert compared.differences == [], "\n\n".join(compared.differences[:5])
+
+
+async def test_reads_generated_from_the_schema_answer_as_graphql_core_does(edge: EdgeWorld) -> None:
+    documents = generated(edge, GENERATED)
+
+    compared = await compare(edge, documents, callers=SUITE_CALLERS)
+
+    print(reported(compared, f"{len(documents)} generated reads x {len(SUITE_CALLERS)} callers"))
+    assert len(documents) >= GENERATED * 9 // 10, "hypothesis-graphql drew fewer distinct operations"
     assert compared.differences == [], "\n\n".join(compared.differences[:5])
 
 

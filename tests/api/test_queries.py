@@ -147,6 +147,21 @@ def test_paging_arguments_out_of_range_are_bad_user_input(api: InProcessApi, see
         assert codes(body) == [("BAD_USER_INPUT", ["programs"])], arguments
 
 
+def test_an_error_that_nulls_one_item_leaves_loads_it_shared_with_others_intact(
+    api: InProcessApi, seeded: Seeded
+) -> None:
+    # The bad page nulls the `nodes` item; graphql-core then cancels that item's pending fields,
+    # among them its wait for a program that `node` waits for too. Found by the generated reads.
+    query = """query($id: ID!) { node(id: $id) { ... on Enrollment { program { code } } }
+      nodes(ids: [$id]) { ... on Enrollment { program { code }
+        location { enrollments(first: 0) { totalCount } } } } }"""
+
+    body = api.graphql(query, {"id": seeded.lisbon_growth_id}, token=seeded.global_admin.token)
+
+    assert body["data"] == {"node": {"program": {"code": "GROWTH"}}, "nodes": [None]}
+    assert codes(body) == [("BAD_USER_INPUT", ["nodes", 0, "location", "enrollments"])]
+
+
 def _statuses(api: InProcessApi, location_id: str, token: str) -> dict[str, str]:
     body = api.graphql(ENROLLMENT_STATUSES, {"id": location_id}, token=token)
     connection = body["data"]["node"]["enrollments"]
