@@ -10,7 +10,9 @@ whole request to graphql-core.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Any, cast
 
 from graphql import GraphQLObjectType, get_named_type
@@ -35,7 +37,15 @@ from domain.queries.enrollments import (
     enrollment_row_pages_by_location,
     enrollment_rows_by_id,
 )
-from domain.queries.pages import PageArgs, Rows, count_of, counts_by_parent, row_page, row_pages_by_parent
+from domain.queries.pages import (
+    PageArgs,
+    Rows,
+    count_of,
+    counts_by_parent,
+    row_page,
+    row_pages_by_parent,
+    rows_by_ids,
+)
 from domain.vocabulary import EnrollmentStatus, ProgramStatus
 
 # What the read model reads of each table (no timestamps nobody shows: less to convert per row).
@@ -82,6 +92,11 @@ def scalar(get: Callable[[Any], Any]) -> Handler:
     return handle
 
 
+def column(name: str) -> Handler:
+    """A field that is the row's attribute `name` (dotted for an enum's `value`)."""
+    return scalar(attrgetter(name))
+
+
 def global_id(kind: str) -> Handler:
     return scalar(lambda row: to_global_id(kind, row.id))
 
@@ -99,12 +114,8 @@ def returned_type(asked: Field) -> GraphQLObjectType:
     return named
 
 
-async def rows_by_id(run: Run, rows: Rows, ids: Iterable[int]) -> dict[int, Row[Any]]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    statement = rows.select().where(rows.table.c.id.in_(wanted))
-    return {row.id: row for row in await (await run.session.connection()).execute(statement)}
+async def rows_by_id(run: Run, rows: Rows, ids: Iterable[int | None]) -> dict[int, Row[Any]]:
+    return await rows_by_ids(run.session, rows, (i for i in ids if i is not None))
 
 
 def to_one(
@@ -457,21 +468,28 @@ def enrollment_scope(row: Any) -> Scope:
     return Scope(row.organization_id, row.location_id, row.program_id)
 
 
-class Prefixed:
-    """A joined row's columns of one table (`program__code`, ...) seen as that table's row."""
+@dataclass(frozen=True, slots=True)
+class ProgramRow:
+    """An enrollment's program, from the `program__` columns of its row (one per program)."""
 
-    __slots__ = ("_prefix", "_row")
-
-    def __init__(self, row: Any, prefix: str) -> None:
-        self._row = row
-        self._prefix = prefix
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, self._prefix + name)
+    id: int
+    code: str
+    name: str
+    status: ProgramStatus
 
 
 async def enrollment_program(run: Run, asked: Field, objs: list[Obj]) -> None:
-    await nest(run, asked, objs, [Prefixed(obj.row, "program__") for obj in objs])
+    programs: dict[int, ProgramRow] = {}
+    rows: list[Any] = []
+    for obj in objs:
+        row = obj.row
+        program = programs.get(row.program__id)
+        if program is None:
+            program = programs[row.program__id] = ProgramRow(
+                row.program__id, row.program__code, row.program__name, row.program__status
+            )
+        rows.append(program)
+    await nest(run, asked, objs, rows)
 
 
 def _lapsed(row: Any, today: date) -> bool:
@@ -479,18 +497,20 @@ def _lapsed(row: Any, today: date) -> bool:
 
 
 async def enrollment_status(run: Run, asked: Field, objs: list[Obj]) -> None:
-    seen: dict[tuple[int, int, int], bool] = {}
+    principal = run.context.principal
+    coverages: dict[int, Coverage] = {}
     today, key = run.context.today(), asked.key
     for obj in objs:
         row = obj.row
-        scope = (row.organization_id, row.location_id, row.program_id)
-        sees = seen.get(scope)
-        if sees is None:
-            sees = seen[scope] = permitted(run, Action.READ_ENROLLMENT_DETAIL, Scope(*scope))
+        coverage = coverages.get(row.organization_id)
+        if coverage is None:
+            coverage = coverages[row.organization_id] = principal.coverage(
+                Action.READ_ENROLLMENT_DETAIL, row.organization_id
+            )
         shown = models.shown_status(
             row.status,
             program_active=row.program__status is ProgramStatus.ACTIVE,
-            sees_detail=sees,
+            sees_detail=coverage.covers(row.location_id, row.program_id),
             tax_profile_valid=not _lapsed(row, today),
         )
         obj.out[key] = shown.value
@@ -547,54 +567,54 @@ def handlers() -> dict[tuple[str, str], Handler]:
         ("Query", "enrollments"): query_enrollments,
         ("Query", "node"): query_node,
         ("Query", "nodes"): query_nodes,
-        ("Viewer", "objectId"): scalar(lambda p: p.object_id),
-        ("Viewer", "tenantId"): scalar(lambda p: p.tenant_id),
-        ("Viewer", "displayName"): scalar(lambda p: p.display_name),
-        ("Viewer", "isOperator"): scalar(lambda p: p.is_operator),
-        ("Viewer", "isGlobalAdmin"): scalar(lambda p: p.is_global_admin),
+        ("Viewer", "objectId"): column("object_id"),
+        ("Viewer", "tenantId"): column("tenant_id"),
+        ("Viewer", "displayName"): column("display_name"),
+        ("Viewer", "isOperator"): column("is_operator"),
+        ("Viewer", "isGlobalAdmin"): column("is_global_admin"),
         ("Viewer", "roles"): scalar(_roles),
         ("Viewer", "organization"): viewer_organization,
         ("Organization", "id"): global_id("Organization"),
-        ("Organization", "globalPartnerId"): scalar(lambda row: row.global_partner_id),
-        ("Organization", "legalName"): scalar(lambda row: row.legal_name),
-        ("Organization", "country"): scalar(lambda row: row.country),
-        ("Organization", "migrationCompleted"): scalar(lambda row: row.migration_completed),
+        ("Organization", "globalPartnerId"): column("global_partner_id"),
+        ("Organization", "legalName"): column("legal_name"),
+        ("Organization", "country"): column("country"),
+        ("Organization", "migrationCompleted"): column("migration_completed"),
         ("Organization", "hasSolutionsPartnerDesignation"): scalar(
             lambda row: row.solutions_partner_designated
         ),
         ("Organization", "agreements"): organization_agreements,
         ("Organization", "locations"): organization_locations,
         ("Organization", "paymentProfiles"): organization_payment_profiles,
-        ("Agreement", "kind"): scalar(lambda row: row.kind.value),
-        ("Agreement", "active"): scalar(lambda row: row.active),
+        ("Agreement", "kind"): column("kind.value"),
+        ("Agreement", "active"): column("active"),
         ("Location", "id"): global_id("Location"),
-        ("Location", "partnerId"): scalar(lambda row: row.partner_id),
-        ("Location", "name"): scalar(lambda row: row.name),
-        ("Location", "country"): scalar(lambda row: row.country),
-        ("Location", "partnerType"): scalar(lambda row: row.partner_type.value),
+        ("Location", "partnerId"): column("partner_id"),
+        ("Location", "name"): column("name"),
+        ("Location", "country"): column("country"),
+        ("Location", "partnerType"): column("partner_type.value"),
         ("Location", "organization"): to_one(ORGANIZATIONS, lambda row: row.organization_id),
         ("Location", "enrollments"): location_enrollments,
         ("Location", "taxProfile"): location_tax_profile,
         ("Enrollment", "id"): global_id("Enrollment"),
         ("Enrollment", "program"): enrollment_program,
         ("Enrollment", "location"): to_one(LOCATIONS, lambda row: row.location_id),
-        ("Enrollment", "fiscalYear"): scalar(lambda row: row.fiscal_year),
+        ("Enrollment", "fiscalYear"): column("fiscal_year"),
         ("Enrollment", "status"): enrollment_status,
         ("Enrollment", "earningsStartDate"): scalar(lambda row: _date(row.earnings_start_date)),
         ("Enrollment", "paymentProfile"): to_one(PAYMENT_PROFILES, lambda row: row.payment_profile_id),
         ("Enrollment", "actionRequiredReason"): enrollment_action_required_reason,
         ("IncentiveProgram", "id"): global_id("IncentiveProgram"),
-        ("IncentiveProgram", "code"): scalar(lambda row: row.code),
-        ("IncentiveProgram", "name"): scalar(lambda row: row.name),
-        ("IncentiveProgram", "status"): scalar(lambda row: row.status.value),
+        ("IncentiveProgram", "code"): column("code"),
+        ("IncentiveProgram", "name"): column("name"),
+        ("IncentiveProgram", "status"): column("status.value"),
         ("IncentiveProgram", "openToAllPartners"): program_open_to_all,
         ("IncentiveProgram", "criteria"): program_criteria,
         ("PaymentProfile", "id"): global_id("PaymentProfile"),
-        ("PaymentProfile", "name"): scalar(lambda row: row.name),
-        ("PaymentProfile", "currency"): scalar(lambda row: row.currency),
+        ("PaymentProfile", "name"): column("name"),
+        ("PaymentProfile", "currency"): column("currency"),
         ("PaymentProfile", "bankAccountLast4"): bank_account_last4,
         ("TaxProfile", "id"): global_id("TaxProfile"),
-        ("TaxProfile", "taxId"): scalar(lambda row: row.tax_id),
-        ("TaxProfile", "country"): scalar(lambda row: row.country),
+        ("TaxProfile", "taxId"): column("tax_id"),
+        ("TaxProfile", "country"): column("country"),
         ("TaxProfile", "expiresOn"): scalar(lambda row: _date(row.expires_on)),
     }

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Row, ScalarSelect, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -17,12 +17,14 @@ from domain.queries.pages import (
     Page,
     PageArgs,
     Rows,
+    Where,
     count_of,
     counts_by_parent,
     page_of,
     pages_by_parent,
     row_page,
     row_pages_by_parent,
+    rows_by_ids,
 )
 from domain.vocabulary import EnrollmentStatus, InvitationChannel, ProgramStatus
 
@@ -49,7 +51,7 @@ def _granted(
     return and_(locations, programs)
 
 
-def _location_conditions(coverage: Coverage, fiscal_year: int | None) -> list[ColumnElement[bool]]:
+def _location_conditions(coverage: Coverage, fiscal_year: Any) -> list[ColumnElement[bool]]:
     conditions = [covered(coverage, Enrollment.location_id, Enrollment.program_id)]
     if fiscal_year is not None:
         conditions.append(Enrollment.fiscal_year == fiscal_year)
@@ -124,25 +126,27 @@ async def enrollment_row_pages_by_location(
     fiscal_year: int | None = None,
 ) -> dict[int, Page[Row[Any]]]:
     """`enrollment_pages_by_location` as `ENROLLMENT_ROWS`, in one statement."""
-    conditions = _location_conditions(coverage, fiscal_year)
+    by_year = fiscal_year is not None
+    where = Where(
+        shape=("enrollments by location", coverage, by_year),
+        build=lambda: _location_conditions(coverage, bindparam("fiscal_year") if by_year else None),
+        values={"fiscal_year": fiscal_year} if by_year else {},
+    )
     return await row_pages_by_parent(
-        session, ENROLLMENT_ROWS, Enrollment.__table__.c.location_id, location_ids, args, *conditions
+        session, ENROLLMENT_ROWS, Enrollment.__table__.c.location_id, location_ids, args, where
     )
 
 
 async def enrollment_rows_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Row[Any]]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    statement = ENROLLMENT_ROWS.select().where(Enrollment.id.in_(wanted))
-    return {row.id: row for row in await (await session.connection()).execute(statement)}
+    return await rows_by_ids(session, ENROLLMENT_ROWS, ids)
 
 
 async def all_enrollment_rows_page(
     session: AsyncSession, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
 ) -> Page[Row[Any]]:
     """`all_enrollments_page` as `ENROLLMENT_ROWS`."""
-    return await row_page(session, ENROLLMENT_ROWS, args, shown_status_is(status, today))
+    where = Where(shape=("all enrollments", status, today), build=lambda: [shown_status_is(status, today)])
+    return await row_page(session, ENROLLMENT_ROWS, args, where)
 
 
 def tax_profile_lapsed(today: date) -> ColumnElement[bool]:

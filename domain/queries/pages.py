@@ -6,12 +6,23 @@ A page asks for `first + 1` rows, so whether another page follows costs no extra
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, SQLColumnExpression, Subquery, func, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    SQLColumnExpression,
+    Subquery,
+    bindparam,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql import FromClause
@@ -42,10 +53,13 @@ class Page(Generic[T]):
         return cls(list(rows[:first]), len(rows) > first)
 
 
-def _after(key: SQLColumnExpression[int], args: PageArgs) -> ColumnElement[bool]:
-    if args.after is None:
+After = int | BindParameter[int] | None
+
+
+def _after(key: SQLColumnExpression[int], after: After, descending: bool) -> ColumnElement[bool]:
+    if after is None:
         return true()
-    return key < args.after if args.descending else key > args.after
+    return key < after if descending else key > after
 
 
 async def page_of(
@@ -57,7 +71,12 @@ async def page_of(
     """One page of `model` rows meeting `conditions`, keyed on `model.id`."""
     key: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
     order = key.desc() if args.descending else key.asc()
-    statement = select(model).where(_after(key, args), *conditions).order_by(order).limit(args.first + 1)
+    statement = (
+        select(model)
+        .where(_after(key, args.after, args.descending), *conditions)
+        .order_by(order)
+        .limit(args.first + 1)
+    )
     rows = (await session.execute(statement)).scalars().all()
     return Page.cut(rows, args.first)
 
@@ -74,7 +93,7 @@ async def pages_by_parent(
     """The same page for each parent, in ONE statement (ROW_NUMBER per parent; SQLite and PostgreSQL)."""
     ids = sorted(set(parent_ids))
     key: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    inner = _ranked(select(model), key, parent, ids, args, conditions, joins)
+    inner = _ranked(select(model), key, parent, ids, args.after, args.descending, conditions, joins)
     row = aliased(model, inner)
     statement = select(row).where(inner.c.rank <= args.first + 1).order_by(inner.c.rank)
     grouped: dict[int, list[M]] = defaultdict(list)
@@ -83,7 +102,7 @@ async def pages_by_parent(
     return {parent_id: Page.cut(grouped.get(parent_id, []), args.first) for parent_id in ids}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rows:
     """Plain rows of `table` (only the columns named in `keep`, when given), with `columns` of the
     tables `joins` brings in (labelled, e.g. `Program.code.label("program_code")`): what the read
@@ -102,50 +121,132 @@ class Rows:
         return statement
 
 
+def _no_conditions() -> Sequence[ColumnElement[bool]]:
+    return ()
+
+
+@dataclass(frozen=True, eq=False)
+class Where:
+    """Conditions for a statement that is built once per `shape` and then reused.
+
+    `build()` makes the conditions, with `bindparam(name)` for anything that varies beyond the
+    shape; `values` gives those parameters for this run. Two `Where`s of the same shape must build
+    the same SQL.
+    """
+
+    shape: Hashable = ()
+    build: Callable[[], Sequence[ColumnElement[bool]]] = _no_conditions
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+EVERYWHERE = Where()
+
+
+class Built:
+    """Statements by shape, least recently used out: building a statement (its subqueries, their
+    column collections) costs more Python than running one, and a reused statement also skips
+    SQLAlchemy's cache-key computation."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._statements: OrderedDict[Hashable, Any] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        found = self._statements.get(key)
+        if found is None:
+            found = self._statements[key] = build()
+            if len(self._statements) > self._capacity:
+                self._statements.popitem(last=False)
+        else:
+            self._statements.move_to_end(key)
+        return found
+
+
+BUILT = Built()
+
+
+async def rows_by_ids(session: AsyncSession, rows: Rows, ids: Iterable[int]) -> dict[int, Row[Any]]:
+    """`rows` of these ids, by id (one statement; none when there are no ids)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    statement = BUILT.get(
+        ("by id", rows), lambda: rows.select().where(rows.table.c.id.in_(bindparam("ids", expanding=True)))
+    )
+    return {row.id: row for row in await (await session.connection()).execute(statement, {"ids": wanted})}
+
+
 async def row_pages_by_parent(
     session: AsyncSession,
     rows: Rows,
     parent: KeyedColumnElement[Any],
     parent_ids: Iterable[int],
     args: PageArgs,
-    *conditions: ColumnElement[bool],
+    where: Where = EVERYWHERE,
 ) -> dict[int, Page[Row[Any]]]:
     """`pages_by_parent` as plain rows: the same page of each parent's rows, in ONE statement."""
     ids = sorted(set(parent_ids))
-    inner = _ranked(rows.select(), rows.table.c.id, parent, ids, args, conditions, ())
-    statement = select(inner).where(inner.c.rank <= args.first + 1).order_by(inner.c.rank)
+
+    def build() -> Select[Any]:
+        inner = _ranked(
+            rows.select(),
+            rows.table.c.id,
+            parent,
+            bindparam("ids", expanding=True),
+            None if args.after is None else bindparam("after"),
+            args.descending,
+            where.build(),
+            (),
+        )
+        return select(inner).where(inner.c.rank <= bindparam("limit")).order_by(inner.c.rank)
+
+    key = ("pages", rows, parent, args.descending, args.after is None, where.shape)
+    statement = BUILT.get(key, build)
+    values = {**where.values, "ids": ids, "limit": args.first + 1}
+    if args.after is not None:
+        values["after"] = args.after
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    parent_key = parent.key
-    for row in await (await session.connection()).execute(statement):
-        grouped[row._mapping[parent_key]].append(row)
+    result = await (await session.connection()).execute(statement, values)
+    at = list(result.keys()).index(parent.key)
+    for row in result:
+        grouped[row[at]].append(row)
     return {parent_id: Page.cut(grouped.get(parent_id, []), args.first) for parent_id in ids}
 
 
 async def row_page(
-    session: AsyncSession, rows: Rows, args: PageArgs, *conditions: ColumnElement[bool]
+    session: AsyncSession, rows: Rows, args: PageArgs, where: Where = EVERYWHERE
 ) -> Page[Row[Any]]:
     """`page_of` as plain rows."""
-    key = rows.table.c.id
-    order = key.desc() if args.descending else key.asc()
-    statement = rows.select().where(_after(key, args), *conditions).order_by(order).limit(args.first + 1)
-    return Page.cut((await (await session.connection()).execute(statement)).all(), args.first)
+
+    def build() -> Select[Any]:
+        key = rows.table.c.id
+        order = key.desc() if args.descending else key.asc()
+        after = _after(key, None if args.after is None else bindparam("after"), args.descending)
+        return rows.select().where(after, *where.build()).order_by(order).limit(bindparam("limit"))
+
+    statement = BUILT.get(("page", rows, args.descending, args.after is None, where.shape), build)
+    values = {**where.values, "limit": args.first + 1}
+    if args.after is not None:
+        values["after"] = args.after
+    return Page.cut((await (await session.connection()).execute(statement, values)).all(), args.first)
 
 
 def _ranked(
     query: Select[Any],
     key: SQLColumnExpression[int],
     parent: SQLColumnExpression[int],
-    ids: list[int],
-    args: PageArgs,
+    ids: list[int] | BindParameter[Any],
+    after: After,
+    descending: bool,
     conditions: Sequence[ColumnElement[bool]],
     joins: Sequence[tuple[Any, ColumnElement[bool]]],
 ) -> Subquery:
     """The rows of the parents' pages, each with its rank within its parent (1 = first)."""
-    order = key.desc() if args.descending else key.asc()
+    order = key.desc() if descending else key.asc()
     ranked = query.add_columns(func.row_number().over(partition_by=parent, order_by=order).label("rank"))
     for target, on in joins:
         ranked = ranked.join(target, on)
-    return ranked.where(parent.in_(ids), _after(key, args), *conditions).subquery()
+    return ranked.where(parent.in_(ids), _after(key, after, descending), *conditions).subquery()
 
 
 async def count_of(session: AsyncSession, model: type[Base], *conditions: ColumnElement[bool]) -> int:
