@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import httpx
@@ -67,6 +68,12 @@ class Services:
     def uow(self) -> UnitOfWork:
         """A new unit of work for one use case (never shared between concurrent resolvers)."""
         return UnitOfWork(self.sessions, self.clock)
+
+    @cached_property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for reads only, without a transaction: no BEGIN and ROLLBACK round trips around
+        them (at READ COMMITTED each statement sees its own snapshot either way)."""
+        return async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def token_rules(settings: Settings) -> TokenRules:

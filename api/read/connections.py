@@ -15,7 +15,7 @@ from graphql import GraphQLObjectType, get_named_type
 
 from api.graphql.pagination import encode_cursor
 from api.read.collect import Field
-from api.read.engine import Handler, Obj, Run
+from api.read.engine import Handler, Local, LocalFactory, Obj, Run
 from domain.queries.pages import Page
 
 Counts = Callable[[list[Hashable]], Awaitable[dict[Hashable, int]]]
@@ -151,4 +151,57 @@ def handlers(connection_types: list[str]) -> dict[tuple[str, str], Handler]:
         found[(name, "totalCount")] = total_count
         found[(edge, "node")] = edge_node
         found[(edge, "cursor")] = edge_cursor
+    return found
+
+
+# --- read off the row alone (`Run.builder`) ---------------------------------------------------------
+
+
+def _edges_local(run: Run, asked: Field) -> Local | None:
+    build = run.builder(_item_type(asked), asked.selection)
+    if build is None:
+        return None
+    return lambda source: [build(row) for row in source.page.items]
+
+
+def _page_info_local(run: Run, asked: Field) -> Local | None:
+    build = run.builder(connection_type(run, asked), asked.selection)
+    if build is None:
+        return None
+
+    def info(source: Paged) -> dict[str, Any]:
+        items = source.page.items
+        return build(PageInfoRow(source.page.has_next, encode_cursor(items[-1].id) if items else None))
+
+    return info
+
+
+def _node_local(run: Run, asked: Field) -> Local | None:
+    return run.builder(_item_type(asked), asked.selection)
+
+
+def _cursor_local(run: Run, asked: Field) -> Local | None:
+    return lambda row: encode_cursor(row.id)
+
+
+def _has_next_local(run: Run, asked: Field) -> Local | None:
+    return lambda row: row.has_next_page
+
+
+def _end_cursor_local(run: Run, asked: Field) -> Local | None:
+    return lambda row: row.end_cursor
+
+
+def locals_(connection_types: list[str]) -> dict[tuple[str, str], LocalFactory]:
+    """The fields of connections, edges and `PageInfo` that need no SQL (all but `totalCount`)."""
+    found: dict[tuple[str, str], LocalFactory] = {
+        ("PageInfo", "hasNextPage"): _has_next_local,
+        ("PageInfo", "endCursor"): _end_cursor_local,
+    }
+    for name in connection_types:
+        edge = name.removesuffix("Connection") + "Edge"
+        found[(name, "edges")] = _edges_local
+        found[(name, "pageInfo")] = _page_info_local
+        found[(edge, "node")] = _node_local
+        found[(edge, "cursor")] = _cursor_local
     return found

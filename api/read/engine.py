@@ -5,8 +5,12 @@ batch of SQL for a relation, a loop over rows for a scalar), so the work grows w
 the document, not with the number of rows. Errors are located like graphql-core locates them; an
 error on a non-null field hands the request back to graphql-core (`Run.fail`).
 
-    run = Run(plan, variables, context, session, handlers)
+    run = Run(plan, variables, context, session, model)
     data = await run.execute()      # run.errors holds the located errors
+
+Where every field of a selection can be read off the object's own row (no SQL, no check that
+can fail), the selection is built row by row by one composed function instead (`Run.builder`):
+the objects of such a level are never materialized, only their dicts.
 """
 
 from __future__ import annotations
@@ -29,6 +33,20 @@ from api.read.collect import TYPENAME, Field, Plan, Selection
 
 Path = tuple[str | int, ...]
 Handler = Callable[["Run", Field, list["Obj"]], Awaitable[None]]
+# A field's value read off its object's row alone; a factory makes it for one run and field (or
+# says None: not for these arguments or this selection).
+Local = Callable[[Any], Any]
+LocalFactory = Callable[["Run", Field], Local | None]
+Build = Callable[[Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    """What the planned read knows: a handler per (type, field) it answers, and for the fields that
+    are read off the row alone, how to read them one row at a time."""
+
+    handlers: Mapping[tuple[str, str], Handler]
+    locals: Mapping[tuple[str, str], LocalFactory]
 
 
 class Unplannable(Exception):
@@ -69,8 +87,9 @@ class Run:
     variables: VariableValues
     context: Context
     session: AsyncSession
-    handlers: Mapping[tuple[str, str], Handler]
+    model: ReadModel
     errors: list[GraphQLError] = field(default_factory=list)
+    _builders: dict[tuple[str, int], Build | None] = field(default_factory=dict)
 
     async def execute(self) -> dict[str, Any] | None:
         query = self.plan.schema.query_type
@@ -86,16 +105,23 @@ class Run:
         by_type: dict[str, list[Obj]] = {}
         for obj in objects:
             by_type.setdefault(obj.type.name, []).append(obj)
+        handlers = self.model.handlers
         for group in by_type.values():
             runtime = group[0].type
+            build = self.builder(runtime, selection)
+            if build is not None:
+                try:
+                    for obj in group:
+                        obj.out.update(build(obj.row))
+                except Exception as error:  # graphql-core locates it (a bug, if it ever happens)
+                    raise Unplannable(f"building {runtime.name}: {error!r}", lasting=False) from error
+                continue
             for asked in selection.fields_for(runtime, self.variables):
                 if asked.name == TYPENAME:
                     for obj in group:
                         obj.out[asked.key] = runtime.name
                     continue
-                handler = self.handlers.get((runtime.name, asked.name)) or self.handlers.get(
-                    ("*", asked.name)
-                )
+                handler = handlers.get((runtime.name, asked.name))
                 if handler is None or asked.definition is None:
                     raise Unplannable(f"{runtime.name}.{asked.name}", lasting=True)
                 try:
@@ -105,6 +131,33 @@ class Run:
                 except Exception as error:  # as a resolver's: an error at each object's field, masked
                     for obj in group:
                         self.fail(obj, asked, error)
+
+    def builder(self, runtime: GraphQLObjectType, selection: Selection | None) -> Build | None:
+        """One function from a row to this selection's dict, when every field is read off the row
+        alone; else None. Composed once per run (it may hold what the run knows, e.g. the caller)."""
+        if selection is None:
+            return None
+        key = (runtime.name, id(selection))
+        if key not in self._builders:
+            self._builders[key] = self._compose(runtime, selection)
+        return self._builders[key]
+
+    def _compose(self, runtime: GraphQLObjectType, selection: Selection) -> Build | None:
+        getters: list[tuple[str, Local]] = []
+        for asked in selection.fields_for(runtime, self.variables):
+            if asked.name == TYPENAME:
+                getters.append((asked.key, _constant(runtime.name)))
+                continue
+            factory = self.model.locals.get((runtime.name, asked.name))
+            get = None if factory is None or asked.definition is None else factory(self, asked)
+            if get is None:
+                return None
+            getters.append((asked.key, get))
+
+        def build(row: Any) -> dict[str, Any]:
+            return {key: get(row) for key, get in getters}
+
+        return build
 
     def arguments(self, asked: Field) -> dict[str, Any]:
         """The field's coerced arguments (defaults applied; absent optional ones left out)."""
@@ -128,3 +181,7 @@ class Run:
             raise Unplannable(f"{asked.name} failed on a non-null field", lasting=False)
         self.errors.append(located_error(error, list(asked.nodes), [*obj.path, asked.key]))
         obj.out[asked.key] = None
+
+
+def _constant(value: Any) -> Local:
+    return lambda row: value

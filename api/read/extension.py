@@ -21,8 +21,8 @@ from strawberry.extensions import SchemaExtension
 
 from api.graphql.context import Context
 from api.read.collect import Plan
-from api.read.engine import Handler, Run, Unplannable
-from api.read.model import handlers
+from api.read.engine import Run, Unplannable
+from api.read.model import read_model
 
 logger = logging.getLogger("incentives.read")
 
@@ -37,7 +37,7 @@ class Plans:
     def __init__(self, capacity: int = MAX_PLANS) -> None:
         self._plans: OrderedDict[tuple[str, str | None], Plan | object] = OrderedDict()
         self._capacity = capacity
-        self.handlers: dict[tuple[str, str], Handler] = handlers()
+        self.model = read_model()
         self.answered = 0  # queries answered by the planned path (the rest went to graphql-core)
 
     def get(self, key: tuple[str, str | None]) -> Plan | object | None:
@@ -91,8 +91,8 @@ async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | 
     )
     if not isinstance(variables, VariableValues):
         return None  # graphql-core reports the variables' errors
-    async with context.services.sessions() as session:
-        run = Run(plan, variables, context, session, plans.handlers)
+    async with context.services.reads() as session:
+        run = Run(plan, variables, context, session, plans.model)
         try:
             data = await run.execute()
         except Unplannable as why:

@@ -10,10 +10,9 @@ whole request to graphql-core.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable
-from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from graphql import GraphQLObjectType, get_named_type
 from sqlalchemy import Row
@@ -25,12 +24,13 @@ from api.graphql.pagination import BadUserInputError, given, page_args
 from api.read import connections
 from api.read.collect import Field
 from api.read.connections import Counter, Paged
-from api.read.engine import Handler, Obj, Run, Unplannable
+from api.read.engine import Handler, Local, LocalFactory, Obj, ReadModel, Run, Unplannable
 from domain import model as models
 from domain.access import Action, Coverage, Role, Scope
 from domain.fiscal import fiscal_year_of
 from domain.queries import entities
 from domain.queries.enrollments import (
+    ENROLLMENT_ROWS,
     all_enrollment_rows_page,
     all_enrollments_count,
     enrollment_counts_by_location,
@@ -90,15 +90,6 @@ def scalar(get: Callable[[Any], Any]) -> Handler:
             obj.out[key] = get(obj.row)
 
     return handle
-
-
-def column(name: str) -> Handler:
-    """A field that is the row's attribute `name` (dotted for an enum's `value`)."""
-    return scalar(attrgetter(name))
-
-
-def global_id(kind: str) -> Handler:
-    return scalar(lambda row: to_global_id(kind, row.id))
 
 
 def type_of(run: Run, name: str) -> GraphQLObjectType:
@@ -468,9 +459,8 @@ def enrollment_scope(row: Any) -> Scope:
     return Scope(row.organization_id, row.location_id, row.program_id)
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramRow:
-    """An enrollment's program, from the `program__` columns of its row (one per program)."""
+class ProgramRow(NamedTuple):
+    """An enrollment's program, from the `program__` columns of its row: the shape of `PROGRAMS`."""
 
     id: int
     code: str
@@ -478,16 +468,22 @@ class ProgramRow:
     status: ProgramStatus
 
 
+assert PROGRAMS.names == ProgramRow._fields, "program rows are read by position"
+_PROGRAM_OF = tuple(ENROLLMENT_ROWS.get(f"program__{name}") for name in ProgramRow._fields)
+
+
+def _program_of(row: Any) -> ProgramRow:
+    return ProgramRow(*(get(row) for get in _PROGRAM_OF))
+
+
 async def enrollment_program(run: Run, asked: Field, objs: list[Obj]) -> None:
     programs: dict[int, ProgramRow] = {}
     rows: list[Any] = []
     for obj in objs:
-        row = obj.row
-        program = programs.get(row.program__id)
+        program_id = _E_PROGRAM(obj.row)
+        program = programs.get(program_id)
         if program is None:
-            program = programs[row.program__id] = ProgramRow(
-                row.program__id, row.program__code, row.program__name, row.program__status
-            )
+            program = programs[program_id] = _program_of(obj.row)
         rows.append(program)
     await nest(run, asked, objs, rows)
 
@@ -496,24 +492,73 @@ def _lapsed(row: Any, today: date) -> bool:
     return models.tax_profile_lapsed(row.status, row.fiscal_year, row.tax_expires_on, today=today)
 
 
-async def enrollment_status(run: Run, asked: Field, objs: list[Obj]) -> None:
+_E_ORGANIZATION, _E_LOCATION, _E_PROGRAM, _E_STATUS, _E_YEAR, _E_TAX_EXPIRES, _E_PROGRAM_STATUS = (
+    ENROLLMENT_ROWS.get(name)
+    for name in (
+        "organization_id",
+        "location_id",
+        "program_id",
+        "status",
+        "fiscal_year",
+        "tax_expires_on",
+        "program__status",
+    )
+)
+
+
+def _shown_status(run: Run) -> Callable[[Any], str]:
+    """The status an enrollment row shows this caller (rule 8, `models.shown_status`), with the
+    caller's coverage per organization; columns read by position (this runs for every row)."""
     principal = run.context.principal
     coverages: dict[int, Coverage] = {}
-    today, key = run.context.today(), asked.key
-    for obj in objs:
-        row = obj.row
-        coverage = coverages.get(row.organization_id)
+    today = run.context.today()
+    active = ProgramStatus.ACTIVE
+
+    def shown(row: Any) -> str:
+        organization_id = _E_ORGANIZATION(row)
+        coverage = coverages.get(organization_id)
         if coverage is None:
-            coverage = coverages[row.organization_id] = principal.coverage(
-                Action.READ_ENROLLMENT_DETAIL, row.organization_id
+            coverage = coverages[organization_id] = principal.coverage(
+                Action.READ_ENROLLMENT_DETAIL, organization_id
             )
-        shown = models.shown_status(
-            row.status,
-            program_active=row.program__status is ProgramStatus.ACTIVE,
-            sees_detail=coverage.covers(row.location_id, row.program_id),
-            tax_profile_valid=not _lapsed(row, today),
-        )
-        obj.out[key] = shown.value
+        status = _E_STATUS(row)
+        lapsed = models.tax_profile_lapsed(status, _E_YEAR(row), _E_TAX_EXPIRES(row), today=today)
+        return models.shown_status(
+            status,
+            program_active=_E_PROGRAM_STATUS(row) is active,
+            sees_detail=coverage.everything or coverage.covers(_E_LOCATION(row), _E_PROGRAM(row)),
+            tax_profile_valid=not lapsed,
+        ).value
+
+    return shown
+
+
+async def enrollment_status(run: Run, asked: Field, objs: list[Obj]) -> None:
+    shown, key = _shown_status(run), asked.key
+    for obj in objs:
+        obj.out[key] = shown(obj.row)
+
+
+def _status_local(run: Run, asked: Field) -> Local | None:
+    return _shown_status(run)
+
+
+def _program_local(run: Run, asked: Field) -> Local | None:
+    """Each program's dict is built once per run and shared by its enrollments (nothing in a
+    builder can fail, so no path of an error tells them apart)."""
+    build = run.builder(returned_type(asked), asked.selection)
+    if build is None:
+        return None
+    built: dict[int, dict[str, Any]] = {}
+
+    def program(row: Any) -> dict[str, Any]:
+        program_id = _E_PROGRAM(row)
+        found = built.get(program_id)
+        if found is None:
+            found = built[program_id] = build(_program_of(row))
+        return found
+
+    return program
 
 
 async def enrollment_action_required_reason(run: Run, asked: Field, objs: list[Obj]) -> None:
@@ -556,10 +601,66 @@ def _date(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _read(name: str) -> Callable[[Any], Any]:
+    return attrgetter(name)
+
+
+def _id(kind: str, rows: Rows | None = None) -> Callable[[Any], Any]:
+    key = attrgetter("id") if rows is None else rows.get("id")
+    return lambda row: to_global_id(kind, key(row))
+
+
+def _value(get: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda row: get(row).value
+
+
+def _iso(get: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda row: _date(get(row))
+
+
+# Fields read off the object's row (or the caller) alone: a loop over rows, or a getter per row.
+SCALARS: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("Viewer", "objectId"): _read("object_id"),
+    ("Viewer", "tenantId"): _read("tenant_id"),
+    ("Viewer", "displayName"): _read("display_name"),
+    ("Viewer", "isOperator"): _read("is_operator"),
+    ("Viewer", "isGlobalAdmin"): _read("is_global_admin"),
+    ("Viewer", "roles"): _roles,
+    ("Organization", "id"): _id("Organization", ORGANIZATIONS),
+    ("Organization", "globalPartnerId"): ORGANIZATIONS.get("global_partner_id"),
+    ("Organization", "legalName"): ORGANIZATIONS.get("legal_name"),
+    ("Organization", "country"): ORGANIZATIONS.get("country"),
+    ("Organization", "migrationCompleted"): ORGANIZATIONS.get("migration_completed"),
+    ("Organization", "hasSolutionsPartnerDesignation"): ORGANIZATIONS.get("solutions_partner_designated"),
+    ("Agreement", "kind"): _read("kind.value"),
+    ("Agreement", "active"): _read("active"),
+    ("Location", "id"): _id("Location", LOCATIONS),
+    ("Location", "partnerId"): LOCATIONS.get("partner_id"),
+    ("Location", "name"): LOCATIONS.get("name"),
+    ("Location", "country"): LOCATIONS.get("country"),
+    ("Location", "partnerType"): _value(LOCATIONS.get("partner_type")),
+    ("Enrollment", "id"): _id("Enrollment", ENROLLMENT_ROWS),
+    ("Enrollment", "fiscalYear"): ENROLLMENT_ROWS.get("fiscal_year"),
+    ("Enrollment", "earningsStartDate"): _iso(ENROLLMENT_ROWS.get("earnings_start_date")),
+    ("IncentiveProgram", "id"): _id("IncentiveProgram", PROGRAMS),
+    ("IncentiveProgram", "code"): PROGRAMS.get("code"),
+    ("IncentiveProgram", "name"): PROGRAMS.get("name"),
+    ("IncentiveProgram", "status"): _value(PROGRAMS.get("status")),
+    ("PaymentProfile", "id"): _id("PaymentProfile"),
+    ("PaymentProfile", "name"): _read("name"),
+    ("PaymentProfile", "currency"): _read("currency"),
+    ("TaxProfile", "id"): _id("TaxProfile"),
+    ("TaxProfile", "taxId"): _read("tax_id"),
+    ("TaxProfile", "country"): _read("country"),
+    ("TaxProfile", "expiresOn"): lambda row: _date(row.expires_on),
+}
+
+
 def handlers() -> dict[tuple[str, str], Handler]:
     """Every (type, field) the planned read answers."""
     return {
         **connections.handlers(CONNECTIONS),
+        **{key: scalar(get) for key, get in SCALARS.items()},
         ("Query", "viewer"): query_viewer,
         ("Query", "currentFiscalYear"): query_current_fiscal_year,
         ("Query", "programs"): query_programs,
@@ -567,54 +668,37 @@ def handlers() -> dict[tuple[str, str], Handler]:
         ("Query", "enrollments"): query_enrollments,
         ("Query", "node"): query_node,
         ("Query", "nodes"): query_nodes,
-        ("Viewer", "objectId"): column("object_id"),
-        ("Viewer", "tenantId"): column("tenant_id"),
-        ("Viewer", "displayName"): column("display_name"),
-        ("Viewer", "isOperator"): column("is_operator"),
-        ("Viewer", "isGlobalAdmin"): column("is_global_admin"),
-        ("Viewer", "roles"): scalar(_roles),
         ("Viewer", "organization"): viewer_organization,
-        ("Organization", "id"): global_id("Organization"),
-        ("Organization", "globalPartnerId"): column("global_partner_id"),
-        ("Organization", "legalName"): column("legal_name"),
-        ("Organization", "country"): column("country"),
-        ("Organization", "migrationCompleted"): column("migration_completed"),
-        ("Organization", "hasSolutionsPartnerDesignation"): scalar(
-            lambda row: row.solutions_partner_designated
-        ),
         ("Organization", "agreements"): organization_agreements,
         ("Organization", "locations"): organization_locations,
         ("Organization", "paymentProfiles"): organization_payment_profiles,
-        ("Agreement", "kind"): column("kind.value"),
-        ("Agreement", "active"): column("active"),
-        ("Location", "id"): global_id("Location"),
-        ("Location", "partnerId"): column("partner_id"),
-        ("Location", "name"): column("name"),
-        ("Location", "country"): column("country"),
-        ("Location", "partnerType"): column("partner_type.value"),
         ("Location", "organization"): to_one(ORGANIZATIONS, lambda row: row.organization_id),
         ("Location", "enrollments"): location_enrollments,
         ("Location", "taxProfile"): location_tax_profile,
-        ("Enrollment", "id"): global_id("Enrollment"),
         ("Enrollment", "program"): enrollment_program,
         ("Enrollment", "location"): to_one(LOCATIONS, lambda row: row.location_id),
-        ("Enrollment", "fiscalYear"): column("fiscal_year"),
         ("Enrollment", "status"): enrollment_status,
-        ("Enrollment", "earningsStartDate"): scalar(lambda row: _date(row.earnings_start_date)),
         ("Enrollment", "paymentProfile"): to_one(PAYMENT_PROFILES, lambda row: row.payment_profile_id),
         ("Enrollment", "actionRequiredReason"): enrollment_action_required_reason,
-        ("IncentiveProgram", "id"): global_id("IncentiveProgram"),
-        ("IncentiveProgram", "code"): column("code"),
-        ("IncentiveProgram", "name"): column("name"),
-        ("IncentiveProgram", "status"): column("status.value"),
         ("IncentiveProgram", "openToAllPartners"): program_open_to_all,
         ("IncentiveProgram", "criteria"): program_criteria,
-        ("PaymentProfile", "id"): global_id("PaymentProfile"),
-        ("PaymentProfile", "name"): column("name"),
-        ("PaymentProfile", "currency"): column("currency"),
         ("PaymentProfile", "bankAccountLast4"): bank_account_last4,
-        ("TaxProfile", "id"): global_id("TaxProfile"),
-        ("TaxProfile", "taxId"): column("tax_id"),
-        ("TaxProfile", "country"): column("country"),
-        ("TaxProfile", "expiresOn"): scalar(lambda row: _date(row.expires_on)),
     }
+
+
+def _getter(get: Callable[[Any], Any]) -> LocalFactory:
+    return lambda run, asked: get
+
+
+def locals_() -> dict[tuple[str, str], LocalFactory]:
+    """The fields `Run.builder` may read one row at a time: no SQL and no check that can fail."""
+    return {
+        **connections.locals_(CONNECTIONS),
+        **{key: _getter(get) for key, get in SCALARS.items()},
+        ("Enrollment", "status"): _status_local,
+        ("Enrollment", "program"): _program_local,
+    }
+
+
+def read_model() -> ReadModel:
+    return ReadModel(handlers(), locals_())
