@@ -526,7 +526,8 @@ def _shown_status(run: Run) -> Callable[[Any], str]:
         return models.shown_status(
             status,
             program_active=_E_PROGRAM_STATUS(row) is active,
-            sees_detail=coverage.everything or coverage.covers(_E_LOCATION(row), _E_PROGRAM(row)),
+            sees_detail=coverage.everything
+            or (bool(coverage.grants) and coverage.covers(_E_LOCATION(row), _E_PROGRAM(row))),
             tax_profile_valid=not lapsed,
         ).value
 
