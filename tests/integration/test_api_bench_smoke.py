@@ -38,5 +38,6 @@ async def test_the_floor_and_incentives_answer_the_three_operations_alike(
     same(floor, ours, "floor", "incentives")
     statuses = {e["status"] for location in ours["dashboard"][0] for e in location["enrollments"]}
     assert {"ENROLLING", "DISCONTINUED", "ENROLLED"} <= statuses
-    assert len(ours["node"]) == 24 and len(ours["programs"][0]) == 6
+    assert len(ours["node"]) == 24
+    assert len(ours["programs"][0]) == 6
     assert statements.per_request >= 1
