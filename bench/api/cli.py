@@ -48,6 +48,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--scaling-connections", type=int, default=64)
+    p.add_argument(
+        "--max-others-cpu",
+        type=float,
+        default=0.15,
+        help="cores other processes may use during a run before it is repeated (3 tries at most)",
+    )
     p.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
     p.add_argument(
         "--postgres-url", default=os.environ.get("INCENTIVES_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
@@ -70,6 +76,7 @@ def options_from(args: argparse.Namespace) -> Options:
         max_seconds=args.max_seconds,
         connections=args.connections,
         scaling_connections=args.scaling_connections,
+        max_others_cpu=args.max_others_cpu,
         backends=("postgres", "sqlite") if args.backend == "both" else (args.backend,),
         keep=args.keep,
     )

@@ -138,6 +138,7 @@ class Measured:
     socket_errors: dict[str, int]
     latencies: list[float] = field(default_factory=list, repr=False)
     others_cpu: float = 0.0  # cores other processes used meanwhile (bench.api.others)
+    attempts: list[float] = field(default_factory=list)  # others_cpu of every attempt, this one's too
 
     @property
     def errors(self) -> int:

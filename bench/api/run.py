@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,15 @@ from sqlalchemy.engine import make_url
 
 from bench.api.dataset import Scale, libpq_url, postgres_database, seed, sqlite_database, viewer_of
 from bench.api.inprocess import incentives_counted
-from bench.api.load import plan, run_wrk
+from bench.api.load import Measured, plan, run_wrk
 from bench.api.operations import Operation, operations
-from bench.api.others import cpu_by_process, others_share
+from bench.api.others import least_disturbed
 from bench.api.report import Row, machine, ratios, workers_speedup
 from bench.api.servers import (
     FLOOR,
     INCENTIVES,
     POSTGRAPHILE_SERVER,
+    Running,
     Server,
     Tools,
     ensure_postgraphile,
@@ -60,6 +61,7 @@ class Options:
     max_seconds: float
     connections: int
     scaling_connections: int
+    max_others_cpu: float
     backends: tuple[str, ...]
     keep: bool
 
@@ -152,63 +154,55 @@ async def _counting(backend: Backend) -> AsyncIterator[tuple[str, list[str] | No
 
 
 async def measure(ctx: Context, backend: Backend, rows: dict[tuple[str, str, str, int], Row]) -> None:
-    options = ctx.options
-    assert backend.reference is not None
-    for round_number in range(1, options.rounds + 1):
+    """Every turn alone, round after round (every other round in reverse), into `rows`."""
+    for round_number in range(1, ctx.options.rounds + 1):
         turns = backend.turns if round_number % 2 else list(reversed(backend.turns))
         for turn in turns:
             log_path = ctx.logs / f"{backend.name}-{turn.server.name}-round{round_number}.log"
             running = await start(turn.server, backend.url, ctx.tools, log_path)
             keys = []
             try:
-                async with httpx.AsyncClient(timeout=120) as http:
-                    for name in turn.operations:
-                        operation = next(o for o in backend.operations if o.name == name)
-                        expected = backend.reference[name]
-                        single = await probe(
-                            http,
-                            running.url,
-                            turn.server.kind,
-                            operation,
-                            ctx.signin.token,
-                            ctx.today,
-                            expected,
-                        )
-                        load = plan(
-                            turn.connections,
-                            single,
-                            turn.server.workers,
-                            options.duration,
-                            options.warmup,
-                            options.max_seconds,
-                        )
-                        log(
-                            f"{backend.name} round {round_number}: {turn.server.name} {name} "
-                            f"x{turn.connections}" + (f" ({load.note})" if load.note else "")
-                        )
-                        bodies = (
-                            operation.postgraphile if turn.server.kind == "postgraphile" else operation.ours
-                        )
-                        script = ctx.logs / f"{backend.name}-{turn.server.name}-{name}.lua"
-                        before, started = cpu_by_process(), time.monotonic()
-                        measured = await run_wrk(ctx.wrk, running.url, bodies, ctx.signin.token, load, script)
-                        elapsed = time.monotonic() - started
-                        measured.others_cpu = others_share(before, cpu_by_process(), running.pids(), elapsed)
-                        log(
-                            f"  {measured.requests_per_second:,.1f} req/s, p50 {measured.p50_ms:,.1f} ms, "
-                            f"p99 {measured.p99_ms:,.1f} ms, {measured.errors} errors; other processes used "
-                            f"{measured.others_cpu:.2f} cores"
-                            + (" (DISTURBED)" if measured.others_cpu > 0.1 else "")
-                        )
-                        key = (backend.name, turn.server.name, name, turn.connections)
-                        rows.setdefault(key, Row(backend.name, name, turn.server.name, turn.connections))
-                        rows[key].rounds.append(measured)
-                        keys.append(key)
+                for name in turn.operations:
+                    label = (
+                        f"{backend.name} round {round_number}: {turn.server.name} {name} x{turn.connections}"
+                    )
+                    measured = await _measure(ctx, backend, turn, running, name, label)
+                    key = (backend.name, turn.server.name, name, turn.connections)
+                    rows.setdefault(key, Row(backend.name, name, turn.server.name, turn.connections))
+                    rows[key].rounds.append(measured)
+                    keys.append(key)
                 rss = running.peak_rss()
             finally:
                 await running.stop()
             for key in keys:
                 rows[key].peak_rss = max(rows[key].peak_rss, rss)
+
+
+async def _measure(
+    ctx: Context, backend: Backend, turn: Turn, running: Running, name: str, label: str
+) -> Measured:
+    """Probe (checking the data again), plan the durations, and load with wrk on a quiet machine."""
+    options, kind = ctx.options, turn.server.kind
+    operation = next(o for o in backend.operations if o.name == name)
+    assert backend.reference is not None
+    async with httpx.AsyncClient(timeout=120) as http:
+        expected = backend.reference[name]
+        single = await probe(http, running.url, kind, operation, ctx.signin.token, ctx.today, expected)
+    load = plan(
+        turn.connections, single, turn.server.workers, options.duration, options.warmup, options.max_seconds
+    )
+    log(label + (f" ({load.note})" if load.note else ""))
+    bodies = operation.postgraphile if kind == "postgraphile" else operation.ours
+    script = ctx.logs / f"{backend.name}-{turn.server.name}-{name}.lua"
+    run = partial(run_wrk, ctx.wrk, running.url, bodies, ctx.signin.token, load, script)
+    measured = await least_disturbed(run, running.pids, options.max_others_cpu)
+    disturbed = " (DISTURBED)" if measured.others_cpu > options.max_others_cpu else ""
+    log(
+        f"  {measured.requests_per_second:,.1f} req/s, p50 {measured.p50_ms:,.1f} ms, "
+        f"p99 {measured.p99_ms:,.1f} ms, {measured.errors} errors; others used "
+        f"{measured.others_cpu:.2f} cores{disturbed}"
+    )
+    return measured
 
 
 def backends(options: Options, pg_url: str | None, sqlite_url: str | None) -> list[Backend]:
@@ -229,17 +223,15 @@ def backends(options: Options, pg_url: str | None, sqlite_url: str | None) -> li
 
 @asynccontextmanager
 async def databases(options: Options, directory: Path) -> AsyncIterator[tuple[str | None, str | None]]:
-    pg: str | None = None
-    sqlite: str | None = None
-    async with postgres_database(options.postgres_url, keep=options.keep) as pg_url:
+    """The seeded databases of the backends asked for: (PostgreSQL URL, SQLite URL), None if not."""
+    async with AsyncExitStack() as stack:
+        pg = sqlite = None
         if "postgres" in options.backends:
-            pg = pg_url
-            await _seed(pg_url, options.scale)
+            pg = await stack.enter_async_context(postgres_database(options.postgres_url, keep=options.keep))
+            await _seed(pg, options.scale)
         if "sqlite" in options.backends:
-            async with sqlite_database(directory) as sqlite:
-                await _seed(sqlite, options.scale)
-                yield pg, sqlite
-                return
+            sqlite = await stack.enter_async_context(sqlite_database(directory))
+            await _seed(sqlite, options.scale)
         yield pg, sqlite
 
 
@@ -289,7 +281,8 @@ async def run(options: Options) -> dict[str, Any]:
                 for (_, server, operation, _), row in rows.items():
                     if row.backend == backend.name:
                         row.statements = statements.get((server.replace(" x2", ""), operation))
-            version = await postgres_version(options.postgres_url)
+            pg_used = "postgres" in options.backends
+            version = await postgres_version(options.postgres_url) if pg_used else "not used"
     ordered = list(rows.values())
     return {
         "stamp": stamp,
