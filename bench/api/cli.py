@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -98,7 +99,13 @@ def options_from(args: argparse.Namespace) -> Options:
 
 def main(argv: Sequence[str] | None = None) -> None:
     options = options_from(parser().parse_args(argv))
-    result = asyncio.run(run(options))
+    # Stopped with SIGTERM (or SIGINT), stop the servers and drop the database on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = asyncio.run(run(options))
+    except KeyboardInterrupt:
+        raise SystemExit("bench.api: interrupted; its servers are stopped, its database dropped") from None
     rows: list[Row] = result.pop("_rows")
     path = BENCH / "results" / f"{result['stamp']}.json"
     write(path, result)
