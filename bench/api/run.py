@@ -1,0 +1,296 @@
+"""The API benchmark, start to end: seed, verify and count, then measure in interleaved rounds.
+
+For each backend (PostgreSQL: the floor, PostGraphile and incentives; SQLite: the floor and
+incentives, dashboard only): every server is started alone and checked to answer every request
+the load will send with the same data as the floor (else the run stops), and its statements per
+request are counted. Then, round after round (every other round in reverse order), each server is
+started alone, probed, loaded with wrk for each operation, and stopped. On PostgreSQL the rounds
+also load incentives' dashboard at `--scaling-connections` with one worker and with two.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from bench.api.dataset import Scale, libpq_url, postgres_database, seed, sqlite_database, viewer_of
+from bench.api.inprocess import incentives_counted
+from bench.api.load import Measured, plan, run_wrk
+from bench.api.operations import Operation, operations
+from bench.api.others import least_disturbed
+from bench.api.report import Row, machine, ratios, workers_speedup
+from bench.api.servers import (
+    FLOOR,
+    INCENTIVES,
+    POSTGRAPHILE_SERVER,
+    Running,
+    Server,
+    Tools,
+    ensure_postgraphile,
+    ensure_wrk,
+    start,
+)
+from bench.api.signin import SignIn, signed_in
+from bench.api.verify import Answers, Statements, answers, count, probe, same
+from bench.api.wire import CountingProxy
+
+BENCH = Path(__file__).resolve().parent.parent
+INCENTIVES_X2 = Server("incentives x2", "incentives", workers=2)
+BY_CONSTRUCTION = Statements(1, 1, "by construction", {})
+
+
+@dataclass(frozen=True)
+class Options:
+    postgres_url: str
+    scale: Scale
+    organization: int
+    rounds: int
+    duration: float
+    warmup: float
+    max_seconds: float
+    connections: int
+    scaling_connections: int
+    max_others_cpu: float
+    backends: tuple[str, ...]
+    keep: bool
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One server's time alone in a round: which operations, at how many connections."""
+
+    server: Server
+    operations: tuple[str, ...]
+    connections: int
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    servers: list[Server]
+    operations: list[Operation]
+    turns: list[Turn]
+    reference: Answers | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    options: Options
+    tools: Tools
+    wrk: str
+    signin: SignIn
+    today: date
+    logs: Path
+
+
+def enrollment_ids(scale: Scale, organization: int) -> list[int]:
+    """The organization's enrollments: what `node` cycles through."""
+    per_location, locations = scale.enrollments_per_location, scale.locations_per_organization
+    first = (organization - 1) * locations * per_location + 1
+    return list(range(first, first + locations * per_location))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def verify_and_count(ctx: Context, backend: Backend) -> dict[tuple[str, str], Statements]:
+    """Check every server against the floor, and count statements per request (see README)."""
+    counted: dict[tuple[str, str], Statements] = {}
+    async with httpx.AsyncClient(timeout=120) as http, _counting(backend) as (url, executed):
+        for server in backend.servers:
+            running = await start(
+                server, url, ctx.tools, ctx.logs / f"{backend.name}-{server.name}-verify.log"
+            )
+            try:
+                found = await answers(
+                    http, running.url, server.kind, backend.operations, ctx.signin.token, ctx.today
+                )
+                for operation in backend.operations:
+                    if executed is None:
+                        counted[(server.name, operation.name)] = BY_CONSTRUCTION
+                    elif server.kind != "incentives" or backend.name == "postgres":
+                        counted[(server.name, operation.name)] = await count(
+                            http, running.url, server.kind, operation, ctx.signin.token, executed, "wire"
+                        )
+            finally:
+                await running.stop()
+            if backend.reference is None:
+                backend.reference = found
+            same(backend.reference, found, backend.servers[0].name, server.name)
+            log(f"{backend.name}: {server.name} answers every request as {backend.servers[0].name} does")
+        async with incentives_counted(backend.url, ctx.signin) as (url_in_process, cursor_log):
+            for operation in backend.operations:
+                key = ("incentives (in process)", operation.name)
+                counted[key] = await count(
+                    http, url_in_process, "incentives", operation, ctx.signin.token, cursor_log, "sqlalchemy"
+                )
+                if backend.name == "sqlite":
+                    counted[("incentives", operation.name)] = counted[key]
+    return counted
+
+
+@asynccontextmanager
+async def _counting(backend: Backend) -> AsyncIterator[tuple[str, list[str] | None]]:
+    """On PostgreSQL, the database URL through a counting wire proxy; on SQLite, no proxy."""
+    if backend.name != "postgres":
+        yield backend.url, None
+        return
+    url = make_url(backend.url)
+    async with CountingProxy((url.host or "127.0.0.1", url.port or 5432)) as proxy:
+        yield url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy.executed
+
+
+async def measure(ctx: Context, backend: Backend, rows: dict[tuple[str, str, str, int], Row]) -> None:
+    """Every turn alone, round after round (every other round in reverse), into `rows`."""
+    for round_number in range(1, ctx.options.rounds + 1):
+        turns = backend.turns if round_number % 2 else list(reversed(backend.turns))
+        for turn in turns:
+            log_path = ctx.logs / f"{backend.name}-{turn.server.name}-round{round_number}.log"
+            running = await start(turn.server, backend.url, ctx.tools, log_path)
+            keys = []
+            try:
+                for name in turn.operations:
+                    label = (
+                        f"{backend.name} round {round_number}: {turn.server.name} {name} x{turn.connections}"
+                    )
+                    measured = await _measure(ctx, backend, turn, running, name, label)
+                    key = (backend.name, turn.server.name, name, turn.connections)
+                    rows.setdefault(key, Row(backend.name, name, turn.server.name, turn.connections))
+                    rows[key].rounds.append(measured)
+                    keys.append(key)
+                rss = running.peak_rss()
+            finally:
+                await running.stop()
+            for key in keys:
+                rows[key].peak_rss = max(rows[key].peak_rss, rss)
+
+
+async def _measure(
+    ctx: Context, backend: Backend, turn: Turn, running: Running, name: str, label: str
+) -> Measured:
+    """Probe (checking the data again), plan the durations, and load with wrk on a quiet machine."""
+    options, kind = ctx.options, turn.server.kind
+    operation = next(o for o in backend.operations if o.name == name)
+    assert backend.reference is not None
+    async with httpx.AsyncClient(timeout=120) as http:
+        expected = backend.reference[name]
+        single = await probe(http, running.url, kind, operation, ctx.signin.token, ctx.today, expected)
+    load = plan(
+        turn.connections, single, turn.server.workers, options.duration, options.warmup, options.max_seconds
+    )
+    log(label + (f" ({load.note})" if load.note else ""))
+    bodies = operation.postgraphile if kind == "postgraphile" else operation.ours
+    script = ctx.logs / f"{backend.name}-{turn.server.name}-{name}.lua"
+    run = partial(run_wrk, ctx.wrk, running.url, bodies, ctx.signin.token, load, script)
+    measured = await least_disturbed(run, running.pids, options.max_others_cpu)
+    disturbed = " (DISTURBED)" if measured.others_cpu > options.max_others_cpu else ""
+    log(
+        f"  {measured.requests_per_second:,.1f} req/s, p50 {measured.p50_ms:,.1f} ms, "
+        f"p99 {measured.p99_ms:,.1f} ms, {measured.errors} errors; others used "
+        f"{measured.others_cpu:.2f} cores{disturbed}"
+    )
+    return measured
+
+
+def backends(options: Options, pg_url: str | None, sqlite_url: str | None) -> list[Backend]:
+    ops = operations(options.organization, enrollment_ids(options.scale, options.organization))
+    all_ops = tuple(o.name for o in ops)
+    found = []
+    if pg_url is not None:
+        servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES]
+        turns = [Turn(s, all_ops, options.connections) for s in servers]
+        turns += [Turn(s, ("dashboard",), options.scaling_connections) for s in (INCENTIVES, INCENTIVES_X2)]
+        found.append(Backend("postgres", pg_url, servers, ops, turns))
+    if sqlite_url is not None:
+        dashboard = [o for o in ops if o.name == "dashboard"]
+        turns = [Turn(s, ("dashboard",), options.connections) for s in (FLOOR, INCENTIVES)]
+        found.append(Backend("sqlite", sqlite_url, [FLOOR, INCENTIVES], dashboard, turns))
+    return found
+
+
+@asynccontextmanager
+async def databases(options: Options, directory: Path) -> AsyncIterator[tuple[str | None, str | None]]:
+    """The seeded databases of the backends asked for: (PostgreSQL URL, SQLite URL), None if not."""
+    async with AsyncExitStack() as stack:
+        pg = sqlite = None
+        if "postgres" in options.backends:
+            pg = await stack.enter_async_context(postgres_database(options.postgres_url, keep=options.keep))
+            await _seed(pg, options.scale)
+        if "sqlite" in options.backends:
+            sqlite = await stack.enter_async_context(sqlite_database(directory))
+            await _seed(sqlite, options.scale)
+        yield pg, sqlite
+
+
+async def _seed(url: str, scale: Scale) -> None:
+    started = datetime.now(UTC)
+    await seed(url, scale, datetime.now(UTC).date())
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    where = make_url(url).render_as_string(hide_password=True)
+    log(
+        f"seeded {where}: {scale.organizations:,} organizations, {scale.locations:,} locations, "
+        f"{scale.enrollments:,} enrollments in {seconds:.1f} s"
+    )
+
+
+async def postgres_version(url: str) -> str:
+    connection = await asyncpg.connect(libpq_url(url), timeout=10)
+    try:
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()
+
+
+async def run(options: Options) -> dict[str, Any]:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    logs = BENCH / ".logs" / stamp
+    logs.mkdir(parents=True, exist_ok=True)
+    wrk = ensure_wrk()
+    cli = ensure_postgraphile(BENCH / ".postgraphile") if "postgres" in options.backends else None
+    rows: dict[tuple[str, str, str, int], Row] = {}
+    counted: dict[str, dict[str, Any]] = {}
+    keep_dir = BENCH / ".data" if options.keep else None
+    with (
+        tempfile.TemporaryDirectory(prefix="incentives-bench-api-") as scratch,
+        signed_in(viewer_of(options.organization)) as signin,
+    ):
+        directory = keep_dir or Path(scratch)
+        directory.mkdir(parents=True, exist_ok=True)
+        tools = Tools(BENCH.parent, cli, signin.environment())
+        ctx = Context(options, tools, wrk, signin, datetime.now(UTC).date(), logs)
+        async with databases(options, directory) as (pg_url, sqlite_url):
+            if pg_url and options.keep:
+                log(f"keeping {pg_url}")
+            for backend in backends(options, pg_url, sqlite_url):
+                statements = await verify_and_count(ctx, backend)
+                counted[backend.name] = {f"{s} / {o}": v.summary() for (s, o), v in statements.items()}
+                await measure(ctx, backend, rows)
+                for (_, server, operation, _), row in rows.items():
+                    if row.backend == backend.name:
+                        row.statements = statements.get((server.replace(" x2", ""), operation))
+            pg_used = "postgres" in options.backends
+            version = await postgres_version(options.postgres_url) if pg_used else "not used"
+    ordered = list(rows.values())
+    return {
+        "stamp": stamp,
+        "machine": machine(version),
+        "options": {**asdict(options), "scale": asdict(options.scale)},
+        "rows": [r.summary() for r in ordered],
+        "ratios": ratios(ordered),
+        "workers_speedup": workers_speedup(ordered),
+        "statements": counted,
+        "_rows": ordered,
+    }

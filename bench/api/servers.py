@@ -1,0 +1,212 @@
+"""The three servers as processes of their own: how each is started, when it is up, how much
+memory it took (peak RSS of its process tree), and stopping it. Only one runs at a time.
+
+    floor          .venv/bin/python -m bench.api.floor (uvicorn, one process)
+    postgraphile   node .../postgraphile/cli.js (PostGraphile v4, installed with npm on first use)
+    incentives     .venv/bin/incentives serve --port P [--workers N]
+
+No server logs per request: PostGraphile runs with --disable-query-log, incentives at
+INCENTIVES_LOG_LEVEL=warning (no access log), the floor with uvicorn's access log off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from bench.api.dataset import libpq_url
+
+POSTGRAPHILE = "postgraphile@4.14.1"
+START_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server to measure: `kind` is floor, postgraphile or incentives; `name` labels its results."""
+
+    name: str
+    kind: str
+    workers: int = 1
+
+
+FLOOR = Server("floor", "floor")
+POSTGRAPHILE_SERVER = Server("postgraphile", "postgraphile")
+INCENTIVES = Server("incentives", "incentives")
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Where things are: the project (its venv), PostGraphile's CLI, the sign-in environment."""
+
+    project: Path
+    postgraphile_cli: Path | None
+    signin_environment: dict[str, str]
+
+    @property
+    def python(self) -> Path:
+        return self.project / ".venv" / "bin" / "python"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _base_environment() -> dict[str, str]:
+    # Only what a process needs to run: nothing else of ours leaks in (no SMTP settings, say).
+    return {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TZ") if name in os.environ}
+
+
+def command(server: Server, database_url: str, port: int, tools: Tools) -> tuple[list[str], dict[str, str]]:
+    env = _base_environment()
+    if server.kind == "floor":
+        argv = [
+            str(tools.python),
+            "-m",
+            "bench.api.floor",
+            "--database-url",
+            database_url,
+            "--port",
+            str(port),
+        ]
+        return argv, env
+    if server.kind == "postgraphile":
+        assert tools.postgraphile_cli is not None, "PostGraphile is not installed"
+        argv = [
+            "node",
+            str(tools.postgraphile_cli),
+            "--connection",
+            libpq_url(database_url),
+            "--schema",
+            "public",
+        ]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--disable-query-log", "--disable-graphiql"]
+        return argv, {**env, "NODE_ENV": "production"}
+    argv = [str(tools.project / ".venv" / "bin" / "incentives"), "serve", "--port", str(port)]
+    argv += ["--workers", str(server.workers)]
+    return argv, {
+        **env,
+        **tools.signin_environment,
+        "DATABASE_URL": database_url,
+        "INCENTIVES_TAX_REMINDER_INTERVAL": "0",
+        "INCENTIVES_LOG_LEVEL": "warning",
+    }
+
+
+class Running:
+    """A started server process (its own process group); `url`, `peak_rss()`, `await stop()`."""
+
+    def __init__(self, server: Server, process: subprocess.Popen[bytes], port: int, log: IO[bytes]) -> None:
+        self.server = server
+        self.process = process
+        self.url = f"http://127.0.0.1:{port}/graphql"
+        self._log = log
+
+    def pids(self) -> list[int]:
+        """The process and its children (uvicorn's workers), now."""
+        return _tree(self.process.pid)
+
+    def peak_rss(self) -> int:
+        """Bytes: the sum of VmHWM over the process and its children."""
+        return sum(_vm_hwm(pid) for pid in self.pids())
+
+    async def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.process.wait, 15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                await asyncio.to_thread(self.process.wait)
+        self._log.close()
+
+
+async def start(server: Server, database_url: str, tools: Tools, log_path: Path) -> Running:
+    """Start `server` on a free port and wait until it answers HTTP; its output goes to `log_path`."""
+    port = free_port()
+    argv, env = command(server, database_url, port, tools)
+    log = log_path.open("ab")
+    process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the wait below is async
+        argv, cwd=tools.project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    running = Running(server, process, port, log)
+    try:
+        await _until_answering(running, log_path)
+    except BaseException:
+        await running.stop()
+        raise
+    return running
+
+
+async def _until_answering(running: Running, log_path: Path) -> None:
+    async with httpx.AsyncClient(timeout=5) as http, asyncio.timeout(START_SECONDS):
+        while True:
+            if running.process.poll() is not None:
+                raise RuntimeError(f"{running.server.name} exited at start; see {log_path}")
+            try:
+                await http.post(running.url, json={"query": "{ __typename }"})
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.2)
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += _tree(int(child))
+    return found
+
+
+def _vm_hwm(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def ensure_postgraphile(directory: Path) -> Path:
+    """PostGraphile v4's CLI, installed with npm into `directory` (ignored by git) on first use."""
+    cli = directory / "node_modules" / "postgraphile" / "cli.js"
+    if not cli.exists():
+        print(f"Installing {POSTGRAPHILE} with npm into {directory} (first use) ...", file=sys.stderr)
+        directory.mkdir(parents=True, exist_ok=True)
+        npm = ["npm", "install", "--prefix", str(directory), "--no-audit", "--no-fund", POSTGRAPHILE]
+        subprocess.run(npm, check=True, stdout=subprocess.DEVNULL)
+    return cli
+
+
+def ensure_wrk() -> str:
+    """wrk's path; when it is missing, install it with apt-get (Debian's package `wrk`), saying so."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print(
+        "wrk is missing: installing it with `apt-get update && apt-get install -y wrk` ...", file=sys.stderr
+    )
+    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    found = shutil.which("wrk")
+    if found is None:
+        raise RuntimeError("wrk is not installed and apt-get could not install it")
+    return found
