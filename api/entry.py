@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, make_url
@@ -36,7 +38,25 @@ def app_from_environment() -> Starlette:
 
     settings = settings_from_environment()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_garbage_collector()
+    return app
+
+
+# Allocations between young-generation collections (CPython's default: 700), then how many
+# collections of one generation before one of the next (the default's). A dashboard allocates tens
+# of thousands of short-lived dicts and rows. Server CPU per dashboard under wrk (16 connections,
+# two runs each, start-up heap frozen): 700: 5.6-6.2 ms; 10,000: 4.7-4.8; 20,000: 4.3-4.9;
+# 50,000: 5.0-5.9. Not freezing, at 700: 7.0-7.2.
+GC_THRESHOLDS = (20_000, 10, 10)
+
+
+def tune_garbage_collector() -> None:
+    """Everything loaded so far (modules, the schema, SQLAlchemy's metadata) lives as long as the
+    process: freeze it out of the collector's sight, then collect less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def display_url(database_url: str) -> str:

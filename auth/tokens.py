@@ -11,8 +11,11 @@ key is fetched, so a malformed or foreign token never makes us call out to the a
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -122,20 +125,50 @@ def _check_authority_host(authority_host: str) -> None:
     raise ValueError(f"authority_host must use https (plain http only on loopback): {authority_host!r}")
 
 
+# Tokens remembered as accepted (an SPA sends the same token for up to an hour).
+ACCEPTED_TOKENS = 10_000
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    identity: Identity
+    expires_at: float  # the token's exp
+    tenant_id: str
+    kid: str
+    key: Any  # the key that verified it: a refresh that drops or replaces it ends the memory
+
+
 class TokenValidator:
     """`await validator.validate(request.headers.getlist("authorization"))` -> `Identity`.
 
     Raises `Unauthenticated` (with a reason for the logs) when any check fails.
     """
 
-    def __init__(self, rules: TokenRules, keys: SigningKeys) -> None:
+    def __init__(
+        self,
+        rules: TokenRules,
+        keys: SigningKeys,
+        *,
+        remembered: int = ACCEPTED_TOKENS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         if keys.authority_host != rules.authority_host:
             raise ValueError("the signing keys must come from the rules' authority host")
         self.rules = rules
         self._keys = keys
+        self._now = now
+        self._capacity = remembered
+        self._accepted: OrderedDict[bytes, _Accepted] = OrderedDict()
 
     async def validate(self, authorization: Sequence[str]) -> Identity:
         token = self._bearer_token(authorization)
+        digest = hashlib.sha256(token.encode("ascii")).digest()
+        accepted = self._accepted.get(digest)
+        if accepted is not None:
+            if await self._still_good(accepted):
+                self._accepted.move_to_end(digest)
+                return accepted.identity
+            del self._accepted[digest]
         header = _unverified_header(token)
         kid = _checked_kid(header)
         expected = self.rules.expected_for(_unverified_claims(token))
@@ -143,7 +176,23 @@ class TokenValidator:
         key = await self._keys.key_for(expected.tenant_id, kid)
         claims = self._verified_claims(token, key, expected)
         client_app_id = self._checked_client_app(claims, expected)
-        return _identity(claims, is_app=self._is_app(claims), client_app_id=client_app_id)
+        identity = _identity(claims, is_app=self._is_app(claims), client_app_id=client_app_id)
+        if self._capacity:
+            self._accepted[digest] = _Accepted(identity, float(claims["exp"]), expected.tenant_id, kid, key)
+            while len(self._accepted) > self._capacity:
+                self._accepted.popitem(last=False)
+        return identity
+
+    async def _still_good(self, accepted: _Accepted) -> bool:
+        """A token accepted before is accepted again without its signature checked again (a tenth of
+        a small request's time) while it has not expired and its key is still the tenant's."""
+        if self._now() > accepted.expires_at + self.rules.clock_skew_seconds:
+            return False
+        try:
+            key = await self._keys.key_for(accepted.tenant_id, accepted.kid)
+        except Unauthenticated:
+            return False
+        return key is accepted.key
 
     def _bearer_token(self, authorization: Sequence[str]) -> str:
         if isinstance(authorization, str):

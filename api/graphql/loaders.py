@@ -70,6 +70,17 @@ class Loaders:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._built = False
+
+    def __getattr__(self, name: str) -> Any:
+        """The loaders are made on first use: a request the planned read answers needs none."""
+        if name.startswith("_") or self._built:
+            raise AttributeError(name)
+        self._build()
+        return getattr(self, name)
+
+    def _build(self) -> None:
+        self._built = True
         self.organization = self._by_id(Organization)
         self.location = self._by_id(Location)
         self.user = self._by_id(User)

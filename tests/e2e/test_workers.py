@@ -53,11 +53,13 @@ def listeners(port: int) -> set[int]:
     return pids
 
 
-def until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+def until(
+    condition: Callable[[], bool], what: str, seconds: float = 30, output: Callable[[], str] = str
+) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {seconds} s")
+            pytest.fail(f"no {what} within {seconds} s\n{output()}")
         time.sleep(0.1)
 
 
@@ -94,12 +96,17 @@ def test_each_worker_listens_on_the_port_itself_and_answers(served: tuple[Runnin
 
 
 def test_a_worker_that_dies_is_replaced(served: tuple[Running, int]) -> None:
-    _, port = served
+    process, port = served
     first, second = sorted(listeners(port))
 
     os.kill(first, signal.SIGKILL)
 
-    until(lambda: len(listeners(port)) == 2 and first not in listeners(port), "replacement worker")
+    until(
+        lambda: len(listeners(port)) == 2 and first not in listeners(port),
+        "replacement worker",
+        seconds=60,  # a new process imports everything again; slow while the whole suite runs
+        output=process.output,
+    )
     assert second in listeners(port)
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
 

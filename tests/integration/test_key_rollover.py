@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -197,3 +199,54 @@ async def test_a_failed_background_refresh_keeps_the_last_good_keys(
 
     assert (await validator.validate(old)).tenant_id == tenant_id
     assert _fetches(issuer, tenant_id) == (1, 2)
+
+
+# --- tokens remembered as accepted ------------------------------------------------------------------
+
+
+async def test_a_remembered_token_is_refused_once_a_refresh_retires_its_key(
+    issuer: FlakyEntra, keys: SigningKeys, validator: TokenValidator, clock: FakeClock, tenant_id: str
+) -> None:
+    old = _token(issuer, tenant_id)
+    await validator.validate(old)
+    await validator.validate(old)  # now answered from memory
+    issuer.rotate_key(retire_old=True)
+    clock.advance(55 * MINUTE)
+
+    await keys.refresh_in_use()
+
+    with pytest.raises(Unauthenticated, match="kid"):
+        await validator.validate(old)
+    assert (await validator.validate(_token(issuer, tenant_id))).tenant_id == tenant_id
+
+
+async def test_a_remembered_token_still_expires(
+    issuer: FlakyEntra, keys: SigningKeys, tenant_id: str
+) -> None:
+    rules = replace(token_rules(issuer), clock_skew_seconds=0)
+    now = FakeClock()
+    now.now = time.time()
+    validator = TokenValidator(rules, keys, now=now)
+    token = issuer.mint(
+        tenant_id=tenant_id, object_id=new_tenant_id(), audience=API_CLIENT_ID, lifetime=timedelta(seconds=2)
+    )
+    await validator.validate([f"Bearer {token}"])
+    assert (await validator.validate([f"Bearer {token}"])).tenant_id == tenant_id
+
+    now.advance(2.5)  # past exp for the memory; PyJWT's own clock then refuses it in real time
+    await asyncio.sleep(max(0.0, now.now - time.time()))
+
+    with pytest.raises(Unauthenticated, match="ExpiredSignature"):
+        await validator.validate([f"Bearer {token}"])
+
+
+async def test_a_forged_copy_of_a_remembered_token_is_still_refused(
+    issuer: FlakyEntra, validator: TokenValidator, tenant_id: str
+) -> None:
+    [bearer] = _token(issuer, tenant_id)
+    await validator.validate([bearer])
+    header, payload, signature = bearer.removeprefix("Bearer ").split(".")
+    forged = f"Bearer {header}.{payload}.{signature[:-4]}AAAA"
+
+    with pytest.raises(Unauthenticated, match=r"InvalidSignature|DecodeError"):
+        await validator.validate([forged])
