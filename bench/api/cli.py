@@ -15,6 +15,7 @@ from dataclasses import replace
 from bench.api.dataset import Scale
 from bench.api.report import Row, ratio_table, table, write
 from bench.api.run import BENCH, Options, run
+from bench.api.soak import soak_table
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 DESCRIPTION = "The side-by-side API benchmark: the floor, PostGraphile and incentives."
@@ -59,6 +60,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--postgres-url", default=os.environ.get("INCENTIVES_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     )
+    p.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="then load the dashboard with two workers for SECONDS, sampling each worker's memory",
+    )
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the SQLite file")
     return p
 
@@ -80,6 +88,7 @@ def options_from(args: argparse.Namespace) -> Options:
         max_others_cpu=args.max_others_cpu,
         backends=("postgres", "sqlite") if args.backend == "both" else (args.backend,),
         keep=args.keep,
+        soak=args.soak,
     )
     if args.quick:
         quick_scale = replace(scale, organizations=min(scale.organizations, 20))
@@ -122,4 +131,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"\nincentives dashboard, 2 workers over 1 at {options.scaling_connections} connections: "
             f"{result['workers_speedup']:.2f}x"
         )
+    if result["soak"] is not None:
+        print("\n" + soak_table(result["soak"]))
     print(f"\n{HOW_COUNTED}\nResults: {path}")

@@ -42,6 +42,7 @@ from bench.api.servers import (
     start,
 )
 from bench.api.signin import SignIn, signed_in
+from bench.api.soak import soak
 from bench.api.verify import Answers, Statements, answers, count, probe, same
 from bench.api.wire import CountingProxy
 
@@ -64,6 +65,7 @@ class Options:
     max_others_cpu: float
     backends: tuple[str, ...]
     keep: bool
+    soak: float = 0.0  # seconds of the long run (two workers, PostgreSQL); 0: none
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,29 @@ async def measure(ctx: Context, backend: Backend, rows: dict[tuple[str, str, str
                 rows[key].peak_rss = max(rows[key].peak_rss, rss)
 
 
+async def soak_run(ctx: Context, backend: Backend) -> dict[str, Any]:
+    """The long run of the dashboard with two workers (see bench.api.soak)."""
+    options = ctx.options
+    log(
+        f"{backend.name}: soak, incentives x2 dashboard x{options.scaling_connections} "
+        f"for {options.soak:.0f} s"
+    )
+    running = await start(INCENTIVES_X2, backend.url, ctx.tools, ctx.logs / f"{backend.name}-soak.log")
+    try:
+        dashboard = next(o for o in backend.operations if o.name == "dashboard")
+        script = ctx.logs / f"{backend.name}-soak.lua"
+        result = await soak(
+            ctx.wrk, running, dashboard, ctx.signin.token, options.scaling_connections, options.soak, script
+        )
+    finally:
+        await running.stop()
+    log(
+        f"  {result['requests_per_second']:,.1f} req/s, {result['errors']} errors, memory "
+        + ("flat" if result["memory_flat"] else "NOT FLAT")
+    )
+    return result
+
+
 async def _measure(
     ctx: Context, backend: Backend, turn: Turn, running: Running, name: str, label: str
 ) -> Measured:
@@ -262,6 +287,7 @@ async def run(options: Options) -> dict[str, Any]:
     cli = ensure_postgraphile(BENCH / ".postgraphile") if "postgres" in options.backends else None
     rows: dict[tuple[str, str, str, int], Row] = {}
     counted: dict[str, dict[str, Any]] = {}
+    soaked: dict[str, Any] | None = None
     keep_dir = BENCH / ".data" if options.keep else None
     with (
         tempfile.TemporaryDirectory(prefix="incentives-bench-api-") as scratch,
@@ -278,6 +304,8 @@ async def run(options: Options) -> dict[str, Any]:
                 statements = await verify_and_count(ctx, backend)
                 counted[backend.name] = {f"{s} / {o}": v.summary() for (s, o), v in statements.items()}
                 await measure(ctx, backend, rows)
+                if options.soak and backend.name == "postgres":
+                    soaked = await soak_run(ctx, backend)
                 for (_, server, operation, _), row in rows.items():
                     if row.backend == backend.name:
                         row.statements = statements.get((server.replace(" x2", ""), operation))
@@ -292,5 +320,6 @@ async def run(options: Options) -> dict[str, Any]:
         "ratios": ratios(ordered),
         "workers_speedup": workers_speedup(ordered),
         "statements": counted,
+        "soak": soaked,
         "_rows": ordered,
     }

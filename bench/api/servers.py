@@ -120,7 +120,7 @@ class Running:
 
     def peak_rss(self) -> int:
         """Bytes: the sum of VmHWM over the process and its children."""
-        return sum(_vm_hwm(pid) for pid in self.pids())
+        return sum(vm_hwm(pid) for pid in self.pids())
 
     async def stop(self) -> None:
         if self.process.poll() is None:
@@ -174,7 +174,7 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def _vm_hwm(pid: int) -> int:
+def vm_hwm(pid: int) -> int:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:

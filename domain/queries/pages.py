@@ -14,21 +14,28 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
+    Boolean,
     ColumnElement,
     Row,
     Select,
     SQLColumnExpression,
     Subquery,
+    any_,
     bindparam,
     func,
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import KeyedColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from domain.model import Base
 
@@ -56,6 +63,37 @@ class Page(Generic[T]):
 
 
 After = int | BindParameter[int] | None
+
+
+class InIds(ColumnElement[bool]):
+    """`column IN :name`, the parameter a list of integer ids given at execution.
+
+    On PostgreSQL `column = ANY(:name)`: one array parameter, so the statement's text, its prepared
+    form and PostgreSQL's plan are the same whatever the number of ids (an expanding IN is rendered
+    anew for each count). Elsewhere an expanding IN.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: SQLColumnExpression[int], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+@compiles(InIds)
+def _in_ids(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(bindparam(element.name, expanding=True)), **kw)
+
+
+@compiles(InIds, "postgresql")
+def _any_of_ids(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    array = bindparam(element.name, type_=ARRAY(BigInteger()))
+    return compiler.process(element.column == any_(array), **kw)
 
 
 def _after(key: SQLColumnExpression[int], after: After, descending: bool) -> ColumnElement[bool]:
@@ -181,9 +219,7 @@ async def rows_by_ids(session: AsyncSession, rows: Rows, ids: Iterable[int]) -> 
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    statement = BUILT.get(
-        ("by id", rows), lambda: rows.select().where(rows.table.c.id.in_(bindparam("ids", expanding=True)))
-    )
+    statement = BUILT.get(("by id", rows), lambda: rows.select().where(InIds(rows.table.c.id, "ids")))
     found = await (await session.connection()).execute(statement, {"ids": wanted})
     return {row.id: row for row in found.all()}
 
@@ -204,7 +240,7 @@ async def row_pages_by_parent(
             rows.select(),
             rows.table.c.id,
             parent,
-            bindparam("ids", expanding=True),
+            InIds(parent, "ids"),
             None if args.after is None else bindparam("after"),
             args.descending,
             where.build(),
@@ -247,7 +283,7 @@ def _ranked(
     query: Select[Any],
     key: SQLColumnExpression[int],
     parent: SQLColumnExpression[int],
-    ids: list[int] | BindParameter[Any],
+    ids: list[int] | InIds,
     after: After,
     descending: bool,
     conditions: Sequence[ColumnElement[bool]],
@@ -258,7 +294,8 @@ def _ranked(
     ranked = query.add_columns(func.row_number().over(partition_by=parent, order_by=order).label("rank"))
     for target, on in joins:
         ranked = ranked.join(target, on)
-    return ranked.where(parent.in_(ids), _after(key, after, descending), *conditions).subquery()
+    among = ids if isinstance(ids, InIds) else parent.in_(ids)
+    return ranked.where(among, _after(key, after, descending), *conditions).subquery()
 
 
 async def count_of(session: AsyncSession, model: type[Base], *conditions: ColumnElement[bool]) -> int:
