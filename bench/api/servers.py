@@ -175,12 +175,18 @@ def _tree(pid: int) -> list[int]:
 
 
 def vm_hwm(pid: int) -> int:
+    """The process's peak resident memory, in bytes (0 once it is gone)."""
+    return memory(pid, "VmHWM")
+
+
+def memory(pid: int, name: str) -> int:
+    """A memory figure of /proc/PID/status (VmRSS, VmHWM, ...) in bytes; 0 once the process is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
     for line in status.splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(name + ":"):
             return int(line.split()[1]) * 1024
     return 0
 

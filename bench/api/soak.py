@@ -19,7 +19,7 @@ import httpx
 
 from bench.api.load import Measured, Plan, run_wrk
 from bench.api.operations import Operation
-from bench.api.servers import Running, vm_hwm
+from bench.api.servers import Running, memory, vm_hwm
 
 SAMPLE_SECONDS = 5.0
 FLAT_GROWTH = 0.10  # a tenth of the warm RSS
@@ -47,22 +47,20 @@ class Worker:
         }
 
 
-def _rss(pid: int) -> int:
+def _is_resource_tracker(pid: int) -> bool:
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+        return False
 
 
 async def _sample(running: Running, workers: dict[int, Worker], started: float) -> None:
     while True:
-        for pid in running.pids()[1:]:  # the supervisor's children: the workers
+        for pid in running.pids()[1:]:  # the supervisor's children: its workers
+            if _is_resource_tracker(pid):  # multiprocessing's helper, not a worker
+                continue
             worker = workers.setdefault(pid, Worker(pid))
-            worker.samples.append((round(time.monotonic() - started, 1), _rss(pid)))
+            worker.samples.append((round(time.monotonic() - started, 1), memory(pid, "VmRSS")))
             worker.peak = max(worker.peak, vm_hwm(pid))
         await asyncio.sleep(SAMPLE_SECONDS)
 
