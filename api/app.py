@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -35,6 +36,16 @@ from api.composition import Services, running, token_rules
 from api.graphql.context import Context
 from api.graphql.loaders import Loaders
 from api.graphql.schema import build_schema
+from api.guard import (
+    CONNECTION_INIT_SECONDS,
+    BodyRefused,
+    ClientGone,
+    check_json_body,
+    error_body,
+    guarded,
+    read_body,
+    send_json,
+)
 from api.settings import Settings
 from api.websocket import TransportHandler, WebSocketEndpoint, authenticate_connection
 from auth.authenticate import Authenticator
@@ -51,6 +62,7 @@ UNAUTHENTICATED_BODY = {
     ]
 }
 READINESS_TIMEOUT_SECONDS = 2.0
+PERSIST_HEADERS = "shouldPersistHeaders: true"  # in Strawberry's GraphiQL page
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Only the GraphiQL page is served without a token; it executes nothing.
 _NOBODY = Principal(identity=Identity(tenant_id="", object_id=""))
@@ -81,7 +93,7 @@ def create_app(
         ) as services:
             yield {"services": services}
 
-    graphql = GraphQLApp()
+    graphql = GraphQLApp(graphiql=settings.graphiql)
     routes = [
         Route("/graphql", AuthenticatedGraphQL(graphql), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", WebSocketEndpoint(graphql)),
@@ -116,7 +128,11 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = request_id
+                headers["X-Content-Type-Options"] = "nosniff"
+                # Answers hold bank and tax data: no cache, shared or the browser's, keeps them.
+                headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         try:
@@ -130,10 +146,17 @@ class GraphQLApp(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = TransportHandler
 
-    def __init__(self) -> None:
+    def __init__(self, *, graphiql: bool = False) -> None:
         super().__init__(
-            build_schema(), graphql_ide="graphiql", subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+            build_schema(),
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
         )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # A pasted bearer token stays in the page: never in the browser's localStorage.
+        return HTMLResponse(self.graphql_ide_html.replace(PERSIST_HEADERS, "shouldPersistHeaders: false"))
 
     def encode_json(self, data: object) -> bytes:
         # orjson: the same JSON as the standard library's (compact), a few times faster.
@@ -163,7 +186,7 @@ class AuthenticatedGraphQL:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not _asks_for_graphiql(request):
+        if not (self._graphql.graphql_ide and _asks_for_graphiql(request)):
             authenticator = services_of(request).authenticator
             try:
                 principal = await authenticator.principal_for(request.headers.getlist("authorization"))
@@ -172,7 +195,17 @@ class AuthenticatedGraphQL:
                 await _unauthenticated()(scope, receive, send)
                 return
             scope["state"]["principal"] = principal
-        await self._graphql(scope, receive, send)
+        # The body must arrive, and the answer be ready, within INCENTIVES_REQUEST_TIMEOUT each.
+        timeout = services_of(request).request_timeout
+        try:
+            body = await read_body(scope, receive, seconds=timeout)
+            check_json_body(scope, body)
+        except BodyRefused as refused:
+            await send_json(send, refused.status, error_body(refused.message, refused.code))
+            return
+        except ClientGone:
+            return
+        await guarded(self._graphql, scope, body, receive, send, seconds=timeout)
 
 
 def _asks_for_graphiql(request: Request) -> bool:

@@ -25,6 +25,7 @@ from api.entry import (
     schema_problem,
     settings_from_environment,
 )
+from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
@@ -67,7 +68,14 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     # A service manager stops us with SIGTERM: shut down as gracefully as on Ctrl-C, and exit 0.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        uvicorn.run(APP, factory=True, host=args.host, port=args.port, log_level=log_level)
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_level=log_level,
+            ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
+        )
     except SystemExit as exit_:
         if exit_.code not in (0, None):
             raise CommandError("the server did not start (see the log above)") from None

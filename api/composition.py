@@ -17,18 +17,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.budgets import DEFAULT_POINTS, Budgets, InProcessBudgets, RedisBudgets
 from adapters.events import bus_for
 from adapters.graph import ClientCertificate, ClientCredential, ClientSecret, GraphClient, GraphConfig
 from adapters.graph_mail import Clients, GraphMailTransport, default_clients
 from adapters.loops import Periodic
 from adapters.smtp import SmtpSettings, SmtpTransport
+from api.graphql.limits import Limits
 from api.settings import Settings
 from auth.authenticate import Authenticator, Callers
 from auth.keys import SigningKeys
@@ -39,6 +42,7 @@ from domain.directory import Directory
 from domain.events import CallersChanged, Event, EventBus
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
+from domain.model import OrganizationTenant
 from domain.uow import UnitOfWork
 
 logger = logging.getLogger("incentives.api")
@@ -64,6 +68,12 @@ class Services:
     public_url: str
     # Deliver promptly what a mutation just queued (a no-op when mail stays queued).
     mail_queued: Callable[[], None]
+    limits: Limits = field(default_factory=Limits)
+    request_timeout: float = 10.0  # seconds a GraphQL request over HTTP may run (INCENTIVES_REQUEST_TIMEOUT)
+    suggestions: bool = False  # "Did you mean ...?" in GraphQL errors
+    introspection_for_everyone: bool = False  # else organization members and operators only
+    # Each caller's points per minute (CONTRACT 6.3); in Redis when INCENTIVES_REDIS_URL is set.
+    budgets: Budgets = field(default_factory=lambda: InProcessBudgets(DEFAULT_POINTS))
 
     def uow(self) -> UnitOfWork:
         """A new unit of work for one use case (never shared between concurrent resolvers)."""
@@ -125,6 +135,8 @@ async def running(
         directory = graph or await _graph(stack, settings)
         mail_queued = await _mail_delivery(stack, settings, sessions, clock)
         _tax_reminders(stack, settings, sessions, clock, mail_queued)
+        budgets = budgets_for(settings)
+        stack.push_async_callback(budgets.close)
         yield Services(
             clock=clock,
             engine=engine,
@@ -134,7 +146,19 @@ async def running(
             directory=directory,
             public_url=settings.public_url,
             mail_queued=mail_queued,
+            limits=Limits(cost=settings.max_query_cost),
+            budgets=budgets,
+            request_timeout=settings.request_timeout,
+            suggestions=settings.graphql_suggestions,
+            introspection_for_everyone=settings.introspection == "everyone",
         )
+
+
+def budgets_for(settings: Settings) -> Budgets:
+    """Callers' budgets: shared in Redis when INCENTIVES_REDIS_URL is set, else this process's own."""
+    if settings.redis_url:
+        return RedisBudgets(settings.redis_url, settings.rate_limit_points)
+    return InProcessBudgets(settings.rate_limit_points)
 
 
 async def _signing_in(
@@ -142,11 +166,27 @@ async def _signing_in(
 ) -> Authenticator:
     """The authenticator, with the signing keys of the tenants in use refreshed in the background."""
     http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
-    keys = SigningKeys(rules.authority_host, http, min_refresh_interval=settings.key_refresh_interval)
+    keys = SigningKeys(
+        rules.authority_host,
+        http,
+        min_refresh_interval=settings.key_refresh_interval,
+        new_tenants_per_minute=settings.new_tenants_per_minute,
+    )
+    keys.known({rules.operator_tenant_id, *await known_tenants(sessions)})
     refresh = key_refresh_loop(keys.refresh_in_use, interval=settings.key_background_refresh)
     refresh.start()
     stack.push_async_callback(refresh.stop)
     return Authenticator(TokenValidator(rules, keys), sessions, rules.operator_tenant_id, recent=Callers())
+
+
+async def known_tenants(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    """The tenants of the organizations the service holds: their keys are never budgeted or forgotten."""
+    try:
+        async with sessions() as session:
+            return list((await session.scalars(select(OrganizationTenant.tenant_id))).all())
+    except Exception:  # the database away at start-up: they are let in as they come, budgeted
+        logger.warning("the organizations' tenants could not be read; signing in continues", exc_info=True)
+        return []
 
 
 def _forget_changed_callers(events: EventBus, authenticator: Authenticator) -> None:

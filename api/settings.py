@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.budgets import DEFAULT_POINTS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
@@ -58,6 +60,22 @@ class Settings(BaseSettings):
     key_refresh_interval: float = Field(300.0, ge=0, validation_alias="INCENTIVES_KEY_REFRESH_INTERVAL")
     # Seconds between background refreshes of the signing keys of the tenants in use (about hourly).
     key_background_refresh: float = Field(3300.0, gt=0, validation_alias="INCENTIVES_KEY_BACKGROUND_REFRESH")
+
+    # Limits (README "Limits", CONTRACT 6.3).
+    max_query_cost: int = Field(50_000, ge=1, le=10_000_000, validation_alias="INCENTIVES_MAX_QUERY_COST")
+    rate_limit_points: int = Field(DEFAULT_POINTS, ge=1, validation_alias="INCENTIVES_RATE_LIMIT_POINTS")
+    redis_url: str | None = Field(None, validation_alias="INCENTIVES_REDIS_URL")
+    request_timeout: float = Field(10.0, gt=0, le=3600, validation_alias="INCENTIVES_REQUEST_TIMEOUT")
+
+    # Tenants never seen before whose signing keys may be fetched, per minute (the rest: 401 at once).
+    new_tenants_per_minute: int = Field(60, ge=1, validation_alias="INCENTIVES_NEW_TENANTS_PER_MINUTE")
+    # GraphiQL at GET /graphql (the demo turns it on); "Did you mean ...?" in errors (likewise).
+    graphiql: bool = Field(False, validation_alias="INCENTIVES_GRAPHIQL")
+    graphql_suggestions: bool = Field(False, validation_alias="INCENTIVES_GRAPHQL_SUGGESTIONS")
+    # Who may introspect the schema: "members" (of an organization, and operators) or "everyone".
+    introspection: str = Field(
+        "members", pattern="^(members|everyone)$", validation_alias="INCENTIVES_INTROSPECTION"
+    )
 
     def allowed_client_app_ids(self) -> frozenset[str]:
         return frozenset(app.strip().lower() for app in self.allowed_client_apps.split(",") if app.strip())

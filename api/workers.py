@@ -26,6 +26,7 @@ from multiprocessing.synchronize import Event
 from types import FrameType
 
 from api.entry import CommandError
+from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
 
 log = logging.getLogger("incentives.api")
 
@@ -82,7 +83,9 @@ def _serve_one(listen: Listen, ready: Event, supervisor: int) -> None:
             if self.started:
                 ready.set()
 
-    server = Server(uvicorn.Config(APP, factory=True, log_level=listen.log_level))
+    server = Server(
+        uvicorn.Config(APP, factory=True, log_level=listen.log_level, ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES)
+    )
     server.run(sockets=[listening_socket(listen.host, listen.port)])
     if not server.started:
         sys.exit(3)

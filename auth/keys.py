@@ -9,6 +9,13 @@ at most one per `min_refresh_interval` per tenant, and concurrent callers share 
 `refresh_in_use()` refreshes every tenant that presented a token lately; `auth.key_refresh` calls it
 in the background about hourly, so requests seldom wait on Microsoft. While a refresh is in flight,
 a request whose key is already known is answered from memory instead of queueing behind it.
+
+Any tenant may present a token, so strangers are bounded: a tenant whose keys were never fetched
+and that is not `known()` (the tenants of the organizations the service holds, and the operator's)
+may cause a first fetch only while a global budget allows (`new_tenants_per_minute`); past it its
+tokens are refused without a call out. A failed fetch is not tried again for `min_refresh_interval`
+(the negative cache). Known tenants, and those fetched successfully, are the last to be forgotten
+when the cache is full, and the known ones are refreshed in the background even when idle.
 """
 
 from __future__ import annotations
@@ -90,6 +97,7 @@ class SigningKeys:
         min_refresh_interval: float = 300,
         timeout_seconds: float = 5,
         max_tenants: int = 10_000,
+        new_tenants_per_minute: int = 60,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.authority_host = authority_host
@@ -103,6 +111,14 @@ class SigningKeys:
         # Plain http is for loopback test issuers only; a real authority and its JWKS use https.
         self._allow_http = is_loopback_host(urlsplit(authority_host).hostname or "")
         self._tenants: OrderedDict[str, _TenantKeys] = OrderedDict()
+        self._known: set[str] = set()
+        self._new_per_minute = new_tenants_per_minute
+        self._new_allowance = float(new_tenants_per_minute)
+        self._new_counted_at = now()
+
+    def known(self, tenant_ids: set[str] | frozenset[str] | list[str]) -> None:
+        """Tenants the service holds (organizations', the operator's): never budgeted or forgotten."""
+        self._known.update(tenant_ids)
 
     async def key_for(self, tenant_id: str, kid: str) -> RSAPublicKey:
         entry = self._entry(tenant_id)
@@ -110,6 +126,8 @@ class SigningKeys:
         key = self._usable_key(entry, kid)
         if key is not None and (self._is_fresh(entry) or entry.lock.locked()):
             return key  # a stale key we hold stays good while someone else refreshes
+        if entry.attempted_at is None and tenant_id not in self._known and not self._may_meet_stranger():
+            raise SignInUnavailable(f"tenant {tenant_id} is new and too many new tenants asked lately")
         await self._refresh(tenant_id, entry)
         key = self._usable_key(entry, kid)
         if key is not None:
@@ -120,8 +138,12 @@ class SigningKeys:
 
     async def refresh_in_use(self, *, concurrency: int = 8) -> None:
         """Refresh the keys of every tenant used within `max_stale_seconds`; forget the others."""
-        for tenant_id in [t for t, e in self._tenants.items() if not self._in_use(e)]:
+        for tenant_id in [
+            t for t, e in self._tenants.items() if not self._in_use(e) and t not in self._known
+        ]:
             del self._tenants[tenant_id]
+        for tenant_id in self._known - self._tenants.keys():
+            self._tenants[tenant_id] = _TenantKeys()
         gate = asyncio.Semaphore(concurrency)
 
         async def refresh(tenant_id: str, entry: _TenantKeys) -> None:
@@ -129,6 +151,19 @@ class SigningKeys:
                 await self._refresh(tenant_id, entry)
 
         await asyncio.gather(*(refresh(t, e) for t, e in list(self._tenants.items())))
+
+    def _may_meet_stranger(self) -> bool:
+        """Take one from the budget of first fetches for unknown tenants (refilled continuously)."""
+        now = self._now()
+        rate = self._new_per_minute / 60
+        self._new_allowance = min(
+            float(self._new_per_minute), self._new_allowance + (now - self._new_counted_at) * rate
+        )
+        self._new_counted_at = now
+        if self._new_allowance < 1:
+            return False
+        self._new_allowance -= 1
+        return True
 
     def _in_use(self, entry: _TenantKeys) -> bool:
         return entry.used_at is not None and self._now() - entry.used_at <= self._max_stale
@@ -138,10 +173,18 @@ class SigningKeys:
         if entry is None:
             entry = self._tenants[tenant_id] = _TenantKeys()
             # Any tenant may present a token, so bound what strangers can make us remember.
-            while len(self._tenants) > self._max_tenants:
-                self._tenants.popitem(last=False)
+            if len(self._tenants) > self._max_tenants:
+                self._forget_one()
         self._tenants.move_to_end(tenant_id)
         return entry
+
+    def _forget_one(self) -> None:
+        """The least recently used stranger without keys, else the least recently used of all."""
+        for tenant_id, entry in self._tenants.items():
+            if entry.fetched_at is None and tenant_id not in self._known:
+                del self._tenants[tenant_id]
+                return
+        self._tenants.popitem(last=False)
 
     def _is_fresh(self, entry: _TenantKeys) -> bool:
         return entry.fetched_at is not None and self._now() - entry.fetched_at < self._ttl

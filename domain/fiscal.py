@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from domain.errors import UserInputError
+
+# The fiscal years the service accepts from a client: a roll-forward, say, of year 0 or 10000 is a
+# mistake (and year 10000 has no July 1 in Python's calendar).
+FIRST_FISCAL_YEAR = 2000
+LAST_FISCAL_YEAR = 2999
+
 
 def fiscal_year_of(day: date) -> int:
     """The fiscal year a day falls in: `fiscal_year_of(date(2026, 11, 21)) == 2027`."""
@@ -20,3 +27,12 @@ def fiscal_year_end(fiscal_year: int) -> date:
 
 def first_of_month(day: date) -> date:
     return day.replace(day=1)
+
+
+def checked_fiscal_year(fiscal_year: int, field: str) -> int:
+    """`fiscal_year` if the service accepts it; else `UserInputError` (INVALID) at `field`."""
+    if not FIRST_FISCAL_YEAR <= fiscal_year <= LAST_FISCAL_YEAR:
+        raise UserInputError(
+            f"The fiscal year must be between {FIRST_FISCAL_YEAR} and {LAST_FISCAL_YEAR}.", [field]
+        )
+    return fiscal_year

@@ -9,6 +9,7 @@ check.done()          # raises Invalid.many(...) when anything was wrong
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pycountry
 
@@ -17,7 +18,44 @@ from domain.errors import FieldProblem, Invalid
 PROGRAM_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 TAX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{1,63}$")
 BANK_ACCOUNT = re.compile(r"^[A-Za-z0-9]{4,34}$")
+# An address as mail servers take it (RFC 5321's length, one @, no spaces or controls), not all RFC 5322.
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+MAX_EMAIL_LENGTH = 254
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+# Characters no name or free text may hold: they hide or reorder what people read (bidi overrides,
+# isolates and marks, zero-width spaces), or no database or mail header takes them (NUL, other
+# control characters, lone surrogates). The zero-width joiner and non-joiner stay allowed: Persian,
+# Indic scripts and emoji need them.
+_INVISIBLE = frozenset(
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
+def refused_character(value: str) -> str | None:
+    """The first character `value` may not hold, as U+XXXX; None when it holds none."""
+    for character in value:
+        if character in _INVISIBLE or unicodedata.category(character) in _REFUSED_CATEGORIES:
+            return f"U+{ord(character):04X}"
+    return None
+
+
+def is_email(value: str) -> bool:
+    return (
+        len(value) <= MAX_EMAIL_LENGTH
+        and EMAIL.fullmatch(value) is not None
+        and refused_character(value) is None
+    )
+
+
+def usable_email(value: str | None) -> str | None:
+    """An address from a token or the directory, if mail could be sent to it; else None."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    return stripped if is_email(stripped) else None
 
 
 def is_country(code: str) -> bool:
@@ -52,10 +90,25 @@ class Checks:
 
     def name(self, value: str, field: str, *, max_length: int) -> str:
         stripped = value.strip()
+        refused = refused_character(stripped)
         if not stripped:
             self.fail(field, f"{field} must not be blank")
         elif len(stripped) > max_length:
             self.fail(field, f"{field} must be at most {max_length} characters")
+        elif refused is not None:
+            self.fail(field, f"{field} must not contain {refused} (control, invisible or bidi characters)")
+        return stripped
+
+    def optional_name(self, value: str | None, field: str, *, max_length: int) -> str | None:
+        return None if value is None else self.name(value, field, max_length=max_length)
+
+    def email(self, value: str | None, field: str = "email") -> str | None:
+        """An optional email address, checked when given (not when mail is sent to it)."""
+        if value is None:
+            return None
+        stripped = value.strip()
+        if not is_email(stripped):
+            self.fail(field, f"{field} is not an email address")
         return stripped
 
     def country(self, value: str, field: str = "country") -> str:

@@ -22,6 +22,7 @@ import uvicorn
 from adapters.graph import ClientSecret, GraphClient, GraphConfig
 from api.app import create_app
 from api.entry import CommandError
+from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
 from api.settings import Settings
 from domain.database import create_engine, session_factory
 from migrations import upgrade
@@ -83,7 +84,10 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
             demo_settings = _demo_settings(settings, database_url, issuer_base, api_url)
             await _seed(database_url, public_url=api_url)
             app = create_app(demo_settings, graph=graph)
-            api_server = _DemoServer(uvicorn.Config(app, log_level=demo_settings.log_level.lower()))
+            config = uvicorn.Config(
+                app, log_level=demo_settings.log_level.lower(), ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES
+            )
+            api_server = _DemoServer(config)
             _stop_on_signals([api_server, entra_server])
             serving = asyncio.create_task(api_server.serve(sockets=[api_socket]))
             await _until_started(api_server, serving)
@@ -119,6 +123,9 @@ def _demo_settings(settings: Settings, database_url: str, issuer_base: str, api_
             "azure_tenant_id": OPERATOR_TENANT_ID,
             "azure_authority_host": issuer_base,
             "public_url": api_url,
+            # A place to try things: GraphiQL, and "Did you mean ...?" in errors.
+            "graphiql": True,
+            "graphql_suggestions": True,
         }
     )
 

@@ -9,6 +9,7 @@ everything else           masked as "Unexpected error." and logged with the requ
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -54,8 +55,10 @@ class ExpectedError(GraphQLError):
 class ForbiddenError(ExpectedError):
     """`Forbidden. Requires one of: GLOBAL_ADMIN, ACCOUNT_ADMIN.`, from the access policy."""
 
-    def __init__(self, action: Action) -> None:
-        super().__init__(f"Forbidden. {requirement(action)}", extensions={"code": "FORBIDDEN"})
+    def __init__(self, action: Action, nodes: Any = None, path: list[str | int] | None = None) -> None:
+        super().__init__(
+            f"Forbidden. {requirement(action)}", nodes, path=path, extensions={"code": "FORBIDDEN"}
+        )
 
 
 class UnauthenticatedError(ExpectedError):
@@ -63,9 +66,29 @@ class UnauthenticatedError(ExpectedError):
         super().__init__("A valid Entra ID access token is required.", extensions={"code": "UNAUTHENTICATED"})
 
 
+def is_bad_variable(error: GraphQLError) -> bool:
+    """graphql-core's refusal of a variable's value (an unknown enum value, an Int past 32 bits, a
+    Date that is not one): the client's mistake, told to the client as BAD_USER_INPUT."""
+    return error.path is None and error.message.startswith("Variable '$")
+
+
 def should_mask(error: GraphQLError) -> bool:
-    """Mask everything but our expected errors and GraphQL's own validation errors."""
+    """Mask everything but our expected errors, GraphQL's own validation errors and the client's
+    bad variables."""
     original = error.original_error
-    if original is None:
+    if original is None or is_bad_variable(error):
         return False
     return not isinstance(original, ExpectedError)
+
+
+def tag_bad_variables(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if is_bad_variable(error):
+            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+
+
+def hide_suggestions(error: GraphQLError) -> None:
+    """graphql-core's "Did you mean ...?" tells a stranger the schema's names: cut it off."""
+    at = error.message.find(" Did you mean")
+    if at != -1:
+        error.message = error.message[:at]

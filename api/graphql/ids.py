@@ -22,7 +22,7 @@ def from_global_id(value: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     kind, _, key = raw.partition(":")
-    if not kind.isalpha() or not key.isdigit() or len(key) > 18:
+    if not (kind.isascii() and kind.isalpha()) or not (key.isascii() and key.isdigit()) or len(key) > 18:
         return None
     return kind, int(key)
 

@@ -14,6 +14,7 @@ from domain.queries.pages import PageArgs
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _PREFIX = "k:"
+MAX_KEY = 2**63 - 1  # keys are BIGINT: a larger one could not be compared with them in SQL
 
 T = TypeVar("T")
 
@@ -34,7 +35,12 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     key = raw.removeprefix(_PREFIX)
-    if len(cursor) > 40 or not raw.startswith(_PREFIX) or not key.isdigit():
+    if (
+        len(cursor) > 40
+        or not raw.startswith(_PREFIX)
+        or not (key.isascii() and key.isdigit())
+        or int(key) > MAX_KEY
+    ):
         raise BadUserInputError("`after` is not a cursor of this list.")
     return int(key)
 

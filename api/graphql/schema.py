@@ -11,20 +11,18 @@ from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
 from api.graphql import errors
+from api.graphql.admission import Admission
+from api.graphql.limits import Limits, shape_rule
 from api.graphql.mutations import Mutation
 from api.graphql.query import Query
 from api.graphql.subscription import Subscription
 from api.read.extension import PlannedReads, Plans
 
-# Deep enough for the nested reads a client needs (organization > locations > edges > node >
-# enrollments > edges > node > program > criteria is 9), small enough to stop hostile nesting.
-MAX_DEPTH = 12
 MAX_TOKENS = 2000
 # Documents kept parsed and validated (by their text), as clients send the same few again and again.
 PARSED_DOCUMENTS = 1000
@@ -38,7 +36,12 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
+        context = getattr(execution_context, "context", None)
+        request_id = getattr(context, "request_id", None)
+        errors.tag_bad_variables(errors_)
+        if not getattr(getattr(context, "services", None), "suggestions", False):
+            for error in errors_:
+                errors.hide_suggestions(error)
         for error in errors_:
             if errors.should_mask(error):
                 logger.error(
@@ -51,20 +54,21 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawberry.Schema:
     """The schema; `planned=False` leaves every query to graphql-core (the differential tests)."""
-    # Validation is cached by (document, rules): the depth rule is made once, so it is the same rule
+    # Validation is cached by (document, rules): the shape rule is made once, so it is the same rule
     # for every request. The parse and validation caches live at module level (Strawberry's).
-    depth_rule = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules[0]
+    shape = shape_rule(Limits())
     plans = plans or Plans()
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            lambda: AddValidationRules([depth_rule]),
+            lambda: AddValidationRules([shape]),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaskErrors(should_mask_error=errors.should_mask, error_message="Unexpected error."),
             lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
             lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
+            Admission,
             *([lambda: PlannedReads(plans)] if planned else []),
         ],
     )

@@ -12,6 +12,7 @@ from domain.model import OrganizationTenant, RoleAssignment, User
 from domain.queries import people
 from domain.uow import UnitOfWork
 from domain.users import find_user, remember_user
+from domain.validation import usable_email
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ async def load_caller(
 ) -> CallerRecord:
     """Load the caller's organization and assignments in at most 3 statements, and remember the
     caller (users row: name, email, seen_as_global_admin) when the tenant belongs to an
-    organization, writing only when something changed."""
+    organization, writing only when something changed. A claimed email mail could not be sent to
+    (CR/LF in it, say) is not remembered."""
+    email = usable_email(email)
     async with uow:
         organization_id = await uow.session.scalar(
             select(OrganizationTenant.organization_id).where(OrganizationTenant.tenant_id == tenant_id)

@@ -34,7 +34,12 @@ async def assign_role(
     which comes from Entra), scoped to the organization's locations and existing programs."""
     organization_id = own_organization_id(actor, Action.MANAGE_ROLES)
     require(actor, Action.MANAGE_ROLES, Scope(organization_id=organization_id))
-    user_object_id = _check_assignment(user_object_id, role, location_ids, program_ids)
+    check = Checks()
+    user_object_id = check.guid(user_object_id, "userObjectId")
+    display_name = check.optional_name(display_name, "displayName", max_length=200)
+    email = check.email(email)
+    _check_role_scope(check, role, location_ids, program_ids)
+    check.done()
     locations = None if location_ids is None else frozenset(location_ids)
     programs = None if program_ids is None else frozenset(program_ids)
     async with uow:
@@ -54,11 +59,9 @@ async def assign_role(
         return assignment
 
 
-def _check_assignment(
-    user_object_id: str, role: Role, location_ids: Sequence[int] | None, program_ids: Sequence[int] | None
-) -> str:
-    check = Checks()
-    object_id = check.guid(user_object_id, "userObjectId")
+def _check_role_scope(
+    check: Checks, role: Role, location_ids: Sequence[int] | None, program_ids: Sequence[int] | None
+) -> None:
     if role is Role.GLOBAL_ADMIN:
         check.fail("role", "the Global admin role comes from Microsoft Entra ID and cannot be assigned")
     if role is Role.ACCOUNT_ADMIN:
@@ -69,8 +72,6 @@ def _check_assignment(
         for field, ids in (("locationIds", location_ids), ("programIds", program_ids)):
             if ids is not None and not ids:
                 check.fail(field, "give at least one id, or none for all")
-    check.done()
-    return object_id
 
 
 async def _check_scope_exists(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from domain.access import Action, Actor
 from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import meets_criteria_of
-from domain.fiscal import fiscal_year_start
+from domain.fiscal import checked_fiscal_year, fiscal_year_start
 from domain.jobs import DEFAULT_BATCH_SIZE, Batch, Job, ProgressCallback, count, leased, run_in_batches
 from domain.model import (
     Enrollment,
@@ -103,6 +103,7 @@ async def roll_over_fiscal_year(
     Raises `Conflict` while another run of the same year holds the lease.
     """
     require(actor, Action.OPERATE)
+    checked_fiscal_year(from_fiscal_year, "fromFiscalYear")
     now = uow.clock.now()
     run = Run(
         from_fiscal_year,

@@ -18,7 +18,7 @@ from tests.api.client import Caller, Client, Json
 from tests.api.world import ApiWorld, api_world
 from tests.support.entra import API_CLIENT_ID, RunningEntra
 from tests.support.in_process import InProcessApi
-from tests.support.server import GRAPH_SECRET
+from tests.support.server import GRAPH_SECRET, without_cost
 
 ASSIGNED = "roleAssignment { user { objectId displayName email } }"
 DIRECTORY_USERS = """
@@ -152,7 +152,7 @@ def test_a_user_of_another_tenant_is_never_found(
     found = pick(client, partner.admin, "oscar")
 
     assert error["code"] == "NOT_FOUND"
-    assert found == {"data": {"directoryUsers": []}}
+    assert without_cost(found) == {"data": {"directoryUsers": []}}
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,7 @@ def test_an_account_admin_picks_users_from_the_directory(
 
     found = pick(client, account_admin, "walk")
 
-    assert found == {
+    assert without_cost(found) == {
         "data": {
             "directoryUsers": [
                 {

@@ -13,10 +13,11 @@ import domain.queries.entities
 from api.app import UNAUTHENTICATED_BODY, create_app
 from auth.principal import GLOBAL_ADMINISTRATOR_WID
 from tests.support import personas
+from tests.support.configured_api import configured_api
 from tests.support.entra import RunningEntra
 from tests.support.personas import Tenant
 from tests.support.served import serve
-from tests.support.server import ApiServer, api_settings
+from tests.support.server import ApiServer, api_settings, without_cost
 from tests.support.world import world_on
 
 REGISTER = """mutation { registerOrganization(input: {legalName: "Sneaky Ltd", country: "DE"}) {
@@ -62,7 +63,7 @@ def test_an_expired_token_gets_401_and_the_mutation_is_not_executed(
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     valid = personas.global_admin(entra, tenant)
     viewer = api_server.graphql("{ viewer { organization { id } } }", token=valid.token)
-    assert viewer == {"data": {"viewer": {"organization": None}}}
+    assert without_cost(viewer) == {"data": {"viewer": {"organization": None}}}
 
 
 def test_healthz_answers_ok_without_a_token(api_server: ApiServer) -> None:
@@ -99,10 +100,10 @@ def test_a_query_over_get_needs_a_token_and_mutations_are_never_run_over_get(
     signed_in = api_server.http.get("/graphql", params={"query": "{ currentFiscalYear }"}, headers=bearer)
     mutation = api_server.http.get("/graphql", params={"query": REGISTER}, headers=bearer)
     assert anonymous.status_code == 401
-    assert signed_in.json() == {"data": {"currentFiscalYear": 2027}}
+    assert without_cost(signed_in.json()) == {"data": {"currentFiscalYear": 2027}}
     assert mutation.status_code == 400
     after = api_server.graphql("{ viewer { organization { id } } }", token=admin.token)
-    assert after == {"data": {"viewer": {"organization": None}}}
+    assert without_cost(after) == {"data": {"viewer": {"organization": None}}}
 
 
 async def test_an_unexpected_failure_is_masked_without_sql_or_paths_and_logged_with_the_request_id(
@@ -137,7 +138,29 @@ async def test_an_unexpected_failure_is_masked_without_sql_or_paths_and_logged_w
     assert "program_criteria" in str(logged[0].exc_info[1])
 
 
-def test_the_graphiql_page_is_served_to_a_browser_without_a_token(api_server: ApiServer) -> None:
-    page = api_server.http.get("/graphql", headers={"Accept": "text/html"})
+def test_graphiql_where_enabled_is_served_to_a_browser_without_a_token_and_keeps_no_headers(
+    entra: RunningEntra, sqlite_url: str
+) -> None:
+    with configured_api(sqlite_url, authority=entra.base_url, graphiql=True) as api:
+        page = api.http.get("/graphql", headers={"Accept": "text/html"})
+
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+    assert "shouldPersistHeaders: false" in page.text
+    assert "shouldPersistHeaders: true" not in page.text, "a pasted token would stay in localStorage"
+
+
+def test_graphiql_is_off_unless_enabled(api_server: ApiServer) -> None:
+    page = api_server.http.get("/graphql", headers={"Accept": "text/html"})
+
+    assert page.status_code == 401
+    assert "graphiql" not in page.text.lower()
+
+
+def test_answers_are_neither_sniffed_nor_stored(api_server: ApiServer, entra: RunningEntra) -> None:
+    token = personas.user(entra, personas.Tenant()).token
+
+    api_server.graphql("{ viewer { objectId } }", token=token)
+
+    assert api_server.last_headers["X-Content-Type-Options"] == "nosniff"
+    assert api_server.last_headers["Cache-Control"] == "no-store"

@@ -18,6 +18,8 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
+from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
+
 START_SECONDS = 10.0
 
 
@@ -25,7 +27,14 @@ class ServedApp:
     """uvicorn serving one app on 127.0.0.1:<ephemeral> in a daemon thread."""
 
     def __init__(self, app: ASGIApp, *, lifespan: Literal["on", "off"] = "on") -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan=lifespan,
+            ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="served-app", daemon=True)
 

@@ -137,3 +137,11 @@ def served_api(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiServer]:
             yield ApiServer(url=url, database_url=sqlite_url, engine=engine, clock=clock, http=http)
     finally:
         run_async(engine.dispose)
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """A response body without `extensions.cost` (its `remaining` and `resetAt` change with every
+    request), for tests that compare whole bodies."""
+    extensions = {k: v for k, v in body.get("extensions", {}).items() if k != "cost"}
+    found = {k: v for k, v in body.items() if k != "extensions"}
+    return {**found, "extensions": extensions} if extensions else found

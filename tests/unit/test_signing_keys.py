@@ -235,3 +235,69 @@ async def test_a_fetch_abandoned_by_its_caller_leaves_the_next_caller_free_to_fe
 
     assert key.key_size == 2048
     assert authority.requests == {"discovery": 2, "jwks": 1}
+
+
+# --- strangers: tenants the service never saw --------------------------------------------------------
+
+
+def _stranger(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+async def test_first_fetches_for_unknown_tenants_are_budgeted_then_refused_without_a_call(
+    http: httpx.AsyncClient, authority: FakeAuthority, clock: Clock
+) -> None:
+    keys = SigningKeys(AUTHORITY, http, new_tenants_per_minute=5, now=clock)
+
+    outcomes = []
+    for n in range(8):
+        try:
+            await keys.key_for(_stranger(n), "kid")
+        except SignInUnavailable as refused:
+            outcomes.append("too many" if "too many new tenants" in refused.reason else "fetched")
+    calls = sum(authority.requests.values())
+    clock.now += 12  # a fifth of a minute: one more first fetch allowed
+    with pytest.raises(SignInUnavailable, match="no signing keys"):
+        await keys.key_for(_stranger(100), "kid")
+
+    assert outcomes == ["fetched"] * 5 + ["too many"] * 3
+    assert calls == 5, "a refused stranger costs no call out (each of the 5 got one discovery, refused)"
+
+
+async def test_known_tenants_are_never_budgeted(
+    http: httpx.AsyncClient, authority: FakeAuthority, clock: Clock
+) -> None:
+    keys = SigningKeys(AUTHORITY, http, new_tenants_per_minute=1, now=clock)
+    keys.known({TENANT})
+    with pytest.raises(SignInUnavailable):
+        await keys.key_for(_stranger(1), "kid")  # spends the budget
+
+    key = await keys.key_for(TENANT, _kid(authority))
+
+    assert key is not None
+
+
+async def test_a_failed_tenant_is_not_asked_again_within_the_refresh_interval(
+    http: httpx.AsyncClient, authority: FakeAuthority, clock: Clock
+) -> None:
+    keys = SigningKeys(AUTHORITY, http, min_refresh_interval=300, now=clock)
+    for _ in range(20):
+        with pytest.raises(SignInUnavailable):
+            await keys.key_for(_stranger(7), "kid")
+
+    assert sum(authority.requests.values()) == 1
+
+
+async def test_strangers_cannot_flush_the_keys_of_tenants_in_use(
+    http: httpx.AsyncClient, authority: FakeAuthority, clock: Clock
+) -> None:
+    keys = SigningKeys(AUTHORITY, http, max_tenants=3, new_tenants_per_minute=100, now=clock)
+    await keys.key_for(TENANT, _kid(authority))
+    for n in range(10):
+        with pytest.raises(SignInUnavailable):
+            await keys.key_for(_stranger(n), "kid")
+    fetched = authority.requests["jwks"]
+
+    await keys.key_for(TENANT, _kid(authority))
+
+    assert authority.requests["jwks"] == fetched, "TENANT's keys were kept"
