@@ -98,13 +98,13 @@ def command(server: Server, database_url: str, port: int, tools: Tools) -> tuple
     argv += ["--workers", str(server.workers)]
     return argv, {
         **env,
-        **tools.signin_environment,
         "DATABASE_URL": database_url,
         "INCENTIVES_TAX_REMINDER_INTERVAL": "0",
         "INCENTIVES_LOG_LEVEL": "warning",
         # One caller sends the whole load: its budget of points (README "Limits") would throttle
         # it within seconds. Each request is still costed and charged.
         "INCENTIVES_RATE_LIMIT_POINTS": str(10**12),
+        **tools.signin_environment,  # last: what the caller passes wins
     }
 
 
