@@ -59,7 +59,7 @@ class Seeded:
     other_location_id: str
 
 
-async def _contoso_and_fabrikam(world: World, entra: RunningEntra) -> Seeded:
+async def contoso_and_fabrikam(world: World, entra: RunningEntra) -> Seeded:
     contoso = await world.organization(name="Contoso Partners Ltd", country="PT")
     lisbon = await world.location(contoso, "Lisbon", country="PT")
     porto = await world.location(contoso, "Porto", country="PT")
@@ -110,4 +110,4 @@ async def _contoso_and_fabrikam(world: World, entra: RunningEntra) -> Seeded:
 
 @pytest.fixture
 def seeded(world: ApiWorld, entra: RunningEntra) -> Seeded:
-    return world.run(_contoso_and_fabrikam(world.builder, entra))
+    return world.run(contoso_and_fabrikam(world.builder, entra))
