@@ -34,6 +34,7 @@ from adapters.graph import GraphClient
 from api import logs
 from api.composition import Services, running, token_rules
 from api.graphql.context import Context
+from api.graphql.errors import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_MESSAGE
 from api.graphql.loaders import Loaders
 from api.graphql.schema import build_schema
 from api.guard import (
@@ -52,6 +53,7 @@ from auth.authenticate import Authenticator
 from auth.errors import Unauthenticated
 from auth.principal import Identity, Principal
 from domain.clock import Clock
+from domain.database import is_unavailable
 from domain.events import EventBus
 
 logger = logging.getLogger("incentives.api")
@@ -193,6 +195,13 @@ class AuthenticatedGraphQL:
             except Unauthenticated as refused:
                 logger.info("token refused: %s", refused.reason)
                 await _unauthenticated()(scope, receive, send)
+                return
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                logger.warning("the database is unavailable while signing a caller in: %r", error)
+                retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+                await send_json(send, 503, error_body(UNAVAILABLE_MESSAGE, UNAVAILABLE), retry)
                 return
             scope["state"]["principal"] = principal
         # The body must arrive, and the answer be ready, within INCENTIVES_REQUEST_TIMEOUT each.

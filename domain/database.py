@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -70,3 +70,44 @@ def _sqlite_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached or dropped the connection (it is
+    down, restarting, or out of connections), rather than refusing what was asked of it."""
+    for cause in _causes(error):
+        if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, exc.TimeoutError | exc.DisconnectionError | ConnectionError | TimeoutError):
+            return True
+        if isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError | PermissionError):
+            return True
+        name = type(cause).__name__
+        if name in _UNAVAILABLE_DRIVER_ERRORS:
+            return True
+    return False
+
+
+# asyncpg's names for a server that went away or will not take connections (matched by name: the
+# domain does not import asyncpg).
+_UNAVAILABLE_DRIVER_ERRORS = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(found) < 10:
+        found.append(current)
+        if isinstance(current, exc.DBAPIError) and isinstance(current.orig, BaseException):
+            found.append(current.orig)
+        current = current.__cause__ or current.__context__
+    return found

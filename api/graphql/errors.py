@@ -15,6 +15,7 @@ import strawberry
 from graphql import GraphQLError
 
 from domain.access import Action, requirement
+from domain.database import is_unavailable
 from domain.errors import UserInputError
 
 
@@ -72,13 +73,30 @@ def is_bad_variable(error: GraphQLError) -> bool:
     return error.path is None and error.message.startswith("Variable '$")
 
 
+UNAVAILABLE = "UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The service cannot reach its database just now; try again shortly."
+RETRY_AFTER_SECONDS = 5
+
+
 def should_mask(error: GraphQLError) -> bool:
-    """Mask everything but our expected errors, GraphQL's own validation errors and the client's
-    bad variables."""
+    """Mask everything but our expected errors, GraphQL's own validation errors, the client's
+    bad variables and the database's absence (told as UNAVAILABLE)."""
     original = error.original_error
-    if original is None or is_bad_variable(error):
+    if original is None or is_bad_variable(error) or is_unavailable(original):
         return False
     return not isinstance(original, ExpectedError)
+
+
+def mark_unavailable(errors: list[GraphQLError]) -> bool:
+    """Say UNAVAILABLE, with no detail of the driver's, where the database could not be reached;
+    whether any was."""
+    found = False
+    for error in errors:
+        if error.original_error is not None and is_unavailable(error.original_error):
+            error.message = UNAVAILABLE_MESSAGE
+            error.extensions = {**(error.extensions or {}), "code": UNAVAILABLE}
+            found = True
+    return found
 
 
 def tag_bad_variables(errors: list[GraphQLError]) -> None:

@@ -39,6 +39,12 @@ class Schema(strawberry.Schema):
         context = getattr(execution_context, "context", None)
         request_id = getattr(context, "request_id", None)
         errors.tag_bad_variables(errors_)
+        if errors.mark_unavailable(errors_):
+            logger.warning("the database is unavailable", extra={"request_id": request_id})
+            response = getattr(context, "response", None)
+            if response is not None:
+                response.status_code = 503
+                response.headers["Retry-After"] = str(errors.RETRY_AFTER_SECONDS)
         if not getattr(getattr(context, "services", None), "suggestions", False):
             for error in errors_:
                 errors.hide_suggestions(error)

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from graphql import ExecutionResult, OperationType, get_operation_ast
+from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 
@@ -23,6 +23,7 @@ from api.graphql.context import Context
 from api.read.collect import Plan
 from api.read.engine import Run, Unplannable
 from api.read.model import read_model
+from domain.database import is_unavailable
 
 logger = logging.getLogger("incentives.read")
 
@@ -62,7 +63,13 @@ class PlannedReads(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         if execution.result is None and isinstance(execution.query, str):
-            result = await answer(self._plans, execution.query, execution)
+            try:
+                result = await answer(self._plans, execution.query, execution)
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                # As a resolver's failure would be: an error for the schema to tell (UNAVAILABLE).
+                result = ExecutionResult(None, [GraphQLError(str(error), original_error=error)])
             if result is not None:
                 execution.result = result
         yield
