@@ -7,6 +7,7 @@ one organization per tenant, unique PartnerIDs, one enrollment per (location, pr
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -155,6 +156,19 @@ class User(Base):
 
 class RoleAssignment(Base):
     __tablename__ = "role_assignments"
+    # One assignment per user, role and scope, enforced by the database: of N identical concurrent
+    # `assignRole`s exactly one is stored (the scope's sets live in two child tables, so their
+    # canonical digest is kept here: `scope_key`).
+    __table_args__ = (
+        Index(
+            "ux_role_assignments_user_role_scope",
+            "organization_id",
+            "user_id",
+            "role",
+            "scope_key",
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Key, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -162,7 +176,17 @@ class RoleAssignment(Base):
     role: Mapped[Role] = mapped_column(_enum(Role))
     all_locations: Mapped[bool] = mapped_column(Boolean)
     all_programs: Mapped[bool] = mapped_column(Boolean)
+    scope_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def scope_key(location_ids: frozenset[int] | None, program_ids: frozenset[int] | None) -> str:
+    """The canonical digest of an assignment's scope (None: all)."""
+
+    def listed(ids: frozenset[int] | None) -> str:
+        return "*" if ids is None else ",".join(str(i) for i in sorted(ids))
+
+    return hashlib.sha256(f"L:{listed(location_ids)}|P:{listed(program_ids)}".encode()).hexdigest()
 
 
 class RoleAssignmentLocation(Base):
@@ -261,6 +285,12 @@ class Enrollment(Base):
     carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Every UPDATE of an enrollment names the version it read (SQLAlchemy's version counter): of N
+    # concurrent transitions of one enrollment exactly one matches; the others are a Conflict.
+    # Bulk UPDATEs bump it too.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     def submit(self, *, tax_profile_valid: bool, payment_profile_id: int | None) -> None:
         """A valid tax profile and a payment profile: VALIDATING_ENROLLMENT; else ACTION_REQUIRED."""

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Action, Actor, Scope
 from domain.errors import Conflict, Forbidden, NotFound
@@ -73,7 +74,7 @@ async def flush_or_conflict(uow: UnitOfWork, message: str, field: Sequence[str] 
     """Write pending rows now, so a unique constraint lost to a concurrent caller is a Conflict."""
     try:
         await uow.session.flush()
-    except IntegrityError as error:
+    except (IntegrityError, StaleDataError) as error:  # a unique row, or a version, lost to another
         raise Conflict(message, field) from error
 
 

@@ -97,6 +97,7 @@ async def _revalidate_lapsed(uow: UnitOfWork, location_id: int) -> None:
             status=EnrollmentStatus.VALIDATING_ENROLLMENT,
             action_required_reason=None,
             updated_at=uow.clock.now(),
+            version=Enrollment.version + 1,
         )
         .execution_options(synchronize_session=False)
     )

@@ -9,14 +9,24 @@ from sqlalchemy import delete, func, select
 from domain import audit
 from domain.access import Action, Actor, Role, Scope
 from domain.errors import Conflict, NotFound
-from domain.model import Location, Program, RoleAssignment, RoleAssignmentLocation, RoleAssignmentProgram
+from domain.model import (
+    Location,
+    Program,
+    RoleAssignment,
+    RoleAssignmentLocation,
+    RoleAssignmentProgram,
+    scope_key,
+)
 from domain.queries import people
-from domain.services.guards import own_organization_id, require
+from domain.services.guards import flush_or_conflict, own_organization_id, require
 from domain.uow import UnitOfWork
 from domain.users import remember_user
 from domain.validation import Checks
 
 IdSet = frozenset[int] | None  # None: the entire organization / every program
+
+
+ALREADY_ASSIGNED = "the user already has this assignment"
 
 
 async def assign_role(
@@ -52,7 +62,7 @@ async def assign_role(
             email=email,
         )
         if await _same_assignment_exists(uow, organization_id, user.id, role, locations, programs):
-            raise Conflict("the user already has this assignment")
+            raise Conflict(ALREADY_ASSIGNED)
         assignment = await _store(uow, organization_id, user.id, role, locations, programs)
         audit.record(uow, actor, "assignRole", organization_id, assignment)
         await uow.commit()
@@ -113,10 +123,11 @@ async def _store(
         role=role,
         all_locations=locations is None,
         all_programs=programs is None,
+        scope_key=scope_key(locations, programs),
         created_at=uow.clock.now(),
     )
     uow.session.add(assignment)
-    await uow.session.flush()
+    await flush_or_conflict(uow, ALREADY_ASSIGNED)  # a concurrent identical assignRole won
     uow.session.add_all(
         RoleAssignmentLocation(assignment_id=assignment.id, location_id=i) for i in locations or ()
     )

@@ -80,6 +80,10 @@ def served(tmp_path: Path) -> Iterator[tuple[Running, int]]:
         "serve", "--port", str(port), "--workers", "2", env=env, log=tmp_path / "serve.log"
     ) as process:
         process.wait_for(lambda: len(listeners(port)) == 2, "two listening workers")
+        # Listening comes before the app's start-up: a worker killed in between never started.
+        process.wait_for(
+            lambda: process.output().count("Application startup complete") == 2, "two started workers"
+        )
         process.wait_until_healthy(f"http://127.0.0.1:{port}")
         yield process, port
 
