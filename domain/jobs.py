@@ -5,6 +5,11 @@ each its own transaction that also renews the lease, so a crash loses at most th
 and a re-run resumes where the committed batches stopped (the jobs are idempotent). A second run
 while the lease is live is refused; a crashed holder's lease expires and the next run takes over.
 
+On PostgreSQL a run also holds a session-level advisory lock named after the job, on a connection
+of its own, for as long as it runs. The database frees it the moment the holder's session ends (the
+process died, its connection dropped): a run that gets the advisory lock knows that whoever holds
+the lease row is gone, and takes the row over at once instead of waiting for it to expire.
+
     async with leased(sessions, clock, "rollover-2027", busy="...") as lease:
         job = Job("rollover", lease, busy="...", total=await count(sessions, ids))
         created = await run_in_batches(sessions, job, ids, 10_000, work)  # work(batch) -> created
@@ -12,6 +17,7 @@ while the lease is live is refused; a crashed holder's lease expires and the nex
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, delete, func, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -84,15 +90,47 @@ async def leased(
 ) -> AsyncIterator[Lease]:
     """Hold the lease `name` for the block; `Conflict(busy)` when another live run holds it."""
     lease = Lease(name, new_holder(), clock)
-    await _take(sessions, lease, busy)
-    try:
-        yield lease
-    finally:
-        await _give_back(sessions, lease)
+    async with _session_lock(sessions, name, busy) as holder_alone:
+        await _take(sessions, lease, busy, take_over=holder_alone)
+        try:
+            yield lease
+        finally:
+            await _give_back(sessions, lease)
 
 
-async def _take(sessions: async_sessionmaker[AsyncSession], lease: Lease, busy: str) -> None:
-    """Insert the lock row, or take it over when its holder's lease ran out; one transaction."""
+def advisory_key(name: str) -> int:
+    """The job's PostgreSQL advisory lock: a 64-bit number from its name."""
+    return int.from_bytes(hashlib.sha256(f"incentives-job:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@asynccontextmanager
+async def _session_lock(
+    sessions: async_sessionmaker[AsyncSession], name: str, busy: str
+) -> AsyncIterator[bool]:
+    """On PostgreSQL: the job's advisory lock for the block (`Conflict(busy)` when a live run holds
+    it), yielding True; elsewhere False (the lease row alone decides)."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        yield False
+        return
+    key = advisory_key(name)
+    async with engine.connect() as connection:
+        taken = (await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})).scalar()
+        await connection.commit()  # a session-level lock: it outlives the transaction
+        if not taken:
+            raise Conflict(busy)
+        try:
+            yield True
+        finally:
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            await connection.commit()
+
+
+async def _take(
+    sessions: async_sessionmaker[AsyncSession], lease: Lease, busy: str, *, take_over: bool
+) -> None:
+    """Insert the lock row, or take it over when its holder's lease ran out (or, `take_over`, its
+    holder is known to be gone); one transaction."""
     now = lease.clock.now()
     values = {"name": lease.name, "holder": lease.holder, "acquired_at": now, "expires_at": lease.expiry()}
     async with sessions() as session, session.begin():
@@ -100,7 +138,9 @@ async def _take(sessions: async_sessionmaker[AsyncSession], lease: Lease, busy: 
         if _rowcount(inserted):
             return
         # Several runs may find the same expired lease; the row lock lets exactly one take it.
-        stale = update(JobLock).where(JobLock.name == lease.name, JobLock.expires_at < now)
+        stale = update(JobLock).where(JobLock.name == lease.name)
+        if not take_over:
+            stale = stale.where(JobLock.expires_at < now)
         if not _rowcount(await session.execute(stale.values(**values))):
             raise Conflict(busy)
 

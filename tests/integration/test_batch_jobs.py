@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from domain.clock import FixedClock
 from domain.database import create_engine, session_factory
 from domain.errors import Conflict
-from domain.jobs import Progress, ProgressCallback
+from domain.jobs import Progress, ProgressCallback, advisory_key
 from domain.model import AuditEvent, Enrollment, Invitation, JobLock, OutboxMessage
 from domain.services import invitations
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
@@ -142,13 +143,48 @@ async def test_a_crashed_holders_expired_lease_is_taken_over(world: World) -> No
     assert await world.count(JobLock) == 0
 
 
-async def test_a_live_lease_of_another_run_is_respected(world: World) -> None:
+async def test_a_live_lease_of_another_run_is_respected(world: World, database_url: str) -> None:
     await five_enrolled(world)
-    await hold_lease(world, f"rollover-{FISCAL_YEAR}", expires_in=timedelta(minutes=4))
-    with pytest.raises(Conflict):
-        await roll(world)(world.uow())
+    name = f"rollover-{FISCAL_YEAR}"
+    await hold_lease(world, name, expires_in=timedelta(minutes=4))
+    async with holding_the_advisory_lock(world, name):  # on PostgreSQL a live run holds it too
+        with pytest.raises(Conflict):
+            await roll(world)(world.uow())
     assert await world.count(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1) == 0
     assert await world.count(JobLock) == 1  # still the other run's
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_gone_holders_lease_is_taken_over_at_once(
+    world: World, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("session-level advisory locks are PostgreSQL's")
+    await five_enrolled(world)
+    # The row of a run whose process died a minute ago: its lease has 4 minutes left, but its
+    # session (and so its advisory lock) ended with it.
+    await hold_lease(world, f"rollover-{FISCAL_YEAR}", expires_in=timedelta(minutes=4))
+
+    result = await roll(world)(world.uow())
+
+    assert result.carried == 5
+    assert await world.count(JobLock) == 0
+
+
+@asynccontextmanager
+async def holding_the_advisory_lock(world: World, name: str) -> AsyncIterator[None]:
+    """Hold the job's advisory lock as a live run would (PostgreSQL); elsewhere nothing."""
+    engine = world.sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = advisory_key(name)
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
 async def test_progress_counts_every_row_looked_at(world: World) -> None:
