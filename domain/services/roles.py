@@ -146,7 +146,13 @@ async def revoke_role(uow: UnitOfWork, actor: Actor, *, role_assignment_id: int)
         require(actor, Action.MANAGE_ROLES, Scope(organization_id=assignment.organization_id))
         for child in (RoleAssignmentLocation, RoleAssignmentProgram):
             await uow.session.execute(delete(child).where(child.assignment_id == role_assignment_id))
-        await uow.session.delete(assignment)
+        # Deleted by this statement or not at all: of concurrent revocations one deletes the row,
+        # the others (which waited for its lock, or read it before) delete nothing: a Conflict.
+        deleted = await uow.session.execute(
+            delete(RoleAssignment).where(RoleAssignment.id == role_assignment_id)
+        )
+        if getattr(deleted, "rowcount", 0) != 1:
+            raise Conflict("the assignment was revoked at the same time", ["roleAssignmentId"])
         audit.record(uow, actor, "revokeRole", assignment.organization_id, assignment)
         await uow.commit()
         return role_assignment_id

@@ -171,3 +171,29 @@ def test_one_waiting_enrollment_submitted_at_once_is_submitted_once(
 
     assert outcomes(replies, "enroll") == ["CONFLICT"] * (AT_ONCE - 1) + ["done"]
     assert run_async(stored) == ([EnrollmentStatus.VALIDATING_ENROLLMENT], 1)
+
+
+REVOKE = """mutation($id: ID!) { revokeRole(input: {roleAssignmentId: $id}) {
+  revokedRoleAssignmentId userErrors { code } } }"""
+
+
+def test_one_role_assignment_revoked_at_once_is_revoked_once(servers: Servers, entra: RunningEntra) -> None:
+    async def arrange() -> tuple[Org, str, int]:
+        async with servers.world() as world:
+            org, token = await _organization(world, entra)
+            assignment = await world.assign(org, personas.new_guid(), Role.INCENTIVES_USER)
+            return org, token, assignment
+
+    org, admin_token, assignment = run_async(arrange)
+
+    replies = at_once(servers, REVOKE, {"id": to_global_id("RoleAssignment", assignment)}, admin_token)
+
+    async def stored() -> tuple[int, int]:
+        async with servers.world() as world:
+            left = await world.count(RoleAssignment, RoleAssignment.id == assignment)
+            return left, (await world.audit_actions(org.id)).count("revokeRole")
+
+    found = outcomes(replies, "revokeRole")
+    assert found.count("done") == 1, found
+    assert set(found) <= {"done", "CONFLICT", "NOT_FOUND"}, found
+    assert run_async(stored) == (0, 1)
