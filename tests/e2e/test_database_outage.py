@@ -13,6 +13,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,14 +112,17 @@ def test_while_the_database_is_away_requests_get_503_unavailable_and_recover(
         assert registered["data"]["registerOrganization"]["userErrors"] == []
         api.graphql(READ, token=admin.token)  # the admin is now a remembered caller
 
-        private_postgres.stop()
-        with caplog.at_level(logging.WARNING):
+        with caplog.at_level(logging.WARNING), _load(api.url, admin.token) as during:
+            time.sleep(0.5)
+            private_postgres.stop()
             signing_in = api.http.post("/graphql", json={"query": READ}, headers=_bearer(newcomer.token))
             reading = api.http.post("/graphql", json={"query": READ}, headers=_bearer(admin.token))
             writing = api.http.post("/graphql", json={"query": REGISTER}, headers=_bearer(newcomer.token))
+            time.sleep(1)
+            private_postgres.start()
+            time.sleep(2)
         crashes = [r for r in caplog.records if r.levelno >= logging.ERROR]
 
-        private_postgres.start()
         recovered = None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -129,10 +133,37 @@ def test_while_the_database_is_away_requests_get_503_unavailable_and_recover(
 
     for response in (signing_in, reading, writing):
         _unavailable(response)
+    statuses = [status for status, _ in during]
+    assert set(statuses) <= {200, 503}, during
+    assert statuses.count(503) >= 1, "the load saw the outage"
+    assert statuses[-1] == 200, "and the load saw it end"
+    assert all(code == "UNAVAILABLE" for status, code in during if status == 503), during
     assert crashes == [], [r.getMessage() for r in crashes]
     assert recovered is not None
     assert recovered.status_code == 200, recovered.text
     assert recovered.json()["data"]["viewer"]["organization"]["legalName"] == "Outage Ltd"
+
+
+@contextlib.contextmanager
+def _load(base_url: str, token: str) -> Iterator[list[tuple[int, str | None]]]:
+    """Requests one after another from a thread for the block: (status, error code) of each."""
+    seen: list[tuple[int, str | None]] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=base_url, timeout=30) as http:
+            while not stop.is_set():
+                response = http.post("/graphql", json={"query": READ}, headers=_bearer(token))
+                errors = response.json().get("errors") or [{}]
+                seen.append((response.status_code, (errors[0].get("extensions") or {}).get("code")))
+
+    thread = threading.Thread(target=load, name="load")
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def _bearer(token: str) -> dict[str, str]:
