@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -95,7 +96,8 @@ def create_app(
         ) as services:
             yield {"services": services}
 
-    graphql = GraphQLApp(graphiql=settings.graphiql)
+    # A page on another origin may open the websocket only from an allowed origin (Strawberry checks).
+    graphql = GraphQLApp(graphiql=settings.graphiql, allowed_origins=settings.cors_origins())
     routes = [
         Route("/graphql", AuthenticatedGraphQL(graphql), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", WebSocketEndpoint(graphql)),
@@ -104,6 +106,17 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: a preflight is answered before routing. Exact origins, echoed; no credentials
+    # (the token travels in Authorization, never in a cookie).
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins(),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        allow_credentials=False,
+        expose_headers=["X-Request-Id", "Retry-After"],
+        max_age=600,
+    )
     return app
 
 
@@ -148,9 +161,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = TransportHandler
 
-    def __init__(self, *, graphiql: bool = False) -> None:
+    def __init__(self, *, graphiql: bool = False, allowed_origins: Sequence[str] = ()) -> None:
         super().__init__(
             build_schema(),
+            allowed_origins=allowed_origins,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),

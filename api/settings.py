@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import re
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.budgets import DEFAULT_POINTS
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
 
 
 class Settings(BaseSettings):
@@ -76,6 +80,23 @@ class Settings(BaseSettings):
     introspection: str = Field(
         "members", pattern="^(members|everyone)$", validation_alias="INCENTIVES_INTROSPECTION"
     )
+
+    # Browser origins (scheme://host[:port], comma-separated) that may call the API: CORS on /graphql
+    # and the websocket's Origin. Empty: none but the API's own.
+    cors_allowed_origins: str = Field("", validation_alias="INCENTIVES_CORS_ALLOWED_ORIGINS")
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _exact_origins(cls, value: str) -> str:
+        for origin in (part.strip() for part in value.split(",") if part.strip()):
+            if origin == "*":
+                raise ValueError("'*' is not allowed: list the exact origins")
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return value
+
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(part.strip().lower() for part in self.cors_allowed_origins.split(",") if part.strip())
 
     def allowed_client_app_ids(self) -> frozenset[str]:
         return frozenset(app.strip().lower() for app in self.allowed_client_apps.split(",") if app.strip())

@@ -126,6 +126,8 @@ def _demo_settings(settings: Settings, database_url: str, issuer_base: str, api_
             # A place to try things: GraphiQL, and "Did you mean ...?" in errors.
             "graphiql": True,
             "graphql_suggestions": True,
+            # The usual local dev servers of a single-page app (Vite's port).
+            "cors_allowed_origins": "http://127.0.0.1:5173,http://localhost:5173",
         }
     )
 
