@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.database import interrupt_statements
+
 logger = logging.getLogger("incentives.api")
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MB: a query and its variables; GitHub allows the same order
@@ -107,13 +109,22 @@ async def guarded(
     app: ASGIApp, scope: Scope, body: bytes, receive: Receive, send: Send, *, seconds: float
 ) -> None:
     """Run `app` on the read `body`; at the deadline (before the answer has started) answer 504
-    `TIMEOUT`; when the client leaves, stop."""
+    `TIMEOUT`; when the client leaves, stop. Either way a SQLite statement under way is
+    interrupted first (asyncpg cancels a PostgreSQL one with the task)."""
     replayed = False
     disconnected = asyncio.Event()
     started = False
-    gone = False
+    stopped: str | None = None  # "deadline" or "gone"
     task = asyncio.current_task()
     assert task is not None
+
+    def stop(why: str) -> None:
+        nonlocal stopped
+        if started or stopped is not None:
+            return
+        stopped = why
+        interrupt_statements(task)
+        task.cancel()
 
     async def replay() -> Message:
         nonlocal replayed
@@ -124,37 +135,34 @@ async def guarded(
         return {"type": "http.disconnect"}
 
     async def watch() -> None:
-        nonlocal gone
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 disconnected.set()
-                if not started:
-                    gone = True
-                    task.cancel()
+                stop("gone")
                 return
 
     async def tracked(message: Message) -> None:
         nonlocal started
         if message["type"] == "http.response.start":
-            started = True
-            deadline.reschedule(None)  # the answer is on its way: let it finish
+            started = True  # the answer is on its way: let it finish
+            deadline.cancel()
         await send(message)
 
+    deadline = task.get_loop().call_later(seconds, stop, "deadline")
     watcher = asyncio.create_task(watch())
     try:
-        async with asyncio.timeout(seconds) as deadline:
-            await app(scope, replay, tracked)
-    except TimeoutError:
-        if started:
+        await app(scope, replay, tracked)
+    except asyncio.CancelledError:
+        if stopped is None:
             raise
+        task.uncancel()
+        if stopped == "gone":
+            logger.info("client disconnected; its request was stopped")
+            return
         logger.warning("request stopped after %g s (INCENTIVES_REQUEST_TIMEOUT)", seconds)
         message = f"The request took longer than {seconds:g} seconds and was stopped."
         await send_json(send, 504, error_body(message, TIMEOUT))
-    except asyncio.CancelledError:
-        if not gone:
-            raise
-        task.uncancel()
-        logger.info("client disconnected; its request was stopped")
     finally:
+        deadline.cancel()
         watcher.cancel()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -54,6 +56,8 @@ def create_engine(
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "checkout", _sqlite_checked_out)
+        event.listen(engine.sync_engine, "checkin", _sqlite_checked_in)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
 
@@ -66,6 +70,48 @@ def _sqlite_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# SQLite connections in use, by the task using them: a request stopped at its deadline (or whose
+# client left) interrupts its statement, which would otherwise run on in aiosqlite's thread.
+# (asyncpg cancels a PostgreSQL statement itself when its task is cancelled.)
+_IN_USE: weakref.WeakKeyDictionary[asyncio.Task[Any], set[Any]] = weakref.WeakKeyDictionary()
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop (a synchronous engine)
+        return None
+
+
+def _sqlite_checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+    task = _current_task()
+    if task is not None and record.driver_connection is not None:
+        record.info["task"] = task
+        _IN_USE.setdefault(task, set()).add(record.driver_connection)
+
+
+def _sqlite_checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    task = record.info.pop("task", None)
+    if task is not None:
+        _IN_USE.get(task, set()).discard(record.driver_connection)
+
+
+def interrupt_statements(task: asyncio.Task[Any]) -> int:
+    """Interrupt the SQLite statements `task` is running (call before cancelling it); how many
+    connections were told."""
+    connections = list(_IN_USE.get(task, ()))
+    for connection in connections:
+        interrupt = getattr(connection, "interrupt", None)  # aiosqlite's: sqlite3's interrupt()
+        if interrupt is not None:
+            told = task.get_loop().create_task(interrupt())
+            _TELLING.add(told)
+            told.add_done_callback(_TELLING.discard)
+    return len(connections)
+
+
+_TELLING: set[asyncio.Task[Any]] = set()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -128,13 +128,18 @@ class Admission(SchemaExtension):
             return too_complex(message, [operation])
         return None
 
-    def get_results(self) -> dict[str, Any]:
-        if self._cost is None or self._charge is None:
-            return {}
+    async def get_results(self) -> dict[str, Any]:
+        if self._charge is None:  # refused before admission (invalid document, bad variables)
+            context = self.execution_context.context
+            if not isinstance(context, Context):
+                return {}
+            principal = context.principal
+            caller = f"{principal.tenant_id}:{principal.object_id}"
+            self._charge = await context.services.budgets.charge(caller, 0)
         charge = self._charge
         return {
             "cost": {
-                "requested": self._cost,
+                "requested": self._cost or 0,
                 "limit": charge.limit,
                 "remaining": charge.remaining,
                 "resetAt": datetime.fromtimestamp(charge.reset_at, UTC).isoformat().replace("+00:00", "Z"),

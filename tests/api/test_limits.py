@@ -31,6 +31,7 @@ def refused(reply: dict[str, Any], containing: str) -> None:
     assert reply.get("data") is None, reply
     assert codes(reply) == ["QUERY_TOO_COMPLEX"], reply
     assert containing in reply["errors"][0]["message"], reply
+    assert reply["extensions"]["cost"]["remaining"] >= 0, "every answer tells the caller's budget"
 
 
 def nested(levels: int) -> str:
