@@ -72,7 +72,8 @@ class Allow:
 class Action(enum.Enum):
     REGISTER_ORGANIZATION = enum.auto()
     READ_ORGANIZATION = enum.auto()
-    MANAGE_ORGANIZATION = enum.auto()  # complete the migration, add locations
+    MANAGE_ORGANIZATION = enum.auto()  # add locations
+    COMPLETE_MIGRATION = enum.auto()  # rule 19: the Incentives admins perform the migration (seed 002)
     MANAGE_ROLES = enum.auto()  # assign and revoke roles, search the directory
     READ_ROLE_ASSIGNMENTS = enum.auto()  # all of an organization's assignments
     READ_ROLE_ASSIGNMENT = enum.auto()  # one assignment
@@ -96,6 +97,7 @@ POLICY: Mapping[Action, tuple[Allow, ...]] = {
     Action.REGISTER_ORGANIZATION: (Allow(H.GLOBAL_ADMIN, R.ANYWHERE),),
     Action.READ_ORGANIZATION: (Allow(H.MEMBER, R.ORGANIZATION), *OPERATORS),
     Action.MANAGE_ORGANIZATION: ORGANIZATION_ADMINS,
+    Action.COMPLETE_MIGRATION: (*ORGANIZATION_ADMINS, Allow(H.INCENTIVES_ADMIN, R.ANY_LOCATION)),
     Action.MANAGE_ROLES: ORGANIZATION_ADMINS,
     Action.READ_ROLE_ASSIGNMENTS: ORGANIZATION_ADMINS,
     Action.READ_ROLE_ASSIGNMENT: (*ORGANIZATION_ADMINS, Allow(H.ASSIGNEE, R.OWN)),

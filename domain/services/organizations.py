@@ -103,7 +103,7 @@ async def _remember_registrant(uow: UnitOfWork, actor: Actor) -> None:
 async def complete_migration(uow: UnitOfWork, actor: Actor, *, organization_id: int) -> Organization:
     async with uow:
         org = await own_organization(uow.session, actor, organization_id)
-        require(actor, Action.MANAGE_ORGANIZATION, Scope(organization_id=org.id))
+        require(actor, Action.COMPLETE_MIGRATION, Scope(organization_id=org.id))
         org.migration_completed = True
         audit.record(uow, actor, "completeMigration", org.id, org)
         await uow.commit()

@@ -148,13 +148,23 @@ def test_a_global_admin_completes_the_migration_of_their_own_organization_only(
     assert payload["organization"]["migrationCompleted"] is True
 
 
-def test_incentives_roles_may_not_complete_the_migration(client: Client, world: ApiWorld) -> None:
+def test_an_incentives_admin_completes_the_migration_an_incentives_user_may_not(
+    client: Client, world: ApiWorld
+) -> None:
+    """Rule 19 (seed 002: the Incentives admins perform the migration)."""
     partner = world.partner(migration_completed=False)
     client.forbidden(
-        world.caller(partner, "INCENTIVES_ADMIN"),
+        world.caller(partner, "INCENTIVES_USER"),
         "completeMigration",
         {"organizationId": partner.organization_id},
     )
+    payload = client.ok(
+        world.caller(partner, "INCENTIVES_ADMIN"),
+        "completeMigration",
+        {"organizationId": partner.organization_id},
+        "organization { migrationCompleted }",
+    )
+    assert payload["organization"]["migrationCompleted"] is True
 
 
 # Rule 3: Global and Account admins assign and revoke roles of their own organization.

@@ -135,18 +135,28 @@ async def test_location_names_are_unique_within_an_organization(world: World) ->
 
 
 async def test_complete_migration_is_for_the_organizations_own_admins(world: World) -> None:
+    """Rule 19: Global, Account and Incentives admins of the organization; no one else."""
     org = await world.organization(migration_completed=False)
     other = await world.organization(name="Fabrikam")
     with pytest.raises(NotFound):
         await organizations.complete_migration(world.uow(), other.global_admin, organization_id=org.id)
     with pytest.raises(Forbidden):
         await organizations.complete_migration(
-            world.uow(), actors.incentives_admin(org.tenant_id, org.id), organization_id=org.id
+            world.uow(), actors.incentives_user(org.tenant_id, org.id), organization_id=org.id
         )
     assert not (await world.rows(Organization, Organization.id == org.id))[0].migration_completed
     done = await organizations.complete_migration(
         world.uow(), actors.account_admin(org.tenant_id, org.id), organization_id=org.id
     )
+    assert done.migration_completed
+    assert (await world.audit_actions(org.id))[-1] == "completeMigration"
+
+
+async def test_an_incentives_admin_completes_the_migration(world: World) -> None:
+    """Seed 002: "the Incentives admins perform the migration"."""
+    org = await world.organization(migration_completed=False)
+    admin = actors.incentives_admin(org.tenant_id, org.id)
+    done = await organizations.complete_migration(world.uow(), admin, organization_id=org.id)
     assert done.migration_completed
     assert (await world.audit_actions(org.id))[-1] == "completeMigration"
 

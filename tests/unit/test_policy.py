@@ -63,6 +63,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
                 A.REGISTER_ORGANIZATION,
                 A.READ_ORGANIZATION,
                 A.MANAGE_ORGANIZATION,
+                A.COMPLETE_MIGRATION,
                 A.MANAGE_ROLES,
                 A.READ_ROLE_ASSIGNMENTS,
                 A.READ_ROLE_ASSIGNMENT,
@@ -79,6 +80,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
             {
                 A.READ_ORGANIZATION,
                 A.MANAGE_ORGANIZATION,
+                A.COMPLETE_MIGRATION,
                 A.MANAGE_ROLES,
                 A.READ_ROLE_ASSIGNMENTS,
                 A.READ_ROLE_ASSIGNMENT,
@@ -91,6 +93,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
         frozenset(
             {
                 A.READ_ORGANIZATION,
+                A.COMPLETE_MIGRATION,
                 A.READ_ENROLLMENT,
                 A.READ_ENROLLMENT_DETAIL,
                 A.ENROLL,

@@ -217,7 +217,7 @@ class OrganizationMutations:
         Action.REGISTER_ORGANIZATION,
     )
     complete_migration: CompleteMigrationPayload | None = mutation(
-        _complete_migration, "Marks the organization's migration as completed.", Action.MANAGE_ORGANIZATION
+        _complete_migration, "Marks the organization's migration as completed.", Action.COMPLETE_MIGRATION
     )
     add_location: AddLocationPayload | None = mutation(
         _add_location, "Adds a location, with a new PartnerID of digits.", Action.MANAGE_ORGANIZATION
