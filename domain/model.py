@@ -303,10 +303,14 @@ class Enrollment(Base):
         )
 
     def review(self, *, approved: bool, today: date, reason: str | None) -> None:
-        """Validation ends ENROLLED (earning from the first of this month) or back to ACTION_REQUIRED."""
+        """Validation ends ENROLLED or back to ACTION_REQUIRED.
+
+        Earning starts the first of the month the enrollment first became ENROLLED; a later review
+        never moves it later (rule 20), so months already earned are not lost."""
         if approved:
             self.status = EnrollmentStatus.ENROLLED
-            self.earnings_start_date = first_of_month(today)
+            if self.earnings_start_date is None:
+                self.earnings_start_date = first_of_month(today)
             self.action_required_reason = None
         else:
             self.status = EnrollmentStatus.ACTION_REQUIRED

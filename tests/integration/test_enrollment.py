@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -220,6 +220,25 @@ async def test_operator_approval_enrolls_from_the_first_of_the_month(world: Worl
     )
     assert (reviewed.status, reviewed.earnings_start_date) == (EnrollmentStatus.ENROLLED, date(2026, 11, 1))
     assert (await world.audit_actions(s.org.id))[-1] == "reviewEnrollment"
+
+
+async def test_a_re_approval_never_moves_earnings_later(world: World) -> None:
+    """Rule 20: enrolled in November, profiles changed and approved again in February: earnings still
+    start on November 1 (the months in between are not lost)."""
+    s, submitted = await validating(world)
+    await enrollment.review_enrollment(
+        world.uow(), world.operator, enrollment_id=submitted.id, approved=True, reason=None
+    )
+    world.clock.at = datetime(2027, 2, 14, 9, 30, tzinfo=UTC)
+    other_profile = await world.payment_profile(s.admin, name="Second account")
+    resubmitted = await enrollment.update_enrollment(
+        world.uow(), s.admin, enrollment_id=submitted.id, payment_profile_id=other_profile
+    )
+    assert resubmitted.status is EnrollmentStatus.VALIDATING_ENROLLMENT
+    again = await enrollment.review_enrollment(
+        world.uow(), world.operator, enrollment_id=submitted.id, approved=True, reason=None
+    )
+    assert (again.status, again.earnings_start_date) == (EnrollmentStatus.ENROLLED, date(2026, 11, 1))
 
 
 async def test_operator_rejection_requires_action_and_a_second_review_conflicts(world: World) -> None:

@@ -54,6 +54,15 @@ def test_approved_review_enrolls_with_earnings_from_the_first_of_the_month() -> 
     assert enrollment.earnings_start_date == date(2026, 11, 1)
 
 
+def test_a_second_approval_keeps_the_first_earnings_start() -> None:
+    enrollment = invited()
+    enrollment.status = S.VALIDATING_ENROLLMENT
+    enrollment.review(approved=True, today=date(2026, 11, 21), reason=None)
+    enrollment.status = S.VALIDATING_ENROLLMENT
+    enrollment.review(approved=True, today=date(2027, 3, 2), reason=None)
+    assert enrollment.earnings_start_date == date(2026, 11, 1)
+
+
 def test_rejected_review_requires_action_with_the_reason() -> None:
     enrollment = invited()
     enrollment.status = S.VALIDATING_ENROLLMENT
