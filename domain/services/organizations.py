@@ -8,7 +8,7 @@ from domain import audit
 from domain.access import Action, Actor, Scope
 from domain.errors import Conflict
 from domain.model import Agreement, Location, Organization, OrganizationTenant
-from domain.partner_ids import allocate_partner_ids
+from domain.partner_ids import allocate_free_partner_id, claim_partner_id
 from domain.services.guards import (
     commit_or_conflict,
     flush_or_conflict,
@@ -72,20 +72,10 @@ async def _store_organization(
 
 
 async def _global_partner_id(uow: UnitOfWork, requested: str | None) -> str:
-    """The requested ID when free; else a fresh one (skipping any an organization chose itself)."""
+    """The requested ID unless an organization or a location holds it; else a fresh one."""
     if requested is not None:
-        if await _global_partner_id_taken(uow, requested):
-            raise Conflict("this global PartnerID is taken", ["globalPartnerId"])
-        return requested
-    while True:
-        (candidate,) = await allocate_partner_ids(uow.session)
-        if not await _global_partner_id_taken(uow, candidate):
-            return candidate
-
-
-async def _global_partner_id_taken(uow: UnitOfWork, partner_id: str) -> bool:
-    statement = select(func.count()).where(Organization.global_partner_id == partner_id)
-    return bool((await uow.session.execute(statement)).scalar_one())
+        return await claim_partner_id(uow.session, requested, ["globalPartnerId"])
+    return await allocate_free_partner_id(uow.session)
 
 
 async def _remember_registrant(uow: UnitOfWork, actor: Actor) -> None:
@@ -124,7 +114,7 @@ async def add_location(
     async with uow:
         if await _location_name_taken(uow, organization_id, name):
             raise Conflict("the organization already has a location of this name", ["name"])
-        (partner_id,) = await allocate_partner_ids(uow.session)
+        partner_id = await allocate_free_partner_id(uow.session)
         location = Location(
             organization_id=organization_id,
             partner_id=partner_id,
