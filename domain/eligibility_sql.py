@@ -12,7 +12,8 @@ from domain.model import Agreement, Location, Organization, ProgramCriterion
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 
 
-def _has_agreement(kind: AgreementKind) -> ColumnElement[bool]:
+def has_agreement(kind: AgreementKind) -> ColumnElement[bool]:
+    """Whether the organization of the row's `Location` has an active agreement of `kind`."""
     # Correlated explicitly: it sits two levels deep in `meets_criteria_of`, and SQLAlchemy
     # auto-correlates only to the immediately enclosing SELECT.
     return (
@@ -30,15 +31,15 @@ def _has_agreement(kind: AgreementKind) -> ColumnElement[bool]:
 def criterion_met(kind: CriterionKind) -> ColumnElement[bool]:
     """Whether the location (`Location`, joined with its `Organization`) meets one criterion."""
     if kind is CriterionKind.PARTNER_PROGRAM_AGREEMENT:
-        return _has_agreement(AgreementKind.PARTNER_PROGRAM)
+        return has_agreement(AgreementKind.PARTNER_PROGRAM)
     if kind is CriterionKind.DISTRIBUTOR_AGREEMENT:
         return or_(
             Location.partner_type != PartnerType.INDIRECT_PROVIDER,
-            _has_agreement(AgreementKind.DISTRIBUTOR),
+            has_agreement(AgreementKind.DISTRIBUTOR),
         )
     if kind is CriterionKind.RESELLER_AGREEMENT:
         return or_(
-            Location.partner_type != PartnerType.DIRECT_RESELLER, _has_agreement(AgreementKind.RESELLER)
+            Location.partner_type != PartnerType.DIRECT_RESELLER, has_agreement(AgreementKind.RESELLER)
         )
     return Organization.solutions_partner_designated.is_(True)
 

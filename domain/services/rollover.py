@@ -1,5 +1,9 @@
 """The fiscal-year roll-forward: every ENROLLED enrollment of N gets one of N+1, set-based and in batches.
 
+It is carried ENROLLED only while the location meets the program's criteria and its organization's
+PARTNER_PROGRAM agreement is active (rule 14); otherwise INELIGIBLE (or ACTION_REQUIRED for a tax
+profile not valid on July 1, INACTIVE for a discontinued program).
+
 Each batch of ENROLLED enrollments of N (keyset over their ids) is one transaction of a constant
 number of statements: the N+1 enrollments are decided and written by one `INSERT ... SELECT`
 (eligibility, program status and the newest tax profile on July 1 all in SQL), then counted, and
@@ -19,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from domain.access import Action, Actor
 from domain.audit import RunEvent, record_organizations
-from domain.eligibility_sql import meets_criteria_of
+from domain.eligibility_sql import has_agreement, meets_criteria_of
 from domain.fiscal import checked_fiscal_year, fiscal_year_start
 from domain.jobs import DEFAULT_BATCH_SIZE, Batch, Job, ProgressCallback, count, leased, run_in_batches
 from domain.model import (
@@ -35,7 +39,7 @@ from domain.rollover import next_year_status_sql
 from domain.services.guards import require
 from domain.storage import insert_ignoring_conflicts
 from domain.uow import UnitOfWork
-from domain.vocabulary import EnrollmentStatus, ProgramStatus
+from domain.vocabulary import AgreementKind, EnrollmentStatus, ProgramStatus
 
 Ts = TypeVarTuple("Ts")
 CARRIED_COLUMNS = (
@@ -197,7 +201,8 @@ def _decided(batch: Batch, run: Run) -> CTE:
         .scalar_subquery()
     )
     status = next_year_status_sql(
-        eligible=meets_criteria_of(Enrollment.program_id),
+        # Rule 14: "if you are still eligible and have an active agreement", whatever the criteria.
+        eligible=meets_criteria_of(Enrollment.program_id) & has_agreement(AgreementKind.PARTNER_PROGRAM),
         program_active=Program.status == ProgramStatus.ACTIVE,
         tax_valid=newest_tax_expiry > literal(run.first_day, Date()),
     )

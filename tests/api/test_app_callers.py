@@ -54,7 +54,9 @@ def test_a_daemon_of_the_operator_tenant_with_the_operator_role_runs_operator_mu
     program = client.ok(
         robot, "createProgram", {"code": "ROBOT", "name": "Robot", "criteria": []}, "program { id }"
     )
-    client.ok(robot, "recordAgreement", {"organizationId": organization, "kind": "RESELLER", "active": True})
+    client.ok(
+        robot, "recordAgreement", {"organizationId": organization, "kind": "PARTNER_PROGRAM", "active": True}
+    )
     created = client.ok(
         robot, "issueInvitations", {"programId": program["program"]["id"]}, "invitationsCreated"
     )
@@ -79,7 +81,9 @@ def test_the_audit_log_records_the_daemon_s_service_principal(
     robot = daemon(entra)
     organization = invited.partner.organization_id
 
-    client.ok(robot, "recordAgreement", {"organizationId": organization, "kind": "RESELLER", "active": True})
+    client.ok(
+        robot, "recordAgreement", {"organizationId": organization, "kind": "PARTNER_PROGRAM", "active": True}
+    )
 
     assert ("recordAgreement", robot.object_id) in client.audit_actions(invited.partner.admin)
 

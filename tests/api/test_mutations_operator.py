@@ -26,8 +26,11 @@ OPERATOR_MUTATIONS = [
 
 @pytest.fixture
 def invited(world: ApiWorld) -> Invited:
-    """A location of a new partner, invited to a new program open to all, and its Incentives admin."""
-    return world.invited()
+    """A location of a new partner (with the PARTNER_PROGRAM agreement the roll-forward asks for,
+    rule 14), invited to a new program open to all, and its Incentives admin."""
+    partner = world.partner()
+    world.agree(partner, "PARTNER_PROGRAM")
+    return world.invited(partner=partner)
 
 
 def operator_inputs(invited: Invited) -> dict[str, Json]:

@@ -55,7 +55,7 @@ def in_another_process(database_url: str, job: Job) -> BaseException | None:
 async def five_enrolled(world: World) -> None:
     program_id = await world.program(criteria=RESELLER)
     org = await world.organization()
-    await world.agree(org, AgreementKind.RESELLER)
+    await world.agree(org, AgreementKind.RESELLER, AgreementKind.PARTNER_PROGRAM)
     for n in range(5):
         location_id = await world.location(org, f"Loc {n}", PartnerType.DIRECT_RESELLER)
         await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))

@@ -27,8 +27,9 @@ async def next_year(world: World) -> dict[int, Enrollment]:
 
 
 async def reseller(world: World) -> tuple[Org, int]:
+    """A direct reseller with its reseller agreement and the PARTNER_PROGRAM agreement (rule 14)."""
     org = await world.organization()
-    await world.agree(org, AgreementKind.RESELLER)
+    await world.agree(org, AgreementKind.RESELLER, AgreementKind.PARTNER_PROGRAM)
     return org, await world.location(org, f"Loc {actors.new_guid()}", PartnerType.DIRECT_RESELLER)
 
 
@@ -53,6 +54,35 @@ async def test_each_enrolled_enrollment_gets_its_next_year_status(world: World) 
     assert made[lapsed].status is EnrollmentStatus.INELIGIBLE
     assert (await world.audit_actions(org.id))[-1] == "rollOverFiscalYear"
     assert (await world.audit_actions(lapsed_org.id))[-1] == "rollOverFiscalYear"
+
+
+async def test_without_an_active_partner_program_agreement_nothing_is_carried_enrolled(world: World) -> None:
+    """Rule 14: "automatically renewed ... if you are still eligible and have an active agreement",
+    even for a program whose criteria do not name the agreement (here: an open program)."""
+    program_id = await world.program()
+    kept_org, kept = await reseller(world)
+    lapsed_org, lapsed = await reseller(world)
+    never_org = await world.organization()
+    never = await world.location(never_org, "Never agreed")
+    ids = {
+        "kept": await world.enrolled(kept_org, kept, program_id, tax_expires=date(2028, 1, 1)),
+        "lapsed": await world.enrolled(lapsed_org, lapsed, program_id, tax_expires=date(2028, 1, 1)),
+        "never": await world.enrolled(never_org, never, program_id, tax_expires=date(2028, 1, 1)),
+    }
+    await organizations.record_agreement(
+        world.uow(),
+        world.operator,
+        organization_id=lapsed_org.id,
+        kind=AgreementKind.PARTNER_PROGRAM,
+        active=False,
+    )
+    assert await roll(world) == RolloverResult(carried=1, action_required=0, ineligible=2, inactive=0)
+    made = await next_year(world)
+    assert {name: made[enrollment_id].status for name, enrollment_id in ids.items()} == {
+        "kept": EnrollmentStatus.ENROLLED,
+        "lapsed": EnrollmentStatus.INELIGIBLE,
+        "never": EnrollmentStatus.INELIGIBLE,
+    }
 
 
 async def test_a_discontinued_program_rolls_into_inactive(world: World) -> None:
