@@ -80,7 +80,8 @@ class Action(enum.Enum):
     READ_AUDIT_LOG = enum.auto()
     READ_ENROLLMENT = enum.auto()  # enrollments and invitations of (location, program)
     READ_ENROLLMENT_DETAIL = enum.auto()  # the real in-progress status and what action it needs
-    ENROLL = enum.auto()  # enroll, update an enrollment, the invitation notices
+    ENROLL = enum.auto()  # enroll, update an enrollment
+    INVITATION_NOTICES = enum.auto()  # see and dismiss invitation notices on the home page (rule 17)
     MANAGE_PAYMENT_PROFILES = enum.auto()
     READ_BANK_DETAILS = enum.auto()
     MANAGE_TAX_PROFILE = enum.auto()
@@ -112,6 +113,8 @@ POLICY: Mapping[Action, tuple[Allow, ...]] = {
     Action.READ_ENROLLMENT_DETAIL: (Allow(H.INCENTIVES_ADMIN, R.COVERED), *OPERATORS),
     # Global and Account admins cannot enroll unless they also hold the Incentives admin assignment.
     Action.ENROLL: (Allow(H.INCENTIVES_ADMIN, R.COVERED),),
+    # Rule 17: invitations go to the Global admin, the Account admin and the Incentives admin.
+    Action.INVITATION_NOTICES: (*ORGANIZATION_ADMINS, Allow(H.INCENTIVES_ADMIN, R.COVERED)),
     Action.MANAGE_PAYMENT_PROFILES: (Allow(H.INCENTIVES_ADMIN, R.ANY_LOCATION),),
     Action.READ_BANK_DETAILS: (
         Allow(H.GLOBAL_ADMIN, R.ORGANIZATION),

@@ -15,12 +15,12 @@ import strawberry
 from api.graphql.loaders import Loaders
 from api.graphql.types import Enrollment, Info, Invitation
 from api.graphql.types.base import subscription_of
+from api.graphql.types.viewer import home_page_notices_of
 from auth.errors import Unauthenticated
 from domain import model as models
 from domain.access import Action, Scope
 from domain.events import EnrollmentChanged, EventBus, InvitationsIssued
 from domain.fiscal import fiscal_year_of
-from domain.queries.enrollments import home_page_notices
 
 
 def _bus(info: Info) -> EventBus:
@@ -44,29 +44,10 @@ def _fresh_loaders(info: Info) -> None:
     info.context.loaders = Loaders(info.context.services.sessions)
 
 
-async def _notices(info: Info) -> list[models.Invitation]:
-    """The caller's home-page notices now, exactly as `viewer.invitations` lists them."""
-    principal = info.context.principal
-    organization_id = principal.organization_id
-    if organization_id is None:
-        return []
-    coverage = principal.coverage(Action.ENROLL, organization_id)
-    fiscal_year = fiscal_year_of(info.context.clock.today())
-    return await info.context.loaders.run(
-        lambda session: home_page_notices(
-            session,
-            organization_id=organization_id,
-            user_id=principal.user_id,
-            coverage=coverage,
-            fiscal_year=fiscal_year,
-        )
-    )
-
-
 async def _invitations_received(info: Info) -> AsyncGenerator[Invitation, None]:
     with _bus(info).subscribe() as events:
         # Subscribed first, then the snapshot: an invitation issued in between is not missed.
-        sent = {notice.id for notice in await _notices(info)}
+        sent = {notice.id for notice in await home_page_notices_of(info)}
         async for event in events:
             if not isinstance(event, InvitationsIssued):
                 continue
@@ -75,7 +56,7 @@ async def _invitations_received(info: Info) -> AsyncGenerator[Invitation, None]:
             if not await _signed_in_again(info):
                 return
             _fresh_loaders(info)
-            for notice in await _notices(info):
+            for notice in await home_page_notices_of(info):
                 if notice.id not in sent:
                     sent.add(notice.id)
                     yield Invitation.from_model(notice)
@@ -121,7 +102,7 @@ class Subscription:
         _invitations_received,
         "Each new home-page notice of the caller, as `viewer.invitations` would list it, when the "
         "operator issues invitations.",
-        Action.ENROLL,
+        Action.INVITATION_NOTICES,
     )
     enrollment_status_changed: AsyncGenerator[Enrollment, None] = subscription_of(
         _enrollment_status_changed,

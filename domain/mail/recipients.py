@@ -1,5 +1,7 @@
-"""Who gets an invitation email, read for all organizations in a few statements: the Incentives
-admins covering (location, program), else the Global and Account admins."""
+"""Who gets an invitation email, read for all organizations in a few statements (rule 17): the
+Incentives admins covering (location, program) and the organization's Global and Account admins,
+each with an address, once per person; when no covering Incentives admin has an address, the
+Global and Account admins' email also asks them to assign one."""
 
 from __future__ import annotations
 
@@ -23,13 +25,18 @@ class Recipients:
 
     def for_invitation(
         self, organization_id: int, location_id: int, program_id: int
-    ) -> tuple[list[str], bool]:
-        """The addresses to write to, and whether they are the fallback (asked to assign an admin)."""
+    ) -> list[tuple[str, bool]]:
+        """Each address to write to once, with whether its email asks to assign an Incentives admin."""
         admins = self.incentive_admins.get(organization_id, [])
-        covering = [email for grant, email in admins if grant.covers(location_id, program_id)]
-        if covering:
-            return _distinct(covering), False
-        return _distinct(self.org_admins.get(organization_id, [])), True
+        covering = _distinct([email for grant, email in admins if grant.covers(location_id, program_id)])
+        written = {address.lower() for address in covering}
+        others = [
+            address
+            for address in _distinct(self.org_admins.get(organization_id, []))
+            if address.lower() not in written
+        ]
+        ask = not covering
+        return [(address, False) for address in covering] + [(address, ask) for address in others]
 
 
 def _distinct(addresses: list[str]) -> list[str]:

@@ -205,8 +205,9 @@ async def all_enrollments_count(
 async def home_page_notices(
     session: AsyncSession, *, organization_id: int, user_id: int | None, coverage: Coverage, fiscal_year: int
 ) -> list[Invitation]:
-    """Home-page notices: EMAIL invitations of `fiscal_year` in the caller's coverage (as INCENTIVES_ADMIN),
-    not dismissed by this user, whose enrollment is still INVITED (or absent)."""
+    """Home-page notices: EMAIL invitations of `fiscal_year` in the caller's coverage (all of the
+    organization for its Global and Account admins), not dismissed by this user, whose enrollment is
+    still INVITED (or absent)."""
     if coverage.is_empty:
         return []
     dismissed = exists().where(

@@ -101,8 +101,8 @@ def _invited(issue: Issue, new: tuple[ColumnElement[bool], ...]) -> Select[*tupl
 async def _queue_emails(
     session: AsyncSession, issue: Issue, recipients: Recipients, new: tuple[ColumnElement[bool], ...]
 ) -> int:
-    """The email goes to the Incentives admins covering (location, program); when there is none, to
-    the Global and Account admins, asking them to assign one."""
+    """The email goes to the Incentives admins covering (location, program) and to the Global and
+    Account admins (rule 17; see `Recipients.for_invitation`)."""
     statement = (
         select(
             Invitation.id,
@@ -134,11 +134,11 @@ async def _queue_emails(
 
 
 def _emails(
-    invited: Invited, addressed: tuple[list[str], bool], language: str, public_url: str
+    invited: Invited, addressed: list[tuple[str, bool]], language: str, public_url: str
 ) -> list[Email]:
-    addresses, fallback = addressed
-    compose = assign_admin_email if fallback else invitation_email
     return [
-        compose(invited, address, n, public_url=public_url, language=language)
-        for n, address in enumerate(addresses)
+        (assign_admin_email if asks_to_assign else invitation_email)(
+            invited, address, n, public_url=public_url, language=language
+        )
+        for n, (address, asks_to_assign) in enumerate(addressed)
     ]

@@ -99,13 +99,13 @@ async def dismiss_invitation(uow: UnitOfWork, actor: Actor, *, invitation_id: in
 
 
 async def _own_notice(uow: UnitOfWork, actor: Actor, invitation_id: int) -> Invitation:
-    """An invitation the actor administers; anyone else's is absent (it is not their notice)."""
+    """An invitation on the actor's home page; anyone else's is absent (it is not their notice)."""
     invitation = await uow.session.get(Invitation, invitation_id)
     location = None if invitation is None else await uow.session.get(Location, invitation.location_id)
     if invitation is None or location is None or location.organization_id != actor.organization_id:
         raise NotFound("invitation not found", ["invitationId"])
     scope = Scope(location.organization_id, location.id, invitation.program_id)
-    if not actor.can(Action.ENROLL, scope):
+    if not actor.can(Action.INVITATION_NOTICES, scope):
         raise NotFound("invitation not found", ["invitationId"])
     return invitation
 

@@ -311,3 +311,26 @@ def test_home_page_invitations_list_what_the_incentives_admin_may_still_enroll(
         }
     ]
     assert as_user["data"]["viewer"]["invitations"] == []
+    # Rule 17: the Global admin sees every current EMAIL invitation of the organization still open
+    # (Lisbon's and Porto's FRESH ones; the Growth ones are being enrolled), and dismisses for
+    # themself only: the Incentives admin still sees Lisbon's.
+    as_global_admin = api.graphql(query, token=seeded.global_admin.token)["data"]["viewer"]["invitations"]
+    fresh_ones = [notice for notice in as_global_admin if notice["program"]["code"] == "FRESH"]
+    assert sorted(notice["location"]["name"] for notice in fresh_ones) == ["Lisbon", "Porto"]
+    assert {notice["location"]["name"] for notice in as_global_admin} <= {"Lisbon", "Porto"}
+    dismiss = (
+        "mutation($input: DismissInvitationInput!) "
+        "{ dismissInvitation(input: $input) { userErrors { code } } }"
+    )
+    dismissed = api.graphql(
+        dismiss,
+        {"input": {"invitationId": to_global_id("Invitation", wanted.id)}},
+        token=seeded.global_admin.token,
+    )
+    assert dismissed["data"]["dismissInvitation"]["userErrors"] == []
+    again = api.graphql(query, token=seeded.global_admin.token)["data"]["viewer"]["invitations"]
+    assert [n["location"]["name"] for n in again if n["program"]["code"] == "FRESH"] == ["Porto"]
+    assert (
+        api.graphql(query, token=seeded.incentives_admin.token)["data"]["viewer"]["invitations"]
+        == (as_admin["data"]["viewer"]["invitations"])
+    )

@@ -21,8 +21,16 @@ async def issue(world: World, program_id: int, actor: Principal | None = None) -
     )
 
 
-async def give_admin(world: World, org: Org, email: str, locations: list[int] | None = None) -> Principal:
-    object_id = actors.new_guid()
+async def give_admin(
+    world: World,
+    org: Org,
+    email: str | None,
+    locations: list[int] | None = None,
+    *,
+    programs: list[int] | None = None,
+    object_id: str | None = None,
+) -> Principal:
+    object_id = object_id or actors.new_guid()
     await roles.assign_role(
         world.uow(),
         org.global_admin,
@@ -31,7 +39,7 @@ async def give_admin(world: World, org: Org, email: str, locations: list[int] | 
         email=email,
         role=Role.INCENTIVES_ADMIN,
         location_ids=locations,
-        program_ids=None,
+        program_ids=programs,
     )
     return actors.incentives_admin(org.tenant_id, org.id, locations=locations, object_id=object_id)
 
@@ -81,7 +89,9 @@ async def test_open_programs_invite_every_location_on_the_overview_without_email
     assert await world.count(OutboxMessage) == 0
 
 
-async def test_emails_go_to_the_incentives_admins_covering_the_location(world: World) -> None:
+async def test_emails_go_to_the_covering_incentives_admins_and_the_global_admin(world: World) -> None:
+    """Rule 17 (seed 000: "Microsoft sends invitations to the Global admin, the Account admin and
+    the Incentives admin")."""
     org = await world.organization(ga_email="ga@contoso.example")
     seattle = await world.location(org, "Seattle")
     await world.location(org, "Paris")
@@ -97,11 +107,13 @@ async def test_emails_go_to_the_incentives_admins_covering_the_location(world: W
     assert sent == {
         (seattle, "everywhere@contoso.example"),
         (seattle, "seattle@contoso.example"),
+        (seattle, "ga@contoso.example"),
         (paris, "everywhere@contoso.example"),
+        (paris, "ga@contoso.example"),
     }
     assert all(m.subject == "Partner Incentive Enrollment Invitation" for m in messages)
     assert all("https://pc.example/" in m.body_text and "Get Started" in m.body_text for m in messages)
-    assert len({m.message_id for m in messages}) == 3
+    assert len({m.message_id for m in messages}) == len(messages) == 5
 
 
 async def test_without_an_incentives_admin_the_global_and_account_admins_are_asked_to_assign_one(
@@ -126,6 +138,42 @@ async def test_without_an_incentives_admin_the_global_and_account_admins_are_ask
     assert sorted(m.to_address for m in messages) == ["aa@contoso.example", "ga@contoso.example"]
     assert all("assign an Incentives admin" in m.body_text for m in messages)
     assert {m.organization_id for m in messages} == {org.id}
+
+
+async def test_an_incentives_admin_without_an_address_leaves_the_global_admin_asked_to_assign_one(
+    world: World,
+) -> None:
+    org = await world.organization(ga_email="ga@contoso.example")
+    await world.location(org)
+    await world.agree(org, AgreementKind.RESELLER)
+    await give_admin(world, org, None)
+    await issue(world, await world.program(criteria=RESELLER))
+    (message,) = await world.rows(OutboxMessage)
+    assert message.to_address == "ga@contoso.example"
+    assert "assign an Incentives admin" in message.body_text
+
+
+async def test_a_person_holding_two_roles_is_written_to_once(world: World) -> None:
+    org = await world.organization(ga_email="ga@contoso.example")
+    await world.location(org)
+    await world.agree(org, AgreementKind.RESELLER)
+    await give_admin(world, org, "GA@contoso.example", object_id=org.global_admin.object_id)
+    await issue(world, await world.program(criteria=RESELLER))
+    (message,) = await world.rows(OutboxMessage)
+    assert message.to_address.lower() == "ga@contoso.example"
+    assert "assign an Incentives admin" not in message.body_text
+
+
+async def test_an_incentives_admin_of_another_program_is_not_written_to(world: World) -> None:
+    org = await world.organization()
+    await world.location(org)
+    await world.agree(org, AgreementKind.RESELLER)
+    other_program = await world.program("OTHER", criteria=RESELLER)
+    program_id = await world.program(criteria=RESELLER)
+    await give_admin(world, org, "other@contoso.example", programs=[other_program])
+    await give_admin(world, org, "this@contoso.example", programs=[program_id])
+    await issue(world, program_id)
+    assert [m.to_address for m in await world.rows(OutboxMessage)] == ["this@contoso.example"]
 
 
 async def test_a_discontinued_program_is_invalid_and_an_unknown_one_not_found(world: World) -> None:
@@ -202,12 +250,22 @@ async def test_a_new_incentives_admin_without_a_user_row_can_dismiss(world: Worl
     assert await world.count(InvitationDismissal) == 1
 
 
-@pytest.mark.parametrize("who", ["global_admin", "incentives_user", "other_org_admin"])
+async def test_the_global_admin_dismisses_for_themself_only(world: World) -> None:
+    """Rule 17: the notice is on the Global admin's home page too; dismissal stays per person."""
+    org, invitation, admin = await invited_scene(world)
+    await invitations.dismiss_invitation(world.uow(), org.global_admin, invitation_id=invitation.id)
+    await invitations.dismiss_invitation(world.uow(), admin, invitation_id=invitation.id)
+    assert await world.count(InvitationDismissal) == 2
+
+
+@pytest.mark.parametrize("who", ["incentives_user", "other_org_admin", "other_program_admin"])
 async def test_an_invitation_that_is_not_the_callers_notice_is_not_found(world: World, who: str) -> None:
     org, invitation, _ = await invited_scene(world)
     other = await world.organization(name="Fabrikam")
     actor = {
-        "global_admin": org.global_admin,
+        "other_program_admin": actors.incentives_admin(
+            org.tenant_id, org.id, programs=[invitation.program_id + 1]
+        ),
         "incentives_user": actors.incentives_user(org.tenant_id, org.id),
         "other_org_admin": actors.incentives_admin(other.tenant_id, other.id),
     }[who]
@@ -238,12 +296,21 @@ async def test_each_organization_is_written_to_in_the_language_its_country_sugge
         await give_admin(world, org, f"admin@{country.lower()}.example")
     await issue(world, await world.program(criteria=RESELLER))
     subjects = {m.to_address: m.subject for m in await world.rows(OutboxMessage)}
+    french = (
+        "Invitation à l'inscription au programme d'incitations partenaires"
+        " (Partner Incentive Enrollment Invitation)"
+    )
+    swedish = (
+        "Inbjudan till registrering i partnerincitamentsprogram (Partner Incentive Enrollment Invitation)"
+    )
+    english = "Partner Incentive Enrollment Invitation"
     assert subjects == {
-        "admin@fr.example": "Invitation à l'inscription au programme d'incitations partenaires"
-        " (Partner Incentive Enrollment Invitation)",
-        "admin@se.example": "Inbjudan till registrering i partnerincitamentsprogram"
-        " (Partner Incentive Enrollment Invitation)",
-        "admin@us.example": "Partner Incentive Enrollment Invitation",
+        "admin@fr.example": french,
+        "ga@fr.example": french,
+        "admin@se.example": swedish,
+        "ga@se.example": swedish,
+        "admin@us.example": english,
+        "ga@us.example": english,
     }
     html = {m.to_address: m.body_html for m in await world.rows(OutboxMessage)}
     assert '<html lang="fr">' in html["admin@fr.example"]

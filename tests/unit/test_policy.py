@@ -69,6 +69,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
                 A.READ_ROLE_ASSIGNMENT,
                 A.READ_AUDIT_LOG,
                 A.READ_ENROLLMENT,
+                A.INVITATION_NOTICES,
                 A.READ_BANK_DETAILS,
                 A.READ_TAX_PROFILE,
             }
@@ -85,6 +86,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
                 A.READ_ROLE_ASSIGNMENTS,
                 A.READ_ROLE_ASSIGNMENT,
                 A.READ_ENROLLMENT,
+                A.INVITATION_NOTICES,
             }
         ),
     ),
@@ -97,6 +99,7 @@ CALLERS: dict[str, tuple[Principal, frozenset[Action]]] = {
                 A.READ_ENROLLMENT,
                 A.READ_ENROLLMENT_DETAIL,
                 A.ENROLL,
+                A.INVITATION_NOTICES,
                 A.MANAGE_PAYMENT_PROFILES,
                 A.READ_BANK_DETAILS,
                 A.MANAGE_TAX_PROFILE,

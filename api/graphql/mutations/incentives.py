@@ -157,7 +157,7 @@ async def _update_enrollment(info: Info, input: UpdateEnrollmentInput) -> Update
 @strawberry.type
 class IncentivesMutations:
     dismiss_invitation: DismissInvitationPayload | None = mutation(
-        _dismiss_invitation, "Hides a home-page notice for the caller only.", Action.ENROLL
+        _dismiss_invitation, "Hides a home-page notice for the caller only.", Action.INVITATION_NOTICES
     )
     create_payment_profile: CreatePaymentProfilePayload | None = mutation(
         _create_payment_profile, "Creates an organization-level bank profile.", Action.MANAGE_PAYMENT_PROFILES

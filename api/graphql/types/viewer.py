@@ -9,6 +9,7 @@ from api.graphql.types.enrollment import Invitation
 from api.graphql.types.organization import Organization
 from api.graphql.types.people import RoleAssignment
 from auth.principal import Principal
+from domain import model as models
 from domain.access import Action, Role
 from domain.fiscal import fiscal_year_of
 from domain.queries.enrollments import home_page_notices
@@ -57,25 +58,31 @@ class Viewer:
         return [RoleAssignment.from_model(item) for item in found]
 
     @field(
-        "Home-page notices: this fiscal year's EMAIL invitations of the (location, program) pairs the "
-        "caller administers as INCENTIVES_ADMIN, not dismissed by the caller and not yet enrolled.",
-        Action.ENROLL,
+        "Home-page notices: this fiscal year's EMAIL invitations not dismissed by the caller and not "
+        "yet enrolled; every one of the organization for its Global and Account admins, those of the "
+        "(location, program) pairs they administer for an INCENTIVES_ADMIN.",
+        Action.INVITATION_NOTICES,
     )
     async def invitations(self, info: Info) -> list[Invitation]:
-        organization_id = self.principal.organization_id
-        if organization_id is None:
-            return []
-        coverage = self.principal.coverage(Action.ENROLL, organization_id)
-        fiscal_year = fiscal_year_of(info.context.clock.today())
-        found = await info.context.loaders.run(
-            lambda session: home_page_notices(
-                session,
-                organization_id=organization_id,
-                user_id=self.principal.user_id,
-                coverage=coverage,
-                fiscal_year=fiscal_year,
-            )
-        )
-        loaders = info.context.loaders
-        loaders.invitation.prime_many({item.id: item for item in found})
+        found = await home_page_notices_of(info)
+        info.context.loaders.invitation.prime_many({item.id: item for item in found})
         return [Invitation.from_model(item) for item in found]
+
+
+async def home_page_notices_of(info: Info) -> list[models.Invitation]:
+    """The caller's home-page notices now (`viewer.invitations`, and the subscription's snapshot)."""
+    principal = info.context.principal
+    organization_id = principal.organization_id
+    if organization_id is None:
+        return []
+    coverage = principal.coverage(Action.INVITATION_NOTICES, organization_id)
+    fiscal_year = fiscal_year_of(info.context.clock.today())
+    return await info.context.loaders.run(
+        lambda session: home_page_notices(
+            session,
+            organization_id=organization_id,
+            user_id=principal.user_id,
+            coverage=coverage,
+            fiscal_year=fiscal_year,
+        )
+    )
