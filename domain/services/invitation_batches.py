@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, exists, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit import RunEvent, record_organizations
@@ -69,9 +69,16 @@ async def issue_batch(batch: Batch, issue: Issue, recipients: Recipients) -> int
 
 
 def _eligible(batch: Batch, issue: Issue) -> Select[*tuple[Any, ...]]:
-    """The batch's eligible locations as invitation rows; those invited already are skipped by
-    ON CONFLICT on the unique (location, program, year): a NOT EXISTS here was planned as a scan
-    of the program's invitations per row once they outgrew the table's statistics mid-run."""
+    """The batch's eligible locations without an enrollment that year (rule 16: one the roll-forward
+    carried is not invited again), as invitation rows; those invited already are skipped by ON
+    CONFLICT on the unique (location, program, year): a NOT EXISTS on the invitations was planned
+    as a scan of the program's invitations per row once they outgrew the statistics mid-run. The
+    enrollments' NOT EXISTS is a probe of their unique (location, program, year) index."""
+    enrolled = exists().where(
+        Enrollment.location_id == Location.id,
+        Enrollment.program_id == issue.program_id,
+        Enrollment.fiscal_year == issue.fiscal_year,
+    )
     return (
         select(
             literal(issue.program_id),
@@ -81,7 +88,7 @@ def _eligible(batch: Batch, issue: Issue) -> Select[*tuple[Any, ...]]:
             literal(issue.now, UtcDateTime()),
         )
         .join(Organization, Organization.id == Location.organization_id)
-        .where(batch.covers(Location.id), meets_criteria(issue.criteria))
+        .where(batch.covers(Location.id), meets_criteria(issue.criteria), ~enrolled)
     )
 
 

@@ -26,19 +26,22 @@ async def issue_invitations(
     actor: Actor,
     *,
     program_id: int,
+    fiscal_year: int | None = None,
     public_url: str = DEFAULT_PUBLIC_URL,
     progress: ProgressCallback | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> int:
-    """One invitation (with an INVITED enrollment) for this fiscal year per eligible location that has
-    none yet (every location, for a program open to all); returns how many were created (0 when run
-    again). Programs with criteria invite by email and home-page notice, open ones on the overview.
+    """One invitation (with an INVITED enrollment) for `fiscal_year` (the current one, or the next;
+    None: the current) per eligible location that has neither an invitation nor an enrollment that
+    year (every location, for a program open to all): a location the roll-forward carried is not
+    invited again (rule 16). Returns how many were created (0 when run again). Programs with
+    criteria invite by email and home-page notice, open ones on the overview.
 
     Works over the locations in batches, each its own transaction, under a lease per program:
     a second run meanwhile gets `Conflict`, a run after a crash resumes.
     """
     require(actor, Action.OPERATE)
-    issue = await _prepare(uow, actor, program_id, public_url)
+    issue = await _prepare(uow, actor, program_id, fiscal_year, public_url)
     busy = busy_message(issue.program_name)
     locations = select(Location.id)
     async with leased(uow.sessions, uow.clock, f"invitations-{issue.program_id}", busy=busy) as lease:
@@ -53,8 +56,14 @@ def busy_message(program_name: str) -> str:
     return f"invitations for {program_name} are already being issued"
 
 
-async def _prepare(uow: UnitOfWork, actor: Actor, program_id: int, public_url: str) -> Issue:
-    """The program must exist and be active; what every batch needs about it."""
+async def _prepare(
+    uow: UnitOfWork, actor: Actor, program_id: int, fiscal_year: int | None, public_url: str
+) -> Issue:
+    """The program must exist and be active, the year be the current or the next; what every batch
+    needs about it."""
+    current = fiscal_year_of(uow.clock.today())
+    if fiscal_year is not None and fiscal_year not in (current, current + 1):
+        raise Invalid(f"invitations are for FY {current} or FY {current + 1}", ["fiscalYear"])
     async with uow:
         chosen = await program(uow.session, program_id)
         if not chosen.is_active:
@@ -64,7 +73,7 @@ async def _prepare(uow: UnitOfWork, actor: Actor, program_id: int, public_url: s
         return Issue(
             program_id=chosen.id,
             program_name=chosen.name,
-            fiscal_year=fiscal_year_of(uow.clock.today()),
+            fiscal_year=current if fiscal_year is None else fiscal_year,
             criteria=frozenset((await entities.criteria_by_program(uow.session, [chosen.id]))[chosen.id]),
             now=now,
             audit=RunEvent(actor, "issueInvitations", now, "Program", chosen.id),

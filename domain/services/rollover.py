@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import CTE, Date, Select, case, func, literal, null, select
+from sqlalchemy import CTE, Date, Select, case, func, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -141,13 +141,56 @@ async def _carry_batch(batch: Batch, run: Run) -> RolloverResult:
     """Insert the batch's N+1 enrollments, count them by status, audit their organizations."""
     session = batch.session
     before = await _max_enrollment_id(session)
+    taken_over = await _take_over_invited(batch, run)
     # ON CONFLICT DO NOTHING: a partner enrolling in N+1 meanwhile keeps their own enrollment.
     carry = insert_ignoring_conflicts(session, Enrollment)
     await session.execute(carry.from_select(CARRIED_COLUMNS, _carried(batch, run)))
     made = MadeBy(batch, run, before)
     organizations = select(Location.organization_id).join(Enrollment, Enrollment.location_id == Location.id)
     await record_organizations(session, run.audit, made(organizations))
-    return await _counts(session, made(select(Enrollment.status, func.count())))
+    if taken_over.location_ids:
+        taken = select(Location.organization_id).where(Location.id.in_(taken_over.location_ids))
+        await record_organizations(session, run.audit, taken)
+    inserted = await _counts(session, made(select(Enrollment.status, func.count())))
+    return inserted + taken_over.counts
+
+
+@dataclass(frozen=True)
+class TakenOver:
+    counts: RolloverResult
+    location_ids: list[int]
+
+
+async def _take_over_invited(batch: Batch, run: Run) -> TakenOver:
+    """Rule 16: where an INVITED enrollment of N+1 already waits for a carried (location, program),
+    it takes the carried status in place (no second row), and its invitation leaves the home page."""
+    carried = _carried(batch, run).subquery("carried")
+    columns = carried.c
+    statement = (
+        update(Enrollment)
+        .where(
+            Enrollment.location_id == columns.location_id,
+            Enrollment.program_id == columns.program_id,
+            Enrollment.fiscal_year == run.next_year,
+            Enrollment.status == EnrollmentStatus.INVITED,
+        )
+        .values(
+            status=columns.status,
+            payment_profile_id=columns.payment_profile_id,
+            earnings_start_date=columns.earnings_start_date,
+            action_required_reason=columns.action_required_reason,
+            carried_from_id=columns.carried_from_id,
+            updated_at=columns.updated_at,
+            version=Enrollment.version + 1,  # a partner's concurrent change of it then conflicts
+        )
+        .returning(Enrollment.status, Enrollment.location_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await batch.session.execute(statement)).all()
+    found: dict[EnrollmentStatus, int] = {}
+    for status, _ in rows:
+        found[status] = found.get(status, 0) + 1
+    return TakenOver(_result(found), sorted({location_id for _, location_id in rows}))
 
 
 async def _max_enrollment_id(session: AsyncSession) -> int:
@@ -178,6 +221,10 @@ class MadeBy:
 
 async def _counts(session: AsyncSession, statement: Select[EnrollmentStatus, int]) -> RolloverResult:
     found = {status: int(n) for status, n in await session.execute(statement.group_by(Enrollment.status))}
+    return _result(found)
+
+
+def _result(found: dict[EnrollmentStatus, int]) -> RolloverResult:
     return RolloverResult(
         carried=found.get(EnrollmentStatus.ENROLLED, 0),
         action_required=found.get(EnrollmentStatus.ACTION_REQUIRED, 0),
@@ -241,7 +288,7 @@ def _carried(batch: Batch, run: Run) -> Select[*tuple[Any, ...]]:
         else_=literal(missing_profiles_reason(False, 1)),
     )
     now = literal(run.now, UtcDateTime())
-    return select(
+    values = (
         decided.c.location_id,
         decided.c.program_id,
         literal(run.next_year),
@@ -252,4 +299,7 @@ def _carried(batch: Batch, run: Run) -> Select[*tuple[Any, ...]]:
         decided.c.id,
         now,
         now,
-    ).where(decided.c.id.is_not(None))  # SQLite needs a WHERE before ON CONFLICT (parser ambiguity)
+    )
+    labelled = (value.label(name) for value, name in zip(values, CARRIED_COLUMNS, strict=True))
+    # SQLite needs a WHERE before ON CONFLICT (parser ambiguity)
+    return select(*labelled).where(decided.c.id.is_not(None))

@@ -195,7 +195,10 @@ async def test_partners_cannot_issue_invitations(world: World) -> None:
     assert await world.count(Invitation) == 0
 
 
-async def test_a_location_already_enrolled_gets_an_invitation_but_keeps_its_enrollment(world: World) -> None:
+async def test_a_location_already_enrolling_this_year_is_not_invited_and_keeps_its_enrollment(
+    world: World,
+) -> None:
+    """Rule 16: no invitation (nor email) for a (location, program) with an enrollment that year."""
     org = await world.organization()
     location_id = await world.location(org)
     program_id = await world.program()
@@ -203,7 +206,8 @@ async def test_a_location_already_enrolled_gets_an_invitation_but_keeps_its_enro
     started = await enrollment.enroll(
         world.uow(), admin, location_id=location_id, program_id=program_id, payment_profile_id=None
     )
-    assert await issue(world, program_id) == 1
+    assert await issue(world, program_id) == 0
+    assert await world.count(Invitation) == 0
     [kept] = await world.rows(Enrollment)
     assert (kept.id, kept.status) == (started.id, EnrollmentStatus.ACTION_REQUIRED)
 

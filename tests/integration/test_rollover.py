@@ -4,9 +4,11 @@ from datetime import date
 
 import pytest
 
-from domain.errors import Forbidden
-from domain.model import Enrollment
-from domain.services import enrollment, organizations, programs
+from domain.access import Coverage
+from domain.errors import Forbidden, Invalid
+from domain.model import Enrollment, Invitation, OutboxMessage
+from domain.queries.enrollments import home_page_notices
+from domain.services import enrollment, invitations, organizations, programs
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
 from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, PartnerType
 from tests.integration.statements import counted_statements
@@ -26,9 +28,9 @@ async def next_year(world: World) -> dict[int, Enrollment]:
     return {e.carried_from_id or 0: e for e in await world.rows(Enrollment, Enrollment.fiscal_year == NEXT)}
 
 
-async def reseller(world: World) -> tuple[Org, int]:
+async def reseller(world: World, ga_email: str | None = None) -> tuple[Org, int]:
     """A direct reseller with its reseller agreement and the PARTNER_PROGRAM agreement (rule 14)."""
-    org = await world.organization()
+    org = await world.organization(ga_email=ga_email)
     await world.agree(org, AgreementKind.RESELLER, AgreementKind.PARTNER_PROGRAM)
     return org, await world.location(org, f"Loc {actors.new_guid()}", PartnerType.DIRECT_RESELLER)
 
@@ -147,3 +149,74 @@ async def test_roll_over_takes_the_same_number_of_statements_for_many_enrollment
                 await session.delete(await session.get(Enrollment, carried.id))
             await session.commit()
     assert counts[0] == counts[1]
+
+
+async def issue_next_year(world: World, program_id: int) -> int:
+    return await invitations.issue_invitations(
+        world.uow(), world.operator, program_id=program_id, fiscal_year=NEXT
+    )
+
+
+async def notices_next_year(world: World, org: Org) -> list[int]:
+    async with world.sessions() as session:
+        found = await home_page_notices(
+            session,
+            organization_id=org.id,
+            user_id=None,
+            coverage=Coverage(everything=True),
+            fiscal_year=NEXT,
+        )
+    return [invitation.id for invitation in found]
+
+
+async def test_an_invited_enrollment_waiting_in_the_next_year_takes_the_carried_status_in_place(
+    world: World,
+) -> None:
+    """Rule 16: next year's invitations issued before the roll-forward: the partner is carried as
+    ENROLLED all the same (no second row, not back at INVITED), and the notice leaves the home page."""
+    program_id = await world.program(criteria=RESELLER)
+    org, location_id = await reseller(world)
+    enrolled_id = await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+    newcomer = await world.location(org, "Newcomer", PartnerType.DIRECT_RESELLER)
+    assert await issue_next_year(world, program_id) == 2  # neither has an enrollment of N+1 yet
+    waiting = await world.rows(Enrollment, Enrollment.fiscal_year == NEXT)
+    assert sorted((e.location_id, e.status) for e in waiting) == [
+        (location_id, EnrollmentStatus.INVITED),
+        (newcomer, EnrollmentStatus.INVITED),
+    ]
+    assert len(await notices_next_year(world, org)) == 2
+
+    assert await roll(world) == RolloverResult(carried=1, action_required=0, ineligible=0, inactive=0)
+    mine = await world.rows(Enrollment, Enrollment.fiscal_year == NEXT, Enrollment.location_id == location_id)
+    assert [(e.status, e.carried_from_id, e.earnings_start_date) for e in mine] == [
+        (EnrollmentStatus.ENROLLED, enrolled_id, JULY_1)
+    ]
+    assert mine[0].payment_profile_id is not None
+    assert len(await notices_next_year(world, org)) == 1  # the newcomer's only
+    assert await roll(world) == RolloverResult(0, 0, 0, 0)
+    assert await world.count(Enrollment, Enrollment.fiscal_year == NEXT) == 2
+
+
+async def test_next_years_invitations_after_the_roll_forward_skip_what_was_carried(world: World) -> None:
+    """Rule 16: a carried (location, program) gets no invitation and no email."""
+    program_id = await world.program(criteria=RESELLER)
+    org, location_id = await reseller(world, ga_email="ga@contoso.example")
+    await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+    newcomer = await world.location(org, "Newcomer", PartnerType.DIRECT_RESELLER)
+    assert (await roll(world)).carried == 1
+    assert await issue_next_year(world, program_id) == 1
+    invited = await world.rows(Invitation, Invitation.fiscal_year == NEXT)
+    assert [invitation.location_id for invitation in invited] == [newcomer]
+    (email,) = await world.rows(OutboxMessage)
+    assert str(invited[0].id) in email.message_id
+
+
+@pytest.mark.parametrize("year", [FISCAL_YEAR - 1, FISCAL_YEAR + 2])
+async def test_invitations_are_for_the_current_or_the_next_fiscal_year_only(world: World, year: int) -> None:
+    program_id = await world.program()
+    with pytest.raises(Invalid) as refused:
+        await invitations.issue_invitations(
+            world.uow(), world.operator, program_id=program_id, fiscal_year=year
+        )
+    assert refused.value.problems[0].field == ("fiscalYear",)
+    assert await world.count(Invitation) == 0

@@ -61,6 +61,10 @@ class SetSolutionsPartnerDesignationPayload(Payload):
 @strawberry.input
 class IssueInvitationsInput:
     program_id: strawberry.ID
+    fiscal_year: int | None = strawberry.field(
+        default=None,
+        description="The current fiscal year (null or left out) or the next one; any other is INVALID.",
+    )
 
 
 @strawberry.type
@@ -162,6 +166,7 @@ async def _issue_invitations(info: Info, input: IssueInvitationsInput) -> IssueI
             uow,
             actor,
             program_id=key(input.program_id, "IncentiveProgram", "programId"),
+            fiscal_year=input.fiscal_year,
             public_url=info.context.services.public_url,
         ),
         lambda created: IssueInvitationsPayload(invitations_created=created),
@@ -170,9 +175,10 @@ async def _issue_invitations(info: Info, input: IssueInvitationsInput) -> IssueI
 
 
 def _invitations_issued(info: Info, input: IssueInvitationsInput) -> InvitationsIssued:
-    # The use case invites for the current fiscal year of the same clock.
+    # The use case invites for the year asked, else the current fiscal year of the same clock.
     program_id = key(input.program_id, "IncentiveProgram", "programId")
-    return InvitationsIssued(program_id, fiscal_year_of(info.context.clock.today()))
+    fiscal_year = input.fiscal_year or fiscal_year_of(info.context.clock.today())
+    return InvitationsIssued(program_id, fiscal_year)
 
 
 async def _review_enrollment(info: Info, input: ReviewEnrollmentInput) -> ReviewEnrollmentPayload | None:
@@ -233,7 +239,8 @@ class OperatorMutations:
     )
     issue_invitations: IssueInvitationsPayload | None = mutation(
         _issue_invitations,
-        "Invites every eligible location without an invitation for the current fiscal year.",
+        "Invites every eligible location with neither an invitation nor an enrollment in the fiscal "
+        "year (the current one unless `fiscalYear` names the next).",
         Action.OPERATE,
     )
     review_enrollment: ReviewEnrollmentPayload | None = mutation(
