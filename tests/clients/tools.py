@@ -1,0 +1,48 @@
+"""The client tools CI installs (clients/node_modules by `npm ci`, clients/.venv-codegen for
+ariadne-codegen), found or the test skipped with what to install."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.clients.paths import CLIENTS
+
+NODE_BIN = CLIENTS / "node_modules" / ".bin"
+ARIADNE_CODEGEN = CLIENTS / ".venv-codegen" / "bin" / "ariadne-codegen"
+NPM_CI = "npm ci --prefix clients --no-audit --no-fund"
+CODEGEN_VENV = (
+    "python3 -m venv clients/.venv-codegen && "
+    "clients/.venv-codegen/bin/pip install -r clients/codegen-requirements.lock"
+)
+TOOL_SECONDS = 180
+
+
+def npm_tool(name: str) -> Path:
+    """clients/node_modules/.bin/<name>, or skip: the npm tools are not installed."""
+    tool = NODE_BIN / name
+    if shutil.which("node") is None or not tool.exists():
+        pytest.skip(f"{tool.relative_to(CLIENTS.parent)} is missing: run `{NPM_CI}` (needs Node.js)")
+    return tool
+
+
+def ariadne_codegen() -> Path:
+    """ariadne-codegen in its own venv, or skip: it is not installed."""
+    if not ARIADNE_CODEGEN.exists():
+        pytest.skip(f"{ARIADNE_CODEGEN.relative_to(CLIENTS.parent)} is missing: run `{CODEGEN_VENV}`")
+    return ARIADNE_CODEGEN
+
+
+def run(*command: str | Path, cwd: Path = CLIENTS) -> subprocess.CompletedProcess[str]:
+    """Run a tool to completion from clients/, its output captured for the assertion message."""
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TOOL_SECONDS,
+        check=False,
+    )
