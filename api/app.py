@@ -11,12 +11,13 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -24,18 +25,23 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from adapters.graph import GraphClient
 from api import logs
 from api.composition import Services, running, token_rules
+from api.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from api.graphql.context import Context
-from api.graphql.errors import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_MESSAGE
+from api.graphql.errors import MASKED_MESSAGE, RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_MESSAGE
 from api.graphql.loaders import Loaders
 from api.graphql.schema import build_schema
 from api.guard import (
@@ -48,6 +54,7 @@ from api.guard import (
     read_body,
     send_json,
 )
+from api.media import GRAPHQL_RESPONSE, JSON, negotiate
 from api.settings import Settings
 from api.websocket import TransportHandler, WebSocketEndpoint, authenticate_connection
 from auth.authenticate import Authenticator
@@ -64,8 +71,10 @@ UNAUTHENTICATED_BODY = {
         {"message": "A valid Entra ID access token is required.", "extensions": {"code": "UNAUTHENTICATED"}}
     ]
 }
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+# The codes of the 4xx answers Strawberry refuses a request with (its own are plain text).
+_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: METHOD_NOT_ALLOWED, 415: "UNSUPPORTED_MEDIA_TYPE"}
 READINESS_TIMEOUT_SECONDS = 2.0
-PERSIST_HEADERS = "shouldPersistHeaders: true"  # in Strawberry's GraphiQL page
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Only the GraphiQL page is served without a token; it executes nothing.
 _NOBODY = Principal(identity=Identity(tenant_id="", object_id=""))
@@ -97,12 +106,19 @@ def create_app(
             yield {"services": services}
 
     # A page on another origin may open the websocket only from an allowed origin (Strawberry checks).
-    graphql = GraphQLApp(graphiql=settings.graphiql, allowed_origins=settings.cors_origins())
+    graphql = GraphQLApp(
+        graphiql=settings.graphiql,
+        allowed_origins=settings.cors_origins(),
+        personas_url=settings.graphiql_personas_url,
+    )
     routes = [
-        Route("/graphql", AuthenticatedGraphQL(graphql), methods=["GET", "POST"]),
+        # Every method reaches it, so that the others get a JSON 405 (GraphQL over HTTP).
+        Route("/graphql", AuthenticatedGraphQL(graphql)),
         WebSocketRoute("/graphql", WebSocketEndpoint(graphql)),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        # GraphiQL's files ship with the package: it works with no internet.
+        *([Mount(ASSETS_PATH, graphiql_assets())] if settings.graphiql else []),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
@@ -156,12 +172,26 @@ class RequestIdMiddleware:
             logs.request_id.reset(token)
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames: JSON is text, and a browser's WebSocket hands a
+    binary frame to the page as a Blob, which graphql-ws clients cannot read."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as gone:
+            raise WebSocketDisconnected from gone
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry over HTTP, and subscriptions over graphql-transport-ws only (api/websocket.py)."""
 
     graphql_transport_ws_handler_class = TransportHandler
+    websocket_adapter_class = TextFrames
 
-    def __init__(self, *, graphiql: bool = False, allowed_origins: Sequence[str] = ()) -> None:
+    def __init__(
+        self, *, graphiql: bool = False, allowed_origins: Sequence[str] = (), personas_url: str = ""
+    ) -> None:
         super().__init__(
             build_schema(),
             allowed_origins=allowed_origins,
@@ -169,14 +199,82 @@ class GraphQLApp(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
         )
+        self._graphiql_page = graphiql_page(personas_url=personas_url) if graphiql else ""
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        # A pasted bearer token stays in the page: never in the browser's localStorage.
-        return HTMLResponse(self.graphql_ide_html.replace(PERSIST_HEADERS, "shouldPersistHeaders: false"))
+        # Our own page over the vendored files (api/graphiql.py); tokens never in localStorage.
+        return HTMLResponse(self._graphiql_page)
 
     def encode_json(self, data: object) -> bytes:
         # orjson: the same JSON as the standard library's (compact), a few times faster.
         return orjson.dumps(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as refused:  # Strawberry's would be plain text
+            media = _media_of(request)
+            if refused.status_code == 404:  # a GET without a query, GraphiQL being off
+                message = "A GET to /graphql needs a `query` parameter."
+                response = problem(400, message, "BAD_REQUEST", media=media)
+            elif refused.status_code == 405:  # a mutation sent by GET
+                response = problem(405, refused.reason, METHOD_NOT_ALLOWED, {"Allow": "POST"}, media=media)
+            else:
+                response = problem(
+                    refused.status_code,
+                    refused.reason,
+                    _CODES.get(refused.status_code, "BAD_REQUEST"),
+                    media=media,
+                )
+        await response(scope, receive, send)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as refused:
+            if isinstance(refused.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, refused.reason) from refused.__cause__
+            raise
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        response = await super().get_sub_response(request)
+        if isinstance(request, Request):
+            response.media_type = _media_of(request)
+            request.state.graphql_response = response  # for process_result's status
+        return response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        if result.data is None and result.errors and all(error.path is None for error in result.errors):
+            # Refused before execution began (parse, validation, variables, limits): no data entry.
+            answer.pop("data", None)
+            if _media_of(request) == GRAPHQL_RESPONSE:
+                response = getattr(request.state, "graphql_response", None)
+                if response is not None and not response.status_code:
+                    masked = any(error.message == MASKED_MESSAGE for error in result.errors)
+                    response.status_code = 500 if masked else 400
+        return answer
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        media = sub_response.media_type or JSON
+        response.media_type = media
+        response.headers["content-type"] = media
+        return response
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await authenticate_connection(context, context.services.authenticator)
@@ -202,20 +300,27 @@ class AuthenticatedGraphQL:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if not (self._graphql.graphql_ide and _asks_for_graphiql(request)):
+        graphiql = bool(self._graphql.graphql_ide) and _asks_for_graphiql(request)
+        media = negotiate(request.headers.get("accept"))
+        refused = None if graphiql else _refused_by_form(request, media)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        scope["state"]["media_type"] = media
+        if not graphiql:
             authenticator = services_of(request).authenticator
             try:
                 principal = await authenticator.principal_for(request.headers.getlist("authorization"))
-            except Unauthenticated as refused:
-                logger.info("token refused: %s", refused.reason)
-                await _unauthenticated()(scope, receive, send)
+            except Unauthenticated as refusal:
+                logger.info("token refused: %s", refusal.reason)
+                await _unauthenticated(media or JSON)(scope, receive, send)
                 return
             except Exception as error:
                 if not is_unavailable(error):
                     raise
                 logger.warning("the database is unavailable while signing a caller in: %r", error)
                 retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
-                await send_json(send, 503, error_body(UNAVAILABLE_MESSAGE, UNAVAILABLE), retry)
+                await send_json(send, 503, error_body(UNAVAILABLE_MESSAGE, UNAVAILABLE), retry, media=media)
                 return
             scope["state"]["principal"] = principal
         # The body must arrive, and the answer be ready, within INCENTIVES_REQUEST_TIMEOUT each.
@@ -223,12 +328,42 @@ class AuthenticatedGraphQL:
         try:
             body = await read_body(scope, receive, seconds=timeout)
             check_json_body(scope, body)
-        except BodyRefused as refused:
-            await send_json(send, refused.status, error_body(refused.message, refused.code))
+        except BodyRefused as refusal:
+            await send_json(send, refusal.status, error_body(refusal.message, refusal.code), media=media)
             return
         except ClientGone:
             return
         await guarded(self._graphql, scope, body, receive, send, seconds=timeout)
+
+
+def _refused_by_form(request: Request, media: str | None) -> Response | None:
+    """The GraphQL-over-HTTP checks on a request's form, before anything else: 405 for a method
+    other than GET and POST, 406 when neither JSON media type is accepted, 415 for a POST body
+    that is not JSON. Each a JSON `errors` body, as every 4xx of /graphql."""
+    if request.method not in ("GET", "POST"):
+        message = f"{request.method} is not supported: send queries by GET or POST, mutations by POST."
+        return problem(405, message, METHOD_NOT_ALLOWED, {"Allow": "GET, POST"})
+    if media is None:
+        message = f"The answer is {GRAPHQL_RESPONSE} or {JSON}; the Accept header allows neither."
+        return problem(406, message, "NOT_ACCEPTABLE")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method == "POST" and content_type != JSON:
+        message = f"A POST to /graphql has Content-Type: {JSON}."
+        return problem(415, message, "UNSUPPORTED_MEDIA_TYPE", media=media)
+    return None
+
+
+def problem(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None, *, media: str = JSON
+) -> Response:
+    """A 4xx of /graphql: `{"errors": [{"message", "extensions": {"code"}}]}`."""
+    return Response(error_body(message, code), status_code=status, headers=headers, media_type=media)
+
+
+def _media_of(request: Request) -> str:
+    """The answer's media type, as negotiated when the request came in."""
+    media: str | None = getattr(request.state, "media_type", None)
+    return media or JSON
 
 
 def _asks_for_graphiql(request: Request) -> bool:
@@ -239,8 +374,9 @@ def _asks_for_graphiql(request: Request) -> bool:
     )
 
 
-def _unauthenticated() -> Response:
-    return JSONResponse(UNAUTHENTICATED_BODY, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+def _unauthenticated(media: str) -> Response:
+    body = orjson.dumps(UNAUTHENTICATED_BODY)
+    return Response(body, status_code=401, headers={"WWW-Authenticate": "Bearer"}, media_type=media)
 
 
 async def healthz(request: Request) -> Response:

@@ -48,14 +48,20 @@ def error_body(message: str, code: str) -> bytes:
 
 
 async def send_json(
-    send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    *,
+    media: str | None = None,
 ) -> None:
+    """A JSON answer, as `media` (the negotiated type; application/json when None)."""
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", (media or "application/json").encode()),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
             ],
@@ -162,7 +168,9 @@ async def guarded(
             return
         logger.warning("request stopped after %g s (INCENTIVES_REQUEST_TIMEOUT)", seconds)
         message = f"The request took longer than {seconds:g} seconds and was stopped."
-        await send_json(send, 504, error_body(message, TIMEOUT))
+        await send_json(
+            send, 504, error_body(message, TIMEOUT), media=scope.get("state", {}).get("media_type")
+        )
     finally:
         deadline.cancel()
         watcher.cancel()

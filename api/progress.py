@@ -12,6 +12,7 @@ from typing import TextIO
 
 from domain.jobs import Progress
 
+QUIET_SECONDS = 2.0  # a job this short shows no progress, except on a terminal
 MIN_INTERVAL_SECONDS = 1.0
 
 
@@ -25,17 +26,22 @@ def describe(progress: Progress, elapsed: float) -> str:
 
 
 class ProgressMeter:
-    """A progress callback for the batch jobs that writes to `stream`, throttled."""
+    """A progress callback for the batch jobs that writes to `stream`, throttled; to a terminal from
+    the start, elsewhere (a log, a pipe) only once the job has run `quiet_for` seconds, so a short job
+    prints nothing but its result."""
 
     def __init__(
         self,
         stream: TextIO,
         *,
         interval: float = MIN_INTERVAL_SECONDS,
+        quiet_for: float = QUIET_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        interactive: bool | None = None,
     ) -> None:
         self._stream = stream
         self._interval = interval
+        self._quiet_for = 0.0 if (stream.isatty() if interactive is None else interactive) else quiet_for
         self._clock = clock
         self._started = clock()
         self._last: float | None = None
@@ -43,6 +49,8 @@ class ProgressMeter:
     def __call__(self, progress: Progress) -> None:
         now = self._clock()
         finished = progress.done >= progress.total
+        if now - self._started < self._quiet_for:
+            return
         if self._last is not None and now - self._last < self._interval and not finished:
             return
         self._last = now

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.budgets import DEFAULT_POINTS
+from auth.keys import is_loopback_host
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
 
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     new_tenants_per_minute: int = Field(60, ge=1, validation_alias="INCENTIVES_NEW_TENANTS_PER_MINUTE")
     # GraphiQL at GET /graphql (the demo turns it on); "Did you mean ...?" in errors (likewise).
     graphiql: bool = Field(False, validation_alias="INCENTIVES_GRAPHIQL")
+    # Local development and demos: a loopback service listing sample users and issuing their tokens
+    # (the demo's sign-in service); GraphiQL then shows a picker. Empty: no picker.
+    graphiql_personas_url: str = Field("", validation_alias="INCENTIVES_GRAPHIQL_PERSONAS_URL")
     graphql_suggestions: bool = Field(False, validation_alias="INCENTIVES_GRAPHQL_SUGGESTIONS")
     # Who may introspect the schema: "members" (of an organization, and operators) or "everyone".
     introspection: str = Field(
@@ -84,6 +89,16 @@ class Settings(BaseSettings):
     # Browser origins (scheme://host[:port], comma-separated) that may call the API: CORS on /graphql
     # and the websocket's Origin. Empty: none but the API's own.
     cors_allowed_origins: str = Field("", validation_alias="INCENTIVES_CORS_ALLOWED_ORIGINS")
+
+    @field_validator("graphiql_personas_url")
+    @classmethod
+    def _loopback_personas(cls, value: str) -> str:
+        # It hands out tokens for anyone who asks: only a service on this machine may do that.
+        if value and not (
+            value.startswith(("http://", "https://")) and is_loopback_host(urlsplit(value).hostname or "")
+        ):
+            raise ValueError("INCENTIVES_GRAPHIQL_PERSONAS_URL must be an http(s) URL on a loopback host")
+        return value
 
     @field_validator("cors_allowed_origins")
     @classmethod

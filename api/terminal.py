@@ -1,7 +1,7 @@
 """`incentives login` and `incentives query`: an admin at the terminal, signed in with MSAL.
 
     incentives login                      # device-code sign-in; prints the code to enter
-    incentives query '{ viewer { objectId } }' [--variables '{"id": 1}'] [--url URL]
+    incentives query '{ viewer { objectId } }' [--variables '{"id": 1}'] [--url URL] [--token T]
 
 `login` runs MSAL's device-code flow as a public client (INCENTIVES_CLI_CLIENT_ID, by default
 AZURE_CLIENT_ID) against `https://login.microsoftonline.com/{AZURE_TENANT_ID or organizations}`
@@ -9,6 +9,8 @@ for the API's scope `api://{AZURE_CLIENT_ID}/access_as_user`. The token cache is
 `~/.incentives/msal_cache.json` (mode 0600; the directory is INCENTIVES_HOME when set), never in
 the working tree. `query` takes a token from that cache silently (refreshing it if it must), posts
 to the API (INCENTIVES_API_URL, default http://127.0.0.1:8000/graphql) and prints the JSON reply.
+With `--token` (or INCENTIVES_TOKEN in the environment) it sends that access token instead, e.g. one
+the demo printed: `incentives query --token "$GLOBAL_ADMIN_TOKEN" '{ viewer { displayName } }'`.
 
 Exit codes: 0 done, 1 not signed in, sign-in failed, or the API answered with errors; 2 usage.
 """
@@ -34,7 +36,8 @@ from api.settings import Settings
 DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 CACHE_FILE = "msal_cache.json"
-LOGIN_HINT = "not signed in: run `incentives login` first"
+LOGIN_HINT = "not signed in: run `incentives login` first (or pass --token)"
+TOKEN_VARIABLE = "INCENTIVES_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 MAX_SIGN_IN_WAIT_SECONDS = 15 * 60
 QUERY_TIMEOUT_SECONDS = 60.0
 
@@ -88,6 +91,11 @@ def add_terminal_commands(commands: argparse._SubParsersAction[argparse.Argument
     queried.add_argument("document", metavar="GRAPHQL", help="the GraphQL query or mutation")
     queried.add_argument("--variables", type=_json_object, default={}, metavar="JSON")
     queried.add_argument("--url", default=None, help=f"the API's GraphQL URL (default {DEFAULT_API_URL})")
+    queried.add_argument(
+        "--token",
+        default=None,
+        help=f"an access token to send (default ${TOKEN_VARIABLE}, else the signed-in one)",
+    )
     queried.set_defaults(run=query)
 
 
@@ -119,14 +127,19 @@ def query(
     http: httpx.Client | None = None,
 ) -> int:
     """Send one GraphQL document to the API as the signed-in admin and print the JSON reply."""
-    config = TerminalConfig.from_settings(settings, url=args.url)
-    token = _cached_token(config, msal_http)
+    given = args.token or os.environ.get(TOKEN_VARIABLE)
+    if given:
+        api_url = args.url or settings.api_url or DEFAULT_API_URL
+        token = given.removeprefix("Bearer ").strip()
+    else:
+        config = TerminalConfig.from_settings(settings, url=args.url)
+        api_url, token = config.api_url, _cached_token(config, msal_http)
     payload = {"query": args.document, "variables": args.variables}
     client = http or httpx.Client(timeout=QUERY_TIMEOUT_SECONDS, trust_env=False)
     try:
-        response = client.post(config.api_url, json=payload, headers={"Authorization": f"Bearer {token}"})
+        response = client.post(api_url, json=payload, headers={"Authorization": f"Bearer {token}"})
     except httpx.HTTPError as error:
-        raise CommandError(f"the API at {config.api_url} could not be reached: {error}") from None
+        raise CommandError(f"the API at {api_url} could not be reached: {error}") from None
     finally:
         if http is None:
             client.close()

@@ -18,6 +18,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from adapters.graph import ClientSecret, GraphClient, GraphConfig
 from api.app import create_app
@@ -35,6 +38,8 @@ DEMO_DIRECTORY = Path("demo-data")
 DEMO_API_CLIENT_ID = "4d56e3e7-fa96-4bdc-9e54-3f758a321659"
 HOST = "127.0.0.1"
 TOKEN_LIFETIME = timedelta(hours=12)
+DEV_ORIGINS = ("http://127.0.0.1:5173", "http://localhost:5173")
+PERSONAS_PATH = "/demo/personas"  # on the loopback sign-in service: GraphiQL's sample-user picker
 STARTUP_SECONDS = 30
 SHUTDOWN_SECONDS = 10
 CURL_QUERY = '{"query":"{ viewer { displayName isGlobalAdmin organization { legalName } } }"}'
@@ -78,14 +83,19 @@ def _fresh_database(directory: Path) -> str:
 async def _serve(settings: Settings, api_socket: socket.socket, directory: Path, database_url: str) -> None:
     api_url = f"http://{HOST}:{api_socket.getsockname()[1]}"
     entra = LoopbackEntra()
+    entra.add_routes(_persona_routes(entra, api_url))
     entra_server, issuer_base = await serve_loopback(entra, HOST, 0)
     try:
         async with _loopback_graph(entra) as graph:
             demo_settings = _demo_settings(settings, database_url, issuer_base, api_url)
             await _seed(database_url, public_url=api_url)
             app = create_app(demo_settings, graph=graph)
+            # No access log: a line per request would scroll the tokens off the screen.
             config = uvicorn.Config(
-                app, log_level=demo_settings.log_level.lower(), ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES
+                app,
+                log_level=demo_settings.log_level.lower(),
+                ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
+                access_log=False,
             )
             api_server = _DemoServer(config)
             _stop_on_signals([api_server, entra_server])
@@ -126,8 +136,10 @@ def _demo_settings(settings: Settings, database_url: str, issuer_base: str, api_
             # A place to try things: GraphiQL, and "Did you mean ...?" in errors.
             "graphiql": True,
             "graphql_suggestions": True,
-            # The usual local dev servers of a single-page app (Vite's port).
-            "cors_allowed_origins": "http://127.0.0.1:5173,http://localhost:5173",
+            # GraphiQL's picker signs the page in as any sample user (no token pasting).
+            "graphiql_personas_url": f"{issuer_base}{PERSONAS_PATH}",
+            # The usual local dev servers of a single-page app (Vite's port), and any others set.
+            "cors_allowed_origins": ",".join((*DEV_ORIGINS, *settings.cors_origins())),
         }
     )
 
@@ -166,6 +178,27 @@ async def _others_finished() -> None:
         await asyncio.wait(others, timeout=SHUTDOWN_SECONDS)
 
 
+def _persona_routes(entra: LoopbackEntra, api_url: str) -> list[Route]:
+    """The sample users, and a fresh token for one, for GraphiQL's picker on the API's origin."""
+    cors = {"Access-Control-Allow-Origin": api_url}
+    cast = {person.key: person for person in CAST}
+
+    async def personas(request: Request) -> Response:
+        listed = [{"key": p.key, "label": p.label, "name": p.name, "email": p.email} for p in CAST]
+        return JSONResponse(listed, headers=cors)
+
+    async def token(request: Request) -> Response:
+        person = cast.get(request.path_params["key"])
+        if person is None:
+            return JSONResponse({"error": "unknown sample user"}, status_code=404, headers=cors)
+        return JSONResponse({"access_token": _mint(entra, person), "token_type": "Bearer"}, headers=cors)
+
+    return [
+        Route(PERSONAS_PATH, personas, methods=["GET"]),
+        Route(f"{PERSONAS_PATH}/{{key}}/token", token, methods=["POST"]),
+    ]
+
+
 def _mint(entra: LoopbackEntra, person: Person) -> str:
     return entra.mint(
         tenant_id=person.tenant_id,
@@ -191,7 +224,7 @@ def _write_tokens(path: Path, api_url: str, issuer_base: str, tokens: dict[Perso
 
 def _banner(api_url: str, issuer_base: str, directory: Path, tokens: dict[Person, str]) -> str:
     people = "\n".join(
-        f"  {person.label}: {person.name} <{person.email}>\n  {person.variable}={token}\n"
+        f"  # {person.label}: {person.name} <{person.email}>\n  export {person.variable}={token}\n"
         for person, token in tokens.items()
     )
     return f"""
@@ -209,7 +242,8 @@ Try it:
   curl -s {api_url}/graphql -H "Authorization: Bearer $GLOBAL_ADMIN_TOKEN" \\
     -H 'Content-Type: application/json' -d '{CURL_QUERY}'
 
-In GraphiQL, open "Headers" and paste: {{"Authorization": "Bearer <a token above>"}}
+In GraphiQL, pick a sample user at the top of the page (or paste a header under "Headers":
+{{"Authorization": "Bearer <a token above>"}}). It works offline: its files ship with the package.
 
 Press Ctrl+C to stop.
 """

@@ -86,6 +86,10 @@ class LoopbackEntra(LoopbackIssuer):
     def app(self) -> Starlette:
         return self._app
 
+    def add_routes(self, routes: Sequence[Route]) -> None:
+        """More endpoints under the same base URL (the demo's sample-user picker)."""
+        self._app.router.routes.extend(routes)
+
     # --- applications, directory and device codes (see sandbox.oauth / sandbox.graph) ------------
 
     def register_application(

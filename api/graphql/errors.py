@@ -78,6 +78,9 @@ UNAVAILABLE_MESSAGE = "The service cannot reach its database just now; try again
 RETRY_AFTER_SECONDS = 5
 
 
+MASKED_MESSAGE = "Unexpected error."  # what a masked error says
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask everything but our expected errors, GraphQL's own validation errors, the client's
     bad variables and the database's absence (told as UNAVAILABLE)."""

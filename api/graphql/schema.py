@@ -71,7 +71,7 @@ def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawbe
         extensions=[
             lambda: AddValidationRules([shape]),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaskErrors(should_mask_error=errors.should_mask, error_message="Unexpected error."),
+            lambda: MaskErrors(should_mask_error=errors.should_mask, error_message=errors.MASKED_MESSAGE),
             lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
             lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
             Admission,

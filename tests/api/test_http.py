@@ -101,7 +101,9 @@ def test_a_query_over_get_needs_a_token_and_mutations_are_never_run_over_get(
     mutation = api_server.http.get("/graphql", params={"query": REGISTER}, headers=bearer)
     assert anonymous.status_code == 401
     assert without_cost(signed_in.json()) == {"data": {"currentFiscalYear": 2027}}
-    assert mutation.status_code == 400
+    assert mutation.status_code == 405
+    assert mutation.headers["Allow"] == "POST"
+    assert mutation.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     after = api_server.graphql("{ viewer { organization { id } } }", token=admin.token)
     assert without_cost(after) == {"data": {"viewer": {"organization": None}}}
 
@@ -153,7 +155,8 @@ def test_graphiql_where_enabled_is_served_to_a_browser_without_a_token_and_keeps
 def test_graphiql_is_off_unless_enabled(api_server: ApiServer) -> None:
     page = api_server.http.get("/graphql", headers={"Accept": "text/html"})
 
-    assert page.status_code == 401
+    assert page.status_code == 406  # HTML is not an answer /graphql gives then
+    assert page.json()["errors"][0]["extensions"]["code"] == "NOT_ACCEPTABLE"
     assert "graphiql" not in page.text.lower()
 
 
@@ -164,3 +167,146 @@ def test_answers_are_neither_sniffed_nor_stored(api_server: ApiServer, entra: Ru
 
     assert api_server.last_headers["X-Content-Type-Options"] == "nosniff"
     assert api_server.last_headers["Cache-Control"] == "no-store"
+
+
+# GraphQL over HTTP (the GraphQL Foundation's spec; contract 6.2).
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+BROKEN: dict[str, dict[str, Any]] = {
+    "does not parse": {"query": "{ viewer { "},
+    "does not validate": {"query": "{ noSuchField }"},
+    "variables do not coerce": {
+        "query": "query($year: Int!) { fiscalYearOf: currentFiscalYear }",
+        "variables": {"year": "x"},
+    },
+}
+
+
+def _post(api_server: ApiServer, token: str, body: dict[str, Any], accept: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    if accept is not None:
+        headers["Accept"] = accept
+    return api_server.http.post("/graphql", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE),
+        (f"{GRAPHQL_RESPONSE}, application/json;q=0.9", GRAPHQL_RESPONSE),
+        (f"application/json, {GRAPHQL_RESPONSE};q=0.5", "application/json"),
+        ("application/json", "application/json"),
+        ("*/*", "application/json"),
+        (None, "application/json"),
+    ],
+)
+def test_the_answer_takes_the_media_type_the_client_prefers(
+    api_server: ApiServer, entra: RunningEntra, accept: str | None, media: str
+) -> None:
+    token = personas.user(entra, Tenant()).token
+    answer = _post(api_server, token, {"query": "{ currentFiscalYear }"}, accept)
+    assert (answer.status_code, answer.headers["content-type"]) == (200, media)
+    assert without_cost(answer.json()) == {"data": {"currentFiscalYear": 2027}}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN))
+def test_a_request_error_is_400_without_data_as_graphql_response_and_200_as_json(
+    api_server: ApiServer, entra: RunningEntra, broken: str
+) -> None:
+    token = personas.user(entra, Tenant()).token
+    body = BROKEN[broken]
+    as_graphql_response = _post(api_server, token, body, GRAPHQL_RESPONSE)
+    as_json = _post(api_server, token, body, "application/json")
+    assert (as_graphql_response.status_code, as_graphql_response.headers["content-type"]) == (
+        400,
+        GRAPHQL_RESPONSE,
+    )
+    assert (as_json.status_code, as_json.headers["content-type"]) == (200, "application/json")
+    for answer in (as_graphql_response, as_json):
+        assert "data" not in answer.json()
+        assert answer.json()["errors"][0]["message"]
+
+
+def test_a_field_error_with_data_stays_200_as_graphql_response(
+    api_server: ApiServer, entra: RunningEntra
+) -> None:
+    """Execution began: the answer has `data` (here with a FORBIDDEN field as null), so 200."""
+    token = personas.user(entra, Tenant()).token
+    answer = _post(
+        api_server, token, {"query": "{ currentFiscalYear organizations { totalCount } }"}, GRAPHQL_RESPONSE
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"] == {"currentFiscalYear": 2027, "organizations": None}
+    assert answer.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "code"),
+    [
+        (
+            lambda http, bearer: http.put("/graphql", json={"query": "{ __typename }"}, headers=bearer),
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (lambda http, bearer: http.delete("/graphql", headers=bearer), 405, "METHOD_NOT_ALLOWED"),
+        (
+            lambda http, bearer: http.post(
+                "/graphql", content=b"{", headers={**bearer, "Content-Type": "application/json"}
+            ),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            lambda http, bearer: http.post(
+                "/graphql",
+                content=b"query=x",
+                headers={**bearer, "Content-Type": "application/x-www-form-urlencoded"},
+            ),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            lambda http, bearer: http.post("/graphql", content=b"{ __typename }", headers=bearer),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            lambda http, bearer: http.post("/graphql", json={"variables": {}}, headers=bearer),
+            400,
+            "BAD_REQUEST",
+        ),
+        (lambda http, bearer: http.post("/graphql", json={"query": 1}, headers=bearer), 400, "BAD_REQUEST"),
+        (lambda http, bearer: http.get("/graphql", headers=bearer), 400, "BAD_REQUEST"),
+        (
+            lambda http, bearer: http.get(
+                "/graphql", params={"query": "{ __typename }"}, headers={**bearer, "Accept": "text/xml"}
+            ),
+            406,
+            "NOT_ACCEPTABLE",
+        ),
+    ],
+    ids=[
+        "PUT",
+        "DELETE",
+        "malformed JSON",
+        "form body",
+        "no content type",
+        "no query",
+        "query not a string",
+        "GET without query",
+        "XML only",
+    ],
+)
+def test_every_4xx_has_a_json_errors_body_with_a_code(
+    api_server: ApiServer, entra: RunningEntra, request_: Any, status: int, code: str
+) -> None:
+    bearer = {"Authorization": f"Bearer {personas.user(entra, Tenant()).token}"}
+    answer = request_(api_server.http, bearer)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("application/")
+    assert answer.headers["content-type"].split(";")[0].endswith("json")
+    (error,) = answer.json()["errors"]
+    assert error["extensions"]["code"] == code
+    assert error["message"]
+    if status == 405:
+        assert answer.headers["Allow"] == "GET, POST"

@@ -90,10 +90,25 @@ def test_demo_prints_tokens_that_work_with_a_directory_to_search_and_stops_on_ct
         assert nils in found["directoryUsers"]  # with Lars Nilsson: $search matches the start of words
         saved = json.loads((tmp_path / "demo-data" / "tokens.json").read_text(encoding="utf-8"))
         assert saved["tokens"]["global_admin"] == token
+        assert '"POST /graphql' not in demo.output()  # no access log to scroll the tokens away
+        # A printed token works with `incentives query`, by flag or from the environment.
+        url = f"http://127.0.0.1:{port}/graphql"
+        by_flag = incentives(
+            "query", "--url", url, "--token", token, "{ viewer { displayName } }", env=environment()
+        )
+        by_env = incentives(
+            "query",
+            "{ viewer { isGlobalAdmin } }",
+            env=environment(INCENTIVES_TOKEN=token, INCENTIVES_API_URL=url),
+        )
+        assert by_flag.returncode == 0, by_flag.stderr
+        assert json.loads(by_flag.stdout)["data"] == {"viewer": {"displayName": "Astrid Lindqvist"}}
+        assert by_env.returncode == 0, by_env.stderr
+        assert json.loads(by_env.stdout)["data"] == {"viewer": {"isGlobalAdmin": True}}
         assert demo.stop(signal.SIGINT) == 0, demo.output()
 
 
 def _printed(output: str, variable: str) -> str:
-    found = re.search(rf"^\s*{variable}=(\S+)$", output, re.MULTILINE)
+    found = re.search(rf"^\s*export {variable}=(\S+)$", output, re.MULTILINE)  # ready to paste
     assert found is not None, output
     return found.group(1)
