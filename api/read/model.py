@@ -156,10 +156,17 @@ def permitted(run: Run, action: Action, scope: Scope) -> bool:
 
 
 def paging(run: Run, asked: Field, objs: list[Obj], *, descending: bool = False) -> PageArgs | None:
-    """The field's checked `first`/`after`, or None after failing every object (BAD_USER_INPUT)."""
+    """The field's checked `first`/`after`/`last`/`before`, or None after failing every object
+    (BAD_USER_INPUT)."""
     arguments = run.arguments(asked)
     try:
-        return page_args(arguments.get("first"), arguments.get("after"), descending=descending)
+        return page_args(
+            arguments.get("first"),
+            arguments.get("after"),
+            arguments.get("last"),
+            arguments.get("before"),
+            descending=descending,
+        )
     except BadUserInputError as error:
         for obj in objs:
             run.fail(obj, asked, error)
