@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import FieldNode, VariableNode
+from graphql.execution.values import VariableValues
 
 from api.graphql.errors import ExpectedError
 from domain.queries.pages import Page, PageArgs
@@ -55,7 +58,7 @@ First = Annotated[
     int | None,
     strawberry.argument(
         description=f"Page forward: the first this many items (1..{MAX_PAGE_SIZE}), after `after` when "
-        f"given. Without `first` and `last`, the first {DEFAULT_PAGE_SIZE}. Not with `last`."
+        f"given; {DEFAULT_PAGE_SIZE} when left out. Not with `last` (left out, it yields to `last`)."
     ),
 ]
 After = Annotated[
@@ -94,13 +97,15 @@ def page_args(
     before: str | None = None,
     *,
     descending: bool = False,
+    first_written: bool = True,
 ) -> PageArgs:
-    """Checked paging arguments: `first` or `last` within 1..100, not both (neither: the first 20);
-    `after` and `before` cursors of this API (null or left out: no bound)."""
+    """Checked paging arguments: `first` or `last` within 1..100 (neither: the first 20); `after`
+    and `before` cursors of this API (null or left out: no bound). `first` has the schema's default
+    of 20, so it counts against `last` only when the document gives it (`first_written`)."""
     first, after, last, before = given(first), given(after), given(last), given(before)
-    if first is not None and last is not None:
-        raise BadUserInputError("Give `first` or `last`, not both.")
     if last is not None:
+        if first is not None and first_written:
+            raise BadUserInputError("Give `first` or `last`, not both.")
         size, backward = _size(last, "last"), True
     else:
         size, backward = DEFAULT_PAGE_SIZE if first is None else _size(first, "first"), False
@@ -111,6 +116,33 @@ def page_args(
         None if before is None else decode_cursor(before, "before"),
         backward,
     )
+
+
+def written(node: FieldNode, name: str, variables: Mapping[str, Any]) -> bool:
+    """Whether the document gives the field's argument `name` a value: written, and when a variable,
+    one the request gives (else the argument's default applies)."""
+    for argument in node.arguments or ():
+        if argument.name.value == name:
+            value = argument.value
+            return not isinstance(value, VariableNode) or value.name.value in variables
+    return False
+
+
+def paging(
+    info: strawberry.Info[Any, Any],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    *,
+    descending: bool = False,
+) -> PageArgs:
+    """`page_args` of a connection field's resolver."""
+    raw = info._raw_info
+    values: Any = raw.variable_values  # a plain dict under Strawberry, whatever graphql-core's types say
+    variables = values.coerced if isinstance(values, VariableValues) else values
+    first_written = written(raw.field_nodes[0], "first", variables)
+    return page_args(first, after, last, before, descending=descending, first_written=first_written)
 
 
 @strawberry.type(description="Where a page of a connection starts and ends, and whether more lie beyond.")

@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 
 from api.graphql.directory import DIRECTORY_USERS, DirectoryUser, directory_users
 from api.graphql.nodes import resolve_node, resolve_nodes
-from api.graphql.pagination import After, Before, First, Last, given, page_args
+from api.graphql.pagination import DEFAULT_PAGE_SIZE, After, Before, First, Last, given, paging
 from api.graphql.types import Connection, Enrollment, IncentiveProgram, Info, Node, Organization, Viewer
 from api.graphql.types.base import connection, field, field_of, require
 from api.graphql.types.mail import MAIL_QUEUE, MailQueue, mail_queue
@@ -38,13 +38,13 @@ class Query:
     async def organizations(
         self,
         info: Info,
-        first: First = strawberry.UNSET,
+        first: First = DEFAULT_PAGE_SIZE,
         after: After = strawberry.UNSET,
         last: Last = strawberry.UNSET,
         before: Before = strawberry.UNSET,
     ) -> Connection[Organization] | None:
         require(info, Action.OPERATE)
-        args = page_args(first, after, last, before)
+        args = paging(info, first, after, last, before)
         loader = info.context.loaders.organization
         return await _every(info, models.Organization, loader, Organization.from_model, args)
 
@@ -53,13 +53,13 @@ class Query:
         self,
         info: Info,
         status: EnrollmentStatus | None = strawberry.UNSET,
-        first: First = strawberry.UNSET,
+        first: First = DEFAULT_PAGE_SIZE,
         after: After = strawberry.UNSET,
         last: Last = strawberry.UNSET,
         before: Before = strawberry.UNSET,
     ) -> Connection[Enrollment] | None:
         require(info, Action.OPERATE)
-        args = page_args(first, after, last, before)
+        args = paging(info, first, after, last, before)
         wanted = given(status)
         # ACTION_REQUIRED includes ENROLLED ones whose tax profile lapsed, as `status` shows them.
         today = info.context.clock.today()
@@ -79,12 +79,12 @@ class Query:
     async def programs(
         self,
         info: Info,
-        first: First = strawberry.UNSET,
+        first: First = DEFAULT_PAGE_SIZE,
         after: After = strawberry.UNSET,
         last: Last = strawberry.UNSET,
         before: Before = strawberry.UNSET,
     ) -> Connection[IncentiveProgram]:
-        args = page_args(first, after, last, before)
+        args = paging(info, first, after, last, before)
         loader = info.context.loaders.program
         return await _every(info, models.Program, loader, IncentiveProgram.from_model, args)
 

@@ -20,7 +20,7 @@ from sqlalchemy import Row
 from api.graphql.errors import ForbiddenError
 from api.graphql.ids import from_global_id, to_global_id
 from api.graphql.nodes import MAX_NODES
-from api.graphql.pagination import BadUserInputError, given, page_args
+from api.graphql.pagination import BadUserInputError, given, page_args, written
 from api.read import connections
 from api.read.collect import Field
 from api.read.connections import Counter, Paged
@@ -166,6 +166,7 @@ def paging(run: Run, asked: Field, objs: list[Obj], *, descending: bool = False)
             arguments.get("last"),
             arguments.get("before"),
             descending=descending,
+            first_written=written(asked.nodes[0], "first", run.variables.coerced),
         )
     except BadUserInputError as error:
         for obj in objs:

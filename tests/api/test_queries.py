@@ -206,6 +206,29 @@ def test_backward_paging_arguments_are_checked(api: InProcessApi, seeded: Seeded
         assert body["errors"][0]["message"] == message, arguments
 
 
+def test_last_pages_backward_when_first_is_left_to_its_default(api: InProcessApi, seeded: Seeded) -> None:
+    """`first` defaults to 20 (the contract's), so only a `first` the request gives conflicts with `last`."""
+    query = """query($first: Int, $last: Int) { programs(first: $first, last: $last) {
+      pageInfo { hasPreviousPage } edges { node { code } } } }"""
+    token = seeded.plain_member.token
+    every = api.graphql("{ programs(first: 100) { edges { node { code } } } }", token=token)
+    codes_in_order = [edge["node"]["code"] for edge in every["data"]["programs"]["edges"]]
+    assert len(codes_in_order) >= 2
+
+    for variables in ({"last": 1}, {"last": 1, "first": None}):
+        body = api.graphql(query, variables, token=token)
+        assert body["data"]["programs"] == {
+            "pageInfo": {"hasPreviousPage": True},
+            "edges": [{"node": {"code": codes_in_order[-1]}}],
+        }, variables
+    for document, variables in [
+        (query, {"last": 1, "first": 20}),
+        ("{ programs(first: 20, last: 1) { totalCount } }", {}),
+    ]:
+        body = api.graphql(document, variables, token=token)
+        assert codes(body) == [("BAD_USER_INPUT", ["programs"])], document
+
+
 def test_paging_arguments_out_of_range_are_bad_user_input(api: InProcessApi, seeded: Seeded) -> None:
     for arguments in ("first: 0", "first: 101", 'after: "bm90LWEtY3Vyc29y"'):
         body = api.graphql(f"{{ programs({arguments}) {{ totalCount }} }}", token=seeded.plain_member.token)
