@@ -1,5 +1,6 @@
-// A paginated fragment as a Relay client writes it: `relay-compiler --validate` checks it against
-// schema.graphql in CI (tests/clients/test_relay_compiler.py). `@connection` needs Relay's
+// Paginated fragments as a Relay client writes them (forward, backward, the newest-first audit log):
+// Relay's compiler compiles them against schema.graphql in CI (tests/clients/test_relay_compiler.py;
+// by hand: `cd clients/relay && ../node_modules/.bin/relay-compiler`). `@connection` needs Relay's
 // connection spec: `first`/`after`, `last`/`before`, pageInfo { hasNextPage hasPreviousPage
 // startCursor endCursor }. No component and no relay-runtime: the fragments alone are what the
 // compiler checks (it finds `graphql` tagged templates by their tag).
