@@ -204,11 +204,10 @@ class _Costs:
         if "ids" in given:
             ids = value_from_ast_untyped(given["ids"], self._variables)
             return len(ids) if isinstance(ids, list) else 1
-        for name in PAGED:
-            if name in given:
-                value = value_from_ast_untyped(given[name], self._variables)
-                if isinstance(value, int) and not isinstance(value, bool):
-                    return max(0, value)
+        values = [value_from_ast_untyped(given[name], self._variables) for name in PAGED if name in given]
+        sizes: list[int] = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        if sizes:  # both `first` and `last` are refused at execution; the larger counts meanwhile
+            return max(0, *sizes)
         paged = [definition.args[name] for name in PAGED if name in definition.args]
         if not paged:
             return 1

@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 
 from api.graphql.directory import DIRECTORY_USERS, DirectoryUser, directory_users
 from api.graphql.nodes import resolve_node, resolve_nodes
-from api.graphql.pagination import given, page_args
+from api.graphql.pagination import DEFAULT_PAGE_SIZE, After, Before, First, Last, given, paging
 from api.graphql.types import Connection, Enrollment, IncentiveProgram, Info, Node, Organization, Viewer
 from api.graphql.types.base import connection, field, field_of, require
 from api.graphql.types.mail import MAIL_QUEUE, MailQueue, mail_queue
@@ -18,7 +18,7 @@ from domain import model as models
 from domain.access import Action
 from domain.fiscal import fiscal_year_of
 from domain.queries import enrollments
-from domain.queries.pages import count_of, page_of
+from domain.queries.pages import PageArgs, count_of, page_of
 from domain.vocabulary import EnrollmentStatus
 
 OPERATOR_ONLY = "Null (with a FORBIDDEN error at this path) for anyone else."
@@ -36,22 +36,30 @@ class Query:
 
     @field(f"Every organization, oldest first. {OPERATOR_ONLY}", Action.OPERATE)
     async def organizations(
-        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+        self,
+        info: Info,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        last: Last = strawberry.UNSET,
+        before: Before = strawberry.UNSET,
     ) -> Connection[Organization] | None:
         require(info, Action.OPERATE)
+        args = paging(info, first, after, last, before)
         loader = info.context.loaders.organization
-        return await _every(info, models.Organization, loader, Organization.from_model, first, after)
+        return await _every(info, models.Organization, loader, Organization.from_model, args)
 
     @field(f"Every enrollment, optionally of one status, oldest first. {OPERATOR_ONLY}", Action.OPERATE)
     async def enrollments(
         self,
         info: Info,
         status: EnrollmentStatus | None = strawberry.UNSET,
-        first: int | None = 20,
-        after: str | None = strawberry.UNSET,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        last: Last = strawberry.UNSET,
+        before: Before = strawberry.UNSET,
     ) -> Connection[Enrollment] | None:
         require(info, Action.OPERATE)
-        args = page_args(first, after)
+        args = paging(info, first, after, last, before)
         wanted = given(status)
         # ACTION_REQUIRED includes ENROLLED ones whose tax profile lapsed, as `status` shows them.
         today = info.context.clock.today()
@@ -69,10 +77,16 @@ class Query:
 
     @field("Every incentive program, oldest first.", None)
     async def programs(
-        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+        self,
+        info: Info,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        last: Last = strawberry.UNSET,
+        before: Before = strawberry.UNSET,
     ) -> Connection[IncentiveProgram]:
+        args = paging(info, first, after, last, before)
         loader = info.context.loaders.program
-        return await _every(info, models.Program, loader, IncentiveProgram.from_model, first, after)
+        return await _every(info, models.Program, loader, IncentiveProgram.from_model, args)
 
     mail_queue: MailQueue | None = field_of(mail_queue, MAIL_QUEUE, Action.OPERATE)
     directory_users: list[DirectoryUser] | None = field_of(
@@ -97,11 +111,9 @@ async def _every(
     model: type[M],
     loader: DataLoader[int, M | None],
     wrap: Callable[[M], N],
-    first: int | None,
-    after: str | None,
+    args: PageArgs,
 ) -> Connection[N]:
     """A page of every `model` row, oldest first; the rows also fill `loader` for nested fields."""
-    args = page_args(first, after)
     loaders = info.context.loaders
     page = await loaders.run(lambda session: page_of(session, model, args))
     loader.prime_many({item.id: item for item in page.items})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from graphql import GraphQLObjectType, get_named_type
@@ -41,7 +42,19 @@ class Paged:
 @dataclass(frozen=True, slots=True)
 class PageInfoRow:
     has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> PageInfoRow:
+        items = page.items
+        return cls(
+            page.has_next,
+            page.has_previous,
+            encode_cursor(items[0].id) if items else None,
+            encode_cursor(items[-1].id) if items else None,
+        )
 
 
 def connection_type(run: Run, asked: Field) -> GraphQLObjectType:
@@ -99,9 +112,7 @@ async def page_info(run: Run, asked: Field, connections: list[Obj]) -> None:
     infos = []
     for connection in connections:
         source: Paged = connection.row
-        items = source.page.items
-        row = PageInfoRow(source.page.has_next, encode_cursor(items[-1].id) if items else None)
-        info = run.child(info_type, row, connection, asked)
+        info = run.child(info_type, PageInfoRow.of(source.page), connection, asked)
         connection.out[asked.key] = info.out
         infos.append(info)
     await run.objects(asked.selection, infos)
@@ -125,12 +136,31 @@ def _item_type(asked: Field) -> GraphQLObjectType:
     return named
 
 
-def _has_next(run: Run, asked: Field, infos: list[Obj]) -> Awaitable[None]:
-    return _scalar(infos, asked, lambda row: row.has_next_page)
+def _page_info_field(name: str) -> Handler:
+    """The handler of a `PageInfo` field: read off its row."""
+    get = attrgetter(name)
+
+    def handle(run: Run, asked: Field, infos: list[Obj]) -> Awaitable[None]:
+        return _scalar(infos, asked, get)
+
+    return handle
 
 
-def _end_cursor(run: Run, asked: Field, infos: list[Obj]) -> Awaitable[None]:
-    return _scalar(infos, asked, lambda row: row.end_cursor)
+def _page_info_local_field(name: str) -> LocalFactory:
+    get = attrgetter(name)
+
+    def factory(run: Run, asked: Field) -> Local | None:
+        return get
+
+    return factory
+
+
+PAGE_INFO_FIELDS = {
+    "hasNextPage": "has_next_page",
+    "hasPreviousPage": "has_previous_page",
+    "startCursor": "start_cursor",
+    "endCursor": "end_cursor",
+}
 
 
 async def _scalar(objs: list[Obj], asked: Field, get: Callable[[Any], Any]) -> None:
@@ -141,8 +171,7 @@ async def _scalar(objs: list[Obj], asked: Field, get: Callable[[Any], Any]) -> N
 def handlers(connection_types: list[str]) -> dict[tuple[str, str], Handler]:
     """The handlers of every connection type named, of its edge type, and of `PageInfo`."""
     found: dict[tuple[str, str], Handler] = {
-        ("PageInfo", "hasNextPage"): _has_next,
-        ("PageInfo", "endCursor"): _end_cursor,
+        ("PageInfo", name): _page_info_field(attribute) for name, attribute in PAGE_INFO_FIELDS.items()
     }
     for name in connection_types:
         edge = name.removesuffix("Connection") + "Edge"
@@ -169,11 +198,7 @@ def _page_info_local(run: Run, asked: Field) -> Local | None:
     if build is None:
         return None
 
-    def info(source: Paged) -> dict[str, Any]:
-        items = source.page.items
-        return build(PageInfoRow(source.page.has_next, encode_cursor(items[-1].id) if items else None))
-
-    return info
+    return lambda source: build(PageInfoRow.of(source.page))
 
 
 def _node_local(run: Run, asked: Field) -> Local | None:
@@ -184,19 +209,10 @@ def _cursor_local(run: Run, asked: Field) -> Local | None:
     return lambda row: encode_cursor(row.id)
 
 
-def _has_next_local(run: Run, asked: Field) -> Local | None:
-    return lambda row: row.has_next_page
-
-
-def _end_cursor_local(run: Run, asked: Field) -> Local | None:
-    return lambda row: row.end_cursor
-
-
 def locals_(connection_types: list[str]) -> dict[tuple[str, str], LocalFactory]:
     """The fields of connections, edges and `PageInfo` that need no SQL (all but `totalCount`)."""
     found: dict[tuple[str, str], LocalFactory] = {
-        ("PageInfo", "hasNextPage"): _has_next_local,
-        ("PageInfo", "endCursor"): _end_cursor_local,
+        ("PageInfo", name): _page_info_local_field(attribute) for name, attribute in PAGE_INFO_FIELDS.items()
     }
     for name in connection_types:
         edge = name.removesuffix("Connection") + "Edge"

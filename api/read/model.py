@@ -20,7 +20,7 @@ from sqlalchemy import Row
 from api.graphql.errors import ForbiddenError
 from api.graphql.ids import from_global_id, to_global_id
 from api.graphql.nodes import MAX_NODES
-from api.graphql.pagination import BadUserInputError, given, page_args
+from api.graphql.pagination import BadUserInputError, given, page_args, written
 from api.read import connections
 from api.read.collect import Field
 from api.read.connections import Counter, Paged
@@ -156,10 +156,18 @@ def permitted(run: Run, action: Action, scope: Scope) -> bool:
 
 
 def paging(run: Run, asked: Field, objs: list[Obj], *, descending: bool = False) -> PageArgs | None:
-    """The field's checked `first`/`after`, or None after failing every object (BAD_USER_INPUT)."""
+    """The field's checked `first`/`after`/`last`/`before`, or None after failing every object
+    (BAD_USER_INPUT)."""
     arguments = run.arguments(asked)
     try:
-        return page_args(arguments.get("first"), arguments.get("after"), descending=descending)
+        return page_args(
+            arguments.get("first"),
+            arguments.get("after"),
+            arguments.get("last"),
+            arguments.get("before"),
+            descending=descending,
+            first_written=written(asked.nodes[0], "first", run.variables.coerced),
+        )
     except BadUserInputError as error:
         for obj in objs:
             run.fail(obj, asked, error)

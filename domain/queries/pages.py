@@ -2,6 +2,8 @@
 
 Keys are primary keys: ascending for most lists, descending for the audit log (newest first).
 A page asks for `first + 1` rows, so whether another page follows costs no extra statement.
+Paging backward (`last`/`before`) reverses the order, takes `last + 1` rows the same way and reverses
+them back: the page is in the list's normal order, and whether a page precedes it is as cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Select,
     SQLColumnExpression,
     Subquery,
+    and_,
     any_,
     bindparam,
     func,
@@ -45,24 +48,40 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class PageArgs:
-    """What page of a list: at most `first` rows after the row keyed `after` (None: from the start)."""
+    """What page of a list: at most `first` rows strictly between the rows keyed `after` and `before`
+    (None: no bound), the first of them; with `backward`, the last of them (Relay's `last`).
+    `descending` is the list's order (the audit log's, newest first)."""
 
     first: int
     after: int | None = None
     descending: bool = False
+    before: int | None = None
+    backward: bool = False
+
+    @property
+    def reading_down(self) -> bool:
+        """The order the statement reads its rows in: the list's, reversed when paging backward."""
+        return self.descending != self.backward
+
+    def cut(self, rows: Sequence[T]) -> Page[T]:
+        """The page from up to `first + 1` rows read in `reading_down` order."""
+        more = len(rows) > self.first
+        if self.backward:
+            return Page(list(reversed(rows[: self.first])), has_next=False, has_previous=more)
+        return Page(list(rows[: self.first]), has_next=more)
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page, in the list's order. `has_next`: more rows follow it (known when paging forward);
+    `has_previous`: more rows precede it (known when paging backward); each is False otherwise."""
+
     items: list[T]
     has_next: bool
-
-    @classmethod
-    def cut(cls, rows: Sequence[T], first: int) -> Page[T]:
-        return cls(list(rows[:first]), len(rows) > first)
+    has_previous: bool = False
 
 
-After = int | BindParameter[int] | None
+Bound = int | BindParameter[int] | None
 
 
 class InIds(ColumnElement[bool]):
@@ -96,10 +115,34 @@ def _any_of_ids(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.column == any_(array), **kw)
 
 
-def _after(key: SQLColumnExpression[int], after: After, descending: bool) -> ColumnElement[bool]:
-    if after is None:
-        return true()
-    return key < after if descending else key > after
+def _between(
+    key: SQLColumnExpression[int], after: Bound, before: Bound, descending: bool
+) -> ColumnElement[bool]:
+    """Keys strictly after `after` and strictly before `before` in the list's order."""
+    bounds: list[ColumnElement[bool]] = []
+    if after is not None:
+        bounds.append(key < after if descending else key > after)
+    if before is not None:
+        bounds.append(key > before if descending else key < before)
+    return and_(true(), *bounds)
+
+
+def _bound(value: int | None, name: str) -> Bound:
+    return None if value is None else bindparam(name)
+
+
+def _bound_values(args: PageArgs) -> dict[str, int]:
+    values = {"limit": args.first + 1}
+    if args.after is not None:
+        values["after"] = args.after
+    if args.before is not None:
+        values["before"] = args.before
+    return values
+
+
+def _shape(args: PageArgs) -> Hashable:
+    """What of `args` changes a statement's SQL (not the values of its parameters)."""
+    return (args.reading_down, args.descending, args.after is None, args.before is None)
 
 
 async def page_of(
@@ -110,15 +153,15 @@ async def page_of(
 ) -> Page[M]:
     """One page of `model` rows meeting `conditions`, keyed on `model.id`."""
     key: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    order = key.desc() if args.descending else key.asc()
+    order = key.desc() if args.reading_down else key.asc()
     statement = (
         select(model)
-        .where(_after(key, args.after, args.descending), *conditions)
+        .where(_between(key, args.after, args.before, args.descending), *conditions)
         .order_by(order)
         .limit(args.first + 1)
     )
     rows = (await session.execute(statement)).scalars().all()
-    return Page.cut(rows, args.first)
+    return args.cut(rows)
 
 
 async def pages_by_parent(
@@ -133,13 +176,13 @@ async def pages_by_parent(
     """The same page for each parent, in ONE statement (ROW_NUMBER per parent; SQLite and PostgreSQL)."""
     ids = sorted(set(parent_ids))
     key: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    inner = _ranked(select(model), key, parent, ids, args.after, args.descending, conditions, joins)
+    inner = _ranked(select(model), key, parent, ids, args, args.after, args.before, conditions, joins)
     row = aliased(model, inner)
     statement = select(row).where(inner.c.rank <= args.first + 1).order_by(inner.c.rank)
     grouped: dict[int, list[M]] = defaultdict(list)
     for item in (await session.execute(statement)).scalars():
         grouped[getattr(item, parent.key)].append(item)
-    return {parent_id: Page.cut(grouped.get(parent_id, []), args.first) for parent_id in ids}
+    return {parent_id: args.cut(grouped.get(parent_id, [])) for parent_id in ids}
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,24 +284,22 @@ async def row_pages_by_parent(
             rows.table.c.id,
             parent,
             InIds(parent, "ids"),
-            None if args.after is None else bindparam("after"),
-            args.descending,
+            args,
+            _bound(args.after, "after"),
+            _bound(args.before, "before"),
             where.build(),
             (),
         )
         return select(inner).where(inner.c.rank <= bindparam("limit")).order_by(inner.c.rank)
 
-    key = ("pages", rows, parent, args.descending, args.after is None, where.shape)
-    statement = BUILT.get(key, build)
-    values = {**where.values, "ids": ids, "limit": args.first + 1}
-    if args.after is not None:
-        values["after"] = args.after
+    statement = BUILT.get(("pages", rows, parent, _shape(args), where.shape), build)
+    values = {**where.values, "ids": ids, **_bound_values(args)}
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     result = await (await session.connection()).execute(statement, values)
     at = list(result.keys()).index(parent.key)
     for row in result.all():  # all(), not iteration: a third less per row
         grouped[row[at]].append(row)
-    return {parent_id: Page.cut(grouped.get(parent_id, []), args.first) for parent_id in ids}
+    return {parent_id: args.cut(grouped.get(parent_id, [])) for parent_id in ids}
 
 
 async def row_page(
@@ -268,15 +309,13 @@ async def row_page(
 
     def build() -> Select[Any]:
         key = rows.table.c.id
-        order = key.desc() if args.descending else key.asc()
-        after = _after(key, None if args.after is None else bindparam("after"), args.descending)
-        return rows.select().where(after, *where.build()).order_by(order).limit(bindparam("limit"))
+        order = key.desc() if args.reading_down else key.asc()
+        between = _between(key, _bound(args.after, "after"), _bound(args.before, "before"), args.descending)
+        return rows.select().where(between, *where.build()).order_by(order).limit(bindparam("limit"))
 
-    statement = BUILT.get(("page", rows, args.descending, args.after is None, where.shape), build)
-    values = {**where.values, "limit": args.first + 1}
-    if args.after is not None:
-        values["after"] = args.after
-    return Page.cut((await (await session.connection()).execute(statement, values)).all(), args.first)
+    statement = BUILT.get(("page", rows, _shape(args), where.shape), build)
+    values = {**where.values, **_bound_values(args)}
+    return args.cut((await (await session.connection()).execute(statement, values)).all())
 
 
 def _ranked(
@@ -284,18 +323,20 @@ def _ranked(
     key: SQLColumnExpression[int],
     parent: SQLColumnExpression[int],
     ids: list[int] | InIds,
-    after: After,
-    descending: bool,
+    args: PageArgs,
+    after: Bound,
+    before: Bound,
     conditions: Sequence[ColumnElement[bool]],
     joins: Sequence[tuple[Any, ColumnElement[bool]]],
 ) -> Subquery:
-    """The rows of the parents' pages, each with its rank within its parent (1 = first)."""
-    order = key.desc() if descending else key.asc()
+    """The rows of the parents' pages, each with its rank within its parent (1 = first read, the
+    last of the list when paging backward)."""
+    order = key.desc() if args.reading_down else key.asc()
     ranked = query.add_columns(func.row_number().over(partition_by=parent, order_by=order).label("rank"))
     for target, on in joins:
         ranked = ranked.join(target, on)
     among = ids if isinstance(ids, InIds) else parent.in_(ids)
-    return ranked.where(among, _after(key, after, descending), *conditions).subquery()
+    return ranked.where(among, _between(key, after, before, args.descending), *conditions).subquery()
 
 
 async def count_of(session: AsyncSession, model: type[Base], *conditions: ColumnElement[bool]) -> int:

@@ -234,6 +234,24 @@ CURATED = [
       programs(first: 500) { totalCount } }""",
     '{ programs(after: "bm9wZQ") { totalCount } viewer { organization { legalName } } }',
     "{ organizations { totalCount } enrollments { totalCount } viewer { isOperator } }",
+    """query($first: Int, $last: Int, $after: String, $before: String) {
+      programs(first: $first, last: $last, after: $after, before: $before) { totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { code } } }
+      organizations(first: $first, last: $last, after: $after, before: $before) {
+        pageInfo { hasPreviousPage startCursor } edges { cursor node { legalName } } } }""",
+    """query($first: Int, $last: Int, $after: String, $before: String) { viewer { organization {
+      locations(first: $first, last: $last, after: $after, before: $before) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { name enrollments(last: 1) { pageInfo { hasPreviousPage startCursor }
+          edges { node { status fiscalYear } } } } } } } } }""",
+    """{ viewer { organization { auditLog(last: 2) { totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { action } } }
+      roleAssignments(last: 2) { pageInfo { hasPreviousPage } edges { cursor } } } } }""",
+    """{ organizations(last: 2) { edges { node { locations(last: 1) { pageInfo { hasPreviousPage
+      hasNextPage startCursor endCursor } edges { node { name enrollments(last: 2, first: 1) {
+        totalCount } } } } } } } enrollments(last: 3) { pageInfo { hasPreviousPage startCursor }
+      edges { cursor node { status } } } }""",
+    '{ programs(last: 2, before: "bm9wZQ") { totalCount } viewer { organization { legalName } } }',
 ]
 
 
@@ -274,6 +292,21 @@ def variable_sets(document: str, edge: EdgeWorld, *, all_ids: bool = True) -> It
         yield {"first": first}
     for after in edge.cursors:
         yield {"first": 2, "after": after}
+    if "last" in names:
+        yield from _backward(edge.cursors)
+
+
+def _backward(cursors: list[str]) -> Iterator[Json]:
+    """`last`/`before` cases: pages backward, bounded on one side or both, and both sizes (refused)."""
+    for last in (None, 1, 2, 0, 101):
+        yield {"last": last}
+    for before in cursors:
+        yield {"last": 2, "before": before}
+        yield {"first": 1, "before": before}
+        yield {"last": 1, "after": before}
+        for after in cursors:
+            yield {"last": 5, "after": after, "before": before}
+    yield {"first": 2, "last": 2}
 
 
 READ_FIELDS = ("viewer", "currentFiscalYear", "organizations", "enrollments", "programs", "node", "nodes")
@@ -307,7 +340,8 @@ def generated(edge: EdgeWorld, count: int) -> list[str]:
 
 
 class _Ids(Visitor):
-    """Replaces each `id`, `ids` and `after` argument with one of the world's (chosen by its text)."""
+    """Replaces each `id`, `ids`, `after` and `before` argument with one of the world's (chosen by
+    its text)."""
 
     def __init__(self, ids: list[str], cursors: list[str]) -> None:
         super().__init__()
@@ -320,7 +354,7 @@ class _Ids(Visitor):
         name, value = node.name.value, node.value
         if name == "id":
             return ArgumentNode(name=node.name, value=pick(self.ids, value))
-        if name == "after":
+        if name in ("after", "before"):
             return ArgumentNode(name=node.name, value=pick(self.cursors, value))
         if name == "ids" and isinstance(value, ListValueNode):
             picked = tuple(pick(self.ids, item) for item in value.values)

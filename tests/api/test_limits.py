@@ -159,6 +159,33 @@ def test_nested_connections_over_the_cost_limit_are_refused_before_any_sql(
     assert log.statements == []
 
 
+def test_last_costs_what_first_costs(api: InProcessApi, token: str) -> None:
+    forward = DASHBOARD
+    backward = DASHBOARD.replace("first: 50", "last: 50").replace("first: 5", "last: 5")
+    both = DASHBOARD.replace("first: 50", "first: 1, last: 50")  # refused at execution; costed the larger
+
+    cost = [
+        api.graphql(query, token=token)["extensions"]["cost"]["requested"]
+        for query in (forward, backward, both)
+    ]
+
+    assert cost == [2 + 50 * (3 + 5 * 4)] * 3
+
+
+def test_nested_last_over_the_cost_limit_is_refused_before_any_sql(api: InProcessApi, token: str) -> None:
+    query = """query($n: Int) { viewer { organization { locations(last: 100) { edges { node {
+      enrollments(last: $n) { edges { node { location {
+        enrollments(last: 100, before: null) { edges { node { id } } } } } } }
+    } } } } } }"""
+    api.graphql("{ viewer { objectId } }", token=token)  # signed in once: the caller is remembered
+
+    with api.statements() as log:
+        reply = api.graphql(query, {"n": 100}, token=token)
+
+    refused(reply, "the limit is 50,000")
+    assert log.statements == []
+
+
 def test_mutations_cost_more_than_reads(api: InProcessApi, entra: RunningEntra) -> None:
     admin = personas.global_admin(entra, personas.Tenant())
     reply = api.graphql(

@@ -142,6 +142,93 @@ def test_locations_page_forward_with_cursors_and_a_total(
     assert (pages, names) == (3, ["Lisbon", "Porto", "Braga", "Faro", "Evora"])
 
 
+def test_locations_page_backward_with_last_and_before(
+    api: InProcessApi, world: ApiWorld, seeded: Seeded
+) -> None:
+    query = """query($id: ID!, $before: String) { node(id: $id) { ... on Organization {
+      locations(last: 2, before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { name } } }
+    } } }"""
+    for name in ("Braga", "Faro", "Evora"):
+        world.run(world.builder.location(seeded.contoso, name))
+    pages: list[list[str]] = []
+    before: str | None = None
+    while True:
+        page = api.graphql(
+            query, {"id": seeded.organization_id, "before": before}, token=seeded.plain_member.token
+        )
+        locations = page["data"]["node"]["locations"]
+        info, edges = locations["pageInfo"], locations["edges"]
+        assert locations["totalCount"] == 5
+        assert (info["startCursor"], info["endCursor"]) == (edges[0]["cursor"], edges[-1]["cursor"])
+        assert info["hasNextPage"] is False  # not known when paging backward (the field says so)
+        pages.append([edge["node"]["name"] for edge in edges])
+        if not info["hasPreviousPage"]:
+            break
+        before = info["startCursor"]
+    assert pages == [["Faro", "Evora"], ["Porto", "Braga"], ["Lisbon"]]
+
+
+def test_an_empty_page_has_no_cursors(api: InProcessApi, seeded: Seeded) -> None:
+    query = """query($id: ID!, $cursor: String) { node(id: $id) { ... on Organization {
+      forward: locations(first: 5, after: $cursor) { ...Ends }
+      backward: locations(last: 5, before: $cursor) { ...Ends } } } }
+      fragment Ends on LocationConnection {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor } }"""
+    token = seeded.plain_member.token
+    whole = api.graphql(query, {"id": seeded.organization_id}, token=token)["data"]["node"]["forward"]
+    cursor = whole["edges"][0]["cursor"]  # the first location
+
+    body = api.graphql(query, {"id": seeded.organization_id, "cursor": cursor}, token=token)
+
+    empty = {
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None},
+        "edges": [],
+    }
+    assert body["data"]["node"]["backward"] == empty  # nothing precedes the first location
+    forward = body["data"]["node"]["forward"]
+    assert forward["pageInfo"]["hasPreviousPage"] is False  # not known when paging forward
+    assert forward["edges"] == whole["edges"][1:]
+    assert forward["pageInfo"]["startCursor"] == forward["edges"][0]["cursor"]
+
+
+def test_backward_paging_arguments_are_checked(api: InProcessApi, seeded: Seeded) -> None:
+    for arguments, message in [
+        ("last: 0", "`last` must be between 1 and 100."),
+        ("last: 101", "`last` must be between 1 and 100."),
+        ("first: 2, last: 2", "Give `first` or `last`, not both."),
+        ('before: "bm90LWEtY3Vyc29y"', "`before` is not a cursor of this list."),
+        ('last: 2, after: "bm90LWEtY3Vyc29y"', "`after` is not a cursor of this list."),
+    ]:
+        body = api.graphql(f"{{ programs({arguments}) {{ totalCount }} }}", token=seeded.plain_member.token)
+        assert codes(body) == [("BAD_USER_INPUT", ["programs"])], arguments
+        assert body["errors"][0]["message"] == message, arguments
+
+
+def test_last_pages_backward_when_first_is_left_to_its_default(api: InProcessApi, seeded: Seeded) -> None:
+    """`first` defaults to 20 (the contract's), so only a `first` the request gives conflicts with `last`."""
+    query = """query($first: Int, $last: Int) { programs(first: $first, last: $last) {
+      pageInfo { hasPreviousPage } edges { node { code } } } }"""
+    token = seeded.plain_member.token
+    every = api.graphql("{ programs(first: 100) { edges { node { code } } } }", token=token)
+    codes_in_order = [edge["node"]["code"] for edge in every["data"]["programs"]["edges"]]
+    assert len(codes_in_order) >= 2
+
+    for variables in ({"last": 1}, {"last": 1, "first": None}):
+        body = api.graphql(query, variables, token=token)
+        assert body["data"]["programs"] == {
+            "pageInfo": {"hasPreviousPage": True},
+            "edges": [{"node": {"code": codes_in_order[-1]}}],
+        }, variables
+    for document, variables in [
+        (query, {"last": 1, "first": 20}),
+        ("{ programs(first: 20, last: 1) { totalCount } }", {}),
+    ]:
+        body = api.graphql(document, variables, token=token)
+        assert codes(body) == [("BAD_USER_INPUT", ["programs"])], document
+
+
 def test_paging_arguments_out_of_range_are_bad_user_input(api: InProcessApi, seeded: Seeded) -> None:
     for arguments in ("first: 0", "first: 101", 'after: "bm90LWEtY3Vyc29y"'):
         body = api.graphql(f"{{ programs({arguments}) {{ totalCount }} }}", token=seeded.plain_member.token)

@@ -17,6 +17,12 @@ NESTED = """query($id: ID!, $first: Int!) { node(id: $id) { ... on Organization 
   locations(first: $first) { edges { node { name
     enrollments { totalCount edges { node { status program { code criteria } } } } } } } } } }"""
 
+# The same read paged backward: the last locations, the last enrollment of each (of two).
+NESTED_BACKWARD = NESTED.replace("$first: Int!", "$last: Int!").replace("first: $first", "last: $last")
+NESTED_BACKWARD = NESTED_BACKWARD.replace(
+    "enrollments {", "enrollments(last: 1) { pageInfo { hasPreviousPage }"
+)
+
 # Authentication: remembered from the caller's first request (0; `auth.authenticate.Callers`).
 # Reading, planned (api/read): the organization by id, the locations page, the enrollments page of
 # all those locations (with their programs and the locations' current tax expiry, which the shown
@@ -83,4 +89,24 @@ def test_nested_locations_enrollments_and_programs_cost_a_fixed_number_of_statem
             "INVITED",
         }
         counted[first] = len(log)
+    assert counted == {5: EXPECTED_STATEMENTS, 20: EXPECTED_STATEMENTS}
+
+
+def test_the_same_read_paged_backward_costs_the_same_statements(
+    api: InProcessApi, world: ApiWorld, entra: RunningEntra
+) -> None:
+    organization_id, admin = world.run(_organization_with_enrollments(world.builder, entra))
+    api.graphql("{ viewer { objectId } }", token=admin.token)
+    whole = api.graphql(NESTED, {"id": organization_id, "first": 20}, token=admin.token)
+    names = [edge["node"]["name"] for edge in whole["data"]["node"]["locations"]["edges"]]
+    counted: dict[int, int] = {}
+    for last in (5, 20):
+        with api.statements() as log:
+            body = api.graphql(NESTED_BACKWARD, {"id": organization_id, "last": last}, token=admin.token)
+        assert "errors" not in body
+        edges = body["data"]["node"]["locations"]["edges"]
+        assert [edge["node"]["name"] for edge in edges] == names[-last:]
+        assert all(len(edge["node"]["enrollments"]["edges"]) == 1 for edge in edges)
+        assert all(edge["node"]["enrollments"]["pageInfo"]["hasPreviousPage"] for edge in edges)
+        counted[last] = len(log)
     assert counted == {5: EXPECTED_STATEMENTS, 20: EXPECTED_STATEMENTS}

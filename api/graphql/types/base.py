@@ -120,9 +120,7 @@ def connection(
 ) -> Connection[N]:
     """A connection over one page of models: cursors from `key`, nodes from `wrap`."""
     edges = [Edge(cursor=encode_cursor(key(item)), node=wrap(item)) for item in page.items]
-    return Connection(
-        edges=edges, page_info=page_info([key(item) for item in page.items], page.has_next), count=count
-    )
+    return Connection(edges=edges, page_info=page_info([key(item) for item in page.items], page), count=count)
 
 
 def require(info: Info, action: Action, scope: Scope = Scope()) -> None:

@@ -9,7 +9,7 @@ import strawberry
 from api.graphql.errors import ExpectedError
 from api.graphql.ids import key_of, to_global_id
 from api.graphql.loaders import EnrollmentFilter
-from api.graphql.pagination import given, page_args
+from api.graphql.pagination import DEFAULT_PAGE_SIZE, After, Before, First, Last, given, paging
 from api.graphql.types.base import Connection, Info, Node, connection, field, object_type, require
 from api.graphql.types.enrollment import Enrollment
 from api.graphql.types.payout import TaxProfile
@@ -101,11 +101,13 @@ class Location(Node):
     async def enrollments(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = strawberry.UNSET,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        last: Last = strawberry.UNSET,
+        before: Before = strawberry.UNSET,
         fiscal_year: int | None = strawberry.UNSET,
     ) -> Connection[Enrollment]:
-        args = page_args(first, after)
+        args = paging(info, first, after, last, before)
         coverage = info.context.principal.coverage(Action.READ_ENROLLMENT, self.model.organization_id)
         which = EnrollmentFilter(coverage, given(fiscal_year))
         loaders = info.context.loaders

@@ -8,7 +8,7 @@ from typing import Self
 import strawberry
 
 from api.graphql.ids import to_global_id
-from api.graphql.pagination import page_args
+from api.graphql.pagination import DEFAULT_PAGE_SIZE, After, Before, First, Last, paging
 from api.graphql.types.base import Connection, Info, Node, connection, field, object_type, require
 from api.graphql.types.location import Location
 from api.graphql.types.payout import PaymentProfile
@@ -96,9 +96,14 @@ class Organization(Node):
 
     @field("The organization's locations, oldest first.")
     async def locations(
-        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+        self,
+        info: Info,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        last: Last = strawberry.UNSET,
+        before: Before = strawberry.UNSET,
     ) -> Connection[Location]:
-        args = page_args(first, after)
+        args = paging(info, first, after, last, before)
         loaders = info.context.loaders
         page = await loaders.locations_page.load((self.model.id, args))
         return connection(
@@ -110,10 +115,15 @@ class Organization(Node):
 
     @field(f"Every stored role assignment. {NULLABLE_WHEN_FORBIDDEN}", Action.READ_ROLE_ASSIGNMENTS)
     async def role_assignments(
-        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+        self,
+        info: Info,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        last: Last = strawberry.UNSET,
+        before: Before = strawberry.UNSET,
     ) -> Connection[RoleAssignment] | None:
         require(info, Action.READ_ROLE_ASSIGNMENTS, self._scope)
-        args = page_args(first, after)
+        args = paging(info, first, after, last, before)
         loaders = info.context.loaders
         page = await loaders.assignments_page.load((self.model.id, args))
         return connection(
@@ -130,10 +140,15 @@ class Organization(Node):
 
     @field(f"Who changed what, newest first. {NULLABLE_WHEN_FORBIDDEN}", Action.READ_AUDIT_LOG)
     async def audit_log(
-        self, info: Info, first: int | None = 20, after: str | None = strawberry.UNSET
+        self,
+        info: Info,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        last: Last = strawberry.UNSET,
+        before: Before = strawberry.UNSET,
     ) -> Connection[AuditEvent] | None:
         require(info, Action.READ_AUDIT_LOG, self._scope)
-        args = page_args(first, after, descending=True)
+        args = paging(info, first, after, last, before, descending=True)
         loaders = info.context.loaders
         page = await loaders.audit_page.load((self.model.id, args))
         return connection(
