@@ -35,14 +35,18 @@ from api.graphql.limits import Limits
 from api.settings import Settings
 from auth.authenticate import Authenticator, Callers
 from auth.keys import SigningKeys
+from auth.principal import system_principal
 from auth.tokens import TokenRules, TokenValidator
 from domain.clock import Clock, SystemClock
 from domain.database import create_engine, session_factory
 from domain.directory import Directory
+from domain.errors import Conflict
 from domain.events import CallersChanged, Event, EventBus
+from domain.fiscal import fiscal_year_of
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OrganizationTenant
+from domain.services.rollover import roll_over_fiscal_year
 from domain.uow import UnitOfWork
 
 logger = logging.getLogger("incentives.api")
@@ -135,6 +139,7 @@ async def running(
         directory = graph or await _graph(stack, settings)
         mail_queued = await _mail_delivery(stack, settings, sessions, clock)
         _tax_reminders(stack, settings, sessions, clock, mail_queued)
+        _roll_forward(stack, settings, sessions, clock)
         budgets = budgets_for(settings)
         stack.push_async_callback(budgets.close)
         yield Services(
@@ -383,6 +388,55 @@ def _tax_reminders(
         public_url=settings.public_url,
         interval=settings.tax_reminder_interval,
         mail_queued=mail_queued,
+    )
+    loop.start()
+    stack.push_async_callback(loop.stop)
+
+
+def roll_forward_loop(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, *, operator_tenant_id: str, interval: float
+) -> Periodic:
+    """Rule 15: on or after July 1 of N+1 the running server rolls fiscal year N forward by itself,
+    as the operator, under the same lease as `incentives rollover`: of several servers one does it,
+    the others find it busy and, next round, nothing left. Each server remembers the years it
+    finished; a re-run (or the operator's mutation) changes nothing more."""
+    finished: set[int] = set()
+    operator = system_principal(operator_tenant_id)
+
+    async def roll() -> None:
+        from_year = fiscal_year_of(clock.today()) - 1
+        if from_year in finished:
+            return
+        try:
+            made = await roll_over_fiscal_year(
+                UnitOfWork(sessions, clock), operator, from_fiscal_year=from_year
+            )
+        except Conflict:
+            return  # another server is rolling it forward now: look again next round
+        finished.add(from_year)
+        if made.total:
+            logger.info(
+                "rolled FY %d forward: carried %d, action required %d, ineligible %d, inactive %d",
+                from_year,
+                made.carried,
+                made.action_required,
+                made.ineligible,
+                made.inactive,
+            )
+
+    return Periodic("roll-forward", roll, interval=interval, failure="the fiscal-year roll-forward failed")
+
+
+def _roll_forward(
+    stack: AsyncExitStack, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    if settings.rollover_interval <= 0:
+        return
+    loop = roll_forward_loop(
+        sessions,
+        clock,
+        operator_tenant_id=settings.azure_tenant_id or "",
+        interval=settings.rollover_interval,
     )
     loop.start()
     stack.push_async_callback(loop.stop)

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     tax_reminder_days: int = Field(30, ge=1, le=365, validation_alias="INCENTIVES_TAX_REMINDER_DAYS")
     # Seconds between rounds of those reminders in `serve` (the first at startup); 0 switches them off.
     tax_reminder_interval: float = Field(3600.0, ge=0, validation_alias="INCENTIVES_TAX_REMINDER_INTERVAL")
+    # Rule 15: how often `serve` looks whether the last fiscal year still needs rolling forward
+    # (at start-up, then every this many seconds); 0: never (operators run `incentives rollover`).
+    rollover_interval: float = Field(3600.0, ge=0, validation_alias="INCENTIVES_ROLLOVER_INTERVAL")
     # Least seconds between refetches of one tenant's keys for an unknown kid; 0 in tests.
     key_refresh_interval: float = Field(300.0, ge=0, validation_alias="INCENTIVES_KEY_REFRESH_INTERVAL")
     # Seconds between background refreshes of the signing keys of the tenants in use (about hourly).

@@ -115,6 +115,8 @@ def api_settings(entra: RunningEntra, database_url: str) -> Settings:
             "INCENTIVES_KEY_REFRESH_INTERVAL": 0,
             # Reminders would queue mail behind the tests' backs; a test that wants them says so.
             "INCENTIVES_TAX_REMINDER_INTERVAL": 0,
+            # Likewise the automatic roll-forward (rule 15); its own tests turn it on.
+            "INCENTIVES_ROLLOVER_INTERVAL": 0,
         }
     )
 
