@@ -110,7 +110,7 @@ def test_issuing_invitations_again_creates_nothing_new(client: Client, world: Ap
     partner = world.partner()
     location = world.location(partner)
     program = world.program()
-    assert issue_invitations(client, program) >= 1
+    assert issue_invitations(client, program) == 1
     assert issue_invitations(client, program) == 0
     (enrollment,) = client.enrollments(partner.admin, location, program)
     assert (enrollment["status"], enrollment["fiscalYear"]) == (
@@ -243,7 +243,7 @@ def test_rolling_over_carries_enrolled_enrollments_and_running_it_again_changes_
     year = client.current_fiscal_year(invited.admin)
     world.enrolled(invited, VALID)
     (enrolled,) = enrollments_of(client, invited)
-    assert roll_over(client, year)["carried"] >= 1
+    assert roll_over(client, year)["carried"] == 1
     assert roll_over(client, year) == {
         "carried": 0,
         "actionRequired": 0,
@@ -260,7 +260,7 @@ def test_a_tax_profile_expiring_by_july_first_asks_for_action_after_the_roll_ove
 ) -> None:
     year = client.current_fiscal_year(invited.admin)
     world.enrolled(invited, f"{year}-07-01")
-    assert roll_over(client, year)["actionRequired"] >= 1
+    assert roll_over(client, year)["actionRequired"] == 1
     assert [e["status"] for e in enrollments_of(client, invited, fiscal_year=year + 1)] == ["ACTION_REQUIRED"]
 
 
@@ -271,7 +271,7 @@ def test_a_location_no_longer_eligible_is_rolled_over_ineligible(world: ApiWorld
     year = client.current_fiscal_year(invited.admin)
     world.enrolled(invited, VALID)
     world.agree(partner, "PARTNER_PROGRAM", active=False)
-    assert roll_over(client, year)["ineligible"] >= 1
+    assert roll_over(client, year)["ineligible"] == 1
     assert [e["status"] for e in enrollments_of(client, invited, fiscal_year=year + 1)] == ["INELIGIBLE"]
 
 

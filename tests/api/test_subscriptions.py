@@ -163,7 +163,7 @@ async def test_incentives_admin_hears_a_new_invitation_and_another_organization_
         await other.subscribe("1", INVITATIONS)
         await live_api.listening(2)
         await _settle()
-        assert issue_invitations(client, program) >= 1
+        assert issue_invitations(client, program) == 1
 
         heard = (await admin.next_data("1"))["invitationReceived"]
         assert heard["program"] == {"id": program}
