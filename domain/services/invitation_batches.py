@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, exists, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import meets_criteria
-from domain.jobs import Batch
 from domain.mail.messages import Email, Invited, assign_admin_email, invitation_email, outbox_row
 from domain.mail.recipients import Recipients
 from domain.mail.texts import language_for_country
@@ -43,7 +42,16 @@ class Issue:
         return InvitationChannel.EMAIL if self.criteria else InvitationChannel.OVERVIEW
 
 
-async def issue_batch(batch: Batch, issue: Issue, recipients: Recipients) -> int:
+class Locations(Protocol):
+    """Which locations a batch covers (a range of ids, or one organization's), in its session."""
+
+    @property
+    def session(self) -> AsyncSession: ...
+
+    def covers(self, column: SQLColumnExpression[Any]) -> ColumnElement[bool]: ...
+
+
+async def issue_batch(batch: Locations, issue: Issue, recipients: Recipients) -> int:
     """Invite the batch's eligible, uninvited locations; returns how many were invited."""
     session = batch.session
     before = int(await session.scalar(select(func.coalesce(func.max(Invitation.id), 0))) or 0)
@@ -68,7 +76,7 @@ async def issue_batch(batch: Batch, issue: Issue, recipients: Recipients) -> int
     return int(await session.scalar(select(func.count()).select_from(Invitation).where(*new)) or 0)
 
 
-def _eligible(batch: Batch, issue: Issue) -> Select[*tuple[Any, ...]]:
+def _eligible(batch: Locations, issue: Issue) -> Select[*tuple[Any, ...]]:
     """The batch's eligible locations without an enrollment that year (rule 16: one the roll-forward
     carried is not invited again), as invitation rows; those invited already are skipped by ON
     CONFLICT on the unique (location, program, year): a NOT EXISTS on the invitations was planned

@@ -7,8 +7,10 @@ from sqlalchemy import func, select
 from domain import audit
 from domain.access import Action, Actor, Scope
 from domain.errors import Conflict
+from domain.mail.messages import DEFAULT_PUBLIC_URL
 from domain.model import Agreement, Location, Organization, OrganizationTenant
 from domain.partner_ids import allocate_free_partner_id, claim_partner_id
+from domain.services.eligibility_changes import follow_eligibility
 from domain.services.guards import (
     commit_or_conflict,
     flush_or_conflict,
@@ -136,8 +138,15 @@ async def _location_name_taken(uow: UnitOfWork, organization_id: int, name: str)
 
 
 async def record_agreement(
-    uow: UnitOfWork, actor: Actor, *, organization_id: int, kind: AgreementKind, active: bool
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    organization_id: int,
+    kind: AgreementKind,
+    active: bool,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> Organization:
+    """The operator records an agreement; eligibility follows in the same transaction (rule 18)."""
     require(actor, Action.OPERATE)
     async with uow:
         org = await organization(uow.session, organization_id)
@@ -148,17 +157,25 @@ async def record_agreement(
         agreement.active = active
         agreement.updated_at = uow.clock.now()
         audit.record(uow, actor, "recordAgreement", org.id, org)
+        await follow_eligibility(uow, actor, org.id, public_url=public_url)
         await commit_or_conflict(uow, "the agreement was changed at the same time; try again")
         return org
 
 
 async def set_solutions_partner_designation(
-    uow: UnitOfWork, actor: Actor, *, organization_id: int, designated: bool
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    organization_id: int,
+    designated: bool,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> Organization:
+    """The operator sets the designation; eligibility follows in the same transaction (rule 18)."""
     require(actor, Action.OPERATE)
     async with uow:
         org = await organization(uow.session, organization_id)
         org.solutions_partner_designated = designated
         audit.record(uow, actor, "setSolutionsPartnerDesignation", org.id, org)
+        await follow_eligibility(uow, actor, org.id, public_url=public_url)
         await uow.commit()
         return org

@@ -86,7 +86,8 @@ async def contoso_and_fabrikam(world: World, entra: RunningEntra) -> Seeded:
     lisbon_legacy = await world.enroll(payout, lisbon, legacy, profile)
     await world.review(lisbon_legacy)
     await world.discontinue(legacy)
-    await world.agree(contoso, AgreementKind.PARTNER_PROGRAM, active=False)
+    async with world.raw() as rows:  # Growth's pending enrollments stay in progress, to be shown
+        await rows.lapse_agreement(contoso.id, AgreementKind.PARTNER_PROGRAM)
     fabrikam = await world.organization(name="Fabrikam")
     far_away = await world.location(fabrikam)
     return Seeded(

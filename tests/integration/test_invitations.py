@@ -218,8 +218,8 @@ async def test_issuing_takes_the_same_number_of_statements_for_many_locations(wo
     for size in (1, 6):
         for _ in range(size):
             org = await world.organization(ga_email="ga@example.com", name=f"Org {actors.new_guid()}")
+            await world.agree(org, AgreementKind.RESELLER)  # before the location: rule 18 invites none
             await world.location(org)
-            await world.agree(org, AgreementKind.RESELLER)
             await give_admin(world, org, "admin@example.com")
         with counted_statements(world.sessions) as seen:
             assert await issue(world, program_id) == size

@@ -31,7 +31,7 @@ from auth.principal import Identity, Principal
 from domain.access import Role
 from domain.clock import FixedClock
 from domain.database import create_engine, session_factory
-from domain.model import AuditEvent, Base, Enrollment, Invitation, OutboxMessage
+from domain.model import Agreement, AuditEvent, Base, Enrollment, Invitation, OutboxMessage
 from domain.services import enrollment, invitations, organizations, payout, programs, roles
 from domain.uow import UnitOfWork
 from domain.vocabulary import (
@@ -257,6 +257,15 @@ class RawRows:
         self.session.add(row)
         await self.session.flush()
         return row
+
+    async def lapse_agreement(self, organization_id: int, kind: AgreementKind) -> None:
+        """The agreement inactive with the pending enrollments left as they are (as a lapse recorded
+        before rule 18 left them): `recordAgreement` would set them INELIGIBLE."""
+        await self.session.execute(
+            update(Agreement)
+            .where(Agreement.organization_id == organization_id, Agreement.kind == kind)
+            .values(active=False)
+        )
 
     async def enrollment(
         self,

@@ -137,6 +137,7 @@ async def _record_agreement(info: Info, input: RecordAgreementInput) -> RecordAg
             organization_id=key(input.organization_id, "Organization", "organizationId"),
             kind=input.kind,
             active=input.active,
+            public_url=info.context.services.public_url,
         ),
         lambda org: RecordAgreementPayload(organization=Organization.from_model(org)),
     )
@@ -153,6 +154,7 @@ async def _set_solutions_partner_designation(
             actor,
             organization_id=key(input.organization_id, "Organization", "organizationId"),
             designated=input.designated,
+            public_url=info.context.services.public_url,
         ),
         lambda org: SetSolutionsPartnerDesignationPayload(organization=Organization.from_model(org)),
     )
