@@ -62,8 +62,10 @@ def page_args(first: int | None, after: str | None, *, descending: bool = False)
 
 @strawberry.type(description="Where a page of a connection ends.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether items follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor, to pass as `after`; null when the page is empty."
+    )
 
 
 def page_info(keys: list[int], has_next: bool) -> PageInfo:

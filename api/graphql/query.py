@@ -24,7 +24,9 @@ from domain.vocabulary import EnrollmentStatus
 OPERATOR_ONLY = "Null (with a FORBIDDEN error at this path) for anyone else."
 
 
-@strawberry.type
+@strawberry.type(
+    description="What a signed-in caller may read; a field the caller may not read is null, with FORBIDDEN."
+)
 class Query:
     @field("The signed-in caller.", None)
     def viewer(self, info: Info) -> Viewer:
