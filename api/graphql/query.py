@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -48,7 +48,10 @@ class Query:
     async def enrollments(
         self,
         info: Info,
-        status: EnrollmentStatus | None = strawberry.UNSET,
+        status: Annotated[
+            EnrollmentStatus | None,
+            strawberry.argument(description="Only those of this status; left out: all."),
+        ] = strawberry.UNSET,
         first: int | None = 20,
         after: str | None = strawberry.UNSET,
     ) -> Connection[Enrollment] | None:
@@ -82,11 +85,17 @@ class Query:
     )
 
     @field("The object with this ID; null when there is none the caller may see.", None)
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")]
+    ) -> Node | None:
         return await resolve_node(info, id)
 
     @field("The objects with these IDs (at most 100), each null like `node`.", None)
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs, at most 100.")],
+    ) -> list[Node | None]:
         return await resolve_nodes(info, ids)
 
 
