@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Self, TypeVar
+from typing import Annotated, Self, TypeVar
 
 import strawberry
 
@@ -51,8 +51,10 @@ class DirectoryUser:
     object_id: strawberry.ID = strawberry.field(
         description="The Entra object ID; `assignRole` takes it as `userObjectId`."
     )
-    display_name: str | None
-    mail: str | None
+    display_name: str | None = strawberry.field(
+        description="The directory's display name; null when it has none."
+    )
+    mail: str | None = strawberry.field(description="The directory's mail address; null when it has none.")
     user_principal_name: str | None = strawberry.field(
         description="The sign-in name; `assignRole` takes it as `userPrincipalName`."
     )
@@ -89,7 +91,20 @@ async def find_user(info: Info, user_principal_name: str) -> directory.Directory
 
 
 async def directory_users(
-    info: Info, search: str, first: int | None = DEFAULT_DIRECTORY_USERS
+    info: Info,
+    search: Annotated[
+        str,
+        strawberry.argument(
+            description=f"The start of a word of the display name, mail or sign-in name, 1 to "
+            f"{MAX_SEARCH_LENGTH} characters."
+        ),
+    ],
+    first: Annotated[
+        int | None,
+        strawberry.argument(
+            description=f"How many at most, 1 to {MAX_DIRECTORY_USERS}; null: {DEFAULT_DIRECTORY_USERS}."
+        ),
+    ] = DEFAULT_DIRECTORY_USERS,
 ) -> list[DirectoryUser] | None:
     """`Query.directoryUsers`: a search of the caller's directory, for Global and Account admins."""
     require_role_manager(info)

@@ -14,12 +14,12 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
+from api.graphql.enums import described_enum
 from domain.access import Action, requirement
 from domain.database import is_unavailable
 from domain.errors import UserInputError
 
 
-@strawberry.enum(description="Why a mutation did not do what was asked.")
 class UserErrorCode(enum.Enum):
     INVALID = "INVALID"
     NOT_FOUND = "NOT_FOUND"
@@ -28,13 +28,26 @@ class UserErrorCode(enum.Enum):
     PREREQUISITE_MISSING = "PREREQUISITE_MISSING"
 
 
+described_enum(
+    UserErrorCode,
+    "Why a mutation did not do what was asked.",
+    {
+        "INVALID": "A value is malformed, too long or out of range.",
+        "NOT_FOUND": "An ID names nothing the caller may see.",
+        "CONFLICT": "It clashes with what exists (e.g. a duplicate).",
+        "NOT_ELIGIBLE": "The location does not meet the program's eligibility criteria.",
+        "PREREQUISITE_MISSING": "Something must be done first (e.g. a payment or tax profile).",
+    },
+)
+
+
 @strawberry.type(description="An expected failure of a mutation; nothing was written.")
 class UserError:
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "country"].'
     )
-    message: str
-    code: UserErrorCode
+    message: str = strawberry.field(description="What went wrong, in English, for people.")
+    code: UserErrorCode = strawberry.field(description="What went wrong, for programs.")
 
 
 def user_errors(error: UserInputError) -> list[UserError]:

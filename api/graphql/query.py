@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -24,7 +24,9 @@ from domain.vocabulary import EnrollmentStatus
 OPERATOR_ONLY = "Null (with a FORBIDDEN error at this path) for anyone else."
 
 
-@strawberry.type
+@strawberry.type(
+    description="What a signed-in caller may read; a field the caller may not read is null, with FORBIDDEN."
+)
 class Query:
     @field("The signed-in caller.", None)
     def viewer(self, info: Info) -> Viewer:
@@ -52,7 +54,10 @@ class Query:
     async def enrollments(
         self,
         info: Info,
-        status: EnrollmentStatus | None = strawberry.UNSET,
+        status: Annotated[
+            EnrollmentStatus | None,
+            strawberry.argument(description="Only those of this status; left out: all."),
+        ] = strawberry.UNSET,
         first: First = DEFAULT_PAGE_SIZE,
         after: After = strawberry.UNSET,
         last: Last = strawberry.UNSET,
@@ -94,11 +99,17 @@ class Query:
     )
 
     @field("The object with this ID; null when there is none the caller may see.", None)
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")]
+    ) -> Node | None:
         return await resolve_node(info, id)
 
     @field("The objects with these IDs (at most 100), each null like `node`.", None)
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs, at most 100.")],
+    ) -> list[Node | None]:
         return await resolve_nodes(info, ids)
 
 

@@ -13,6 +13,7 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.graphql import errors
@@ -20,6 +21,7 @@ from api.graphql.admission import Admission
 from api.graphql.limits import Limits, shape_rule
 from api.graphql.mutations import Mutation
 from api.graphql.query import Query
+from api.graphql.scalars import SCALARS
 from api.graphql.subscription import Subscription
 from api.read.extension import PlannedReads, Plans
 
@@ -68,6 +70,7 @@ def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawbe
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
             lambda: AddValidationRules([shape]),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -94,7 +94,7 @@ async def _enrollment_status_changed(info: Info) -> AsyncGenerator[Enrollment, N
                 yield Enrollment.from_model(enrollment)
 
 
-@strawberry.type
+@strawberry.type(description="Live events over the WebSocket (graphql-transport-ws).")
 class Subscription:
     """Live notifications: connect to /graphql with graphql-transport-ws, the token in connection_init."""
 

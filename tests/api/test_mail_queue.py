@@ -22,7 +22,8 @@ QUEUE = """{ mailQueue { pending sent dead
   deadLetters { id messageId toAddress subject attempts lastError createdAt } } }"""
 REQUEUE = """mutation($input: RequeueMailInput!) { requeueMail(input: $input) {
   requeued userErrors { field code } } }"""
-QUEUED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+# Microseconds, which `DateTime` leaves out (SQLite gives the value back naive: UTC).
+QUEUED_AT = datetime(2026, 11, 20, 8, 0, 0, 654321, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def test_the_operator_sees_the_counts_and_each_dead_letters_last_error(api: InPr
             "subject": "Message 3",
             "attempts": 8,
             "lastError": "550 5.1.1 <admin3@contoso.example>: mailbox unavailable",
-            "createdAt": "2026-11-20T08:00:00+00:00",
+            "createdAt": "2026-11-20T08:00:00Z",
         }
     ]
 

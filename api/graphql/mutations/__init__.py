@@ -10,7 +10,7 @@ from api.graphql.mutations.operator import OperatorMutations
 from api.graphql.mutations.organization import OrganizationMutations
 
 
-@strawberry.type
+@strawberry.type(description="Each mutation takes one input and answers a payload with `userErrors`.")
 class Mutation(OrganizationMutations, IncentivesMutations, OperatorMutations, MailMutations):
     """Each mutation takes one input and answers a payload with `userErrors`."""
 

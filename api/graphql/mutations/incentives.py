@@ -20,62 +20,78 @@ from domain.events import EnrollmentChanged
 from domain.services import enrollment, invitations, payout
 
 
-@strawberry.input
+@strawberry.input(description="The invitation to dismiss.")
 class DismissInvitationInput:
-    invitation_id: strawberry.ID
+    invitation_id: strawberry.ID = strawberry.field(description="The invitation's global ID.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `dismissInvitation`.")
 class DismissInvitationPayload(Payload):
-    invitation: Invitation | None = None
+    invitation: Invitation | None = strawberry.field(
+        default=None, description="The dismissed invitation; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new payment (bank) profile of the caller's organization.")
 class CreatePaymentProfileInput:
-    name: str
+    name: str = strawberry.field(description="A name to tell the profile by, 1 to 200 characters.")
     currency: str = strawberry.field(description="ISO 4217, e.g. EUR.")
     bank_account_number: str = strawberry.field(description="Only its last four characters are kept.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `createPaymentProfile`.")
 class CreatePaymentProfilePayload(Payload):
-    payment_profile: PaymentProfile | None = None
+    payment_profile: PaymentProfile | None = strawberry.field(
+        default=None, description="The new profile; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The tax profile of a location (it replaces the one there was).")
 class SetTaxProfileInput:
-    location_id: strawberry.ID
-    tax_id: str
+    location_id: strawberry.ID = strawberry.field(description="The location's global ID.")
+    tax_id: str = strawberry.field(description="The tax (VAT) identification number.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
-    expires_on: date
+    expires_on: date = strawberry.field(description="The last day the profile is valid.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `setTaxProfile`.")
 class SetTaxProfilePayload(Payload):
-    tax_profile: TaxProfile | None = None
+    tax_profile: TaxProfile | None = strawberry.field(
+        default=None, description="The location's tax profile; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The location and program to enroll, and the payment profile to pay to.")
 class EnrollInput:
-    location_id: strawberry.ID
-    program_id: strawberry.ID
-    payment_profile_id: strawberry.ID | None = strawberry.UNSET
+    location_id: strawberry.ID = strawberry.field(description="The location's global ID.")
+    program_id: strawberry.ID = strawberry.field(description="The program's global ID.")
+    payment_profile_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The payment profile's global ID; left out or null: enroll without one "
+        "(ACTION_REQUIRED until there is one).",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `enroll`.")
 class EnrollPayload(Payload):
-    enrollment: Enrollment | None = None
+    enrollment: Enrollment | None = strawberry.field(
+        default=None, description="The enrollment; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The enrollment and its new payment profile.")
 class UpdateEnrollmentInput:
-    enrollment_id: strawberry.ID
-    payment_profile_id: strawberry.ID
+    enrollment_id: strawberry.ID = strawberry.field(description="The enrollment's global ID.")
+    payment_profile_id: strawberry.ID = strawberry.field(
+        description="The global ID of a payment profile of the same organization."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `updateEnrollment`.")
 class UpdateEnrollmentPayload(Payload):
-    enrollment: Enrollment | None = None
+    enrollment: Enrollment | None = strawberry.field(
+        default=None, description="The enrollment; null when there are userErrors."
+    )
 
 
 async def _dismiss_invitation(info: Info, input: DismissInvitationInput) -> DismissInvitationPayload | None:

@@ -10,14 +10,14 @@ from domain.access import Action
 from domain.services import mail_queue
 
 
-@strawberry.input
+@strawberry.input(description="The dead letters to try again.")
 class RequeueMailInput:
     message_ids: list[strawberry.ID] = strawberry.field(
         description="The `id`s of dead letters (`mailQueue.deadLetters`), 1 to 100."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `requeueMail`.")
 class RequeueMailPayload(Payload):
     requeued: int = strawberry.field(
         default=0, description="Dead letters pending again; messages not dead are left alone."

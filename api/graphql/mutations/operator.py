@@ -13,85 +13,97 @@ from domain.services import enrollment, invitations, organizations, programs, ro
 from domain.vocabulary import AgreementKind, CriterionKind
 
 
-@strawberry.input
+@strawberry.input(description="A new incentive program.")
 class CreateProgramInput:
     code: str = strawberry.field(description="2-32 of A-Z, 0-9, '_' and '-', unique.")
-    name: str
+    name: str = strawberry.field(description="The program's name, 1 to 200 characters.")
     criteria: list[CriterionKind] = strawberry.field(description="[]: open to all partners.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `createProgram`.")
 class CreateProgramPayload(Payload):
-    program: IncentiveProgram | None = None
+    program: IncentiveProgram | None = strawberry.field(
+        default=None, description="The new program; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The program to discontinue.")
 class DiscontinueProgramInput:
-    program_id: strawberry.ID
+    program_id: strawberry.ID = strawberry.field(description="The program's global ID.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `discontinueProgram`.")
 class DiscontinueProgramPayload(Payload):
-    program: IncentiveProgram | None = None
+    program: IncentiveProgram | None = strawberry.field(
+        default=None, description="The discontinued program; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An agreement of an organization, active or not.")
 class RecordAgreementInput:
-    organization_id: strawberry.ID
-    kind: AgreementKind
-    active: bool
+    organization_id: strawberry.ID = strawberry.field(description="The organization's global ID.")
+    kind: AgreementKind = strawberry.field(description="Which agreement.")
+    active: bool = strawberry.field(description="Whether the agreement is in force.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `recordAgreement`.")
 class RecordAgreementPayload(Payload):
-    organization: Organization | None = None
+    organization: Organization | None = strawberry.field(
+        default=None, description="The organization; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Whether an organization holds a Solutions Partner designation.")
 class SetSolutionsPartnerDesignationInput:
-    organization_id: strawberry.ID
-    designated: bool
+    organization_id: strawberry.ID = strawberry.field(description="The organization's global ID.")
+    designated: bool = strawberry.field(description="Whether it holds the designation.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `setSolutionsPartnerDesignation`.")
 class SetSolutionsPartnerDesignationPayload(Payload):
-    organization: Organization | None = None
+    organization: Organization | None = strawberry.field(
+        default=None, description="The organization; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The program to invite eligible locations to.")
 class IssueInvitationsInput:
-    program_id: strawberry.ID
+    program_id: strawberry.ID = strawberry.field(description="The program's global ID.")
     fiscal_year: int | None = strawberry.field(
         default=None,
         description="The current fiscal year (null or left out) or the next one; any other is INVALID.",
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `issueInvitations`.")
 class IssueInvitationsPayload(Payload):
     invitations_created: int = strawberry.field(default=0, description="0 when run again.")
 
 
-@strawberry.input
+@strawberry.input(description="An operator's verdict on an enrollment that is VALIDATING_ENROLLMENT.")
 class ReviewEnrollmentInput:
-    enrollment_id: strawberry.ID
-    approved: bool
+    enrollment_id: strawberry.ID = strawberry.field(description="The enrollment's global ID.")
+    approved: bool = strawberry.field(description="True: ENROLLED; false: ACTION_REQUIRED, with `reason`.")
     reason: str | None = strawberry.field(
         default=strawberry.UNSET, description="Why it was sent back, shown to the partner."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `reviewEnrollment`.")
 class ReviewEnrollmentPayload(Payload):
-    enrollment: Enrollment | None = None
+    enrollment: Enrollment | None = strawberry.field(
+        default=None, description="The reviewed enrollment; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The fiscal year whose enrollments are carried into the next.")
 class RollOverFiscalYearInput:
-    from_fiscal_year: int
+    from_fiscal_year: int = strawberry.field(
+        description="The fiscal year that ends (e.g. 2026 for July 2025 to June 2026)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `rollOverFiscalYear`: how many enrollments went where.")
 class RollOverFiscalYearPayload(Payload):
     carried: int = strawberry.field(default=0, description="ENROLLED again in the next fiscal year.")
     action_required: int = strawberry.field(default=0, description="Eligible, but the tax profile expired.")

@@ -27,44 +27,52 @@ from domain.services import organizations, roles
 from domain.vocabulary import PartnerType
 
 
-@strawberry.input
+@strawberry.input(description="The caller's tenant as a new organization.")
 class RegisterOrganizationInput:
-    legal_name: str
+    legal_name: str = strawberry.field(description="The legal business name, 1 to 200 characters.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
     global_partner_id: str | None = strawberry.field(
         default=strawberry.UNSET, description="The existing global PartnerID, if any; else a fresh one."
     )
-    migration_completed: bool = True
+    migration_completed: bool = strawberry.field(
+        default=True, description="False: the organization still has to complete its migration."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `registerOrganization`.")
 class RegisterOrganizationPayload(Payload):
-    organization: Organization | None = None
+    organization: Organization | None = strawberry.field(
+        default=None, description="The new organization; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The organization whose migration is completed.")
 class CompleteMigrationInput:
-    organization_id: strawberry.ID
+    organization_id: strawberry.ID = strawberry.field(description="The organization's global ID.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `completeMigration`.")
 class CompleteMigrationPayload(Payload):
-    organization: Organization | None = None
+    organization: Organization | None = strawberry.field(
+        default=None, description="The organization, migrated; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new location of the caller's organization.")
 class AddLocationInput:
-    name: str
+    name: str = strawberry.field(description="The location's name, 1 to 200 characters.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
-    partner_type: PartnerType
+    partner_type: PartnerType = strawberry.field(description="How the location sells.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `addLocation`.")
 class AddLocationPayload(Payload):
-    location: Location | None = None
+    location: Location | None = strawberry.field(
+        default=None, description="The new location; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A role for a user of the caller's tenant, and where it applies.")
 class AssignRoleInput:
     user_object_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
@@ -77,8 +85,12 @@ class AssignRoleInput:
         "up in the caller's tenant through Microsoft Graph; the directory's display name and mail fill "
         "displayName and email unless given. NOT_FOUND when the directory has no such user.",
     )
-    display_name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The name to show, up to 200 characters; null: none."
+    )
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The user's email address, up to 320 characters; null: none."
+    )
     role: Role = strawberry.field(description="Any role but GLOBAL_ADMIN, which comes from Entra ID.")
     location_ids: list[strawberry.ID] | None = strawberry.field(
         default=strawberry.UNSET, description="Incentives roles only; left out: the entire organization."
@@ -88,19 +100,23 @@ class AssignRoleInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `assignRole`.")
 class AssignRolePayload(Payload):
-    role_assignment: RoleAssignment | None = None
+    role_assignment: RoleAssignment | None = strawberry.field(
+        default=None, description="The new assignment; null when there are userErrors."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The stored role assignment to revoke.")
 class RevokeRoleInput:
-    role_assignment_id: strawberry.ID
+    role_assignment_id: strawberry.ID = strawberry.field(description="The assignment's global ID.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `revokeRole`.")
 class RevokeRolePayload(Payload):
-    revoked_role_assignment_id: strawberry.ID | None = None
+    revoked_role_assignment_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The revoked assignment's global ID; null when there are userErrors."
+    )
 
 
 async def _register_organization(

@@ -44,9 +44,12 @@ P = TypeVar("P", bound=Payload)
 
 def mutation(resolver: Callable[..., Any], what: str, action: Action) -> Any:
     """The mutation field: `what` it does, and who may (derived from `action`)."""
-    return strawberry.mutation(
+    field = strawberry.mutation(
         resolver=resolver, description=described(what, action), metadata={ACCESS: action}
     )
+    for argument in field.arguments:  # every mutation takes one argument, `input`
+        argument.description = "What to do; malformed values are answered in `userErrors`."
+    return field
 
 
 async def perform(

@@ -95,19 +95,19 @@ def subscription_of(resolver: Callable[..., Any], description: str, action: Acti
 
 @strawberry.interface(description="An object with a global ID (Relay); fetch it again with `node(id:)`.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The global ID: opaque, stable, unique across types.")
 
 
-@strawberry.type
+@strawberry.type(description="One item of a connection's page, with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Opaque; pass it as `after` to read on from this item.")
+    node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of a list (a Relay connection), in a stable order.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The page's items, in order.")
+    page_info: PageInfo = strawberry.field(description="Where the page ends and whether more follow.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @field("How many items the whole list holds (all pages).")

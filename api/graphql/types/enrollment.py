@@ -61,15 +61,15 @@ class _LocationInProgram(Node):
 
     model: strawberry.Private[models.Invitation | models.Enrollment]
 
-    @strawberry.field
+    @field("The incentive program.")
     async def program(self, info: Info) -> IncentiveProgram:
         return IncentiveProgram.from_model(await _program(info, self.model.program_id))
 
-    @strawberry.field
+    @field("The location (its PartnerID) in the program.")
     async def location(self, info: Info) -> LazyLocation:
         return _wrap_location(await _location(info, self.model.location_id))
 
-    @strawberry.field
+    @field("The fiscal year it is for: FY N runs July 1 of N-1 to June 30 of N.")
     def fiscal_year(self) -> int:
         return self.model.fiscal_year
 
@@ -82,7 +82,7 @@ class Invitation(_LocationInProgram):
     def from_model(cls, invitation: models.Invitation) -> Self:
         return cls(id=to_global_id("Invitation", invitation.id), model=invitation)
 
-    @strawberry.field
+    @field("How the partner was told of the invitation.")
     def channel(self) -> InvitationChannel:
         return self.model.channel
 
@@ -116,7 +116,7 @@ class Enrollment(_LocationInProgram):
     def earnings_start_date(self) -> date | None:
         return self.model.earnings_start_date
 
-    @strawberry.field
+    @field("The bank profile payouts go to; null until one is chosen.")
     async def payment_profile(self, info: Info) -> PaymentProfile | None:
         if self.model.payment_profile_id is None:
             return None

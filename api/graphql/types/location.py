@@ -27,14 +27,16 @@ LazyOrganization = Annotated["Organization", strawberry.lazy("api.graphql.types.
 
 @object_type("Whether a criterion is met.", Action.READ_ORGANIZATION)
 class CriterionResult:
-    kind: CriterionKind
-    met: bool
+    kind: CriterionKind = strawberry.field(description="The criterion.")
+    met: bool = strawberry.field(description="Whether the location meets it.")
 
 
 @object_type("Whether a location meets each eligibility criterion of a program.", Action.READ_ORGANIZATION)
 class Eligibility:
-    eligible: bool
-    criteria: list[CriterionResult]
+    eligible: bool = strawberry.field(description="True when every criterion is met.")
+    criteria: list[CriterionResult] = strawberry.field(
+        description="Each of the program's criteria and whether it is met; [] for an open program."
+    )
 
     @classmethod
     def from_result(cls, result: eligibility.Eligibility) -> Self:
@@ -61,7 +63,7 @@ class Location(Node):
     def partner_id(self) -> str:
         return self.model.partner_id
 
-    @strawberry.field
+    @field("The location's name.")
     def name(self) -> str:
         return self.model.name
 
@@ -69,11 +71,11 @@ class Location(Node):
     def country(self) -> str:
         return self.model.country
 
-    @strawberry.field
+    @field("How the location sells.")
     def partner_type(self) -> PartnerType:
         return self.model.partner_type
 
-    @strawberry.field
+    @field("The organization the location belongs to.")
     async def organization(self, info: Info) -> LazyOrganization:
         from api.graphql.types.organization import Organization
 
@@ -88,7 +90,11 @@ class Location(Node):
         ]
 
     @field("Whether this location meets the program's criteria; NOT_FOUND for an unknown program.")
-    async def eligibility(self, info: Info, program_id: strawberry.ID) -> Eligibility:
+    async def eligibility(
+        self,
+        info: Info,
+        program_id: Annotated[strawberry.ID, strawberry.argument(description="The program's global ID.")],
+    ) -> Eligibility:
         key = key_of(program_id, "IncentiveProgram")
         result = None if key is None else await info.context.loaders.eligibility.load((self.model.id, key))
         if result is None:
@@ -105,7 +111,9 @@ class Location(Node):
         after: After = strawberry.UNSET,
         last: Last = strawberry.UNSET,
         before: Before = strawberry.UNSET,
-        fiscal_year: int | None = strawberry.UNSET,
+        fiscal_year: Annotated[
+            int | None, strawberry.argument(description="Only this fiscal year's; left out: every year.")
+        ] = strawberry.UNSET,
     ) -> Connection[Enrollment]:
         args = paging(info, first, after, last, before)
         coverage = info.context.principal.coverage(Action.READ_ENROLLMENT, self.model.organization_id)

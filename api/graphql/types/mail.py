@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 
@@ -23,9 +23,9 @@ MAIL_QUEUE = (
 class DeadLetter:
     id: strawberry.ID = strawberry.field(description="Give it to `requeueMail` to try again.")
     message_id: str = strawberry.field(description="The email's Message-ID header, stable across retries.")
-    to_address: str
-    subject: str
-    attempts: int
+    to_address: str = strawberry.field(description="The recipient's email address.")
+    subject: str = strawberry.field(description="The email's subject line.")
+    attempts: int = strawberry.field(description="How many times delivery was tried.")
     last_error: str | None = strawberry.field(description="The mail server's (or Graph's) last answer.")
     created_at: datetime = strawberry.field(description="When the email was queued.")
     dead_at: datetime = strawberry.field(description="When delivery was given up on.")
@@ -51,7 +51,13 @@ class MailQueue:
     dead: int = strawberry.field(description="Given up on: see `deadLetters`.")
 
     @field(f"The most recently given up on first (1 to {MAX_DEAD_LETTERS}).")
-    async def dead_letters(self, info: Info, first: int | None = 20) -> list[DeadLetter]:
+    async def dead_letters(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description=f"How many, 1 to {MAX_DEAD_LETTERS}; null: 20.")
+        ] = 20,
+    ) -> list[DeadLetter]:
         limit = max(1, min(first or 20, MAX_DEAD_LETTERS))
         letters = await info.context.loaders.run(lambda session: outbox.dead_letters(session, limit))
         return [DeadLetter.from_letter(letter) for letter in letters]

@@ -25,8 +25,8 @@ NULLABLE_WHEN_FORBIDDEN = (
 
 @object_type("A partner agreement of an organization, as recorded by an operator.", Action.READ_ORGANIZATION)
 class Agreement:
-    kind: AgreementKind
-    active: bool
+    kind: AgreementKind = strawberry.field(description="Which agreement.")
+    active: bool = strawberry.field(description="Whether the agreement is in force.")
 
 
 @object_type("A change to an organization's data: who made it, when, and to what.", Action.READ_AUDIT_LOG)
@@ -68,7 +68,7 @@ class Organization(Node):
     def global_partner_id(self) -> str:
         return self.model.global_partner_id
 
-    @strawberry.field
+    @field("The legal business name.")
     def legal_name(self) -> str:
         return self.model.legal_name
 
@@ -80,11 +80,11 @@ class Organization(Node):
     def migration_completed(self) -> bool:
         return self.model.migration_completed
 
-    @strawberry.field
+    @field("Whether the organization holds a Solutions Partner designation (recorded by an operator).")
     def has_solutions_partner_designation(self) -> bool:
         return self.model.solutions_partner_designated
 
-    @strawberry.field
+    @field("The organization's partner agreements, active or not.")
     async def agreements(self, info: Info) -> list[Agreement]:
         found = await info.context.loaders.agreements.load(self.model.id)
         return [Agreement(kind=item.kind, active=item.active) for item in found]

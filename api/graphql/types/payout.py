@@ -21,7 +21,7 @@ class PaymentProfile(Node):
     def from_model(cls, profile: models.PaymentProfile) -> Self:
         return cls(id=to_global_id("PaymentProfile", profile.id), model=profile)
 
-    @strawberry.field
+    @field("A name to tell the profile by.")
     def name(self) -> str:
         return self.model.name
 
@@ -43,7 +43,7 @@ class TaxProfile(Node):
     def from_model(cls, profile: models.TaxProfile) -> Self:
         return cls(id=to_global_id("TaxProfile", profile.id), model=profile)
 
-    @strawberry.field
+    @field("The tax (VAT) identification number.")
     def tax_id(self) -> str:
         return self.model.tax_id
 

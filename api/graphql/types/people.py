@@ -30,11 +30,11 @@ class User(Node):
     def object_id(self) -> strawberry.ID:
         return strawberry.ID(self.model.object_id)
 
-    @strawberry.field
+    @field("The name to show; null when unknown.")
     def display_name(self) -> str | None:
         return self.model.display_name
 
-    @strawberry.field
+    @field("The user's email address; null when unknown.")
     def email(self) -> str | None:
         return self.model.email
 
@@ -47,13 +47,13 @@ class RoleAssignment(Node):
     def from_model(cls, assignment: models.RoleAssignment) -> Self:
         return cls(id=to_global_id("RoleAssignment", assignment.id), model=assignment)
 
-    @strawberry.field
+    @field("The user who holds the role.")
     async def user(self, info: Info) -> User:
         user = await info.context.loaders.user.load(self.model.user_id)
         assert user is not None, "assignments reference existing users (foreign key)"
         return User.from_model(user)
 
-    @strawberry.field
+    @field("The role assigned.")
     def role(self) -> Role:
         return self.model.role
 
@@ -84,6 +84,6 @@ class RoleAssignment(Node):
 
 @object_type("An administrator of an organization known to the service.", Action.READ_ORGANIZATION)
 class Contact:
-    display_name: str | None
-    email: str | None
-    role: Role
+    display_name: str | None = strawberry.field(description="The name to show; null when unknown.")
+    email: str | None = strawberry.field(description="Where to write to them; null when unknown.")
+    role: Role = strawberry.field(description="GLOBAL_ADMIN or ACCOUNT_ADMIN.")

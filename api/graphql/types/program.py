@@ -20,15 +20,15 @@ class IncentiveProgram(Node):
     def from_model(cls, program: models.Program) -> Self:
         return cls(id=to_global_id("IncentiveProgram", program.id), model=program)
 
-    @strawberry.field
+    @field("The program code: 2-32 of A-Z, 0-9, '_' and '-', unique.")
     def code(self) -> str:
         return self.model.code
 
-    @strawberry.field
+    @field("The program's name.")
     def name(self) -> str:
         return self.model.name
 
-    @strawberry.field
+    @field("Whether the program is still offered.")
     def status(self) -> ProgramStatus:
         return self.model.status
 

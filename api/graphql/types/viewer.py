@@ -27,7 +27,7 @@ class Viewer:
     def tenant_id(self) -> strawberry.ID:
         return strawberry.ID(self.principal.tenant_id)
 
-    @strawberry.field
+    @field("The caller's name from the token (name claim); null when it has none.")
     def display_name(self) -> str | None:
         return self.principal.display_name
 
