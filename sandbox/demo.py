@@ -26,7 +26,7 @@ from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
 from api.settings import Settings
 from domain.database import create_engine, session_factory
 from migrations import upgrade
-from sandbox.entra import LoopbackEntra, serve_loopback
+from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, serve_loopback
 from sandbox.routing import routed_async_http, routed_msal_http
 from sandbox.sample_data import CAST, COLLEAGUES, OPERATOR_TENANT_ID, Person, seed
 from sandbox.server import tcp_listener
@@ -84,8 +84,12 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
             demo_settings = _demo_settings(settings, database_url, issuer_base, api_url)
             await _seed(database_url, public_url=api_url)
             app = create_app(demo_settings, graph=graph)
+            # No access log: a line per request would scroll the printed tokens away.
             config = uvicorn.Config(
-                app, log_level=demo_settings.log_level.lower(), ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES
+                app,
+                log_level=demo_settings.log_level.lower(),
+                ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
+                access_log=False,
             )
             api_server = _DemoServer(config)
             _stop_on_signals([api_server, entra_server])
@@ -105,6 +109,8 @@ async def _loopback_graph(entra: LoopbackEntra) -> AsyncIterator[GraphClient]:
     """Graph as the demo API: registered on the loopback issuer, which MSAL and Graph are routed to."""
     secret = secrets.token_urlsafe(32)
     entra.register_application(DEMO_API_CLIENT_ID, secret=secret)
+    # `incentives login` signs in as this public client (the Azure CLI's id, as in tokens' `azp`).
+    entra.register_application(DEMO_CLIENT_APP_ID, public_client=True)
     for person in (*CAST, *COLLEAGUES):
         entra.add_directory_user(person.tenant_id, person.object_id, person.email, person.name, person.email)
     msal_http, http = routed_msal_http(entra.base_url), routed_async_http(entra.base_url)
@@ -189,9 +195,18 @@ def _write_tokens(path: Path, api_url: str, issuer_base: str, tokens: dict[Perso
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
+def _terminal_line(api_url: str, issuer_base: str) -> str:
+    """The settings `incentives login` and `query` need to use the demo, as a line to paste."""
+    return (
+        f"export AZURE_AUTHORITY_HOST={issuer_base} AZURE_CLIENT_ID={DEMO_API_CLIENT_ID} "
+        f"INCENTIVES_CLI_CLIENT_ID={DEMO_CLIENT_APP_ID} INCENTIVES_API_URL={api_url}/graphql "
+        "INCENTIVES_HOME=demo-data/terminal"
+    )
+
+
 def _banner(api_url: str, issuer_base: str, directory: Path, tokens: dict[Person, str]) -> str:
     people = "\n".join(
-        f"  {person.label}: {person.name} <{person.email}>\n  {person.variable}={token}\n"
+        f"  {person.label}: {person.name} <{person.email}>\n  export {person.variable}={token}\n"
         for person, token in tokens.items()
     )
     return f"""
@@ -209,7 +224,14 @@ Try it:
   curl -s {api_url}/graphql -H "Authorization: Bearer $GLOBAL_ADMIN_TOKEN" \\
     -H 'Content-Type: application/json' -d '{CURL_QUERY}'
 
+Or from the command line, with a token above, or signed in with a device code as any sample user:
+
+  incentives query --token "$GLOBAL_ADMIN_TOKEN" '{{ viewer {{ displayName }} }}' --url {api_url}/graphql
+  {_terminal_line(api_url, issuer_base)}
+  incentives login && incentives query '{{ viewer {{ displayName }} }}'
+
 In GraphiQL, open "Headers" and paste: {{"Authorization": "Bearer <a token above>"}}
+Requests are not logged, so this stays on screen.
 
 Press Ctrl+C to stop.
 """

@@ -94,6 +94,6 @@ def test_demo_prints_tokens_that_work_with_a_directory_to_search_and_stops_on_ct
 
 
 def _printed(output: str, variable: str) -> str:
-    found = re.search(rf"^\s*{variable}=(\S+)$", output, re.MULTILINE)
+    found = re.search(rf"^\s*export {variable}=(\S+)$", output, re.MULTILINE)
     assert found is not None, output
     return found.group(1)
