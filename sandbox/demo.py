@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -92,7 +93,7 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
                 access_log=False,
             )
             api_server = _DemoServer(config)
-            _stop_on_signals([api_server, entra_server])
+            _stop_on_signals([api_server])
             serving = asyncio.create_task(api_server.serve(sockets=[api_socket]))
             await _until_started(api_server, serving)
             tokens = {person: _mint(entra, person) for person in CAST}
@@ -100,6 +101,8 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
             print(_banner(api_url, issuer_base, directory, tokens), flush=True)
             await serving
     finally:
+        # uvicorn's logger is shared: the sign-in service would say "Shutting down" a second time.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         entra_server.should_exit = True
         await _others_finished()
 

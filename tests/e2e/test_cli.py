@@ -91,6 +91,8 @@ def test_demo_prints_tokens_that_work_with_a_directory_to_search_and_stops_on_ct
         saved = json.loads((tmp_path / "demo-data" / "tokens.json").read_text(encoding="utf-8"))
         assert saved["tokens"]["global_admin"] == token
         assert demo.stop(signal.SIGINT) == 0, demo.output()
+        assert demo.output().count("Shutting down") == 1, demo.output()
+        assert demo.output().count("Finished server process") == 1, demo.output()
 
 
 def _printed(output: str, variable: str) -> str:
