@@ -1,5 +1,8 @@
 """Progress of a long batch job on the terminal: rows done, rate and time left, at most once a second.
 
+Lines appear on a terminal, and elsewhere (a log, a pipe) only for a long job: more rows than one
+batch, or one running for 2 s or more; a script that runs a small job sees only its final counts.
+
 meter = ProgressMeter(sys.stderr)
 await roll_over_fiscal_year(..., progress=meter)   # "rollover: 20000/1000000 rows (2%), ..."
 """
@@ -12,8 +15,9 @@ from typing import TextIO
 
 from domain.jobs import Progress
 
-QUIET_SECONDS = 2.0  # a job this short shows no progress, except on a terminal
 MIN_INTERVAL_SECONDS = 1.0
+LONG_JOB_ROWS = 10_000  # one batch
+LONG_JOB_SECONDS = 2.0
 
 
 def describe(progress: Progress, elapsed: float) -> str:
@@ -26,30 +30,27 @@ def describe(progress: Progress, elapsed: float) -> str:
 
 
 class ProgressMeter:
-    """A progress callback for the batch jobs that writes to `stream`, throttled; to a terminal from
-    the start, elsewhere (a log, a pipe) only once the job has run `quiet_for` seconds, so a short job
-    prints nothing but its result."""
+    """A progress callback for the batch jobs that writes to `stream`, throttled."""
 
     def __init__(
         self,
         stream: TextIO,
         *,
         interval: float = MIN_INTERVAL_SECONDS,
-        quiet_for: float = QUIET_SECONDS,
         clock: Callable[[], float] = time.monotonic,
-        interactive: bool | None = None,
     ) -> None:
         self._stream = stream
         self._interval = interval
-        self._quiet_for = 0.0 if (stream.isatty() if interactive is None else interactive) else quiet_for
         self._clock = clock
         self._started = clock()
         self._last: float | None = None
+        self._terminal = stream.isatty()
 
     def __call__(self, progress: Progress) -> None:
         now = self._clock()
         finished = progress.done >= progress.total
-        if now - self._started < self._quiet_for:
+        long_job = progress.total > LONG_JOB_ROWS or now - self._started >= LONG_JOB_SECONDS
+        if not (self._terminal or long_job):
             return
         if self._last is not None and now - self._last < self._interval and not finished:
             return

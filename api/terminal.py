@@ -1,16 +1,17 @@
 """`incentives login` and `incentives query`: an admin at the terminal, signed in with MSAL.
 
     incentives login                      # device-code sign-in; prints the code to enter
-    incentives query '{ viewer { objectId } }' [--variables '{"id": 1}'] [--url URL] [--token T]
+    incentives query '{ viewer { objectId } }' [--variables '{"id": 1}'] [--url URL] [--token JWT]
 
 `login` runs MSAL's device-code flow as a public client (INCENTIVES_CLI_CLIENT_ID, by default
-AZURE_CLIENT_ID) against `https://login.microsoftonline.com/{AZURE_TENANT_ID or organizations}`
-for the API's scope `api://{AZURE_CLIENT_ID}/access_as_user`. The token cache is kept in
-`~/.incentives/msal_cache.json` (mode 0600; the directory is INCENTIVES_HOME when set), never in
-the working tree. `query` takes a token from that cache silently (refreshing it if it must), posts
+AZURE_CLIENT_ID) against `{AZURE_AUTHORITY_HOST}/{AZURE_TENANT_ID or organizations}` (by default
+`https://login.microsoftonline.com`; another host, such as the demo's loopback sign-in, is used as
+given, without Microsoft's instance discovery) for the API's scope
+`api://{AZURE_CLIENT_ID}/access_as_user`. The token cache is kept in `~/.incentives/msal_cache.json`
+(mode 0600; the directory is INCENTIVES_HOME when set), never in the working tree. `query` sends
+the token given with `--token` or in INCENTIVES_TOKEN (a demo
+token line works as printed), else takes one from that cache silently (refreshing it if it must), posts
 to the API (INCENTIVES_API_URL, default http://127.0.0.1:8000/graphql) and prints the JSON reply.
-With `--token` (or INCENTIVES_TOKEN in the environment) it sends that access token instead, e.g. one
-the demo printed: `incentives query --token "$GLOBAL_ADMIN_TOKEN" '{ viewer { displayName } }'`.
 
 Exit codes: 0 done, 1 not signed in, sign-in failed, or the API answered with errors; 2 usage.
 """
@@ -32,12 +33,13 @@ import msal
 from adapters.msal_http import MsalHttpClient
 from api.entry import USAGE, CommandError
 from api.settings import Settings
+from auth.keys import is_loopback_host
 
 DEFAULT_API_URL = "http://127.0.0.1:8000/graphql"
-AUTHORITY_HOST = "https://login.microsoftonline.com"
+MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+TOKEN_VARIABLE = "INCENTIVES_TOKEN"  # noqa: S105 (the variable's name, not a token)
 CACHE_FILE = "msal_cache.json"
-LOGIN_HINT = "not signed in: run `incentives login` first (or pass --token)"
-TOKEN_VARIABLE = "INCENTIVES_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
+LOGIN_HINT = "not signed in: run `incentives login` first"
 MAX_SIGN_IN_WAIT_SECONDS = 15 * 60
 QUERY_TIMEOUT_SECONDS = 60.0
 
@@ -51,10 +53,26 @@ class TerminalConfig:
     tenant: str
     api_url: str
     home: Path
+    authority_host: str = MICROSOFT_AUTHORITY_HOST
 
     @property
     def authority(self) -> str:
-        return f"{AUTHORITY_HOST}/{self.tenant}"
+        return f"{self.authority_host.rstrip('/')}/{self.tenant}"
+
+    @property
+    def plain_loopback(self) -> bool:
+        """A plain-HTTP authority on loopback (the demo's): named to MSAL as https, reached as http."""
+        url = httpx.URL(self.authority_host)
+        return url.scheme == "http" and is_loopback_host(url.host)
+
+    @property
+    def msal_authority(self) -> str:
+        return "https" + self.authority.removeprefix("http") if self.plain_loopback else self.authority
+
+    @property
+    def is_microsoft(self) -> bool:
+        """Whether the authority is Entra's own host (MSAL then checks it with instance discovery)."""
+        return self.authority_host.rstrip("/") == MICROSOFT_AUTHORITY_HOST
 
     @property
     def scopes(self) -> list[str]:
@@ -76,6 +94,7 @@ class TerminalConfig:
             tenant=settings.azure_tenant_id or "organizations",
             api_url=url or settings.api_url or DEFAULT_API_URL,
             home=Path(home).expanduser() if home else Path.home() / ".incentives",
+            authority_host=settings.azure_authority_host,
         )
 
 
@@ -94,7 +113,8 @@ def add_terminal_commands(commands: argparse._SubParsersAction[argparse.Argument
     queried.add_argument(
         "--token",
         default=None,
-        help=f"an access token to send (default ${TOKEN_VARIABLE}, else the signed-in one)",
+        metavar="JWT",
+        help=f"send this access token (default: ${TOKEN_VARIABLE}, else the one `login` cached)",
     )
     queried.set_defaults(run=query)
 
@@ -127,13 +147,11 @@ def query(
     http: httpx.Client | None = None,
 ) -> int:
     """Send one GraphQL document to the API as the signed-in admin and print the JSON reply."""
-    given = args.token or os.environ.get(TOKEN_VARIABLE)
-    if given:
-        api_url = args.url or settings.api_url or DEFAULT_API_URL
-        token = given.removeprefix("Bearer ").strip()
-    else:
-        config = TerminalConfig.from_settings(settings, url=args.url)
-        api_url, token = config.api_url, _cached_token(config, msal_http)
+    api_url: str = args.url or settings.api_url or DEFAULT_API_URL
+    # A token given as is needs no sign-in settings; otherwise the one `login` cached.
+    token = args.token or os.environ.get(TOKEN_VARIABLE)
+    if not token:
+        token = _cached_token(TerminalConfig.from_settings(settings, url=api_url), msal_http)
     payload = {"query": args.document, "variables": args.variables}
     client = http or httpx.Client(timeout=QUERY_TIMEOUT_SECONDS, trust_env=False)
     try:
@@ -179,15 +197,18 @@ class _MsalSession:
     ) -> None:
         self._config, self._cache = config, cache
         self._owns_http = http is None
-        self._http = http or MsalHttpClient()
+        self._http = http or (_plain_loopback_http(config) if config.plain_loopback else MsalHttpClient())
 
     def __enter__(self) -> Any:
         try:
             return msal.PublicClientApplication(
                 self._config.cli_client_id,
-                authority=self._config.authority,
+                authority=self._config.msal_authority,
                 token_cache=self._cache,
                 http_client=self._http,
+                # Another host (the demo's loopback sign-in) is no Microsoft cloud: take it as given.
+                instance_discovery=self._config.is_microsoft,
+                validate_authority=self._config.is_microsoft,
             )
         except (httpx.HTTPError, ValueError) as error:
             self._close()
@@ -203,6 +224,35 @@ class _MsalSession:
     def _close(self) -> None:
         if self._owns_http:
             self._http.close()
+
+
+class _PlainLoopbackTransport(httpx.BaseTransport):
+    """MSAL accepts only https; a plain-HTTP sign-in service on loopback (the demo's, which
+    AZURE_AUTHORITY_HOST may name) is named to MSAL as https, and reached as http here: requests to
+    `https://{that host}` go out as http, and its discovery document names https endpoints."""
+
+    def __init__(self, authority_host: str) -> None:
+        self._plain = authority_host.rstrip("/")
+        self._named = "https" + self._plain.removeprefix("http")
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if str(request.url).startswith(self._named + "/"):
+            request.url = httpx.URL(self._plain + str(request.url).removeprefix(self._named))
+        response = self._inner.handle_request(request)
+        if not request.url.path.endswith("/.well-known/openid-configuration"):
+            return response
+        body = response.read().replace(self._plain.encode(), self._named.encode())
+        headers = {"Content-Type": "application/json"}
+        return httpx.Response(response.status_code, headers=headers, content=body)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _plain_loopback_http(config: TerminalConfig) -> MsalHttpClient:
+    transport = _PlainLoopbackTransport(config.authority_host)
+    return MsalHttpClient(httpx.Client(transport=transport, timeout=QUERY_TIMEOUT_SECONDS, trust_env=False))
 
 
 def _load_cache(path: Path) -> msal.SerializableTokenCache:

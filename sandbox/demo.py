@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -29,7 +30,7 @@ from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
 from api.settings import Settings
 from domain.database import create_engine, session_factory
 from migrations import upgrade
-from sandbox.entra import LoopbackEntra, serve_loopback
+from sandbox.entra import DEMO_CLIENT_APP_ID, LoopbackEntra, serve_loopback
 from sandbox.routing import routed_async_http, routed_msal_http
 from sandbox.sample_data import CAST, COLLEAGUES, OPERATOR_TENANT_ID, Person, seed
 from sandbox.server import tcp_listener
@@ -98,7 +99,7 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
                 access_log=False,
             )
             api_server = _DemoServer(config)
-            _stop_on_signals([api_server, entra_server])
+            _stop_on_signals([api_server])
             serving = asyncio.create_task(api_server.serve(sockets=[api_socket]))
             await _until_started(api_server, serving)
             tokens = {person: _mint(entra, person) for person in CAST}
@@ -106,6 +107,8 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
             print(_banner(api_url, issuer_base, directory, tokens), flush=True)
             await serving
     finally:
+        # uvicorn's logger is shared: the sign-in service would say "Shutting down" a second time.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         entra_server.should_exit = True
         await _others_finished()
 
@@ -115,6 +118,8 @@ async def _loopback_graph(entra: LoopbackEntra) -> AsyncIterator[GraphClient]:
     """Graph as the demo API: registered on the loopback issuer, which MSAL and Graph are routed to."""
     secret = secrets.token_urlsafe(32)
     entra.register_application(DEMO_API_CLIENT_ID, secret=secret)
+    # `incentives login` signs in as this public client (the Azure CLI's id, as in tokens' `azp`).
+    entra.register_application(DEMO_CLIENT_APP_ID, public_client=True)
     for person in (*CAST, *COLLEAGUES):
         entra.add_directory_user(person.tenant_id, person.object_id, person.email, person.name, person.email)
     msal_http, http = routed_msal_http(entra.base_url), routed_async_http(entra.base_url)
@@ -222,6 +227,15 @@ def _write_tokens(path: Path, api_url: str, issuer_base: str, tokens: dict[Perso
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
+def _terminal_line(api_url: str, issuer_base: str) -> str:
+    """The settings `incentives login` and `query` need to use the demo, as a line to paste."""
+    return (
+        f"export AZURE_AUTHORITY_HOST={issuer_base} AZURE_CLIENT_ID={DEMO_API_CLIENT_ID} "
+        f"INCENTIVES_CLI_CLIENT_ID={DEMO_CLIENT_APP_ID} INCENTIVES_API_URL={api_url}/graphql "
+        "INCENTIVES_HOME=demo-data/terminal"
+    )
+
+
 def _banner(api_url: str, issuer_base: str, directory: Path, tokens: dict[Person, str]) -> str:
     people = "\n".join(
         f"  # {person.label}: {person.name} <{person.email}>\n  export {person.variable}={token}\n"
@@ -242,8 +256,15 @@ Try it:
   curl -s {api_url}/graphql -H "Authorization: Bearer $GLOBAL_ADMIN_TOKEN" \\
     -H 'Content-Type: application/json' -d '{CURL_QUERY}'
 
+Or from the command line, with a token above, or signed in with a device code as any sample user:
+
+  incentives query --token "$GLOBAL_ADMIN_TOKEN" '{{ viewer {{ displayName }} }}' --url {api_url}/graphql
+  {_terminal_line(api_url, issuer_base)}
+  incentives login && incentives query '{{ viewer {{ displayName }} }}'
+
 In GraphiQL, pick a sample user at the top of the page (or paste a header under "Headers":
 {{"Authorization": "Bearer <a token above>"}}). It works offline: its files ship with the package.
+Requests are not logged, so this stays on screen.
 
 Press Ctrl+C to stop.
 """

@@ -13,6 +13,7 @@ and, for MSAL (see `sandbox.oauth`) and as a small Microsoft Graph (see `sandbox
     POST /{tenant}/oauth2/v2.0/token                      client credentials, device code, refresh
     GET  /v1.0/users/{id or upn}, /v1.0/users?$search=    the directory (`add_directory_user`)
     POST /v1.0/users/{id}/sendMail                        recorded in `sent_mail`
+    GET, POST /devicelogin                                enter a device code, pick a user
 
 A request routed here for a Microsoft host (`sandbox.routing`) carries
 `X-Loopback-Public-Base: https://login.microsoftonline.com`; discovery then names that host's
@@ -53,6 +54,7 @@ from starlette.routing import Route
 
 from auth.tokens import is_guid
 from sandbox.clients import LoopbackApplication
+from sandbox.devicelogin import DeviceLoginPage
 from sandbox.graph import LoopbackDirectory, LoopbackGraph, LoopbackUser, SentMail
 from sandbox.oauth import LoopbackOAuth
 from sandbox.routing import public_base_from
@@ -79,6 +81,7 @@ class LoopbackEntra(LoopbackIssuer):
                 Route("/{tenant}/discovery/v2.0/keys", self._jwks_endpoint),
                 *self._oauth.routes(),
                 *LoopbackGraph(self, self._directory).routes(),
+                *DeviceLoginPage(self._directory, self._oauth.approve).routes(),
             ]
         )
 

@@ -100,6 +100,17 @@ class LoopbackDirectory:
                 (u for (t, _), u in self._users.items() if t == tenant_id), key=lambda u: u.display_name
             )
 
+    def everyone(self) -> list[LoopbackUser]:
+        """The users of every tenant, by name."""
+        with self._lock:
+            return sorted(self._users.values(), key=lambda u: (u.display_name, u.user_principal_name))
+
+    def by_key(self, key: str) -> LoopbackUser | None:
+        """The user keyed `{tenant_id}/{object_id}`, if any."""
+        tenant_id, _, object_id = key.partition("/")
+        with self._lock:
+            return self._users.get((tenant_id, object_id.lower()))
+
     def record(self, mail: SentMail) -> None:
         with self._lock:
             self._sent.append(mail)

@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from auth.tokens import is_guid
 from sandbox.clients import LoopbackApplication, OAuthError, authenticate_client, client_credentials
+from sandbox.devicelogin import PATH as DEVICE_LOGIN_PATH
 from sandbox.graph import LoopbackUser
 from sandbox.routing import public_base_from
 from sandbox.tokens import MULTI_TENANT_AUTHORITIES, LoopbackIssuer
@@ -140,7 +141,10 @@ class LoopbackOAuth:
             if not application.public_client:
                 raise OAuthError("invalid_client", "AADSTS7000218: the app is not a public client.")
             scopes = _resource_scopes(form.get("scope", ""))
-            return JSONResponse(self._new_device_code(application, tenant, scopes))
+            # Routed from login.microsoftonline.com: Microsoft's page; on loopback: our own.
+            routed = public_base_from(request.headers) is not None
+            page = VERIFICATION_URI if routed else f"{self._entra.base_url}{DEVICE_LOGIN_PATH}"
+            return JSONResponse(self._new_device_code(application, tenant, scopes, page))
         except OAuthError as error:
             return error.response()
 
@@ -243,7 +247,7 @@ class LoopbackOAuth:
         return application
 
     def _new_device_code(
-        self, application: LoopbackApplication, tenant: str, scopes: tuple[str, ...]
+        self, application: LoopbackApplication, tenant: str, scopes: tuple[str, ...], page: str
     ) -> dict[str, Any]:
         device_code, user_code = secrets.token_urlsafe(32), secrets.token_hex(4).upper()
         code = _DeviceCode(
@@ -259,10 +263,10 @@ class LoopbackOAuth:
         return {
             "user_code": user_code,
             "device_code": device_code,
-            "verification_uri": VERIFICATION_URI,
+            "verification_uri": page,
             "expires_in": DEVICE_CODE_LIFETIME_SECONDS,
             "interval": DEVICE_CODE_INTERVAL_SECONDS,
-            "message": f"To sign in, use a web browser to open the page {VERIFICATION_URI} "
+            "message": f"To sign in, use a web browser to open the page {page} "
             f"and enter the code {user_code} to authenticate.",
         }
 

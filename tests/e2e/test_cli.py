@@ -106,6 +106,8 @@ def test_demo_prints_tokens_that_work_with_a_directory_to_search_and_stops_on_ct
         assert by_env.returncode == 0, by_env.stderr
         assert json.loads(by_env.stdout)["data"] == {"viewer": {"isGlobalAdmin": True}}
         assert demo.stop(signal.SIGINT) == 0, demo.output()
+        assert demo.output().count("Shutting down") == 1, demo.output()
+        assert demo.output().count("Finished server process") == 1, demo.output()
 
 
 def _printed(output: str, variable: str) -> str:
