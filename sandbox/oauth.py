@@ -6,7 +6,8 @@
                                                     device_code, refresh_token
 
 Only registered applications get tokens. A device code stays `authorization_pending` until the
-test approves it (`approve_device_code`), unless a user is set to approve every code at once.
+test approves it (`approve_device_code`) or someone does on the `/devicelogin` page (on loopback;
+the verification URI is Microsoft's when routed), unless a user is set to approve every code at once.
 Scopes name the resource as Entra does: `https://graph.microsoft.com/.default` gives a token for
 `aud` `https://graph.microsoft.com`, `api://{app id}/access_as_user` one for `aud` `{app id}`.
 """
