@@ -451,3 +451,38 @@ def test_a_refused_mutation_leaves_no_audit_event(client: Client, world: ApiWorl
         {"name": "Rome", "country": "IT", "partnerType": "DIRECT_RESELLER"},
     )
     assert client.audit_actions(partner.admin) == before
+
+
+CONTACTS = """{ viewer { organization {
+  adminContacts { role displayName }
+  locations { edges { node { id incentiveAdmins { objectId } } } } } } }"""
+
+
+def test_admin_contacts_and_incentive_admins_are_the_organizations_own(
+    client: Client, world: ApiWorld
+) -> None:
+    """`adminContacts`: the Global admins seen and the Account admins; `incentiveAdmins`: those whose
+    INCENTIVES_ADMIN assignment covers the location. Another organization's people never appear."""
+    partner = world.partner()
+    covered, other_location = world.location(partner), world.location(partner)
+    account_admin = world.member(partner, "ACCOUNT_ADMIN")
+    incentives_admin = world.member(partner, "INCENTIVES_ADMIN", locations=[covered])
+    everywhere = world.member(partner, "INCENTIVES_ADMIN")
+    world.member(partner, "INCENTIVES_USER", locations=[covered])  # not an admin
+    stranger = world.partner(legal_name="Fabrikam")
+    world.member(stranger, "ACCOUNT_ADMIN")
+    world.member(stranger, "INCENTIVES_ADMIN", locations=[world.location(stranger)])
+
+    organization = client.query(partner.admin, CONTACTS)["viewer"]["organization"]
+
+    roles = sorted(contact["role"] for contact in organization["adminContacts"])
+    assert roles == ["ACCOUNT_ADMIN", "GLOBAL_ADMIN"]
+    admins = {
+        edge["node"]["id"]: sorted(user["objectId"] for user in edge["node"]["incentiveAdmins"])
+        for edge in organization["locations"]["edges"]
+    }
+    assert admins == {
+        covered: sorted([incentives_admin.object_id, everywhere.object_id]),
+        other_location: [everywhere.object_id],
+    }
+    assert account_admin.object_id not in admins[covered]

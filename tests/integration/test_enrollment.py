@@ -278,3 +278,24 @@ async def test_open_programs_need_no_eligibility(world: World) -> None:
         world.uow(), admin, location_id=location_id, program_id=program_id, payment_profile_id=None
     )
     assert enrolled.status is EnrollmentStatus.ACTION_REQUIRED
+
+
+async def test_one_payment_profile_serves_several_programs_and_locations(world: World) -> None:
+    """A payment profile belongs to the organization: one bank account for every enrollment."""
+    org = await world.organization()
+    stockholm, malmo = await world.location(org, "Stockholm"), await world.location(org, "Malmo")
+    growth, coop = await world.program("GROWTH"), await world.program("COOP")
+    admin = actors.incentives_admin(org.tenant_id, org.id)
+    profile_id = await world.payment_profile(admin)
+    for location_id in (stockholm, malmo):
+        await world.tax_profile(admin, location_id)
+    made = [
+        await world.enroll(admin, location_id, program_id, profile_id)
+        for location_id in (stockholm, malmo)
+        for program_id in (growth, coop)
+    ]
+    rows = await world.rows(Enrollment, Enrollment.id.in_(made))
+    assert len(rows) == 4
+    assert {(row.status, row.payment_profile_id) for row in rows} == {
+        (EnrollmentStatus.VALIDATING_ENROLLMENT, profile_id)
+    }
