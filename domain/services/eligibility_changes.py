@@ -98,16 +98,21 @@ async def follow_eligibility(uow: UnitOfWork, actor: Actor, organization_id: int
 
 
 def _of_the_organization(organization_id: int, *, qualifying: bool) -> ColumnElement[bool]:
-    """`Enrollment.location_id` among the organization's locations that do (not) meet the criteria of
-    the enrollment's program."""
+    """The enrollment's location belongs to the organization and does (not) meet the criteria of the
+    enrollment's program: an EXISTS on that one location (its primary key), not a list of them per
+    row, which SQLite re-evaluated for every enrollment."""
     meets = meets_criteria_of(Enrollment.program_id)
-    locations = (
+    return (
         select(Location.id)
         .join(Organization, Organization.id == Location.organization_id)
-        .where(Location.organization_id == organization_id, meets if qualifying else ~meets)
+        .where(
+            Location.id == Enrollment.location_id,
+            Location.organization_id == organization_id,
+            meets if qualifying else ~meets,
+        )
         .correlate(Enrollment)
+        .exists()
     )
-    return Enrollment.location_id.in_(locations)
 
 
 async def _lose(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bench.agreement
 from bench.fiscal_year import measure, table
 from bench.seed import Scale
 from tests.support.world import FISCAL_YEAR
@@ -15,3 +16,10 @@ async def test_the_benchmark_seeds_rolls_forward_and_invites_200_locations(sqlit
         ("invitations", 200),
     ]
     assert "| sqlite | roll-forward | 400 |" in table(timings)
+
+
+async def test_the_agreement_benchmark_takes_as_many_statements_for_200_locations_as_for_10() -> None:
+    rows = await bench.agreement.run(locations=200, program_count=1)
+    by_size = {(step, size): statements for step, size, statements, _ in rows}
+    for step, _ in bench.agreement.STEPS:
+        assert by_size[(step, 10)] == by_size[(step, 200)], step
