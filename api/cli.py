@@ -109,7 +109,7 @@ def rollover(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"Rolled fiscal year {year} forward to {year + 1}: carried {result.carried}, "
         f"action required {result.action_required}, ineligible {result.ineligible}, "
-        f"inactive {result.inactive}."
+        f"inactive {result.inactive}. Enrollments still in progress ended with FY {year} (not carried)."
     )
     return 0
 

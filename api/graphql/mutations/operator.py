@@ -105,9 +105,16 @@ class RollOverFiscalYearInput:
 
 @strawberry.type(description="The result of `rollOverFiscalYear`: how many enrollments went where.")
 class RollOverFiscalYearPayload(Payload):
-    carried: int = strawberry.field(default=0, description="ENROLLED again in the next fiscal year.")
+    carried: int = strawberry.field(
+        default=0,
+        description="ENROLLED again in the next fiscal year: still eligible, with an active PARTNER_PROGRAM "
+        "agreement. Enrollments still in progress on June 30 (INVITED, ACTION_REQUIRED, "
+        "VALIDATING_ENROLLMENT) end with their year: they are not carried and not counted here.",
+    )
     action_required: int = strawberry.field(default=0, description="Eligible, but the tax profile expired.")
-    ineligible: int = strawberry.field(default=0, description="No longer eligible.")
+    ineligible: int = strawberry.field(
+        default=0, description="No longer eligible, or without an active PARTNER_PROGRAM agreement."
+    )
     inactive: int = strawberry.field(default=0, description="The program was discontinued.")
 
 
