@@ -217,19 +217,12 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except HTTPException as refused:  # Strawberry's would be plain text
-            media = _media_of(request)
-            if refused.status_code == 404:  # a GET without a query, GraphiQL being off
-                message = "A GET to /graphql needs a `query` parameter."
-                response = problem(400, message, "BAD_REQUEST", media=media)
-            elif refused.status_code == 405:  # a mutation sent by GET
-                response = problem(405, refused.reason, METHOD_NOT_ALLOWED, {"Allow": "POST"}, media=media)
-            else:
-                response = problem(
-                    refused.status_code,
-                    refused.reason,
-                    _CODES.get(refused.status_code, "BAD_REQUEST"),
-                    media=media,
-                )
+            status, message = refused.status_code, refused.reason
+            if status == 404:  # a GET without a query, GraphiQL being off
+                status, message = 400, "A GET to /graphql needs a `query` parameter."
+            allow = {"Allow": "POST"} if status == 405 else None  # a mutation sent by GET
+            code = _CODES.get(status, "BAD_REQUEST")
+            response = problem(status, message, code, allow, media=_media_of(request))
         await response(scope, receive, send)
 
     async def execute_single(
@@ -262,11 +255,11 @@ class GraphQLApp(GraphQL[Context, None]):
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
             # Refused before execution began (parse, validation, variables, limits): no data entry.
             answer.pop("data", None)
-            if _media_of(request) == GRAPHQL_RESPONSE:
-                response = getattr(request.state, "graphql_response", None)
-                if response is not None and not response.status_code:
-                    masked = any(error.message == MASKED_MESSAGE for error in result.errors)
-                    response.status_code = 500 if masked else 400
+            response: Response | None = getattr(request.state, "graphql_response", None)
+            # Under graphql-response+json that is a 4xx (500 if masked); a status set already stays.
+            if response is not None and response.media_type == GRAPHQL_RESPONSE and not response.status_code:
+                masked = any(error.message == MASKED_MESSAGE for error in result.errors)
+                response.status_code = 500 if masked else 400
         return answer
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
