@@ -55,6 +55,8 @@ from api.guard import (
     send_json,
 )
 from api.media import GRAPHQL_RESPONSE, JSON, negotiate
+from api.read.extension import Plans
+from api.read.lane import Lane
 from api.settings import Settings
 from api.websocket import TransportHandler, WebSocketEndpoint, authenticate_connection
 from auth.authenticate import Authenticator
@@ -192,8 +194,9 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(
         self, *, graphiql: bool = False, allowed_origins: Sequence[str] = (), personas_url: str = ""
     ) -> None:
+        self.plans = Plans()
         super().__init__(
-            build_schema(),
+            build_schema(plans=self.plans),
             allowed_origins=allowed_origins,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -290,6 +293,7 @@ class AuthenticatedGraphQL:
 
     def __init__(self, graphql: GraphQLApp) -> None:
         self._graphql = graphql
+        self._lane = Lane(graphql.plans)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -300,6 +304,7 @@ class AuthenticatedGraphQL:
             await refused(scope, receive, send)
             return
         scope["state"]["media_type"] = media
+        principal = _NOBODY
         if not graphiql:
             authenticator = services_of(request).authenticator
             try:
@@ -320,13 +325,29 @@ class AuthenticatedGraphQL:
         timeout = services_of(request).request_timeout
         try:
             body = await read_body(scope, receive, seconds=timeout)
-            check_json_body(scope, body)
+            parsed = check_json_body(scope, body)
         except BodyRefused as refusal:
             await send_json(send, refusal.status, error_body(refusal.message, refusal.code), media=media)
             return
         except ClientGone:
             return
-        await guarded(self._graphql, scope, body, receive, send, seconds=timeout)
+        app: ASGIApp = self._graphql
+        if parsed is not None and principal is not _NOBODY:
+            app = self._planned_or_general(parsed, principal, media or JSON)
+        await guarded(app, scope, body, receive, send, seconds=timeout)
+
+    def _planned_or_general(self, parsed: dict[str, Any], principal: Principal, media: str) -> ASGIApp:
+        """The lane's answer to a query it has a plan for, else Strawberry's view's."""
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            request = Request(scope, receive)
+            response = await self._lane.answer(request, parsed, principal, services_of(request), media)
+            if response is None:
+                await self._graphql(scope, receive, send)
+            else:
+                await response(scope, receive, send)
+
+        return app
 
 
 def _refused_by_form(request: Request, media: str | None) -> Response | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -96,19 +97,21 @@ async def read_body(scope: Scope, receive: Receive, *, seconds: float, limit: in
         ) from None
 
 
-def check_json_body(scope: Scope, body: bytes) -> None:
-    """A JSON POST must hold a JSON object (the GraphQL-over-HTTP request); else `BodyRefused` 400."""
+def check_json_body(scope: Scope, body: bytes) -> dict[str, Any] | None:
+    """A JSON POST must hold a JSON object (the GraphQL-over-HTTP request); else `BodyRefused` 400.
+    The object, parsed; None for a request that is not a JSON POST."""
     if scope.get("method") != "POST":
-        return
+        return None
     content_type = dict(scope.get("headers") or ()).get(b"content-type", b"")
     if not content_type.split(b";")[0].strip().lower().endswith(b"json"):
-        return
+        return None
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as error:  # invalid UTF-8 and nesting past 1,024 levels included
         raise BodyRefused(400, "BAD_REQUEST", f"The request body is not valid JSON: {error}") from None
     if not isinstance(parsed, dict):
         raise BodyRefused(400, "BAD_REQUEST", "The request body must be a JSON object with a `query`.")
+    return parsed
 
 
 async def guarded(

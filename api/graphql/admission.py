@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -38,9 +39,38 @@ from api.graphql.context import Context
 from api.graphql.errors import ExpectedError, ForbiddenError
 from api.graphql.limits import asks_introspection, cost_of, root_selections, too_complex
 from api.graphql.types.base import ACCESS
+from auth.principal import Principal
 from domain.access import Action, permits
 
 THROTTLED = "THROTTLED"
+# Where the planned read's lane (api/read/lane.py) leaves what it charged a request that it then
+# hands to Strawberry: the request is not charged twice.
+ADMITTED = "admitted"
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A request already costed and charged (by the lane)."""
+
+    cost: int
+    charge: Charge
+
+
+def caller_of(principal: Principal) -> str:
+    """The key of the caller's budget."""
+    return f"{principal.tenant_id}:{principal.object_id}"
+
+
+def cost_extension(cost: int, charge: Charge) -> dict[str, Any]:
+    """`extensions.cost` of an answer."""
+    return {
+        "cost": {
+            "requested": cost,
+            "limit": charge.limit,
+            "remaining": charge.remaining,
+            "resetAt": datetime.fromtimestamp(charge.reset_at, UTC).isoformat().replace("+00:00", "Z"),
+        }
+    }
 
 
 class Refused(ExpectedError):
@@ -59,7 +89,10 @@ class Admission(SchemaExtension):
         context = execution.context
         document = execution.graphql_document
         operation = None if document is None else get_operation_ast(document, execution.operation_name)
-        if (
+        admitted = _admitted_already(context)
+        if admitted is not None:
+            self._cost, self._charge = admitted.cost, admitted.charge
+        elif (
             execution.result is None
             and document is not None
             and operation is not None
@@ -84,7 +117,7 @@ class Admission(SchemaExtension):
             return None  # the client's bad variables: graphql-core tells it (BAD_USER_INPUT)
         services, principal = context.services, context.principal
         cost = self._cost = cost_of(schema, document, operation, coerced.coerced)
-        caller = f"{principal.tenant_id}:{principal.object_id}"
+        caller = caller_of(principal)
         refusal = self._refusal(context, schema, document, operation, cost)
         if refusal is not None:
             self._charge = await services.budgets.charge(caller, 0)  # told what is left, not charged
@@ -133,18 +166,16 @@ class Admission(SchemaExtension):
             context = self.execution_context.context
             if not isinstance(context, Context):
                 return {}
-            principal = context.principal
-            caller = f"{principal.tenant_id}:{principal.object_id}"
-            self._charge = await context.services.budgets.charge(caller, 0)
-        charge = self._charge
-        return {
-            "cost": {
-                "requested": self._cost or 0,
-                "limit": charge.limit,
-                "remaining": charge.remaining,
-                "resetAt": datetime.fromtimestamp(charge.reset_at, UTC).isoformat().replace("+00:00", "Z"),
-            }
-        }
+            self._charge = await context.services.budgets.charge(caller_of(context.principal), 0)
+        return cost_extension(self._cost or 0, self._charge)
+
+
+def _admitted_already(context: object) -> Admitted | None:
+    request = getattr(context, "request", None)
+    if request is None:
+        return None
+    admitted = getattr(request.state, ADMITTED, None)
+    return admitted if isinstance(admitted, Admitted) else None
 
 
 @cache

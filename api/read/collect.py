@@ -86,6 +86,7 @@ class Plan:
     """A validated document's operation, ready to run; built once per document and kept."""
 
     schema: GraphQLSchema
+    document: DocumentNode
     operation: OperationDefinitionNode
     fragments: Mapping[str, FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
@@ -101,7 +102,7 @@ class Plan:
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         }
-        return cls(schema, operation, fragments, _directive_variables(document))
+        return cls(schema, document, operation, fragments, _directive_variables(document))
 
     def directive_key(self, variables: VariableValues) -> tuple[Any, ...]:
         """The values that decide @skip and @include: collections differ only when these do."""

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.graphql.context import Context
 from api.read.collect import TYPENAME, Field, Plan, Selection
+from domain.queries.pages import Source
 
 Path = tuple[str | int, ...]
 Handler = Callable[["Run", Field, list["Obj"]], Awaitable[None]]
@@ -88,8 +89,19 @@ class Run:
     context: Context
     session: AsyncSession
     model: ReadModel
+    # Where the read model's row statements run: the session, or the driver (`adapters.driver_reads`).
+    rows: Source | None = None
     errors: list[GraphQLError] = field(default_factory=list)
     _builders: dict[tuple[str, int], Build | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = self.session
+
+    @property
+    def source(self) -> Source:
+        assert self.rows is not None
+        return self.rows
 
     async def execute(self) -> dict[str, Any] | None:
         query = self.plan.schema.query_type

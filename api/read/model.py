@@ -107,7 +107,7 @@ def returned_type(asked: Field) -> GraphQLObjectType:
 
 
 async def rows_by_id(run: Run, rows: Rows, ids: Iterable[int | None]) -> dict[int, Row[Any]]:
-    return await rows_by_ids(run.session, rows, (i for i in ids if i is not None))
+    return await rows_by_ids(run.source, rows, (i for i in ids if i is not None))
 
 
 def to_one(
@@ -218,7 +218,7 @@ async def query_organizations(run: Run, asked: Field, objs: list[Obj]) -> None:
 async def every(
     run: Run, asked: Field, objs: list[Obj], table: Rows, args: PageArgs, model: type[models.Base]
 ) -> None:
-    page = await row_page(run.session, table, args)
+    page = await row_page(run.source, table, args)
 
     async def counts(keys: list[Hashable]) -> dict[Hashable, int]:
         total = await count_of(run.session, model)
@@ -237,7 +237,7 @@ async def query_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
         return
     status = given(run.arguments(asked).get("status"))
     today = run.context.today()
-    page = await all_enrollment_rows_page(run.session, args, status, today)
+    page = await all_enrollment_rows_page(run.source, args, status, today)
 
     async def counts(keys: list[Hashable]) -> dict[Hashable, int]:
         return dict.fromkeys(keys, await all_enrollments_count(run.session, status, today))
@@ -325,7 +325,7 @@ async def visible_programs(run: Run, keys: set[int]) -> dict[int, Any]:
 
 
 async def visible_enrollments(run: Run, keys: set[int]) -> dict[int, Any]:
-    rows = await enrollment_rows_by_id(run.session, keys)
+    rows = await enrollment_rows_by_id(run.source, keys)
     return {k: r for k, r in rows.items() if permitted(run, Action.READ_ENROLLMENT, enrollment_scope(r))}
 
 
@@ -383,7 +383,7 @@ async def organization_locations(run: Run, asked: Field, objs: list[Obj]) -> Non
     if args is None:
         return
     ids = [obj.row.id for obj in objs]
-    pages = await row_pages_by_parent(run.session, LOCATIONS, LOCATIONS.table.c.organization_id, ids, args)
+    pages = await row_pages_by_parent(run.source, LOCATIONS, LOCATIONS.table.c.organization_id, ids, args)
 
     async def counts(keys: list[Hashable]) -> dict[Hashable, int]:
         found = await counts_by_parent(run.session, models.Location.organization_id, [int(k) for k in keys])  # type: ignore[call-overload]
@@ -428,7 +428,7 @@ async def location_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
         ids = [obj.row.id for obj in group]
         pages.update(
             await enrollment_row_pages_by_location(
-                run.session, ids, args, coverage=coverage, fiscal_year=fiscal_year
+                run.source, ids, args, coverage=coverage, fiscal_year=fiscal_year
             )
         )
 

@@ -17,6 +17,7 @@ from domain.queries.pages import (
     Page,
     PageArgs,
     Rows,
+    Source,
     Where,
     count_of,
     counts_by_parent,
@@ -118,7 +119,7 @@ ENROLLMENT_ROWS = Rows(
 
 
 async def enrollment_row_pages_by_location(
-    session: AsyncSession,
+    session: Source,
     location_ids: Iterable[int],
     args: PageArgs,
     *,
@@ -137,12 +138,12 @@ async def enrollment_row_pages_by_location(
     )
 
 
-async def enrollment_rows_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Row[Any]]:
+async def enrollment_rows_by_id(session: Source, ids: Iterable[int]) -> dict[int, Row[Any]]:
     return await rows_by_ids(session, ENROLLMENT_ROWS, ids)
 
 
 async def all_enrollment_rows_page(
-    session: AsyncSession, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
+    session: Source, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
 ) -> Page[Row[Any]]:
     """`all_enrollments_page` as `ENROLLMENT_ROWS`."""
     where = Where(shape=("all enrollments", status, today), build=lambda: [shown_status_is(status, today)])

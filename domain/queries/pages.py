@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from operator import itemgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -257,18 +257,39 @@ class Built:
 BUILT = Built()
 
 
-async def rows_by_ids(session: AsyncSession, rows: Rows, ids: Iterable[int]) -> dict[int, Row[Any]]:
+class RowReader(Protocol):
+    """Runs a built statement (`BUILT`) and returns its rows, as named tuples: what the planned read
+    uses on PostgreSQL instead of a session (`adapters.driver_reads`)."""
+
+    async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> Sequence[Any]: ...
+
+
+Source = AsyncSession | RowReader
+
+
+async def _rows(source: Source, statement: Select[Any], values: Mapping[str, Any]) -> Sequence[Any]:
+    if isinstance(source, AsyncSession):
+        found: Sequence[Any] = (await (await source.connection()).execute(statement, values)).all()
+        return found
+    return await source.rows(statement, values)
+
+
+@lru_cache(maxsize=1024)
+def _position(statement: Select[Any], name: str) -> int:
+    return [column.key for column in statement.selected_columns].index(name)
+
+
+async def rows_by_ids(session: Source, rows: Rows, ids: Iterable[int]) -> dict[int, Row[Any]]:
     """`rows` of these ids, by id (one statement; none when there are no ids)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     statement = BUILT.get(("by id", rows), lambda: rows.select().where(InIds(rows.table.c.id, "ids")))
-    found = await (await session.connection()).execute(statement, {"ids": wanted})
-    return {row.id: row for row in found.all()}
+    return {row.id: row for row in await _rows(session, statement, {"ids": wanted})}
 
 
 async def row_pages_by_parent(
-    session: AsyncSession,
+    session: Source,
     rows: Rows,
     parent: KeyedColumnElement[Any],
     parent_ids: Iterable[int],
@@ -295,16 +316,13 @@ async def row_pages_by_parent(
     statement = BUILT.get(("pages", rows, parent, _shape(args), where.shape), build)
     values = {**where.values, "ids": ids, **_bound_values(args)}
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    result = await (await session.connection()).execute(statement, values)
-    at = list(result.keys()).index(parent.key)
-    for row in result.all():  # all(), not iteration: a third less per row
+    at = _position(statement, str(parent.key))
+    for row in await _rows(session, statement, values):
         grouped[row[at]].append(row)
     return {parent_id: args.cut(grouped.get(parent_id, [])) for parent_id in ids}
 
 
-async def row_page(
-    session: AsyncSession, rows: Rows, args: PageArgs, where: Where = EVERYWHERE
-) -> Page[Row[Any]]:
+async def row_page(session: Source, rows: Rows, args: PageArgs, where: Where = EVERYWHERE) -> Page[Row[Any]]:
     """`page_of` as plain rows."""
 
     def build() -> Select[Any]:
@@ -315,7 +333,7 @@ async def row_page(
 
     statement = BUILT.get(("page", rows, _shape(args), where.shape), build)
     values = {**where.values, **_bound_values(args)}
-    return args.cut((await (await session.connection()).execute(statement, values)).all())
+    return args.cut(await _rows(session, statement, values))
 
 
 def _ranked(

@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
 from strawberry.http import process_result
 
 from adapters.budgets import InProcessBudgets
@@ -51,6 +52,7 @@ from api.graphql.loaders import Loaders
 from api.graphql.pagination import encode_cursor
 from api.graphql.schema import build_schema
 from api.read.extension import Plans
+from api.read.lane import Lane
 from auth.authenticate import Authenticator
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity, Principal
 from domain.access import Role
@@ -428,12 +430,14 @@ class Compared:
     operations: int = 0
     runs: int = 0
     planned: int = 0  # runs the planned path answered itself (the rest it left to graphql-core)
+    lane: int = 0  # runs the lane answered (api/read/lane.py), compared with the planned path's
     differences: list[str] = field(default_factory=list)
 
 
 PLANS = Plans()
 PLANNED = build_schema(plans=PLANS)
 REFERENCE = build_schema(planned=False)
+LANE = Lane(PLANS)
 
 
 async def compare(
@@ -456,7 +460,29 @@ async def compare(
                         f"{name} {json.dumps(variables)}\n{document}\nplanned:   {json.dumps(planned)}\n"
                         f"reference: {json.dumps(reference)}"
                     )
+                # Asked again, the request has a plan: the lane answers it (else Strawberry's view).
+                laned = await _lane_answer(services, principal, document, variables)
+                if laned is None:
+                    continue
+                compared.lane += 1
+                if _normal(laned) != _normal(planned) or "cost" not in laned.get("extensions", {}):
+                    compared.differences.append(
+                        f"{name} {json.dumps(variables)}\n{document}\nlane:    {json.dumps(laned)}\n"
+                        f"planned: {json.dumps(planned)}"
+                    )
     return compared
+
+
+async def _lane_answer(
+    services: Services, principal: Principal, document: str, variables: Json
+) -> Json | None:
+    scope = {"type": "http", "method": "POST", "headers": [], "state": {"request_id": "differential"}}
+    body = {"query": document, "variables": variables}
+    response = await LANE.answer(Request(scope), body, principal, services, "application/json")
+    if response is None:
+        return None
+    answer: Json = json.loads(bytes(response.body))
+    return answer
 
 
 async def _answer(

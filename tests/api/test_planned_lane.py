@@ -1,0 +1,87 @@
+"""The planned read's lane (api/read/lane.py) over HTTP, on SQLite and PostgreSQL: a query asked
+again, which now has a plan, is answered past Strawberry's view with the same answer, status and
+headers, its cost charged once, the dashboard in at most three statements sign-in included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from api.media import GRAPHQL_RESPONSE, JSON
+from domain.access import Role
+from tests.support import personas
+from tests.support.entra import RunningEntra
+from tests.support.personas import Tenant
+from tests.support.server import TODAY, ApiServer, served_api
+from tests.support.world import world_on
+
+DASHBOARD = """{ viewer { organization { locations(first: 50) { edges { node { partnerId name
+  enrollments(first: 5) { edges { node { status fiscalYear program { code name } } } } } } } } } }"""
+FORBIDDEN_FIELD = "{ viewer { organization { paymentProfiles { name bankAccountLast4 } } } }"
+
+
+@pytest.fixture
+def api(entra: RunningEntra, database_url: str) -> Iterator[ApiServer]:
+    with served_api(entra, database_url) as server:
+        yield server
+
+
+async def _contoso(api: ApiServer) -> tuple[str, str, str]:
+    """An organization of two locations, one of them enrolled (so a payment profile exists): its
+    tenant, its Global admin's object id, and an Incentives user's (who may not read bank details)."""
+    user = personas.new_guid()
+    async with world_on(api.database_url) as world:
+        org = await world.organization()
+        stockholm = await world.location(org, "Stockholm")
+        await world.location(org, "Gothenburg")
+        program = await world.program()
+        await world.enrolled(org, stockholm, program, tax_expires=TODAY.date() + timedelta(days=400))
+        await world.assign(org, user, Role.INCENTIVES_USER)
+    return org.tenant_id, org.global_admin.object_id, user
+
+
+def _ask(api: ApiServer, query: str, token: str, accept: str) -> tuple[int, str, dict[str, Any]]:
+    response = api.http.post(
+        "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}", "Accept": accept}
+    )
+    return response.status_code, response.headers["content-type"], response.json()
+
+
+def _without_remaining(body: dict[str, Any]) -> dict[str, Any]:
+    cost = dict(body["extensions"]["cost"])
+    del cost["remaining"]
+    return {**body, "extensions": {"cost": cost}}
+
+
+@pytest.mark.parametrize("accept", [JSON, GRAPHQL_RESPONSE])
+@pytest.mark.parametrize(
+    ("query", "caller"),
+    [(DASHBOARD, "admin"), (FORBIDDEN_FIELD, "user")],
+    ids=["dashboard", "a forbidden field"],
+)
+async def test_a_query_asked_again_gets_the_same_answer_from_the_lane(
+    api: ApiServer, entra: RunningEntra, accept: str, query: str, caller: str
+) -> None:
+    tenant_id, admin_id, user_id = await _contoso(api)
+    if caller == "admin":
+        token = personas.global_admin(entra, Tenant(tenant_id), object_id=admin_id).token
+    else:
+        token = personas.user(entra, Tenant(tenant_id), object_id=user_id).token
+
+    first = _ask(api, query, token, accept)  # Strawberry's view answers, and the plan is made
+    with api.statements() as statements:
+        again = _ask(api, query, token, accept)  # the lane
+
+    assert first[:2] == again[:2] == (200, accept)
+    assert _without_remaining(first[2]) == _without_remaining(again[2])
+    spent = first[2]["extensions"]["cost"]["remaining"] - again[2]["extensions"]["cost"]["remaining"]
+    assert spent == again[2]["extensions"]["cost"]["requested"] > 0  # charged once
+    if caller == "admin":
+        locations = again[2]["data"]["viewer"]["organization"]["locations"]["edges"]
+        assert [edge["node"]["name"] for edge in locations] == ["Stockholm", "Gothenburg"]
+        assert len(statements) <= 3, statements
+    else:
+        assert [error["extensions"]["code"] for error in again[2]["errors"]] == ["FORBIDDEN"]
