@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -33,9 +34,12 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     get_named_type,
     is_composite_type,
     value_from_ast_untyped,
+    visit,
 )
 from graphql.validation import ASTValidationRule, ValidationContext
 
@@ -240,6 +244,23 @@ def cost_of(
     if operation.operation is OperationType.MUTATION:
         total += MUTATION_COST * _Shapes(fragments).of(operation.selection_set).fields
     return max(1, total)
+
+
+def cost_variables(document: DocumentNode) -> frozenset[str]:
+    """The variables a cost can depend on: those inside an `ids`, `first` or `last` argument."""
+    names: set[str] = set()
+
+    class Finder(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value in ("ids", *PAGED):
+                visit(node.value, Collect())
+
+    class Collect(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            names.add(node.name.value)
+
+    visit(document, Finder())
+    return frozenset(names)
 
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})

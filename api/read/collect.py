@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,8 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_directive_values
 from graphql.language import Visitor
+
+from api.graphql.limits import cost_variables
 
 TYPENAME = "__typename"
 
@@ -91,9 +93,26 @@ class Plan:
     fragments: Mapping[str, FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
     root: Selection = field(init=False)
+    # The request's cost by the values it depends on (`cost_key`), a few at most.
+    cost_variables: frozenset[str] = field(init=False)
+    costs: dict[Hashable, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Selection(self, (self.operation.selection_set,))
+        self.cost_variables = cost_variables(self.document)
+
+    def cost_key(self, variables: VariableValues) -> Hashable | None:
+        """What the cost depends on in these variables (`limits.cost_of`: page sizes and the number
+        of ids); None when it cannot be told by value."""
+        key = []
+        for name in sorted(self.cost_variables):
+            value = variables.coerced.get(name)
+            if isinstance(value, list):
+                value = len(value)
+            if not isinstance(value, int | None):
+                return None
+            key.append(value)
+        return tuple(key)
 
     @classmethod
     def of(cls, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> Plan:

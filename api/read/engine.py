@@ -5,7 +5,7 @@ batch of SQL for a relation, a loop over rows for a scalar), so the work grows w
 the document, not with the number of rows. Errors are located like graphql-core locates them; an
 error on a non-null field hands the request back to graphql-core (`Run.fail`).
 
-    run = Run(plan, variables, context, session, model)
+    run = Run(plan, variables, context, lambda: session, model)
     data = await run.execute()      # run.errors holds the located errors
 
 Where every field of a selection can be read off the object's own row (no SQL, no check that
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.graphql.context import Context
 from api.read.collect import TYPENAME, Field, Plan, Selection
-from domain.queries.pages import Source
+from domain.queries.pages import RowReader, Source
 
 Path = tuple[str | int, ...]
 Handler = Callable[["Run", Field, list["Obj"]], Awaitable[None]]
@@ -87,21 +87,21 @@ class Run:
     plan: Plan
     variables: VariableValues
     context: Context
-    session: AsyncSession
+    # The session, made at its first use (on PostgreSQL a planned read may need none).
+    sessions: Callable[[], AsyncSession]
     model: ReadModel
-    # Where the read model's row statements run: the session, or the driver (`adapters.driver_reads`).
-    rows: Source | None = None
+    # Where the read model's row statements run: the driver (`adapters.driver_reads`), else the session.
+    rows: RowReader | None = None
     errors: list[GraphQLError] = field(default_factory=list)
     _builders: dict[tuple[str, int], Build | None] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if self.rows is None:
-            self.rows = self.session
+    @property
+    def session(self) -> AsyncSession:
+        return self.sessions()
 
     @property
     def source(self) -> Source:
-        assert self.rows is not None
-        return self.rows
+        return self.session if self.rows is None else self.rows
 
     async def execute(self) -> dict[str, Any] | None:
         query = self.plan.schema.query_type

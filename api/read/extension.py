@@ -99,7 +99,7 @@ async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | 
     if not isinstance(variables, VariableValues):
         return None  # graphql-core reports the variables' errors
     async with context.services.reads() as session:
-        run = Run(plan, variables, context, session, plans.model)
+        run = Run(plan, variables, context, lambda: session, plans.model)
         try:
             data = await run.execute()
         except Unplannable as why:

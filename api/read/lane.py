@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_variable_values
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from api.composition import Services
 
 logger = logging.getLogger("incentives.read")
+MAX_COSTS = 64  # remembered per plan (one for most documents: their page sizes are written in them)
 
 
 class Lane:
@@ -67,7 +69,12 @@ class Lane:
         coerced = get_variable_values(plan.schema, plan.operation.variable_definitions or (), variables or {})
         if not isinstance(coerced, VariableValues):
             return None  # the client's bad variables: Strawberry tells it
-        cost = cost_of(plan.schema, plan.document, plan.operation, coerced.coerced)
+        cost_key = plan.cost_key(coerced)
+        cost = plan.costs.get(cost_key) if cost_key is not None else None
+        if cost is None:
+            cost = cost_of(plan.schema, plan.document, plan.operation, coerced.coerced)
+            if cost_key is not None and len(plan.costs) < MAX_COSTS:
+                plan.costs[cost_key] = cost
         if cost > services.limits.cost:
             return None
         charge = await services.budgets.charge(caller_of(principal), cost)
@@ -81,10 +88,21 @@ class Lane:
             loaders=Loaders(services.sessions),
             request=request,
         )
+        made: list[AsyncSession] = []
+
+        def session() -> AsyncSession:
+            if not made:
+                made.append(services.reads())
+            return made[0]
+
         try:
-            async with services.reads() as session, driver_reads(services.engine) as driver:
+            async with driver_reads(services.engine) as driver:
                 run = Run(plan, coerced, context, session, self._plans.model, rows=driver)
-                data = await run.execute()
+                try:
+                    data = await run.execute()
+                finally:
+                    if made:
+                        await made[0].close()
         except Unplannable as why:
             if why.lasting:
                 self._plans.put(key, UNANSWERABLE)

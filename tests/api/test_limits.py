@@ -203,12 +203,15 @@ def test_mutations_cost_more_than_reads(api: InProcessApi, entra: RunningEntra) 
 PROGRAMS = "{ programs(first: 10) { edges { node { code } } } }"  # 30 points
 
 
-def spend(api: ApiServer, token: str, times: int) -> list[int]:
+def spend(api: ApiServer, token: str, times: int, windows: set[str] | None = None) -> list[int]:
+    """The statuses of `times` requests; the budget windows they were counted in go to `windows`."""
     statuses = []
     for _ in range(times):
-        api.graphql(PROGRAMS, token=token)
+        reply = api.graphql(PROGRAMS, token=token)
         assert api.last_status is not None
         statuses.append(api.last_status)
+        if windows is not None:
+            windows.add(reply["extensions"]["cost"]["resetAt"])
     return statuses
 
 
@@ -246,14 +249,22 @@ def redis_url() -> str:
 def test_budgets_in_redis_are_shared_by_every_server(
     entra: RunningEntra, sqlite_url: str, redis_url: str
 ) -> None:
-    token = personas.user(entra, personas.Tenant()).token
     settings = {"rate_limit_points": 100, "redis_url": redis_url}
     with (
         configured_api(sqlite_url, authority=entra.base_url, **settings) as first,
         configured_api(sqlite_url, authority=entra.base_url, **settings) as second,
     ):
-        statuses = spend(first, token, 2) + spend(second, token, 2) + spend(first, token, 1)
+        for _ in range(3):  # budgets are per minute: a run that crossed into the next is run again
+            token, windows = personas.user(entra, personas.Tenant()).token, set[str]()
+            statuses = [
+                *spend(first, token, 2, windows),
+                *spend(second, token, 2, windows),
+                *spend(first, token, 1, windows),
+            ]
+            if len(windows) == 1:
+                break
 
+    assert len(windows) == 1
     assert statuses == [200, 200, 200, 429, 429]
 
 

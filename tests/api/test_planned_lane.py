@@ -85,3 +85,32 @@ async def test_a_query_asked_again_gets_the_same_answer_from_the_lane(
         assert len(statements) <= 3, statements
     else:
         assert [error["extensions"]["code"] for error in again[2]["errors"]] == ["FORBIDDEN"]
+
+
+async def test_the_lane_costs_each_request_by_its_own_page_sizes(api: ApiServer, entra: RunningEntra) -> None:
+    # The lane remembers a plan's cost by the values it depends on, never another request's: each
+    # cost equals the one Strawberry's view gives the same request sent as a new document.
+    query = """query($first: Int, $ids: [ID!]!) {
+      programs(first: $first) { edges { node { code } } } nodes(ids: $ids) { id } }"""
+    token = personas.user(entra, Tenant()).token
+    fresh = iter(range(1000))
+
+    def requested(first: int | None, ids: int, *, new_document: bool = False) -> int:
+        document = f"{query} # {next(fresh)}" if new_document else query
+        variables = {"first": first, "ids": ["bm9wZQ"] * ids}
+        response = api.http.post(
+            "/graphql",
+            json={"query": document, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        body = response.json()
+        assert "errors" not in body, body
+        cost: int = body["extensions"]["cost"]["requested"]
+        return cost
+
+    requested(2, 1)  # the plan is made
+    asked = [(2, 1), (7, 1), (2, 1), (None, 1), (2, 3), (7, 2), (2, 1)]
+    by_lane = [requested(first, ids) for first, ids in asked]
+    by_view = [requested(first, ids, new_document=True) for first, ids in asked]
+    assert by_lane == by_view
+    assert len(set(by_lane)) == 5
