@@ -8,14 +8,15 @@ SQLAlchemy connection or result object around it (about a quarter of a small rea
 The connection comes from the engine's own pool and goes back to it; a connection that fails is
 invalidated, as SQLAlchemy does with its own. asyncpg runs each statement in autocommit (no BEGIN,
 no ROLLBACK), prepared once per connection by its statement cache. Values are converted as
-SQLAlchemy would (its result and bind processors: enums, type decorators).
+SQLAlchemy would (its result and bind processors: enums, type decorators). SQLAlchemy's cursor
+events do not see these statements: `recorded(engine)` does, for counting them.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -41,14 +42,25 @@ class Compiled:
     binds: tuple[Processor | None, ...]
     make: Callable[..., Any]  # a row (a named tuple) from its values
     results: tuple[tuple[int, Processor], ...]  # (column, processor) where SQLAlchemy converts
+    constants: Mapping[str, Any]  # the values of lists written into the statement, expanded
 
     @classmethod
     def of(cls, statement: Select[Any], dialect: Dialect) -> Compiled:
         compiled = statement.compile(dialect=dialect)
-        if "POSTCOMPILE" in compiled.string:  # parameters rendered per execution: not here
-            raise ValueError(f"a statement with render-time parameters: {compiled.string[:200]}")
-        order = tuple(compiled.positiontup or ())
-        processors: Mapping[str, Any] = compiled._bind_processors
+        sql, order = compiled.string, tuple(compiled.positiontup or ())
+        processors: dict[str, Any] = dict(compiled._bind_processors)
+        constants: dict[str, Any] = {}
+        expanding = [name for name in order if compiled.binds[name].expanding]
+        if expanding:
+            # `column IN (...)` of a list written into the statement (a grant's locations): its
+            # values are the statement's own, so it is expanded once, here.
+            written = compiled.construct_params(_check=False)
+            if any(written[name] is None for name in expanding):
+                raise ValueError(f"a list given at execution: {', '.join(expanding)}")
+            expanded = compiled._process_parameters_for_postcompile(dict(written), _populate_self=False)
+            sql, order = expanded.statement, tuple(expanded.positiontup or ())
+            constants = {name: value for name, value in expanded.parameters.items() if name not in written}
+            processors.update(expanded.processors)
         binds = tuple(processors.get(name) for name in order)
         columns = list(statement.selected_columns)
         fields = [str(column.key) for column in columns]
@@ -58,10 +70,12 @@ class Compiled:
             if process is not None:
                 results.append((index, process))
         row = namedtuple("Row", fields, rename=True)  # type: ignore[misc]
-        return cls(compiled.string, compiled, order, binds, row._make, tuple(results))
+        return cls(sql, compiled, order, binds, row._make, tuple(results), constants)
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         params = self.compiled.construct_params(values, _check=False)
+        if self.constants:
+            params = {**params, **self.constants}
         return [
             value if bind is None else bind(value)
             for value, bind in zip((params[name] for name in self.order), self.binds, strict=True)
@@ -114,6 +128,9 @@ class DriverReads:
         compiled = self._statements.get(statement)
         if self._pooled is None:
             self._pooled = await self._engine.raw_connection()
+        recorders = _RECORDERS.get(self._engine.sync_engine)
+        for recorder in recorders or ():
+            recorder.append(compiled.sql)
         try:
             records = await self._pooled.driver_connection.fetch(compiled.sql, *compiled.arguments(values))
         except BaseException as error:
@@ -132,6 +149,21 @@ class DriverReads:
 
 
 _STATEMENTS: WeakKeyDictionary[Engine, Statements] = WeakKeyDictionary()
+# Lists that statements run here are appended to (`recorded`): what SQLAlchemy's cursor events
+# are to its own statements, for counting them in tests and benchmarks.
+_RECORDERS: WeakKeyDictionary[Engine, list[list[str]]] = WeakKeyDictionary()
+
+
+@contextmanager
+def recorded(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL of every statement run through `driver_reads(engine)` inside the block."""
+    seen: list[str] = []
+    recorders = _RECORDERS.setdefault(engine.sync_engine, [])
+    recorders.append(seen)
+    try:
+        yield seen
+    finally:
+        recorders.remove(seen)
 
 
 @asynccontextmanager

@@ -81,7 +81,8 @@ async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | 
     context = execution.context
     if document is None or not isinstance(context, Context):
         return None
-    key = (query, execution.operation_name)
+    # Keyed as the request named it (None when it did not): as the lane looks plans up.
+    key = (query, getattr(execution, "_provided_operation_name", execution.operation_name))
     plan = plans.get(key)
     if plan is UNANSWERABLE:
         return None

@@ -14,6 +14,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
+import orjson
 from graphql import GraphQLObjectType, get_named_type
 from sqlalchemy import Row
 
@@ -26,6 +27,7 @@ from api.read import connections
 from api.read.collect import Field
 from api.read.connections import Counter, Paged
 from api.read.engine import Handler, Local, LocalFactory, Obj, ReadModel, Run, Unplannable
+from api.read.json_pages import JsonConnection, enrollment_json
 from domain import model as models
 from domain.access import Action, Coverage, Role, Scope
 from domain.fiscal import fiscal_year_of
@@ -35,6 +37,7 @@ from domain.queries.enrollments import (
     all_enrollment_rows_page,
     all_enrollments_count,
     enrollment_counts_by_location,
+    enrollment_json_pages_by_location,
     enrollment_row_pages_by_location,
     enrollment_rows_by_id,
 )
@@ -415,6 +418,10 @@ async def location_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
     if args is None:
         return
     fiscal_year = given(run.arguments(asked).get("fiscalYear"))
+    as_json = None if run.rows is None else enrollment_json(run, asked)
+    if as_json is not None:
+        await location_enrollments_as_json(run, asked, objs, args, fiscal_year, as_json)
+        return
     principal = run.context.principal
     by_organization = {
         organization_id: principal.coverage(Action.READ_ENROLLMENT, organization_id)
@@ -453,6 +460,48 @@ async def location_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
         sources.append(Paged(pages[obj.row.id], node_type, counter, (obj.row.id, coverage)))
     made = connections.paged(run, asked, objs, sources)
     await run.objects(asked.selection, made)
+
+
+async def location_enrollments_as_json(
+    run: Run, asked: Field, objs: list[Obj], args: PageArgs, fiscal_year: int | None, as_json: JsonConnection
+) -> None:
+    """`location_enrollments` with each page's edges built by PostgreSQL (`api.read.json_pages`)."""
+    assert run.rows is not None
+    principal = run.context.principal
+    coverages: dict[int, tuple[Coverage, Coverage]] = {}
+    groups: dict[tuple[Coverage, Coverage], list[Obj]] = {}
+    for obj in objs:
+        organization_id = obj.row.organization_id
+        seen = coverages.get(organization_id)
+        if seen is None:
+            seen = coverages[organization_id] = (
+                principal.coverage(Action.READ_ENROLLMENT, organization_id),
+                principal.coverage(Action.READ_ENROLLMENT_DETAIL, organization_id),
+            )
+        groups.setdefault(seen, []).append(obj)
+    today = run.context.today()
+    values = {"today": today, "current_year": fiscal_year_of(today)}
+    for (coverage, detail), group in groups.items():
+
+        def item(columns: Any, detail: Coverage = detail) -> Any:
+            return as_json.item(columns, detail)
+
+        pages = await enrollment_json_pages_by_location(
+            run.rows,
+            [obj.row.id for obj in group],
+            args,
+            coverage=coverage,
+            fiscal_year=fiscal_year,
+            item=item,
+            item_shape=(as_json.shape, detail),
+            values=values,
+        )
+        for obj in group:
+            page = pages[obj.row.id]
+            obj.out[asked.key] = {
+                key: orjson.Fragment(page.items) if typename is None else typename
+                for key, typename in as_json.outer
+            }
 
 
 async def location_tax_profile(run: Run, asked: Field, objs: list[Obj]) -> None:

@@ -14,6 +14,7 @@ import uvicorn
 from sqlalchemy import event
 from starlette.types import ASGIApp
 
+from adapters.driver_reads import recorded
 from api.app import create_app
 from api.settings import Settings
 from bench.api.floor import create_floor
@@ -52,15 +53,16 @@ async def incentives_counted(database_url: str, signin: SignIn) -> AsyncIterator
     }
     settings = Settings.model_validate(environment)
     engine = create_engine(database_url)
-    executed: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         executed.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        async with serving(create_app(settings, engine=engine)) as url:
-            yield url, executed
+        # The planned reads' statements on the driver too (SQLAlchemy's events do not see them).
+        with recorded(engine) as executed:
+            async with serving(create_app(settings, engine=engine)) as url:
+                yield url, executed
     finally:
         await engine.dispose()
 

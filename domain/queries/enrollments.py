@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -14,14 +14,20 @@ from domain.access import Coverage, Grant
 from domain.fiscal import fiscal_year_of
 from domain.model import Enrollment, Invitation, InvitationDismissal, Location, Program, TaxProfile
 from domain.queries.pages import (
+    BUILT,
+    JsonPage,
     Page,
     PageArgs,
+    RowReader,
     Rows,
     Source,
     Where,
     count_of,
     counts_by_parent,
+    json_pages_by_parent,
+    json_pages_statement,
     page_of,
+    page_shape,
     pages_by_parent,
     row_page,
     row_pages_by_parent,
@@ -127,15 +133,42 @@ async def enrollment_row_pages_by_location(
     fiscal_year: int | None = None,
 ) -> dict[int, Page[Row[Any]]]:
     """`enrollment_pages_by_location` as `ENROLLMENT_ROWS`, in one statement."""
+    where = _by_location(coverage, fiscal_year)
+    return await row_pages_by_parent(
+        session, ENROLLMENT_ROWS, Enrollment.__table__.c.location_id, location_ids, args, where
+    )
+
+
+def _by_location(coverage: Coverage, fiscal_year: int | None) -> Where:
     by_year = fiscal_year is not None
-    where = Where(
+    return Where(
         shape=("enrollments by location", coverage, by_year),
         build=lambda: _location_conditions(coverage, bindparam("fiscal_year") if by_year else None),
         values={"fiscal_year": fiscal_year} if by_year else {},
     )
-    return await row_pages_by_parent(
-        session, ENROLLMENT_ROWS, Enrollment.__table__.c.location_id, location_ids, args, where
+
+
+async def enrollment_json_pages_by_location(
+    reader: RowReader,
+    location_ids: Iterable[int],
+    args: PageArgs,
+    *,
+    coverage: Coverage,
+    fiscal_year: int | None,
+    item: Callable[[Any], ColumnElement[Any]],
+    item_shape: Hashable,
+    values: Mapping[str, Any],
+) -> dict[int, JsonPage]:
+    """`enrollment_row_pages_by_location`, each location's page as JSON that PostgreSQL builds:
+    `item` makes one enrollment's JSON of `ENROLLMENT_ROWS`' columns (the same SQL for the same
+    `item_shape`), `values` its parameters."""
+    where = _by_location(coverage, fiscal_year)
+    location = Enrollment.__table__.c.location_id
+    statement = BUILT.get(
+        ("json pages", page_shape(args), where.shape, item_shape),
+        lambda: json_pages_statement(ENROLLMENT_ROWS, location, args, where, item),
     )
+    return await json_pages_by_parent(reader, statement, location_ids, args, where, values)
 
 
 async def enrollment_rows_by_id(session: Source, ids: Iterable[int]) -> dict[int, Row[Any]]:

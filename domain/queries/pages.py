@@ -24,14 +24,16 @@ from sqlalchemy import (
     Select,
     SQLColumnExpression,
     Subquery,
+    Text,
     and_,
     any_,
     bindparam,
+    cast,
     func,
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, aliased
@@ -138,6 +140,11 @@ def _bound_values(args: PageArgs) -> dict[str, int]:
     if args.before is not None:
         values["before"] = args.before
     return values
+
+
+def page_shape(args: PageArgs) -> Hashable:
+    """What of `args` changes a statement's SQL (not the values of its parameters)."""
+    return _shape(args)
 
 
 def _shape(args: PageArgs) -> Hashable:
@@ -320,6 +327,68 @@ async def row_pages_by_parent(
     for row in await _rows(session, statement, values):
         grouped[row[at]].append(row)
     return {parent_id: args.cut(grouped.get(parent_id, [])) for parent_id in ids}
+
+
+@dataclass(frozen=True)
+class JsonPage:
+    """One parent's page as JSON text that the database built (`json_pages_by_parent`)."""
+
+    items: str  # a JSON array
+    has_next: bool
+    has_previous: bool = False
+
+
+def json_pages_statement(
+    rows: Rows,
+    parent: KeyedColumnElement[Any],
+    args: PageArgs,
+    where: Where,
+    item: Callable[[Any], ColumnElement[Any]],
+) -> Select[Any]:
+    """`row_pages_by_parent`'s statement, each parent's page aggregated by PostgreSQL into one JSON
+    array of `item(columns)` (in the list's order), with the count that tells whether more follow.
+    Parameters: `ids`, `limit` (`first + 1`), `first`, `after`/`before` as `row_pages_by_parent`."""
+    inner = _ranked(
+        rows.select(),
+        rows.table.c.id,
+        parent,
+        InIds(parent, "ids"),
+        args,
+        _bound(args.after, "after"),
+        _bound(args.before, "before"),
+        where.build(),
+        (),
+    )
+    order = inner.c.rank.desc() if args.backward else inner.c.rank.asc()
+    items = func.json_agg(aggregate_order_by(item(inner.c), order)).filter(inner.c.rank <= bindparam("first"))
+    return (
+        # The array as PostgreSQL wrote it (its text), not parsed into Python.
+        select(inner.c[parent.key], cast(items, Text).label("items"), func.count().label("read"))
+        .where(inner.c.rank <= bindparam("limit"))
+        .group_by(inner.c[parent.key])
+    )
+
+
+async def json_pages_by_parent(
+    reader: RowReader,
+    statement: Select[Any],
+    parent_ids: Iterable[int],
+    args: PageArgs,
+    where: Where = EVERYWHERE,
+    values: Mapping[str, Any] | None = None,
+) -> dict[int, JsonPage]:
+    """Each parent's page as JSON (a statement of `json_pages_statement`, built once per shape);
+    `values` for parameters of its items."""
+    ids = sorted(set(parent_ids))
+    values = {**(values or {}), **where.values, "ids": ids, "first": args.first, **_bound_values(args)}
+    found = {row[0]: row for row in await reader.rows(statement, values)}
+    pages = {}
+    for parent_id in ids:
+        row = found.get(parent_id)
+        items, more = ("[]", False) if row is None else (row[1] or "[]", row[2] > args.first)
+        backward = args.backward
+        pages[parent_id] = JsonPage(items, has_next=more and not backward, has_previous=more and backward)
+    return pages
 
 
 async def row_page(session: Source, rows: Rows, args: PageArgs, where: Where = EVERYWHERE) -> Page[Row[Any]]:

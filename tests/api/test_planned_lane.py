@@ -83,6 +83,8 @@ async def test_a_query_asked_again_gets_the_same_answer_from_the_lane(
         locations = again[2]["data"]["viewer"]["organization"]["locations"]["edges"]
         assert [edge["node"]["name"] for edge in locations] == ["Stockholm", "Gothenburg"]
         assert len(statements) <= 3, statements
+        if api.engine.dialect.name == "postgresql":  # the enrollments' pages built by PostgreSQL
+            assert sum("json_agg" in statement for statement in statements.statements) == 1
     else:
         assert [error["extensions"]["code"] for error in again[2]["errors"]] == ["FORBIDDEN"]
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.driver_reads import recorded
+
 
 @contextmanager
 def counted_statements(sessions: async_sessionmaker[AsyncSession]) -> Iterator[list[str]]:
@@ -21,6 +23,8 @@ def counted_statements(sessions: async_sessionmaker[AsyncSession]) -> Iterator[l
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        yield seen
+        with recorded(engine) as by_driver:  # the planned reads' own (adapters.driver_reads)
+            yield seen
+            seen.extend(statement.split(None, 1)[0].upper() for statement in by_driver)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.driver_reads import recorded
 from api.app import create_app
 from api.settings import Settings
 from domain.clock import FixedClock
@@ -55,7 +56,8 @@ class StatementLog:
 
 @contextmanager
 def count_statements(engine: AsyncEngine) -> Iterator[StatementLog]:
-    """Count every statement `engine` executes inside the block (before_cursor_execute events)."""
+    """Count every statement `engine` executes inside the block (before_cursor_execute events, and
+    the planned read's statements on the driver, which those events do not see)."""
     log = StatementLog()
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -63,7 +65,9 @@ def count_statements(engine: AsyncEngine) -> Iterator[StatementLog]:
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        yield log
+        with recorded(engine) as by_driver:  # the planned reads' own (adapters.driver_reads)
+            yield log
+            log.statements.extend(by_driver)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
 

@@ -1,0 +1,188 @@
+"""Pages of enrollments as JSON that PostgreSQL builds, for the planned read on the driver.
+
+When the selection of `Location.enrollments` asks only for its edges, their nodes and cursors,
+and fields of the enrollment and its program that SQL can compute (the status each caller sees
+included, rule 8), one statement returns each location's page as a JSON array: Python builds no
+row, dict or status for any enrollment, and the array goes into the answer as it came
+(`orjson.Fragment`). Anything else is answered from rows as before.
+
+    found = enrollment_json(run, asked)      # None: not a selection this answers
+    item, shape = found.item, found.shape    # the SQL of one edge, and what it depends on
+
+Keys are the response keys (aliases) in the selection's order, values as the general executor
+gives them: the differential tests compare the two on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLObjectType, get_named_type
+from sqlalchemy import Date, Integer, Text, and_, bindparam, case, func, literal, not_, or_
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.sql import ColumnElement
+
+from api.graphql.pagination import _PREFIX as CURSOR_PREFIX
+from api.read.collect import TYPENAME, Field
+from api.read.engine import Run
+from domain.access import Coverage
+from domain.model import IN_PROGRESS
+from domain.queries.enrollments import covered
+from domain.vocabulary import EnrollmentStatus, ProgramStatus
+
+Columns = Any  # a subquery's column collection
+Expression = Callable[[Columns, Coverage], ColumnElement[Any]]
+# One key of a JSON object: (response key, field name, its Expression or a nested object's parts).
+Part = tuple[str, str, Any]
+
+
+def _global_id(prefix: str, key: Callable[[Columns], ColumnElement[Any]]) -> Expression:
+    """base64url of `prefix` and the key, unpadded: `to_global_id` and `encode_cursor` in SQL."""
+
+    def expression(c: Columns, detail: Coverage) -> ColumnElement[Any]:
+        text = literal(prefix, Text).concat(sql_cast(key(c), Text))
+        encoded = func.encode(func.convert_to(text, literal("UTF8", Text)), literal("base64", Text))
+        urlsafe = func.translate(encoded, literal("+/", Text), literal("-_", Text))
+        return func.rtrim(urlsafe, literal("=", Text))
+
+    return expression
+
+
+def _status(c: Columns, detail: Coverage) -> ColumnElement[Any]:
+    """`models.shown_status` of the row for a caller whose detail coverage is `detail`."""
+    sees = covered(detail, c.location_id, c.program_id)
+    lapsed = and_(
+        c.status == EnrollmentStatus.ENROLLED,
+        c.fiscal_year >= bindparam("current_year", type_=Integer),
+        c.tax_expires_on.isnot(None),
+        c.tax_expires_on <= bindparam("today", type_=Date),
+    )
+    assert EnrollmentStatus.ACTION_REQUIRED in IN_PROGRESS  # a lapsed one shows as in progress
+    discontinued, enrolling = _text(EnrollmentStatus.DISCONTINUED), _text(EnrollmentStatus.ENROLLING)
+    return case(
+        (c.program__status.is_distinct_from(ProgramStatus.ACTIVE), discontinued),
+        (lapsed, case((sees, _text(EnrollmentStatus.ACTION_REQUIRED)), else_=enrolling)),
+        (and_(or_(*(c.status == status for status in sorted(IN_PROGRESS))), not_(sees)), enrolling),
+        else_=sql_cast(c.status, Text),
+    )
+
+
+def _text(status: EnrollmentStatus) -> ColumnElement[str]:
+    return literal(status.value, Text)
+
+
+def _column(name: str) -> Expression:
+    return lambda c, detail: c[name]
+
+
+ENROLLMENT: dict[str, Expression] = {
+    "id": _global_id("Enrollment:", lambda c: c.id),
+    "fiscalYear": _column("fiscal_year"),
+    "status": _status,
+    "earningsStartDate": lambda c, detail: func.to_char(c.earnings_start_date, literal("YYYY-MM-DD", Text)),
+}
+PROGRAM: dict[str, Expression] = {
+    "id": _global_id("IncentiveProgram:", lambda c: c.program__id),
+    "code": _column("program__code"),
+    "name": _column("program__name"),
+    "status": lambda c, detail: sql_cast(c.program__status, Text),
+}
+CURSOR = _global_id(CURSOR_PREFIX, lambda c: c.id)
+
+
+@dataclass(frozen=True)
+class JsonConnection:
+    """How to answer one `Location.enrollments` field with JSON pages."""
+
+    outer: list[tuple[str, str | None]]  # the connection's keys: (key, typename) or (edges key, None)
+    item: Callable[[Columns, Coverage], ColumnElement[Any]]
+    shape: Hashable
+
+
+def enrollment_json(run: Run, asked: Field) -> JsonConnection | None:
+    """The JSON plan of this `Location.enrollments` field, or None."""
+    if asked.selection is None:
+        return None
+    connection = _type(asked)
+    outer: list[tuple[str, str | None]] = []
+    edge: Field | None = None
+    for found in asked.selection.fields_for(connection, run.variables):
+        if found.name == TYPENAME:
+            outer.append((found.key, connection.name))
+        elif found.name == "edges" and edge is None:
+            outer.append((found.key, None))
+            edge = found
+        else:
+            return None
+    if edge is None or edge.selection is None:
+        return None
+    edge_type = _type(edge)
+    parts: list[Part] = []
+    for found in edge.selection.fields_for(edge_type, run.variables):
+        if found.name == TYPENAME:
+            parts.append((found.key, edge_type.name, _constant(edge_type.name)))
+        elif found.name == "cursor":
+            parts.append((found.key, found.name, CURSOR))
+        elif found.name == "node":
+            node = _object(run, found, ENROLLMENT, {"program": PROGRAM})
+            if node is None:
+                return None
+            parts.append((found.key, found.name, node))
+        else:
+            return None
+
+    def item(c: Columns, detail: Coverage) -> ColumnElement[Any]:
+        return _build(parts, c, detail)
+
+    return JsonConnection(outer, item, _shape(parts))
+
+
+def _object(
+    run: Run, asked: Field, scalars: dict[str, Expression], objects: dict[str, dict[str, Expression]]
+) -> list[Part] | None:
+    if asked.selection is None:
+        return None
+    type_ = _type(asked)
+    parts: list[Part] = []
+    for found in asked.selection.fields_for(type_, run.variables):
+        if found.name == TYPENAME:
+            parts.append((found.key, type_.name, _constant(type_.name)))
+        elif found.name in scalars:
+            parts.append((found.key, found.name, scalars[found.name]))
+        elif found.name in objects:
+            nested = _object(run, found, objects[found.name], {})
+            if nested is None:
+                return None
+            parts.append((found.key, found.name, nested))
+        else:
+            return None
+    return parts
+
+
+def _build(parts: list[Part], c: Columns, detail: Coverage) -> ColumnElement[Any]:
+    arguments: list[Any] = []
+    for key, _, value in parts:
+        arguments.append(literal(key, Text))
+        arguments.append(_build(value, c, detail) if isinstance(value, list) else value(c, detail))
+    built: ColumnElement[Any] = func.json_build_object(*arguments)
+    return built
+
+
+def _shape(parts: list[Part]) -> Hashable:
+    """What the SQL of `parts` depends on: keys and field names (a typename as its type's name)."""
+    return tuple(
+        (key, name, _shape(value) if isinstance(value, list) else None) for key, name, value in parts
+    )
+
+
+def _constant(value: str) -> Expression:
+    return lambda c, detail: literal(value, Text)
+
+
+def _type(asked: Field) -> GraphQLObjectType:
+    assert asked.definition is not None
+    named = get_named_type(asked.definition.type)
+    assert isinstance(named, GraphQLObjectType)
+    return named
