@@ -90,6 +90,9 @@ PROGRAM: dict[str, Expression] = {
     "status": lambda c, detail: sql_cast(c.program__status, Text),
 }
 CURSOR = _global_id(CURSOR_PREFIX, lambda c: c.id)
+# What an edge may ask: a field's Expression, or a nested object's own Spec.
+Spec = dict[str, Any]
+EDGE: Spec = {"cursor": CURSOR, "node": {**ENROLLMENT, "program": PROGRAM}}
 
 
 @dataclass(frozen=True)
@@ -118,20 +121,9 @@ def enrollment_json(run: Run, asked: Field) -> JsonConnection | None:
             return None
     if edge is None or edge.selection is None:
         return None
-    edge_type = _type(edge)
-    parts: list[Part] = []
-    for found in edge.selection.fields_for(edge_type, run.variables):
-        if found.name == TYPENAME:
-            parts.append((found.key, edge_type.name, _constant(edge_type.name)))
-        elif found.name == "cursor":
-            parts.append((found.key, found.name, CURSOR))
-        elif found.name == "node":
-            node = _object(run, found, ENROLLMENT, {"program": PROGRAM})
-            if node is None:
-                return None
-            parts.append((found.key, found.name, node))
-        else:
-            return None
+    parts = _object(run, edge, EDGE)
+    if parts is None:
+        return None
 
     def item(c: Columns, detail: Coverage) -> ColumnElement[Any]:
         return _build(parts, c, detail)
@@ -139,9 +131,8 @@ def enrollment_json(run: Run, asked: Field) -> JsonConnection | None:
     return JsonConnection(outer, item, _shape(parts))
 
 
-def _object(
-    run: Run, asked: Field, scalars: dict[str, Expression], objects: dict[str, dict[str, Expression]]
-) -> list[Part] | None:
+def _object(run: Run, asked: Field, spec: Spec) -> list[Part] | None:
+    """The parts of an object's JSON for its selection, or None when `spec` lacks a field of it."""
     if asked.selection is None:
         return None
     type_ = _type(asked)
@@ -149,13 +140,15 @@ def _object(
     for found in asked.selection.fields_for(type_, run.variables):
         if found.name == TYPENAME:
             parts.append((found.key, type_.name, _constant(type_.name)))
-        elif found.name in scalars:
-            parts.append((found.key, found.name, scalars[found.name]))
-        elif found.name in objects:
-            nested = _object(run, found, objects[found.name], {})
+            continue
+        value = spec.get(found.name)
+        if isinstance(value, dict):
+            nested = _object(run, found, value)
             if nested is None:
                 return None
             parts.append((found.key, found.name, nested))
+        elif value is not None:
+            parts.append((found.key, found.name, value))
         else:
             return None
     return parts

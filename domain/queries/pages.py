@@ -307,17 +307,7 @@ async def row_pages_by_parent(
     ids = sorted(set(parent_ids))
 
     def build() -> Select[Any]:
-        inner = _ranked(
-            rows.select(),
-            rows.table.c.id,
-            parent,
-            InIds(parent, "ids"),
-            args,
-            _bound(args.after, "after"),
-            _bound(args.before, "before"),
-            where.build(),
-            (),
-        )
+        inner = _ranked_pages(rows, parent, args, where)
         return select(inner).where(inner.c.rank <= bindparam("limit")).order_by(inner.c.rank)
 
     statement = BUILT.get(("pages", rows, parent, _shape(args), where.shape), build)
@@ -348,17 +338,7 @@ def json_pages_statement(
     """`row_pages_by_parent`'s statement, each parent's page aggregated by PostgreSQL into one JSON
     array of `item(columns)` (in the list's order), with the count that tells whether more follow.
     Parameters: `ids`, `limit` (`first + 1`), `first`, `after`/`before` as `row_pages_by_parent`."""
-    inner = _ranked(
-        rows.select(),
-        rows.table.c.id,
-        parent,
-        InIds(parent, "ids"),
-        args,
-        _bound(args.after, "after"),
-        _bound(args.before, "before"),
-        where.build(),
-        (),
-    )
+    inner = _ranked_pages(rows, parent, args, where)
     order = inner.c.rank.desc() if args.backward else inner.c.rank.asc()
     items = func.json_agg(aggregate_order_by(item(inner.c), order)).filter(inner.c.rank <= bindparam("first"))
     return (
@@ -403,6 +383,13 @@ async def row_page(session: Source, rows: Rows, args: PageArgs, where: Where = E
     statement = BUILT.get(("page", rows, _shape(args), where.shape), build)
     values = {**where.values, **_bound_values(args)}
     return args.cut(await _rows(session, statement, values))
+
+
+def _ranked_pages(rows: Rows, parent: KeyedColumnElement[Any], args: PageArgs, where: Where) -> Subquery:
+    """The rows of the pages of the parents given as `ids`, ranked (parameters as `row_pages_by_parent`)."""
+    after, before = _bound(args.after, "after"), _bound(args.before, "before")
+    ids = InIds(parent, "ids")
+    return _ranked(rows.select(), rows.table.c.id, parent, ids, args, after, before, where.build(), ())
 
 
 def _ranked(
