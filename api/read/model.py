@@ -50,7 +50,7 @@ from domain.queries.pages import (
     row_pages_by_parent,
     rows_by_ids,
 )
-from domain.vocabulary import EnrollmentStatus, ProgramStatus
+from domain.vocabulary import EnrollmentStatus, PartnerType, ProgramStatus
 
 # What the read model reads of each table (no timestamps nobody shows: less to convert per row).
 ORGANIZATIONS = Rows(
@@ -534,6 +534,42 @@ def _program_of(row: Any) -> ProgramRow:
     return ProgramRow(*(get(row) for get in _PROGRAM_OF))
 
 
+class LocationRow(NamedTuple):
+    """An enrollment's location, from the `location__` columns of its row: the shape of `LOCATIONS`."""
+
+    id: int
+    organization_id: int
+    partner_id: str
+    name: str
+    country: str
+    partner_type: PartnerType
+
+
+assert LOCATIONS.names == LocationRow._fields, "location rows are read by position"
+_LOCATION_OF = tuple(ENROLLMENT_ROWS.get(f"location__{name}") for name in LocationRow._fields)
+_E_LOCATION_ID = ENROLLMENT_ROWS.get("location__id")
+
+
+def _location_of(row: Any) -> LocationRow | None:
+    return None if _E_LOCATION_ID(row) is None else LocationRow(*(get(row) for get in _LOCATION_OF))
+
+
+async def enrollment_location(run: Run, asked: Field, objs: list[Obj]) -> None:
+    await nest(run, asked, objs, [_location_of(obj.row) for obj in objs])
+
+
+def _location_local(run: Run, asked: Field) -> Local | None:
+    build = run.builder(returned_type(asked), asked.selection)
+    if build is None:
+        return None
+
+    def location(row: Any) -> dict[str, Any] | None:
+        found = _location_of(row)
+        return None if found is None else build(found)
+
+    return location
+
+
 async def enrollment_program(run: Run, asked: Field, objs: list[Obj]) -> None:
     programs: dict[int, ProgramRow] = {}
     rows: list[Any] = []
@@ -736,7 +772,7 @@ def handlers() -> dict[tuple[str, str], Handler]:
         ("Location", "enrollments"): location_enrollments,
         ("Location", "taxProfile"): location_tax_profile,
         ("Enrollment", "program"): enrollment_program,
-        ("Enrollment", "location"): to_one(LOCATIONS, lambda row: row.location_id),
+        ("Enrollment", "location"): enrollment_location,
         ("Enrollment", "status"): enrollment_status,
         ("Enrollment", "paymentProfile"): to_one(PAYMENT_PROFILES, lambda row: row.payment_profile_id),
         ("Enrollment", "actionRequiredReason"): enrollment_action_required_reason,
@@ -757,6 +793,7 @@ def locals_() -> dict[tuple[str, str], LocalFactory]:
         **{key: _getter(get) for key, get in SCALARS.items()},
         ("Enrollment", "status"): _status_local,
         ("Enrollment", "program"): _program_local,
+        ("Enrollment", "location"): _location_local,
     }
 
 

@@ -98,10 +98,15 @@ def _newest_tax_expiry() -> ScalarSelect[date]:
 
 
 # An enrollment as the read planner answers it, in one row: its program (`program__<column>`),
-# its location's organization, and the expiry of the location's current tax profile (which the
-# status shown depends on).
+# its location (`location__<column>`) and the location's organization, and the expiry of the
+# location's current tax profile (which the status shown depends on).
 PROGRAM_COLUMNS = tuple(
     Program.__table__.c[name].label(f"program__{name}") for name in ("id", "code", "name", "status")
+)
+# Its location (`location__<column>`), so that `Enrollment.location` costs no statement of its own.
+LOCATION_COLUMNS = tuple(
+    Location.__table__.c[name].label(f"location__{name}")
+    for name in ("id", "organization_id", "partner_id", "name", "country", "partner_type")
 )
 ENROLLMENT_ROWS = Rows(
     Enrollment.__table__,
@@ -117,6 +122,7 @@ ENROLLMENT_ROWS = Rows(
     ),
     columns=(
         *PROGRAM_COLUMNS,
+        *LOCATION_COLUMNS,
         Location.organization_id.label("organization_id"),
         _newest_tax_expiry().label("tax_expires_on"),
     ),

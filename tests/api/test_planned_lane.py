@@ -116,3 +116,38 @@ async def test_the_lane_costs_each_request_by_its_own_page_sizes(api: ApiServer,
     by_view = [requested(first, ids, new_document=True) for first, ids in asked]
     assert by_lane == by_view
     assert len(set(by_lane)) == 5
+
+
+async def test_an_enrollment_with_its_program_and_location_is_one_statement(
+    api: ApiServer, entra: RunningEntra
+) -> None:
+    tenant_id, admin_id, _ = await _contoso(api)
+    token = personas.global_admin(entra, Tenant(tenant_id), object_id=admin_id).token
+    dashboard = _ask(
+        api,
+        "{ viewer { organization { locations(first: 1) { edges { node {"
+        " enrollments { edges { node { id } } } } } } } } }",
+        token,
+        JSON,
+    )[2]
+    locations = dashboard["data"]["viewer"]["organization"]["locations"]["edges"]
+    enrollment_id = locations[0]["node"]["enrollments"]["edges"][0]["node"]["id"]
+    query = """query($id: ID!) { node(id: $id) { ... on Enrollment { id status fiscalYear
+      program { code name } location { partnerId name } } } }"""
+
+    def ask() -> dict[str, Any]:
+        response = api.http.post(
+            "/graphql",
+            json={"query": query, "variables": {"id": enrollment_id}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    first = ask()
+    with api.statements() as statements:
+        again = ask()
+
+    assert again["data"] == first["data"]
+    assert again["data"]["node"]["location"]["name"] == "Stockholm"
+    assert len(statements) == 1, statements
