@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import date
 from operator import attrgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import orjson
 from graphql import GraphQLObjectType, get_named_type
@@ -51,6 +51,8 @@ from domain.queries.pages import (
     rows_by_ids,
 )
 from domain.vocabulary import EnrollmentStatus, PartnerType, ProgramStatus
+
+T = TypeVar("T")
 
 # What the read model reads of each table (no timestamps nobody shows: less to convert per row).
 ORGANIZATIONS = Rows(
@@ -526,12 +528,14 @@ class ProgramRow(NamedTuple):
     status: ProgramStatus
 
 
-assert PROGRAMS.names == ProgramRow._fields, "program rows are read by position"
-_PROGRAM_OF = tuple(ENROLLMENT_ROWS.get(f"program__{name}") for name in ProgramRow._fields)
+def _joined(rows: Rows, shape: Callable[..., T], fields: tuple[str, ...], prefix: str) -> Callable[[Any], T]:
+    """Reads the row of a joined table (its `prefix` columns) off an enrollment row, as `shape`."""
+    assert rows.names == fields, f"{prefix} rows are read by position"
+    getters = tuple(ENROLLMENT_ROWS.get(f"{prefix}{name}") for name in fields)
+    return lambda row: shape(*(get(row) for get in getters))
 
 
-def _program_of(row: Any) -> ProgramRow:
-    return ProgramRow(*(get(row) for get in _PROGRAM_OF))
+_program_of = _joined(PROGRAMS, ProgramRow, ProgramRow._fields, "program__")
 
 
 class LocationRow(NamedTuple):
@@ -545,13 +549,12 @@ class LocationRow(NamedTuple):
     partner_type: PartnerType
 
 
-assert LOCATIONS.names == LocationRow._fields, "location rows are read by position"
-_LOCATION_OF = tuple(ENROLLMENT_ROWS.get(f"location__{name}") for name in LocationRow._fields)
+_location = _joined(LOCATIONS, LocationRow, LocationRow._fields, "location__")
 _E_LOCATION_ID = ENROLLMENT_ROWS.get("location__id")
 
 
 def _location_of(row: Any) -> LocationRow | None:
-    return None if _E_LOCATION_ID(row) is None else LocationRow(*(get(row) for get in _LOCATION_OF))
+    return None if _E_LOCATION_ID(row) is None else _location(row)
 
 
 async def enrollment_location(run: Run, asked: Field, objs: list[Obj]) -> None:
