@@ -50,6 +50,7 @@ async def incentives_counted(database_url: str, signin: SignIn) -> AsyncIterator
         **signin.environment(),
         "DATABASE_URL": database_url,
         "INCENTIVES_TAX_REMINDER_INTERVAL": 0,
+        "INCENTIVES_ROLLOVER_INTERVAL": 0,  # as `servers.command` (the roll-forward's own statements)
     }
     settings = Settings.model_validate(environment)
     engine = create_engine(database_url)
