@@ -59,7 +59,12 @@ class Lane:
         if request.method != "POST" or not isinstance(body, dict):
             return None
         query, name, variables = body.get("query"), body.get("operationName"), body.get("variables")
-        well_formed = isinstance(name, str | None) and isinstance(variables, dict | None)
+        extensions = body.get("extensions")
+        well_formed = (
+            isinstance(name, str | None)
+            and isinstance(variables, dict | None)
+            and isinstance(extensions, dict | None)  # else 400, as Strawberry's view says
+        )
         if not isinstance(query, str) or not well_formed:
             return None
         key = (query, name)

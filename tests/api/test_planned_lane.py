@@ -151,3 +151,17 @@ async def test_an_enrollment_with_its_program_and_location_is_one_statement(
     assert again["data"] == first["data"]
     assert again["data"]["node"]["location"]["name"] == "Stockholm"
     assert len(statements) == 1, statements
+
+
+@pytest.mark.parametrize("extensions", ["x", 1, True, []], ids=["string", "number", "boolean", "array"])
+async def test_a_malformed_request_of_a_planned_query_is_refused_as_before(
+    api: ApiServer, entra: RunningEntra, extensions: object
+) -> None:
+    token = personas.user(entra, Tenant()).token
+    query = "{ programs(first: 1) { edges { node { code } } } }"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.http.post("/graphql", json={"query": query}, headers=headers).status_code == 200  # planned
+
+    refused = api.http.post("/graphql", json={"query": query, "extensions": extensions}, headers=headers)
+
+    assert refused.status_code == 400
