@@ -32,6 +32,7 @@ class LoopbackApplication:
     certificate: x509.Certificate | None = None
     public_client: bool = False
     roles: tuple[str, ...] = ("User.Read.All", "Mail.Send")  # application permissions, consented
+    redirect_uris: tuple[str, ...] = ()  # single-page app redirect URIs (authorization code + PKCE)
 
 
 class OAuthError(Exception):

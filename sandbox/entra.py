@@ -74,7 +74,7 @@ class LoopbackEntra(LoopbackIssuer):
     def __init__(self, issuer_base: str | None = None) -> None:
         super().__init__(issuer_base)
         self._directory = LoopbackDirectory()
-        self._oauth = LoopbackOAuth(self)
+        self._oauth = LoopbackOAuth(self, self._directory)
         self._app = Starlette(
             routes=[
                 Route("/{tenant}/v2.0/.well-known/openid-configuration", self._discovery_endpoint),
@@ -103,10 +103,14 @@ class LoopbackEntra(LoopbackIssuer):
         certificate: x509.Certificate | None = None,
         public_client: bool = False,
         roles: Sequence[str] = ("User.Read.All", "Mail.Send"),
+        redirect_uris: Sequence[str] = (),
     ) -> LoopbackApplication:
         """Register an app: a confidential client (`secret` and/or `certificate`; `roles` are its
-        consented application permissions) or a `public_client` for the device-code flow."""
-        application = LoopbackApplication(client_id, secret, certificate, public_client, tuple(roles))
+        consented application permissions), a `public_client` for the device-code flow, or a
+        single-page app (`redirect_uris`) for the authorization code flow with PKCE."""
+        application = LoopbackApplication(
+            client_id, secret, certificate, public_client, tuple(roles), tuple(redirect_uris)
+        )
         return self._oauth.register(application)
 
     def add_directory_user(
@@ -116,10 +120,12 @@ class LoopbackEntra(LoopbackIssuer):
         user_principal_name: str,
         display_name: str,
         mail: str | None = None,
+        wids: Sequence[str] = (),
     ) -> LoopbackUser:
-        """Put a user in `tenant_id`'s directory, for Graph lookups and device-code sign-in."""
+        """Put a user in `tenant_id`'s directory, for Graph lookups and sign-in (device code or the
+        authorization page); `wids`: their Entra directory roles, in the tokens they get."""
         return self._directory.add(
-            LoopbackUser(tenant_id, object_id, user_principal_name, display_name, mail)
+            LoopbackUser(tenant_id, object_id, user_principal_name, display_name, mail, tuple(wids))
         )
 
     def approve_device_code(self, user_code: str, user: LoopbackUser) -> None:
@@ -143,7 +149,8 @@ class LoopbackEntra(LoopbackIssuer):
         if not (is_guid(tenant_id) or tenant_id in MULTI_TENANT_AUTHORITIES):
             return _invalid_tenant()
         return JSONResponse(
-            self.openid_configuration(tenant_id, public_base=public_base_from(request.headers))
+            self.openid_configuration(tenant_id, public_base=public_base_from(request.headers)),
+            headers=ANY_ORIGIN,
         )
 
     async def _jwks_endpoint(self, request: Request) -> JSONResponse:
@@ -151,7 +158,12 @@ class LoopbackEntra(LoopbackIssuer):
         self.count_request("jwks", tenant_id)
         if not is_guid(tenant_id):
             return _invalid_tenant()
-        return JSONResponse(self.jwks())
+        return JSONResponse(self.jwks(), headers=ANY_ORIGIN)
+
+
+# Entra serves its discovery documents and keys to any origin: a single-page app's MSAL.js reads
+# them from the browser.
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 
 
 def _invalid_tenant() -> JSONResponse:

@@ -46,6 +46,7 @@ class LoopbackUser:
     user_principal_name: str
     display_name: str
     mail: str | None = None
+    wids: tuple[str, ...] = ()  # the user's Entra directory roles (templates), for their tokens
 
     def graph_fields(self) -> dict[str, Any]:
         return {

@@ -1,9 +1,12 @@
-"""The token side of the loopback Entra: the token endpoint and device codes.
+"""The token side of the loopback Entra: the token endpoint, device codes and the authorization
+code flow of single-page apps.
 
     GET  /common/discovery/instance                 instance discovery, as MSAL asks for it
     POST /{tenant}/oauth2/v2.0/devicecode           device authorization (public clients)
+    GET  /{tenant}/oauth2/v2.0/authorize            authorization code with PKCE (sandbox.authorize)
     POST /{tenant}/oauth2/v2.0/token                client_credentials (secret or certificate),
-                                                    device_code, refresh_token
+                                                    device_code, authorization_code (cross-origin,
+                                                    with its verifier), refresh_token
 
 Only registered applications get tokens. A device code stays `authorization_pending` until the
 test approves it (`approve_device_code`) or someone does on the `/devicelogin` page (on loopback;
@@ -26,13 +29,23 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auth.tokens import is_guid
+from sandbox.authorize import (
+    CODE_LIFETIME_SECONDS,
+    AuthorizationCode,
+    AuthorizationRequest,
+    check_redirect_uri,
+    new_code,
+    parse_request,
+    picker,
+    spa_origins,
+)
 from sandbox.clients import LoopbackApplication, OAuthError, authenticate_client, client_credentials
 from sandbox.devicelogin import PATH as DEVICE_LOGIN_PATH
-from sandbox.graph import LoopbackUser
+from sandbox.graph import LoopbackDirectory, LoopbackUser
 from sandbox.routing import public_base_from
 from sandbox.tokens import MULTI_TENANT_AUTHORITIES, LoopbackIssuer
 
@@ -61,6 +74,7 @@ class _Grant:
     client_id: str
     user: LoopbackUser
     scopes: tuple[str, ...]
+    spa: bool = False  # issued to a single-page app: redeemed cross-origin (CORS)
 
 
 @dataclass
@@ -68,14 +82,16 @@ class _State:
     applications: dict[str, LoopbackApplication] = field(default_factory=dict)
     device_codes: dict[str, _DeviceCode] = field(default_factory=dict)
     refresh_tokens: dict[str, _Grant] = field(default_factory=dict)
+    authorization_codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     auto_approver: LoopbackUser | None = None
 
 
 class LoopbackOAuth:
     """Token and device-code endpoints minting with a `LoopbackIssuer`'s keys."""
 
-    def __init__(self, entra: LoopbackIssuer) -> None:
+    def __init__(self, entra: LoopbackIssuer, directory: LoopbackDirectory | None = None) -> None:
         self._entra = entra
+        self._directory = directory or LoopbackDirectory()
         self._state = _State()
         self._lock = threading.Lock()
 
@@ -83,7 +99,8 @@ class LoopbackOAuth:
         return [
             Route("/common/discovery/instance", self._instance_discovery),
             Route("/{tenant}/oauth2/v2.0/devicecode", self._device_code_endpoint, methods=["POST"]),
-            Route("/{tenant}/oauth2/v2.0/token", self._token_endpoint, methods=["POST"]),
+            Route("/{tenant}/oauth2/v2.0/authorize", self._authorize_endpoint, methods=["GET", "POST"]),
+            Route("/{tenant}/oauth2/v2.0/token", self._token_endpoint, methods=["POST", "OPTIONS"]),
         ]
 
     def register(self, application: LoopbackApplication) -> LoopbackApplication:
@@ -129,7 +146,8 @@ class LoopbackOAuth:
                         ],
                     }
                 ],
-            }
+            },
+            headers={"Access-Control-Allow-Origin": "*"},  # MSAL.js asks from the browser
         )
 
     async def _device_code_endpoint(self, request: Request) -> JSONResponse:
@@ -149,9 +167,41 @@ class LoopbackOAuth:
         except OAuthError as error:
             return error.response()
 
-    async def _token_endpoint(self, request: Request) -> JSONResponse:
+    async def _authorize_endpoint(self, request: Request) -> Response:
+        """The authorization code flow with PKCE (`sandbox.authorize`)."""
+        tenant = request.path_params["tenant"]
+        self._entra.count_request("authorize", tenant)
+        fields = dict(request.query_params) if request.method == "GET" else await _page_form(request)
+        try:
+            _check_authority_tenant(tenant, allow_multi_tenant=True)
+            application = self._application(fields.get("client_id", ""))
+            check_redirect_uri(application, fields.get("redirect_uri", ""))
+        except OAuthError as error:  # nowhere safe to send it: told on the page, as Entra does
+            return picker(str(request.url.path), {}, [], error.description, status=400)
+        try:
+            authorization = parse_request(tenant, fields, _resource_scopes(fields.get("scope", "")))
+        except OAuthError as error:
+            sent = AuthorizationRequest.refused(tenant, application.client_id, fields)
+            return sent.redirect({"error": error.error, "error_description": error.description})
+        users = [user for user in self._directory.everyone() if _in_authority(tenant, user)]
+        if request.method == "GET":
+            return picker(str(request.url.path), fields, users)
+        user = self._directory.by_key(fields.get("user", ""))
+        if user is None or not _in_authority(tenant, user):
+            return picker(str(request.url.path), fields, users, "Pick a user.", status=400)
+        code = new_code()
+        with self._lock:
+            self._state.authorization_codes[code] = AuthorizationCode(
+                authorization, user, time.time() + CODE_LIFETIME_SECONDS
+            )
+        return authorization.redirect({"code": code, "client_info": _client_info(user)})
+
+    async def _token_endpoint(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
         self._entra.count_request("token", tenant)
+        origin = request.headers.get("origin")
+        if request.method == "OPTIONS":  # a single-page app's preflight
+            return self._cors(Response(status_code=204), origin, preflight=True)
         try:
             form = await _form(request)
             grant_type = form.get("grant_type", "")
@@ -159,11 +209,27 @@ class LoopbackOAuth:
                 return JSONResponse(self._client_credentials(request, tenant, form))
             if grant_type == DEVICE_CODE_GRANT:
                 return JSONResponse(self._device_code_grant(tenant, form))
+            if grant_type == "authorization_code":
+                return self._cors(JSONResponse(self._authorization_code_grant(tenant, form, origin)), origin)
             if grant_type == "refresh_token":
-                return JSONResponse(self._refresh_token_grant(form))
+                return self._cors(JSONResponse(self._refresh_token_grant(form, origin)), origin)
             raise OAuthError("unsupported_grant_type", f"AADSTS70003: unsupported grant {grant_type!r}.")
         except OAuthError as error:
-            return error.response()
+            return self._cors(error.response(), origin)
+
+    def _cors(self, response: Response, origin: str | None, *, preflight: bool = False) -> Response:
+        """Entra answers a single-page app's token requests cross-origin: from the origin of any
+        registered redirect URI (a preflight gets the methods and headers it may use)."""
+        with self._lock:
+            allowed = any(origin in spa_origins(app) for app in self._state.applications.values())
+        if origin is not None and allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            if preflight:
+                response.headers["Access-Control-Allow-Methods"] = "POST"
+                response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+                response.headers["Access-Control-Max-Age"] = "600"
+        return response
 
     # --- grants ---------------------------------------------------------------------------------
 
@@ -199,31 +265,61 @@ class LoopbackOAuth:
             del self._state.device_codes[form["device_code"]]  # a device code is redeemed once
         return self._user_tokens(code.client_id, code.approved_by, code.scopes)
 
-    def _refresh_token_grant(self, form: Mapping[str, str]) -> dict[str, Any]:
+    def _authorization_code_grant(
+        self, tenant: str, form: Mapping[str, str], origin: str | None
+    ) -> dict[str, Any]:
+        with self._lock:
+            code = self._state.authorization_codes.pop(form.get("code", ""), None)  # redeemed once
+        if code is None or code.request.tenant != tenant:
+            raise OAuthError("invalid_grant", "AADSTS70000: the authorization code is not valid.")
+        code.redeem(form.get("client_id", ""), form.get("redirect_uri", ""), form.get("code_verifier", ""))
+        if origin is None:
+            raise OAuthError(
+                "invalid_request",
+                "AADSTS9002327: Tokens issued for the 'Single-Page Application' client-type may only be "
+                "redeemed via cross-origin requests.",
+            )
+        request = code.request
+        return self._user_tokens(request.client_id, code.user, request.scopes, nonce=request.nonce, spa=True)
+
+    def _refresh_token_grant(self, form: Mapping[str, str], origin: str | None = None) -> dict[str, Any]:
         with self._lock:
             grant = self._state.refresh_tokens.pop(form.get("refresh_token", ""), None)
         if grant is None or grant.client_id != form.get("client_id"):
             raise OAuthError("invalid_grant", "AADSTS9002313: the refresh token is not valid.")
-        return self._user_tokens(grant.client_id, grant.user, grant.scopes)
+        if grant.spa and origin is None:
+            raise OAuthError(
+                "invalid_grant", "AADSTS9002313: a single-page app's refresh token is redeemed cross-origin."
+            )
+        return self._user_tokens(grant.client_id, grant.user, grant.scopes, spa=grant.spa)
 
-    def _user_tokens(self, client_id: str, user: LoopbackUser, scopes: tuple[str, ...]) -> dict[str, Any]:
+    def _user_tokens(
+        self,
+        client_id: str,
+        user: LoopbackUser,
+        scopes: tuple[str, ...],
+        *,
+        nonce: str | None = None,
+        spa: bool = False,
+    ) -> dict[str, Any]:
         resource, _ = scopes[0].rsplit("/", 1)
         access_token = self._entra.mint(
             tenant_id=user.tenant_id,
             object_id=user.object_id,
             audience=_audience(resource),
             scopes=[scope.rsplit("/", 1)[1] for scope in scopes],
+            wids=user.wids,
             name=user.display_name,
             email=user.mail or user.user_principal_name,
             client_app_id=client_id,
         )
         refresh_token = secrets.token_urlsafe(32)
         with self._lock:
-            self._state.refresh_tokens[refresh_token] = _Grant(client_id, user, scopes)
+            self._state.refresh_tokens[refresh_token] = _Grant(client_id, user, scopes, spa)
         return {
             **_token_response(access_token, [*scopes, "openid", "profile", "offline_access"]),
             "refresh_token": refresh_token,
-            "id_token": self._entra.mint_id_token(user=user, client_id=client_id),
+            "id_token": self._entra.mint_id_token(user=user, client_id=client_id, nonce=nonce),
             "client_info": _client_info(user),
         }
 
@@ -277,6 +373,15 @@ async def _form(request: Request) -> dict[str, str]:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise OAuthError("invalid_request", "AADSTS900144: the request body must be a form.")
     return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+
+
+async def _page_form(request: Request) -> dict[str, str]:
+    # The sign-in page's form, posted urlencoded by the browser.
+    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+
+
+def _in_authority(tenant: str, user: LoopbackUser) -> bool:
+    return tenant in MULTI_TENANT_AUTHORITIES or tenant == user.tenant_id
 
 
 def _tenant_of(authorization_endpoint: str) -> str:

@@ -27,7 +27,7 @@ from jwt.algorithms import RSAAlgorithm
 
 DEMO_CLIENT_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # the client app named in `azp`
 MULTI_TENANT_AUTHORITIES = frozenset({"organizations", "common"})
-RequestKind = Literal["discovery", "jwks", "instance_discovery", "devicecode", "token", "graph"]
+RequestKind = Literal["discovery", "jwks", "instance_discovery", "devicecode", "authorize", "token", "graph"]
 
 
 @dataclass(frozen=True)
@@ -182,9 +182,15 @@ class LoopbackIssuer:
         )
 
     def mint_id_token(
-        self, *, user: SignedInUser, client_id: str, lifetime: timedelta = timedelta(hours=1)
+        self,
+        *,
+        user: SignedInUser,
+        client_id: str,
+        lifetime: timedelta = timedelta(hours=1),
+        nonce: str | None = None,
     ) -> str:
-        """An ID token for `user`, addressed to the client app that signed them in."""
+        """An ID token for `user`, addressed to the client app that signed them in (with the
+        `nonce` of its authorization request, when it sent one)."""
         now = int(time.time())
         claims = {
             "aud": client_id,
@@ -199,6 +205,8 @@ class LoopbackIssuer:
             "preferred_username": user.user_principal_name,
             "ver": "2.0",
         }
+        if nonce is not None:
+            claims["nonce"] = nonce
         key = self.current_key
         return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
 
