@@ -1,4 +1,5 @@
-"""Refresh the GraphiQL files the API serves (api/static/graphiql/) from the npm registry.
+"""Refresh the browser libraries the API ships (api/static/graphiql/: GraphiQL and React;
+api/static/console/: MSAL.js, for the browser console) from the npm registry.
 
     python scripts/refresh_graphiql.py            # the versions pinned below
     python scripts/refresh_graphiql.py --check    # only verify the files against the manifest
@@ -22,15 +23,21 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parents[1] / "api" / "static" / "graphiql"
-MANIFEST = TARGET / "versions.json"
-# (package, version, file inside the package, name served)
-PINNED = (
-    ("react", "18.2.0", "umd/react.production.min.js", "react.production.min.js"),
-    ("react-dom", "18.2.0", "umd/react-dom.production.min.js", "react-dom.production.min.js"),
-    ("graphiql", "3.8.3", "graphiql.min.js", "graphiql.min.js"),
-    ("graphiql", "3.8.3", "graphiql.min.css", "graphiql.min.css"),
-)
+STATIC = Path(__file__).resolve().parents[1] / "api" / "static"
+# Each folder's files: (package, version, file inside the package, name served); each folder has
+# its own versions.json.
+PINNED_BY_FOLDER = {
+    "graphiql": (
+        ("react", "18.2.0", "umd/react.production.min.js", "react.production.min.js"),
+        ("react-dom", "18.2.0", "umd/react-dom.production.min.js", "react-dom.production.min.js"),
+        ("graphiql", "3.8.3", "graphiql.min.js", "graphiql.min.js"),
+        ("graphiql", "3.8.3", "graphiql.min.css", "graphiql.min.css"),
+    ),
+    "console": (
+        ("@azure/msal-browser", "4.30.0", "lib/msal-browser.min.js", "msal-browser.min.js"),
+        ("@azure/msal-browser", "4.30.0", "LICENSE", "msal-browser.LICENSE.txt"),  # MIT
+    ),
+}
 
 
 def sri(data: bytes) -> str:
@@ -39,19 +46,23 @@ def sri(data: bytes) -> str:
 
 
 def refresh() -> None:
-    entries = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for package, version, inner, served in PINNED:
-            tarball = _pack(package, version, Path(scratch))
-            with tarfile.open(tarball) as archive:
-                member = archive.extractfile(f"package/{inner}")
-                if member is None:
-                    raise SystemExit(f"{package}@{version} has no {inner}")
-                data = member.read()
-            (TARGET / served).write_bytes(data)
-            entries.append({"package": package, "version": version, "file": served, "integrity": sri(data)})
-            print(f"{served}: {package}@{version} {inner} ({len(data):,} bytes)")
-    MANIFEST.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    for folder, pinned in PINNED_BY_FOLDER.items():
+        target = STATIC / folder
+        target.mkdir(exist_ok=True)
+        entries = []
+        with tempfile.TemporaryDirectory() as scratch:
+            for package, version, inner, served in pinned:
+                tarball = _pack(package, version, Path(scratch))
+                with tarfile.open(tarball) as archive:
+                    member = archive.extractfile(f"package/{inner}")
+                    if member is None:
+                        raise SystemExit(f"{package}@{version} has no {inner}")
+                    data = member.read()
+                (target / served).write_bytes(data)
+                entry = {"package": package, "version": version, "file": served, "integrity": sri(data)}
+                entries.append(entry)
+                print(f"{folder}/{served}: {package}@{version} {inner} ({len(data):,} bytes)")
+        (target / "versions.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
 
 
 def _pack(package: str, version: str, scratch: Path) -> Path:
@@ -69,9 +80,10 @@ def _pack(package: str, version: str, scratch: Path) -> Path:
 
 def check() -> int:
     wrong = [
-        entry["file"]
-        for entry in json.loads(MANIFEST.read_text(encoding="utf-8"))
-        if sri((TARGET / entry["file"]).read_bytes()) != entry["integrity"]
+        f"{folder}/{entry['file']}"
+        for folder in PINNED_BY_FOLDER
+        for entry in json.loads((STATIC / folder / "versions.json").read_text(encoding="utf-8"))
+        if sri((STATIC / folder / entry["file"]).read_bytes()) != entry["integrity"]
     ]
     for name in wrong:
         print(f"{name} does not match versions.json", file=sys.stderr)

@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -81,17 +81,18 @@ class Demo:
 @pytest.fixture(scope="module")
 def spa_server() -> Iterator[str]:
     """tests/browser/pages served on a loopback port of its own: another origin than the API's."""
-    yield from _static_server()
+    yield from static_server()
 
 
 @pytest.fixture(scope="module")
 def stranger_server() -> Iterator[str]:
     """The same pages on an origin the API does not allow."""
-    yield from _static_server()
+    yield from static_server()
 
 
-def _static_server() -> Iterator[str]:
-    handler = partial(_QuietHandler, directory=str(PAGES))
+def static_server(directory: Path = PAGES) -> Generator[str, None, None]:
+    """Serve `directory` on a loopback port of its own (a generator: its first item is the URL)."""
+    handler = partial(_QuietHandler, directory=str(directory))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
