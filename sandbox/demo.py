@@ -120,8 +120,14 @@ async def _loopback_graph(entra: LoopbackEntra) -> AsyncIterator[GraphClient]:
     entra.register_application(DEMO_API_CLIENT_ID, secret=secret)
     # `incentives login` signs in as this public client (the Azure CLI's id, as in tokens' `azp`).
     entra.register_application(DEMO_CLIENT_APP_ID, public_client=True)
-    for person in (*CAST, *COLLEAGUES):
-        entra.add_directory_user(person.tenant_id, person.object_id, person.email, person.name, person.email)
+    for person in CAST:  # signing in as one gives their Entra roles too (`wids`)
+        entra.add_directory_user(
+            person.tenant_id, person.object_id, person.email, person.name, person.email, sorted(person.wids)
+        )
+    for colleague in COLLEAGUES:
+        entra.add_directory_user(
+            colleague.tenant_id, colleague.object_id, colleague.email, colleague.name, colleague.email
+        )
     msal_http, http = routed_msal_http(entra.base_url), routed_async_http(entra.base_url)
     try:
         yield GraphClient(GraphConfig(DEMO_API_CLIENT_ID, ClientSecret(secret)), http, msal_http=msal_http)
