@@ -17,7 +17,7 @@ from domain.queries.pages import Page, PageArgs
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-_PREFIX = "k:"
+CURSOR_PREFIX = "k:"  # inside every cursor (also written in SQL: api/read/json_pages.py)
 MAX_KEY = 2**63 - 1  # keys are BIGINT: a larger one could not be compared with them in SQL
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ class BadUserInputError(ExpectedError):
 
 
 def encode_cursor(key: int) -> str:
-    return base64.urlsafe_b64encode(f"{_PREFIX}{key}".encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{key}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, argument: str = "after") -> int:
@@ -38,10 +38,10 @@ def decode_cursor(cursor: str, argument: str = "after") -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
-    key = raw.removeprefix(_PREFIX)
+    key = raw.removeprefix(CURSOR_PREFIX)
     if (
         len(cursor) > 40
-        or not raw.startswith(_PREFIX)
+        or not raw.startswith(CURSOR_PREFIX)
         or not (key.isascii() and key.isdigit())
         or int(key) > MAX_KEY
     ):

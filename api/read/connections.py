@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from graphql import GraphQLObjectType, get_named_type
+from graphql import GraphQLObjectType
 
 from api.graphql.pagination import encode_cursor
 from api.read.collect import Field
-from api.read.engine import Handler, Local, LocalFactory, Obj, Run
+from api.read.engine import Handler, Local, LocalFactory, Obj, Run, returned_type
 from domain.queries.pages import Page
 
 Counts = Callable[[list[Hashable]], Awaitable[dict[Hashable, int]]]
@@ -57,16 +57,9 @@ class PageInfoRow:
         )
 
 
-def connection_type(run: Run, asked: Field) -> GraphQLObjectType:
-    assert asked.definition is not None
-    named = get_named_type(asked.definition.type)
-    assert isinstance(named, GraphQLObjectType)
-    return named
-
-
 def paged(run: Run, asked: Field, parents: list[Obj], pages: list[Paged | None]) -> list[Obj]:
     """Set each parent's connection (None: left null) and return the connection objects."""
-    type_ = connection_type(run, asked)
+    type_ = returned_type(asked)
     made = []
     for parent, source in zip(parents, pages, strict=True):
         if source is None:
@@ -79,7 +72,7 @@ def paged(run: Run, asked: Field, parents: list[Obj], pages: list[Paged | None])
 
 
 async def edges(run: Run, asked: Field, connections: list[Obj]) -> None:
-    edge_type = _item_type(asked)
+    edge_type = returned_type(asked)
     items = []
     for connection in connections:
         source: Paged = connection.row
@@ -108,7 +101,7 @@ async def edge_cursor(run: Run, asked: Field, edges_: list[Obj]) -> None:
 
 
 async def page_info(run: Run, asked: Field, connections: list[Obj]) -> None:
-    info_type = connection_type(run, asked)
+    info_type = returned_type(asked)
     infos = []
     for connection in connections:
         source: Paged = connection.row
@@ -127,13 +120,6 @@ async def total_count(run: Run, asked: Field, connections: list[Obj]) -> None:
         found = await counter.counts([obj.row.count_key for obj in group])
         for obj in group:
             obj.out[asked.key] = found[obj.row.count_key]
-
-
-def _item_type(asked: Field) -> GraphQLObjectType:
-    assert asked.definition is not None
-    named = get_named_type(asked.definition.type)
-    assert isinstance(named, GraphQLObjectType)
-    return named
 
 
 def _page_info_field(name: str) -> Handler:
@@ -187,14 +173,14 @@ def handlers(connection_types: list[str]) -> dict[tuple[str, str], Handler]:
 
 
 def _edges_local(run: Run, asked: Field) -> Local | None:
-    build = run.builder(_item_type(asked), asked.selection)
+    build = run.builder(returned_type(asked), asked.selection)
     if build is None:
         return None
     return lambda source: [build(row) for row in source.page.items]
 
 
 def _page_info_local(run: Run, asked: Field) -> Local | None:
-    build = run.builder(connection_type(run, asked), asked.selection)
+    build = run.builder(returned_type(asked), asked.selection)
     if build is None:
         return None
 
@@ -202,7 +188,7 @@ def _page_info_local(run: Run, asked: Field) -> Local | None:
 
 
 def _node_local(run: Run, asked: Field) -> Local | None:
-    return run.builder(_item_type(asked), asked.selection)
+    return run.builder(returned_type(asked), asked.selection)
 
 
 def _cursor_local(run: Run, asked: Field) -> Local | None:

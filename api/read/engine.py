@@ -23,6 +23,7 @@ from graphql import (
     GraphQLError,
     GraphQLNonNull,
     GraphQLObjectType,
+    get_named_type,
     located_error,
 )
 from graphql.execution.values import VariableValues, get_argument_values
@@ -193,6 +194,14 @@ class Run:
             raise Unplannable(f"{asked.name} failed on a non-null field", lasting=False)
         self.errors.append(located_error(error, list(asked.nodes), [*obj.path, asked.key]))
         obj.out[asked.key] = None
+
+
+def returned_type(asked: Field) -> GraphQLObjectType:
+    """The object type a field returns (lists and non-null unwrapped)."""
+    assert asked.definition is not None
+    named = get_named_type(asked.definition.type)
+    assert isinstance(named, GraphQLObjectType)
+    return named
 
 
 def _constant(value: Any) -> Local:

@@ -101,11 +101,19 @@ async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | 
         return None  # graphql-core reports the variables' errors
     async with context.services.reads() as session:
         run = Run(plan, variables, context, lambda: session, plans.model)
-        try:
-            data = await run.execute()
-        except Unplannable as why:
-            if why.lasting:
-                plans.put(key, UNANSWERABLE)
-            return None
+        data = await executed(plans, key, run)
+    if data is None:
+        return None
     plans.answered += 1
     return ExecutionResult(data=data, errors=run.errors or None)
+
+
+async def executed(plans: Plans, key: tuple[str, str | None], run: Run) -> dict[str, Any] | None:
+    """The run's data, or None when graphql-core must answer (the document then remembered as one
+    the read model cannot answer, when that holds whatever the variables)."""
+    try:
+        return await run.execute()
+    except Unplannable as why:
+        if why.lasting:
+            plans.put(key, UNANSWERABLE)
+        return None

@@ -19,14 +19,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLObjectType, get_named_type
 from sqlalchemy import Date, Integer, Text, and_, bindparam, case, func, literal, not_, or_
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.sql import ColumnElement
 
-from api.graphql.pagination import _PREFIX as CURSOR_PREFIX
+from api.graphql.pagination import CURSOR_PREFIX
 from api.read.collect import TYPENAME, Field
-from api.read.engine import Run
+from api.read.engine import Run, returned_type
 from domain.access import Coverage
 from domain.model import IN_PROGRESS
 from domain.queries.enrollments import covered
@@ -108,7 +107,7 @@ def enrollment_json(run: Run, asked: Field) -> JsonConnection | None:
     """The JSON plan of this `Location.enrollments` field, or None."""
     if asked.selection is None:
         return None
-    connection = _type(asked)
+    connection = returned_type(asked)
     outer: list[tuple[str, str | None]] = []
     edge: Field | None = None
     for found in asked.selection.fields_for(connection, run.variables):
@@ -135,7 +134,7 @@ def _object(run: Run, asked: Field, spec: Spec) -> list[Part] | None:
     """The parts of an object's JSON for its selection, or None when `spec` lacks a field of it."""
     if asked.selection is None:
         return None
-    type_ = _type(asked)
+    type_ = returned_type(asked)
     parts: list[Part] = []
     for found in asked.selection.fields_for(type_, run.variables):
         if found.name == TYPENAME:
@@ -172,10 +171,3 @@ def _shape(parts: list[Part]) -> Hashable:
 
 def _constant(value: str) -> Expression:
     return lambda c, detail: literal(value, Text)
-
-
-def _type(asked: Field) -> GraphQLObjectType:
-    assert asked.definition is not None
-    named = get_named_type(asked.definition.type)
-    assert isinstance(named, GraphQLObjectType)
-    return named

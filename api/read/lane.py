@@ -18,7 +18,6 @@ state so that it is not charged twice.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,22 +34,20 @@ from api.graphql.context import Context
 from api.graphql.limits import cost_of
 from api.graphql.loaders import Loaders
 from api.read.collect import Plan
-from api.read.engine import Run, Unplannable
-from api.read.extension import UNANSWERABLE, Plans
+from api.read.engine import Run
+from api.read.extension import Plans, executed
 from auth.principal import Principal
 from domain.database import is_unavailable
 
 if TYPE_CHECKING:
     from api.composition import Services
 
-logger = logging.getLogger("incentives.read")
 MAX_COSTS = 64  # remembered per plan (one for most documents: their page sizes are written in them)
 
 
 class Lane:
     def __init__(self, plans: Plans) -> None:
         self._plans = plans
-        self.answered = 0  # requests answered here (the rest went to Strawberry's view)
 
     async def answer(
         self, request: Request, body: Any, principal: Principal, services: Services, media: str
@@ -104,18 +101,16 @@ class Lane:
             async with driver_reads(services.engine) as driver:
                 run = Run(plan, coerced, context, session, self._plans.model, rows=driver)
                 try:
-                    data = await run.execute()
+                    data = await executed(self._plans, key, run)
                 finally:
                     if made:
                         await made[0].close()
-        except Unplannable as why:
-            if why.lasting:
-                self._plans.put(key, UNANSWERABLE)
-            return None
         except Exception as failure:
             if is_unavailable(failure):
                 return None  # Strawberry's view says UNAVAILABLE, with its status and Retry-After
             raise
+        if data is None:
+            return None
         found = run.errors
         if any(errors.should_mask(error) or _unavailable(error) for error in found):
             # Strawberry's view masks it and logs the original with the request id, or says
@@ -125,7 +120,6 @@ class Lane:
             for error in found:
                 errors.hide_suggestions(error)
         self._plans.answered += 1
-        self.answered += 1
         answer: dict[str, Any] = {"data": data}
         if found:
             answer["errors"] = [error.formatted for error in found]

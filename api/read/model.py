@@ -15,7 +15,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar, cast
 
 import orjson
-from graphql import GraphQLObjectType, get_named_type
+from graphql import GraphQLObjectType
 from sqlalchemy import Row
 
 from api.graphql.errors import ForbiddenError
@@ -26,7 +26,7 @@ from api.graphql.scalars import serialize_date
 from api.read import connections
 from api.read.collect import Field
 from api.read.connections import Counter, Paged
-from api.read.engine import Handler, Local, LocalFactory, Obj, ReadModel, Run, Unplannable
+from api.read.engine import Handler, Local, LocalFactory, Obj, ReadModel, Run, Unplannable, returned_type
 from api.read.json_pages import JsonConnection, enrollment_json
 from domain import model as models
 from domain.access import Action, Coverage, Role, Scope
@@ -102,13 +102,6 @@ def type_of(run: Run, name: str) -> GraphQLObjectType:
     found = run.plan.schema.get_type(name)
     assert isinstance(found, GraphQLObjectType)
     return found
-
-
-def returned_type(asked: Field) -> GraphQLObjectType:
-    assert asked.definition is not None
-    named = get_named_type(asked.definition.type)
-    assert isinstance(named, GraphQLObjectType)
-    return named
 
 
 async def rows_by_id(run: Run, rows: Rows, ids: Iterable[int | None]) -> dict[int, Row[Any]]:
