@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urlsplit
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from sandbox.clients import LoopbackApplication, OAuthError
+from sandbox.devicelogin import signin_page, user_options
 from sandbox.graph import LoopbackUser
 
 CODE_LIFETIME_SECONDS = 600
@@ -160,19 +161,10 @@ def picker(
         for name in FIELDS
         if name in fields
     )
-    options = "".join(
-        f'<option value="{escape(user.tenant_id)}/{escape(user.object_id)}">{escape(user.display_name)} '
-        f"&lt;{escape(user.user_principal_name)}&gt;</option>"
-        for user in users
-    )
     error = f'<p role="alert">{escape(problem)}</p>' if problem else ""
     body = (
         f'{error}<form method=post action="{escape(action)}">{hidden}'
-        f"<p><label>Sign in as <select name=user autofocus>{options}</select></label></p>"
+        f"<p><label>Sign in as <select name=user autofocus>{user_options(users)}</select></label></p>"
         "<p><button type=submit>Sign in</button></p></form>"
     )
-    page = (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Sign in (loopback Entra ID)</title>"
-        f"<h1>Sign in to the demo</h1>{body}</html>"
-    )
-    return HTMLResponse(page, status_code=status)
+    return HTMLResponse(signin_page(body), status_code=status)

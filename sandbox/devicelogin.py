@@ -36,8 +36,7 @@ class DeviceLoginPage:
     async def _page(self, request: Request) -> HTMLResponse:
         if request.method == "GET":
             return self._form(request.query_params.get("code", ""))
-        # A browser posts the form urlencoded; parsed here, so the sandbox needs no python-multipart.
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        form = await posted_form(request)
         user_code = form.get("user_code", "").strip().upper()
         user = self._directory.by_key(form.get("user", ""))
         if user is None:
@@ -47,34 +46,41 @@ class DeviceLoginPage:
         except KeyError:
             return self._form(user_code, f"No sign-in is waiting for the code {user_code!r}.", 400)
         return HTMLResponse(
-            _page(
+            signin_page(
                 f"<p>Signed in as {escape(user.display_name)} &lt;{escape(user.user_principal_name)}&gt;."
                 " You can close this window and go back to your terminal.</p>"
             )
         )
 
     def _form(self, user_code: str, problem: str = "", status_code: int = 200) -> HTMLResponse:
-        options = "".join(
-            f'<option value="{escape(_key(user))}">{escape(user.display_name)} '
-            f"&lt;{escape(user.user_principal_name)}&gt;</option>"
-            for user in self._directory.everyone()
-        )
         error = f'<p role="alert">{escape(problem)}</p>' if problem else ""
         body = (
             f"{error}<form method=post action={PATH}>"
             f'<p><label>Code <input name=user_code value="{escape(user_code)}" required autofocus>'
             "</label></p>"
-            f"<p><label>Sign in as <select name=user>{options}</select></label></p>"
+            f"<p><label>Sign in as <select name=user>{user_options(self._directory.everyone())}"
+            "</select></label></p>"
             "<p><button type=submit>Sign in</button></p></form>"
         )
-        return HTMLResponse(_page(body), status_code=status_code)
+        return HTMLResponse(signin_page(body), status_code=status_code)
 
 
-def _key(user: LoopbackUser) -> str:
-    return f"{user.tenant_id}/{user.object_id}"
+async def posted_form(request: Request) -> dict[str, str]:
+    """A form a browser posted (urlencoded), parsed here: the sandbox needs no python-multipart."""
+    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
 
 
-def _page(body: str) -> str:
+def user_options(users: list[LoopbackUser]) -> str:
+    """The users to pick from, as `<option>`s whose values `LoopbackDirectory.by_key` finds."""
+    return "".join(
+        f'<option value="{escape(user.tenant_id)}/{escape(user.object_id)}">{escape(user.display_name)} '
+        f"&lt;{escape(user.user_principal_name)}&gt;</option>"
+        for user in users
+    )
+
+
+def signin_page(body: str) -> str:
+    """A page of the loopback sign-in service (this one and the authorization page)."""
     return (
         "<!doctype html><html lang=en><meta charset=utf-8><title>Sign in (loopback Entra ID)</title>"
         f"<h1>Sign in to the demo</h1>{body}</html>"

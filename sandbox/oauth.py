@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -45,6 +45,7 @@ from sandbox.authorize import (
 )
 from sandbox.clients import LoopbackApplication, OAuthError, authenticate_client, client_credentials
 from sandbox.devicelogin import PATH as DEVICE_LOGIN_PATH
+from sandbox.devicelogin import posted_form
 from sandbox.graph import LoopbackDirectory, LoopbackUser
 from sandbox.routing import public_base_from
 from sandbox.tokens import MULTI_TENANT_AUTHORITIES, LoopbackIssuer
@@ -171,7 +172,7 @@ class LoopbackOAuth:
         """The authorization code flow with PKCE (`sandbox.authorize`)."""
         tenant = request.path_params["tenant"]
         self._entra.count_request("authorize", tenant)
-        fields = dict(request.query_params) if request.method == "GET" else await _page_form(request)
+        fields = dict(request.query_params) if request.method == "GET" else await posted_form(request)
         try:
             _check_authority_tenant(tenant, allow_multi_tenant=True)
             application = self._application(fields.get("client_id", ""))
@@ -372,12 +373,7 @@ async def _form(request: Request) -> dict[str, str]:
     # OAuth posts are urlencoded; parsed here so the loopback needs no python-multipart.
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise OAuthError("invalid_request", "AADSTS900144: the request body must be a form.")
-    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-
-
-async def _page_form(request: Request) -> dict[str, str]:
-    # The sign-in page's form, posted urlencoded by the browser.
-    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+    return await posted_form(request)
 
 
 def _in_authority(tenant: str, user: LoopbackUser) -> bool:
