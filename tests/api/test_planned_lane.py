@@ -13,6 +13,7 @@ import pytest
 from api.media import GRAPHQL_RESPONSE, JSON
 from domain.access import Role
 from tests.support import personas
+from tests.support.configured_api import configured_api
 from tests.support.entra import RunningEntra
 from tests.support.personas import Tenant
 from tests.support.server import TODAY, ApiServer, served_api
@@ -165,3 +166,37 @@ async def test_a_malformed_request_of_a_planned_query_is_refused_as_before(
     refused = api.http.post("/graphql", json={"query": query, "extensions": extensions}, headers=headers)
 
     assert refused.status_code == 400
+
+
+def test_the_lane_refuses_what_is_over_the_cost_limit_or_the_budget_as_the_view_does(
+    entra: RunningEntra, sqlite_url: str
+) -> None:
+    # A document planned at a small page size, then asked again over the limits: the lane must not
+    # answer it. At first: 10 it costs 30 points (within 40); at first: 50, 150 (which the budget of
+    # 200 could pay: only the limit refuses it); then the budget runs out.
+    query = "query($first: Int) { programs(first: $first) { edges { node { code } } } }"
+    token = personas.user(entra, Tenant()).token
+    settings = {"max_query_cost": 40, "rate_limit_points": 200}
+    with configured_api(sqlite_url, authority=entra.base_url, **settings) as api:
+
+        def ask(first: int) -> tuple[int, dict[str, Any]]:
+            response = api.http.post(
+                "/graphql",
+                json={"query": query, "variables": {"first": first}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            return response.status_code, response.json()
+
+        planned = ask(10)  # 30 spent, the plan made
+        too_costly = ask(50)  # refused, nothing spent
+        again = [ask(10) for _ in range(6)]  # by the lane: 150 spent, then 20 left for a 30
+
+    assert planned[0] == 200
+    assert planned[1]["extensions"]["cost"]["requested"] == 30
+    assert too_costly[0] == 200
+    assert [error["extensions"]["code"] for error in too_costly[1]["errors"]] == ["QUERY_TOO_COMPLEX"]
+    assert too_costly[1]["extensions"]["cost"]["requested"] == 150
+    assert too_costly[1]["extensions"]["cost"]["remaining"] == 170  # not charged
+    assert [status for status, _ in again] == [200] * 5 + [429]
+    assert [body["extensions"]["cost"]["remaining"] for _, body in again] == [140, 110, 80, 50, 20, 20]
+    assert [error["extensions"]["code"] for error in again[-1][1]["errors"]] == ["THROTTLED"]
