@@ -113,29 +113,58 @@ def create_app(
         allowed_origins=settings.cors_origins(),
         personas_url=settings.graphiql_personas_url,
     )
+    endpoint = AuthenticatedGraphQL(graphql)
     routes = [
         # Every method reaches it, so that the others get a JSON 405 (GraphQL over HTTP).
-        Route("/graphql", AuthenticatedGraphQL(graphql)),
+        Route("/graphql", endpoint),
         WebSocketRoute("/graphql", WebSocketEndpoint(graphql)),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         # GraphiQL's files ship with the package: it works with no internet.
         *([Mount(ASSETS_PATH, graphiql_assets())] if settings.graphiql else []),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(RequestIdMiddleware)
     # Outermost: a preflight is answered before routing. Exact origins, echoed; no credentials
     # (the token travels in Authorization, never in a cookie).
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins(),
-        allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type"],
-        allow_credentials=False,
-        expose_headers=["X-Request-Id", "Retry-After"],
-        max_age=600,
-    )
+    origins = settings.cors_origins()
+
+    def with_cors(inner: ASGIApp) -> ASGIApp:
+        return CORSMiddleware(
+            inner,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+            expose_headers=["X-Request-Id", "Retry-After"],
+            max_age=600,
+        )
+
+    app = App(routes=routes, lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(with_cors)
+    app.graphql_posts = with_cors(RequestIdMiddleware(endpoint))
     return app
+
+
+class App(Starlette):
+    """Starlette, except that a POST to /graphql (nearly every request) goes straight to the
+    endpoint through the same CORS and request-id middleware, past the router and Starlette's
+    exception middleware, which have nothing to do for it: the endpoint answers every error of its
+    own, and an unexpected one reaches uvicorn, which answers 500 as Starlette's would."""
+
+    graphql_posts: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.graphql_posts is not None
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/graphql"
+            and not scope.get("root_path")
+        ):
+            scope["app"] = self
+            await self.graphql_posts(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def services_of(connection: HTTPConnection) -> Services:
@@ -154,7 +183,11 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Request(scope).headers.get("x-request-id", "")
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
         request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         token = logs.request_id.set(request_id)

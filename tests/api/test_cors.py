@@ -75,6 +75,26 @@ def test_a_request_from_an_allowed_origin_gets_the_origin_echoed_never_a_wildcar
     assert "access-control-allow-origin" not in other
 
 
+def test_a_post_gets_the_same_cors_and_request_headers_as_any_other_request(
+    api: ApiServer, entra: RunningEntra
+) -> None:
+    # POSTs to /graphql take a shorter way through the app than other requests (api.app.App).
+    token = personas.user(entra, personas.Tenant()).token
+    bearer = {"Authorization": f"Bearer {token}", "X-Request-Id": "trace-7"}
+    watched = ("access-control-allow-origin", "access-control-expose-headers", "vary", "x-request-id")
+    for origin in (ALLOWED, OTHER, None):
+        headers = {**bearer, **({"Origin": origin} if origin else {})}
+        posted = api.http.post("/graphql", json={"query": "{ currentFiscalYear }"}, headers=headers)
+        got = api.http.get("/graphql", params={"query": "{ currentFiscalYear }"}, headers=headers)
+
+        assert posted.status_code == got.status_code == 200
+        assert {k: posted.headers.get(k) for k in watched} == {k: got.headers.get(k) for k in watched}
+        assert posted.headers["x-request-id"] == "trace-7"
+        assert posted.headers["x-content-type-options"] == "nosniff"
+        assert posted.headers["cache-control"] == "no-store"
+        assert ("access-control-allow-origin" in posted.headers) is (origin == ALLOWED)
+
+
 async def test_the_websocket_takes_allowed_origins_and_refuses_others(api: ApiServer) -> None:
     url = websocket_url(api.url)
     async with connect(url, subprotocols=[TRANSPORT_WS], origin=ALLOWED) as accepted:  # type: ignore[arg-type]
