@@ -39,6 +39,7 @@ from strawberry.types.unset import UnsetType
 from adapters.graph import GraphClient
 from api import logs
 from api.composition import Services, running, token_rules
+from api.console import CONSOLE_PATH, console_routes
 from api.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from api.graphql.context import Context
 from api.graphql.errors import MASKED_MESSAGE, RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_MESSAGE
@@ -122,6 +123,8 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         # GraphiQL's files ship with the package: it works with no internet.
         *([Mount(ASSETS_PATH, graphiql_assets())] if settings.graphiql else []),
+        # The browser console (api/console.py), when its app registration is configured.
+        *([Mount(CONSOLE_PATH, routes=console_routes(settings))] if settings.console_client_id else []),
     ]
     # Outermost: a preflight is answered before routing. Exact origins, echoed; no credentials
     # (the token travels in Authorization, never in a cookie).

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         "members", pattern="^(members|everyone)$", validation_alias="INCENTIVES_INTROSPECTION"
     )
 
+    # The browser console at /console/ (README "Console"): the application (client) ID of its
+    # single-page-app registration in Entra ID, with redirect URI {public URL}/console/. Empty: off.
+    console_client_id: str = Field("", validation_alias="INCENTIVES_CONSOLE_CLIENT_ID")
+
     # Browser origins (scheme://host[:port], comma-separated) that may call the API: CORS on /graphql
     # and the websocket's Origin. Empty: none but the API's own.
     cors_allowed_origins: str = Field("", validation_alias="INCENTIVES_CORS_ALLOWED_ORIGINS")

@@ -4,7 +4,8 @@ import type { CodegenConfig } from "@graphql-codegen/cli";
 
 const config: CodegenConfig = {
   schema: "../schema.graphql",
-  documents: ["operations/*.graphql"],
+  // The SPA examples' operations, and the console's (api/static/console/, checked by tsconfig.console.json).
+  documents: ["operations/*.graphql", "../api/static/console/operations.graphql"],
   ignoreNoDocuments: false,
   generates: {
     "generated/ts/": {

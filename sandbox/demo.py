@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from adapters.graph import ClientSecret, GraphClient, GraphConfig
 from api.app import create_app
+from api.console import CONSOLE_PATH
 from api.entry import CommandError
 from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
 from api.settings import Settings
@@ -37,6 +38,7 @@ from sandbox.server import tcp_listener
 
 DEMO_DIRECTORY = Path("demo-data")
 DEMO_API_CLIENT_ID = "4d56e3e7-fa96-4bdc-9e54-3f758a321659"
+DEMO_CONSOLE_CLIENT_ID = "9b2e7c41-3d5a-4f86-a0b1-c2d3e4f5a6b7"  # the console's single-page-app registration
 HOST = "127.0.0.1"
 TOKEN_LIFETIME = timedelta(hours=12)
 DEV_ORIGINS = ("http://127.0.0.1:5173", "http://localhost:5173")
@@ -86,6 +88,10 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
     entra = LoopbackEntra()
     entra.add_routes(_persona_routes(entra, api_url))
     entra_server, issuer_base = await serve_loopback(entra, HOST, 0)
+    # The console signs in as a single-page app, redirected back to its page on the API's origin.
+    entra.register_application(
+        DEMO_CONSOLE_CLIENT_ID, public_client=True, redirect_uris=[f"{api_url}{CONSOLE_PATH}/"]
+    )
     try:
         async with _loopback_graph(entra) as graph:
             demo_settings = _demo_settings(settings, database_url, issuer_base, api_url)
@@ -122,7 +128,13 @@ async def _loopback_graph(entra: LoopbackEntra) -> AsyncIterator[GraphClient]:
     entra.register_application(DEMO_CLIENT_APP_ID, public_client=True)
     for person in CAST:  # signing in as one gives their Entra roles too (`wids`)
         entra.add_directory_user(
-            person.tenant_id, person.object_id, person.email, person.name, person.email, sorted(person.wids)
+            person.tenant_id,
+            person.object_id,
+            person.email,
+            person.name,
+            person.email,
+            wids=sorted(person.wids),
+            app_roles=sorted(person.app_roles),
         )
     for colleague in COLLEAGUES:
         entra.add_directory_user(
@@ -146,6 +158,8 @@ def _demo_settings(settings: Settings, database_url: str, issuer_base: str, api_
             "public_url": api_url,
             # A place to try things: GraphiQL, and "Did you mean ...?" in errors.
             "graphiql": True,
+            # The browser console at /console/, signing in through the loopback service.
+            "console_client_id": DEMO_CONSOLE_CLIENT_ID,
             "graphql_suggestions": True,
             # GraphiQL's picker signs the page in as any sample user (no token pasting).
             "graphiql_personas_url": f"{issuer_base}{PERSONAS_PATH}",
@@ -250,6 +264,7 @@ def _banner(api_url: str, issuer_base: str, directory: Path, tokens: dict[Person
     return f"""
 Incentives demo: sample data in {directory / "demo.db"} (recreated on every start).
 
+  Console:        {api_url}{CONSOLE_PATH}/   (sign in as any sample user)
   GraphiQL:       {api_url}/graphql
   Sign-in (fake): {issuer_base}   (loopback Entra ID; tokens valid for 12 hours)
   Directory:      loopback Microsoft Graph; as Contoso's Global admin, try directoryUsers(search: "Nils")

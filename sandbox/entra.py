@@ -121,12 +121,15 @@ class LoopbackEntra(LoopbackIssuer):
         display_name: str,
         mail: str | None = None,
         wids: Sequence[str] = (),
+        app_roles: Sequence[str] = (),
     ) -> LoopbackUser:
         """Put a user in `tenant_id`'s directory, for Graph lookups and sign-in (device code or the
-        authorization page); `wids`: their Entra directory roles, in the tokens they get."""
-        return self._directory.add(
-            LoopbackUser(tenant_id, object_id, user_principal_name, display_name, mail, tuple(wids))
+        authorization page); `wids`: their Entra directory roles, in the tokens they get;
+        `app_roles`: the API's app roles assigned to them (the `roles` claim of its tokens)."""
+        user = LoopbackUser(
+            tenant_id, object_id, user_principal_name, display_name, mail, tuple(wids), tuple(app_roles)
         )
+        return self._directory.add(user)
 
     def approve_device_code(self, user_code: str, user: LoopbackUser) -> None:
         """`user` signs in with `user_code`: the next poll for that device code gets tokens."""

@@ -47,6 +47,7 @@ class LoopbackUser:
     display_name: str
     mail: str | None = None
     wids: tuple[str, ...] = ()  # the user's Entra directory roles (templates), for their tokens
+    app_roles: tuple[str, ...] = ()  # app roles assigned to them on the API (`roles` in its tokens)
 
     def graph_fields(self) -> dict[str, Any]:
         return {

@@ -310,6 +310,7 @@ class LoopbackOAuth:
             audience=_audience(resource),
             scopes=[scope.rsplit("/", 1)[1] for scope in scopes],
             wids=user.wids,
+            roles=user.app_roles,
             name=user.display_name,
             email=user.mail or user.user_principal_name,
             client_app_id=client_id,

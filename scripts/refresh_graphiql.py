@@ -36,6 +36,8 @@ PINNED_BY_FOLDER = {
     "console": (
         ("@azure/msal-browser", "4.30.0", "lib/msal-browser.min.js", "msal-browser.min.js"),
         ("@azure/msal-browser", "4.30.0", "LICENSE", "msal-browser.LICENSE.txt"),  # MIT
+        ("graphql-ws", "6.4.2", "umd/graphql-ws.min.js", "graphql-ws.min.js"),  # subscriptions
+        ("graphql-ws", "6.4.2", "LICENSE.md", "graphql-ws.LICENSE.md"),  # MIT
     ),
 }
 

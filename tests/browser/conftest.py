@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -58,16 +58,22 @@ def offline_page(browser: Any, offline: Offline) -> Any:
     """A new page whose requests beyond loopback are refused and recorded."""
     page = browser.new_page(viewport={"width": 1400, "height": 800})
     page.set_default_timeout(20_000)
+    page.route("**/*", only_loopback(offline))
+    return page
 
-    def only_loopback(route: Any) -> None:
+
+def only_loopback(offline: Offline) -> Callable[[Any], None]:
+    """A route handler (a page's or a browser context's) letting loopback requests through and
+    refusing, and recording in `offline`, any other."""
+
+    def handle(route: Any) -> None:
         if LOOPBACK.match(route.request.url):
             route.continue_()
         else:
             offline.refused.append(route.request.url)
             route.abort()
 
-    page.route("**/*", only_loopback)
-    return page
+    return handle
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,19 @@
 """The TypeScript client: graphql-codegen's client preset over schema.graphql and the kept
-operations, then strict `tsc` over the generated documents and clients/ts/app.ts, which uses them."""
+operations, then strict `tsc` over the generated documents and clients/ts/app.ts, which uses them;
+and the console's scripts (plain JavaScript with JSDoc types) checked against the same types."""
 
 from __future__ import annotations
 
 import shutil
 
+from api.console import STATIC as CONSOLE
 from tests.clients.paths import CLIENTS
 from tests.clients.tools import npm_tool, run
 
 GENERATED = CLIENTS / "generated" / "ts"
 # A copy of app.ts with one misspelled field, checked beside the real one: tsc must refuse it.
 MISSPELLED = CLIENTS / "generated" / "misspelled"
+MISSPELLED_CONSOLE = CLIENTS / "generated" / "misspelled-console"
 
 
 def test_codegen_then_strict_tsc_accepts_the_app_and_refuses_a_misspelled_field() -> None:
@@ -39,3 +42,22 @@ def test_codegen_then_strict_tsc_accepts_the_app_and_refuses_a_misspelled_field(
     refused = run(tsc, "-p", MISSPELLED / "tsconfig.json")
     assert refused.returncode != 0
     assert "Property 'partnerID' does not exist" in refused.stdout, refused.stdout + refused.stderr
+
+    # The console (api/static/console/*.js): its field reads typed by its own operations.
+    console_checked = run(tsc, "-p", "tsconfig.console.json")
+    assert console_checked.returncode == 0, console_checked.stdout + console_checked.stderr
+    script = (CONSOLE / "console.js").read_text(encoding="utf-8")
+    assert "enrollment.actionRequiredReason" in script
+    shutil.rmtree(MISSPELLED_CONSOLE, ignore_errors=True)
+    MISSPELLED_CONSOLE.mkdir(parents=True)
+    for name in ("graphql.js", "i18n.js"):
+        shutil.copy(CONSOLE / name, MISSPELLED_CONSOLE / name)
+    broken_script = script.replace("enrollment.actionRequiredReason", "enrollment.actionRequiredReasons")
+    broken_script = broken_script.replace("../../../clients/generated/ts/", "../ts/")
+    (MISSPELLED_CONSOLE / "console.js").write_text(broken_script, encoding="utf-8")
+    (MISSPELLED_CONSOLE / "tsconfig.json").write_text(
+        '{"extends": "../../tsconfig.console.json", "include": ["*.js", "../ts/**/*.ts"]}', encoding="utf-8"
+    )
+    console_refused = run(tsc, "-p", MISSPELLED_CONSOLE / "tsconfig.json")
+    assert console_refused.returncode != 0
+    assert "Property 'actionRequiredReasons' does not exist" in console_refused.stdout, console_refused.stdout

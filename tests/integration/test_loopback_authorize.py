@@ -47,7 +47,7 @@ def sign_in() -> Iterator[SignIn]:
     entra.register_application(SPA_ID, public_client=True, redirect_uris=[REDIRECT])
     user = entra.add_directory_user(
         tenant, "0f1e2d3c-4b5a-4968-8776-655443322110", "gale@contoso.example", "Gale Admin",
-        wids=[GLOBAL_ADMINISTRATOR_WID],
+        wids=[GLOBAL_ADMINISTRATOR_WID], app_roles=["Incentives.Operator"],
     )  # fmt: skip
     with LoopbackEntraServer(entra) as server, httpx.Client(timeout=10) as http:
         yield SignIn(server.base_url, tenant, f"{user.tenant_id}/{user.object_id}", http)
@@ -128,6 +128,7 @@ def test_a_spa_signs_in_with_a_code_and_its_verifier_and_gets_tokens_for_the_api
     access = _claims(sign_in, tokens["access_token"], API_ID)
     assert (access["tid"], access["scp"], access["azp"]) == (sign_in.tenant, "access_as_user", SPA_ID)
     assert access["wids"] == [GLOBAL_ADMINISTRATOR_WID]
+    assert access["roles"] == ["Incentives.Operator"]  # the API's app roles assigned to the user
     identity = _claims(sign_in, tokens["id_token"], SPA_ID)
     assert identity["nonce"] == "nonce-1"
     assert identity["preferred_username"] == "gale@contoso.example"

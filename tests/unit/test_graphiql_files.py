@@ -32,10 +32,13 @@ def test_the_personas_url_cannot_close_the_script_element() -> None:
     assert "</script><script>alert(1)" not in page
 
 
-def test_the_consoles_vendored_msal_matches_its_pinned_integrity() -> None:
+def test_the_consoles_vendored_libraries_match_their_pinned_integrity() -> None:
     console = STATIC.parent / "console"
     entries = json.loads((console / "versions.json").read_text(encoding="utf-8"))
-    assert {(entry["package"], entry["version"]) for entry in entries} == {("@azure/msal-browser", "4.30.0")}
+    assert {(entry["package"], entry["version"]) for entry in entries} == {
+        ("@azure/msal-browser", "4.30.0"),
+        ("graphql-ws", "6.4.2"),
+    }
     for entry in entries:
         digest = hashlib.sha384((console / entry["file"]).read_bytes()).digest()
         assert entry["integrity"] == "sha384-" + base64.b64encode(digest).decode(), entry["file"]

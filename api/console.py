@@ -1,0 +1,74 @@
+"""The browser console at /console/: a single-page app over this API, served from files that ship
+with the package (api/static/console/), no build step and nothing fetched from the internet.
+
+    Mount(CONSOLE_PATH, routes=console_routes(settings))    # when INCENTIVES_CONSOLE_CLIENT_ID is set
+
+It signs in with MSAL.js (authorization code with PKCE) against AZURE_AUTHORITY_HOST for the API's
+scope, as any single-page app does against Entra ID; `config.json` tells it where and as which
+application. The page allows scripts, styles and connections from its own origin only (and the
+sign-in service's for MSAL), so nothing injected into a page can run or call out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from api.settings import Settings
+
+STATIC = Path(__file__).resolve().parent / "static" / "console"
+CONSOLE_PATH = "/console"
+# Partners sign in from their own tenants, operators from the operator tenant: any work account.
+SIGN_IN_AUDIENCE = "organizations"
+
+
+def console_routes(settings: Settings) -> list[BaseRoute]:
+    config = console_config(settings)
+    authority = _origin(settings.azure_authority_host)
+    policy = "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src 'self' {authority}",  # MSAL's discovery and token requests
+            f"frame-src {authority}",  # MSAL's silent renewal
+            f"form-action {authority}",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        )
+    )
+
+    async def page(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": policy})
+
+    async def configuration(request: Request) -> Response:
+        return JSONResponse(config)
+
+    return [
+        Route("/", page, methods=["GET"]),
+        Route("/config.json", configuration, methods=["GET"]),
+        Mount("/", StaticFiles(directory=STATIC)),
+    ]
+
+
+def console_config(settings: Settings) -> dict[str, object]:
+    """What the page needs to sign in and call: its client ID, the authority and the API's scope."""
+    return {
+        "clientId": settings.console_client_id,
+        "authorityHost": settings.azure_authority_host.rstrip("/"),
+        "tenant": SIGN_IN_AUDIENCE,
+        "scopes": [f"api://{settings.azure_client_id}/{settings.required_scope}"],
+        "graphqlPath": "/graphql",
+    }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

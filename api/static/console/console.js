@@ -1,0 +1,722 @@
+// @ts-check
+// The incentives console: signs in with MSAL.js (authorization code + PKCE), then shows the
+// caller's workspace from the API. Pages: #/home, #/incentives, #/profiles, #/users, #/audit,
+// #/operations. No build step: ES modules and two pinned scripts (MSAL.js, graphql-ws).
+//
+// Every operation is in operations.graphql; the types named below are generated from it and from
+// schema.graphql (clients/codegen.ts), and `tsc` checks this file against them in CI.
+
+import { Api, ApiError, byField } from "./graphql.js";
+import { Words } from "./i18n.js";
+
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleWorkspaceQuery} Workspace */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleEnrollmentFragment} Enrollment */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleEligibilityQuery} EligibilityAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsolePaymentProfilesQuery} PaymentProfilesAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleRolesQuery} RolesAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleDirectoryQuery} DirectoryAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleAuditLogQuery} AuditAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleReviewQueueQuery} QueueAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleDismissInvitationMutation} DismissAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleSetTaxProfileMutation} TaxAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleCreatePaymentProfileMutation} PaymentAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleEnrollMutation} EnrollAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleAssignRoleMutation} AssignAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleRevokeRoleMutation} RevokeAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleReviewMutation} ReviewAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleRollOverMutation} RollOverAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleEnrollmentChangesSubscription} EnrollmentChange */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleInvitationsSubscription} InvitationEvent */
+/** @typedef {import("./graphql.js").UserError} UserError */
+/** @typedef {{ clientId: string, authorityHost: string, tenant: string, scopes: string[], graphqlPath: string }} Config */
+/** @typedef {Record<string, string | boolean | ((event: Event) => void) | undefined>} Attributes */
+/** @typedef {Node | string | number | null | undefined | false} Child */
+
+const words = new Words(navigator.languages?.length ? navigator.languages : [navigator.language]);
+const t = words.t.bind(words);
+document.documentElement.lang = words.language;
+
+/** @type {Api} */
+let api;
+/** @type {Workspace} */
+let workspace;
+const main = /** @type {HTMLElement} */ (document.getElementById("main"));
+
+// --- a little DOM --------------------------------------------------------------------------------
+
+/**
+ * @param {string} tag
+ * @param {Attributes | null} [attributes]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElement}
+ */
+function h(tag, attributes, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === "function") element.addEventListener(name.slice(2).toLowerCase(), value);
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+/** Says `message` to screen readers (and shows nothing). @param {string} message */
+function announce(message) {
+  const live = /** @type {HTMLElement} */ (document.getElementById("live"));
+  live.textContent = "";
+  setTimeout(() => (live.textContent = message), 50);
+}
+
+/** @param {string} status */
+function statusBadge(status) {
+  return h("span", { class: `status status-${status}` }, t(`status.${status}`));
+}
+
+/** A labelled input whose userErrors show beneath it.
+ * @param {string} id @param {string} label @param {Attributes} [attributes] */
+function field(id, label, attributes = {}) {
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    h("input", { id, name: id, "aria-describedby": `${id}-error`, ...attributes }),
+    h("p", { id: `${id}-error`, class: "field-error" }),
+  );
+}
+
+/** Puts each userError next to the control of the input field it names; the rest in `form`'s
+ * summary. True when there were none.
+ * @param {HTMLElement} form @param {ReadonlyArray<UserError>} errors */
+function showErrors(form, errors) {
+  for (const element of form.querySelectorAll(".field-error, .form-error")) element.textContent = "";
+  for (const element of form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
+  let first = /** @type {HTMLElement | null} */ (null);
+  for (const [name, messages] of byField(errors)) {
+    const control = name ? /** @type {HTMLElement | null} */ (form.querySelector(`[name="${name}"]`)) : null;
+    const slot = control ? form.querySelector(`#${control.id}-error`) : form.querySelector(".form-error");
+    if (slot) slot.textContent = messages.join(" ");
+    if (control) {
+      control.setAttribute("aria-invalid", "true");
+      first = first ?? control;
+    }
+  }
+  first?.focus();
+  return errors.length === 0;
+}
+
+/** A mutation's userErrors; when the API refused it as a whole (its payload null), its errors.
+ * @param {{ userErrors: ReadonlyArray<UserError> } | null | undefined} payload
+ * @param {ReadonlyArray<import("./graphql.js").GraphQLError>} errors
+ * @returns {ReadonlyArray<UserError>} */
+function problemsOf(payload, errors) {
+  if (payload) return payload.userErrors;
+  return errors.map((error) => ({ field: null, message: error.message, code: error.extensions?.code ?? "ERROR" }));
+}
+
+// --- the workspace ---------------------------------------------------------------------------------
+
+function organization() {
+  return workspace.viewer.organization;
+}
+
+function locations() {
+  return (organization()?.locations.edges ?? []).map((edge) => edge.node);
+}
+
+/** @returns {Enrollment[]} */
+function enrollments() {
+  return locations().flatMap((location) => location.enrollments.edges.map((edge) => edge.node));
+}
+
+function programs() {
+  return workspace.programs.edges.map((edge) => edge.node);
+}
+
+function roles() {
+  return new Set(workspace.viewer.roles);
+}
+
+const isAdminOfUsers = () => roles().has("GLOBAL_ADMIN") || roles().has("ACCOUNT_ADMIN");
+
+async function loadWorkspace() {
+  workspace = (await api.run(/** @type {const} */ ("ConsoleWorkspace"))).data;
+}
+
+const PAGES = {
+  home: { label: "nav.home", show: () => true, render: homePage },
+  incentives: { label: "nav.incentives", show: () => organization() != null, render: incentivesPage },
+  profiles: {
+    label: "nav.profiles",
+    show: () => organization() != null && (roles().has("GLOBAL_ADMIN") || roles().has("INCENTIVES_ADMIN") || roles().has("INCENTIVES_USER")),
+    render: profilesPage,
+  },
+  users: { label: "nav.users", show: () => organization() != null && isAdminOfUsers(), render: usersPage },
+  audit: { label: "nav.audit", show: () => roles().has("GLOBAL_ADMIN"), render: auditPage },
+  operations: { label: "nav.operations", show: () => workspace.viewer.isOperator, render: operationsPage },
+};
+
+/** @returns {keyof typeof PAGES} */
+function currentPage() {
+  const name = location.hash.replace(/^#\/?/, "");
+  return name in PAGES && PAGES[/** @type {keyof typeof PAGES} */ (name)].show()
+    ? /** @type {keyof typeof PAGES} */ (name)
+    : "home";
+}
+
+function renderNav() {
+  const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
+  const here = currentPage();
+  const items = Object.entries(PAGES)
+    .filter(([, page]) => page.show())
+    .map(([name, page]) =>
+      h("li", null, h("a", { href: `#/${name}`, "aria-current": name === here ? "page" : undefined }, t(page.label))),
+    );
+  nav.replaceChildren(h("ul", null, items));
+}
+
+/** @param {boolean} [focus] */
+async function render(focus = false) {
+  renderNav();
+  const page = PAGES[currentPage()];
+  try {
+    const content = await page.render();
+    main.replaceChildren(...content);
+  } catch (error) {
+    main.replaceChildren(h("p", { class: "form-error", role: "alert" }, t("loadFailed", { reason: String(error instanceof Error ? error.message : error) })));
+  }
+  if (focus) main.querySelector("h1")?.setAttribute("tabindex", "-1");
+  if (focus) /** @type {HTMLElement | null} */ (main.querySelector("h1"))?.focus();
+}
+
+// --- Home ----------------------------------------------------------------------------------------
+
+/** @returns {Promise<Node[]>} */
+async function homePage() {
+  const viewer = workspace.viewer;
+  if (!organization() && !viewer.isOperator) {
+    return [h("h1", null, t("home.title")), h("p", null, t("home.noOrganization"))];
+  }
+  const notices = viewer.invitations.map((invitation) =>
+    h(
+      "li",
+      { class: "notice" },
+      h("span", null, t("home.invited", {
+        location: invitation.location.name,
+        partnerId: invitation.location.partnerId,
+        program: invitation.program.name,
+        year: String(invitation.fiscalYear),
+      })),
+      h("button", {
+        class: "secondary",
+        type: "button",
+        "aria-label": t("home.dismissNotice", { program: invitation.program.name, location: invitation.location.name }),
+        onclick: async () => {
+          /** @type {{ data: DismissAnswer }} */
+          const { data } = await api.run("ConsoleDismissInvitation", { invitationId: invitation.id });
+          if (data.dismissInvitation && data.dismissInvitation.userErrors.length === 0) {
+            viewer.invitations = viewer.invitations.filter((other) => other.id !== invitation.id);
+            announce(t("home.dismissed"));
+            await render();
+          }
+        },
+      }, t("home.dismiss")),
+    ),
+  );
+  const soon = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  const actions = [
+    ...enrollments()
+      .filter((enrollment) => enrollment.status === "ACTION_REQUIRED")
+      .map((enrollment) => h("li", null, t("home.actionRequired", {
+        program: enrollment.program.name,
+        location: enrollment.location.name,
+        reason: enrollment.actionRequiredReason ?? "",
+      }))),
+    ...locations()
+      .filter((location) => location.taxProfile && location.taxProfile.expiresOn <= soon)
+      .map((location) => h("li", null, t("home.taxExpires", { location: location.name, date: words.date(location.taxProfile?.expiresOn) }))),
+  ];
+  return [
+    h("h1", null, t("home.welcome", { name: viewer.displayName ?? "" })),
+    h("p", { class: "muted" }, organization() ? `${organization()?.legalName} · ${organization()?.globalPartnerId}` : ""),
+    h("section", { class: "card", "aria-labelledby": "notices" },
+      h("h2", { id: "notices" }, t("home.notices")),
+      notices.length ? h("ul", { class: "plain", id: "notice-list" }, notices) : h("p", null, t("home.noNotices"))),
+    h("section", { class: "card", "aria-labelledby": "actions" },
+      h("h2", { id: "actions" }, t("home.action")),
+      actions.length ? h("ul", null, actions) : h("p", null, t("home.nothingToDo"))),
+  ];
+}
+
+// --- Incentives ----------------------------------------------------------------------------------
+
+/** @returns {Promise<Node[]>} */
+async function incentivesPage() {
+  const all = enrollments();
+  const byProgram = programs().map((program) => {
+    const rows = all.filter((enrollment) => enrollment.program.id === program.id);
+    return h("section", { class: "card", "aria-label": program.name },
+      h("h3", null, `${program.name} (${program.code})`),
+      rows.length ? enrollmentTable(rows, "location") : h("p", { class: "muted" }, t("incentives.none")));
+  });
+  const byLocation = h("table", null,
+    h("caption", { class: "muted" }, t("incentives.locationsCount", { count: locations().length })),
+    h("thead", null, h("tr", null,
+      h("th", { scope: "col" }, t("incentives.location")),
+      h("th", { scope: "col" }, "PartnerID"),
+      h("th", { scope: "col" }, t("incentives.enrollments")))),
+    h("tbody", null, locations().map((location) => h("tr", null,
+      h("th", { scope: "row" }, location.name),
+      h("td", null, location.partnerId),
+      h("td", null, location.enrollments.edges.length
+        ? location.enrollments.edges.map((edge) => h("div", null, `${edge.node.program.code} `, statusBadge(edge.node.status)))
+        : h("span", { class: "muted" }, t("incentives.none")))))));
+  return [
+    h("h1", null, t("incentives.title")),
+    h("h2", null, t("incentives.byProgram")),
+    ...(byProgram.length ? byProgram : [h("p", null, t("incentives.noPrograms"))]),
+    h("h2", null, t("incentives.byLocation")),
+    byLocation,
+    await enrollForm(),
+  ];
+}
+
+/** @param {Enrollment[]} rows @param {"location" | "program"} first */
+function enrollmentTable(rows, first) {
+  return h("table", null,
+    h("thead", null, h("tr", null,
+      h("th", { scope: "col" }, t(first === "location" ? "incentives.location" : "incentives.program")),
+      h("th", { scope: "col" }, t("incentives.fiscalYear")),
+      h("th", { scope: "col" }, t("incentives.status")),
+      h("th", { scope: "col" }, t("incentives.earningsStart")))),
+    h("tbody", null, rows.map((enrollment) => h("tr", { "data-enrollment": enrollment.id },
+      h("th", { scope: "row" }, first === "location" ? enrollment.location.name : enrollment.program.name),
+      h("td", null, String(enrollment.fiscalYear)),
+      h("td", null, statusBadge(enrollment.status)),
+      h("td", null, words.date(enrollment.earningsStartDate))))));
+}
+
+/** The enrollment flow: location and program, their eligibility, the payment profile, submit. */
+async function enrollForm() {
+  const canEnroll = roles().has("GLOBAL_ADMIN") || roles().has("INCENTIVES_ADMIN");
+  if (!canEnroll) return h("div");
+  /** @type {{ data: PaymentProfilesAnswer }} */
+  const { data } = await api.run("ConsolePaymentProfiles");
+  const profiles = data.viewer.organization?.paymentProfiles ?? [];
+  const eligibility = h("div", { id: "eligibility", "aria-live": "polite" });
+  const form = h("form", { id: "enroll-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    h("div", { class: "row" },
+      h("div", null,
+        h("label", { for: "locationId" }, t("incentives.location")),
+        h("select", { id: "locationId", name: "locationId", "aria-describedby": "locationId-error" },
+          locations().map((location) => h("option", { value: location.id }, `${location.name} (${location.partnerId})`))),
+        h("p", { id: "locationId-error", class: "field-error" })),
+      h("div", null,
+        h("label", { for: "programId" }, t("incentives.program")),
+        h("select", { id: "programId", name: "programId", "aria-describedby": "programId-error" },
+          programs().filter((program) => program.status === "ACTIVE").map((program) => h("option", { value: program.id }, program.name))),
+        h("p", { id: "programId-error", class: "field-error" })),
+      h("button", { type: "button", class: "secondary", onclick: () => checkEligibility(form, eligibility) }, t("incentives.checkEligibility"))),
+    eligibility,
+    h("label", { for: "paymentProfileId" }, t("profiles.payment")),
+    h("select", { id: "paymentProfileId", name: "paymentProfileId", "aria-describedby": "paymentProfileId-error" },
+      h("option", { value: "" }, "—"),
+      profiles.map((profile) => h("option", { value: profile.id }, `${profile.name} (${profile.currency})`))),
+    h("p", { id: "paymentProfileId-error", class: "field-error" }),
+    h("button", { type: "submit" }, t("incentives.submit")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = (/** @type {string} */ name) => /** @type {HTMLSelectElement} */ (form.querySelector(`[name="${name}"]`)).value;
+    const input = { locationId: value("locationId"), programId: value("programId"), paymentProfileId: value("paymentProfileId") || null };
+    /** @type {{ data: EnrollAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    const { data: answer, errors } = await api.run("ConsoleEnroll", { input });
+    const enrolled = answer.enroll?.enrollment;
+    if (showErrors(form, problemsOf(answer.enroll, errors)) && enrolled) {
+      announce(t("incentives.submitted", { status: t(`status.${enrolled.status}`) }));
+      await loadWorkspace();
+      await render();
+    }
+  });
+  return h("section", { class: "card", "aria-labelledby": "enroll-title" }, h("h2", { id: "enroll-title" }, t("incentives.enroll")), form);
+}
+
+/** @param {HTMLElement} form @param {HTMLElement} target */
+async function checkEligibility(form, target) {
+  const value = (/** @type {string} */ name) => /** @type {HTMLSelectElement} */ (form.querySelector(`[name="${name}"]`)).value;
+  /** @type {{ data: EligibilityAnswer }} */
+  const { data } = await api.run("ConsoleEligibility", { locationId: value("locationId"), programId: value("programId") });
+  const node = data.node;
+  if (!node || !("eligibility" in node)) return;
+  const result = node.eligibility;
+  target.replaceChildren(
+    h("p", null, h("strong", null, t(result.eligible ? "incentives.eligible" : "incentives.notEligible"))),
+    h("ul", null, result.criteria.map((criterion) => h("li", { class: criterion.met ? "met" : "unmet" },
+      `${t(`criterion.${criterion.kind}`)}: ${t(criterion.met ? "incentives.met" : "incentives.notMet")}`))),
+  );
+}
+
+// --- Payout and tax ------------------------------------------------------------------------------
+
+/** @returns {Promise<Node[]>} */
+async function profilesPage() {
+  /** @type {{ data: PaymentProfilesAnswer }} */
+  const { data } = await api.run("ConsolePaymentProfiles");
+  const profiles = data.viewer.organization?.paymentProfiles ?? [];
+  const canEdit = roles().has("GLOBAL_ADMIN") || roles().has("INCENTIVES_ADMIN");
+  const payment = h("table", { id: "payment-profiles" },
+    h("thead", null, h("tr", null,
+      h("th", { scope: "col" }, t("profiles.name")),
+      h("th", { scope: "col" }, t("profiles.currency")),
+      h("th", { scope: "col" }, t("profiles.account")))),
+    h("tbody", null, profiles.map((profile) => h("tr", null,
+      h("th", { scope: "row" }, profile.name),
+      h("td", null, profile.currency),
+      h("td", null, profile.bankAccountLast4 ? t("profiles.endingIn", { digits: profile.bankAccountLast4 }) : h("span", { class: "muted" }, t("profiles.hidden")))))));
+  const tax = h("table", { id: "tax-profiles" },
+    h("thead", null, h("tr", null,
+      h("th", { scope: "col" }, t("incentives.location")),
+      h("th", { scope: "col" }, t("profiles.taxId")),
+      h("th", { scope: "col" }, t("profiles.expiresOn")))),
+    h("tbody", null, locations().map((location) => h("tr", null,
+      h("th", { scope: "row" }, location.name),
+      h("td", null, location.taxProfile ? location.taxProfile.taxId : h("span", { class: "muted" }, t("profiles.noTax"))),
+      h("td", null, words.date(location.taxProfile?.expiresOn))))));
+  return [
+    h("h1", null, t("profiles.title")),
+    h("h2", null, t("profiles.payment")),
+    profiles.length ? payment : h("p", null, t("profiles.none")),
+    canEdit ? paymentForm() : null,
+    h("h2", null, t("profiles.tax")),
+    tax,
+    canEdit ? taxForm() : null,
+  ].filter((node) => node !== null);
+}
+
+function paymentForm() {
+  const form = h("form", { id: "payment-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    field("name", t("profiles.name"), { required: true }),
+    field("currency", t("profiles.currency"), { required: true, maxlength: "3" }),
+    field("bankAccountNumber", t("profiles.bankAccountNumber"), { required: true, autocomplete: "off" }),
+    h("button", { type: "submit" }, t("profiles.create")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (form)));
+    /** @type {{ data: PaymentAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    const { data, errors } = await api.run("ConsoleCreatePaymentProfile", { input });
+    if (showErrors(form, problemsOf(data.createPaymentProfile, errors))) {
+      announce(t("profiles.created"));
+      await render();
+    }
+  });
+  return h("section", { class: "card", "aria-labelledby": "payment-title" }, h("h3", { id: "payment-title" }, t("profiles.newPayment")), form);
+}
+
+function taxForm() {
+  const form = h("form", { id: "tax-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    h("label", { for: "tax-location" }, t("incentives.location")),
+    h("select", { id: "tax-location", name: "locationId", "aria-describedby": "tax-location-error" },
+      locations().map((location) => h("option", { value: location.id }, location.name))),
+    h("p", { id: "tax-location-error", class: "field-error" }),
+    field("taxId", t("profiles.taxId"), { required: true }),
+    field("country", t("profiles.country"), { required: true, maxlength: "2" }),
+    field("expiresOn", t("profiles.expiresOn"), { type: "date", required: true }),
+    h("button", { type: "submit" }, t("profiles.setTax")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (form)));
+    /** @type {{ data: TaxAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    const { data, errors } = await api.run("ConsoleSetTaxProfile", { input });
+    if (showErrors(form, problemsOf(data.setTaxProfile, errors))) {
+      announce(t("profiles.taxSaved"));
+      await loadWorkspace();
+      await render();
+    }
+  });
+  return h("section", { class: "card", "aria-labelledby": "tax-title" }, h("h3", { id: "tax-title" }, t("profiles.setTax")), form);
+}
+
+// --- Users and roles -----------------------------------------------------------------------------
+
+/** @returns {Promise<Node[]>} */
+async function usersPage() {
+  /** @type {{ data: RolesAnswer }} */
+  const { data } = await api.run("ConsoleRoles");
+  const assignments = data.viewer.organization?.roleAssignments?.edges.map((edge) => edge.node) ?? [];
+  const table = h("table", { id: "role-assignments" },
+    h("thead", null, h("tr", null,
+      h("th", { scope: "col" }, t("users.user")),
+      h("th", { scope: "col" }, t("users.role")),
+      h("th", { scope: "col" }, t("users.scope")),
+      h("td"))),
+    h("tbody", null, assignments.map((assignment) => h("tr", null,
+      h("th", { scope: "row" }, `${assignment.user.displayName ?? ""} `, h("span", { class: "muted" }, assignment.user.email ?? "")),
+      h("td", null, t(`role.${assignment.role}`)),
+      h("td", null, assignment.locations ? assignment.locations.map((l) => l.name).join(", ") : t("users.all")),
+      h("td", null, h("button", {
+        type: "button",
+        class: "secondary",
+        "aria-label": t("users.revokeFor", { role: t(`role.${assignment.role}`), name: assignment.user.displayName ?? "" }),
+        onclick: async () => {
+          /** @type {{ data: RevokeAnswer }} */
+          const { data: answer } = await api.run("ConsoleRevokeRole", { roleAssignmentId: assignment.id });
+          if (answer.revokeRole && answer.revokeRole.userErrors.length === 0) {
+            announce(t("users.revoked"));
+            await render();
+          }
+        },
+      }, t("users.revoke")))))));
+  return [h("h1", null, t("users.title")), h("h2", null, t("users.assignments")), table, assignForm()];
+}
+
+function assignForm() {
+  const results = h("ul", { id: "directory-results", "aria-live": "polite" });
+  const form = h("form", { id: "assign-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    h("div", { class: "row" },
+      field("search", t("users.search"), { type: "search" }),
+      h("button", { type: "button", class: "secondary", onclick: search }, t("users.searchButton"))),
+    results,
+    field("userPrincipalName", t("users.signInName"), { required: true, autocomplete: "off" }),
+    h("label", { for: "role" }, t("users.role")),
+    h("select", { id: "role", name: "role" },
+      ["ACCOUNT_ADMIN", "INCENTIVES_ADMIN", "INCENTIVES_USER"].map((role) => h("option", { value: role }, t(`role.${role}`)))),
+    h("fieldset", null, h("legend", null, t("users.locations")),
+      locations().map((location) => h("label", { class: "check" },
+        h("input", { type: "checkbox", name: "locationIds", value: location.id }), ` ${location.name}`))),
+    h("button", { type: "submit" }, t("users.assignButton")));
+
+  async function search() {
+    const text = /** @type {HTMLInputElement} */ (form.querySelector("#search")).value.trim();
+    if (!text) return;
+    /** @type {{ data: DirectoryAnswer }} */
+    const { data } = await api.run("ConsoleDirectory", { search: text });
+    const people = data.directoryUsers ?? [];
+    results.replaceChildren(...(people.length ? people.map((person) => h("li", null,
+      `${person.displayName ?? ""} (${person.userPrincipalName ?? person.mail ?? ""}) `,
+      h("button", {
+        type: "button",
+        class: "secondary",
+        "aria-label": t("users.pickFor", { name: person.displayName ?? "" }),
+        onclick: () => {
+          const input = /** @type {HTMLInputElement} */ (form.querySelector("#userPrincipalName"));
+          input.value = person.userPrincipalName ?? "";
+          input.focus();
+        },
+      }, t("users.pick")))) : [h("li", null, t("users.noResults"))]));
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = new FormData(/** @type {HTMLFormElement} */ (form));
+    const locationIds = values.getAll("locationIds").map(String);
+    const input = {
+      userPrincipalName: String(values.get("userPrincipalName") ?? "").trim(),
+      role: String(values.get("role")),
+      locationIds: locationIds.length ? locationIds : null,
+    };
+    /** @type {{ data: AssignAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    const { data, errors } = await api.run("ConsoleAssignRole", { input });
+    if (showErrors(form, problemsOf(data.assignRole, errors))) {
+      announce(t("users.assigned"));
+      await render();
+    }
+  });
+  return h("section", { class: "card", "aria-labelledby": "assign-title" }, h("h2", { id: "assign-title" }, t("users.assign")), form);
+}
+
+// --- Audit log -----------------------------------------------------------------------------------
+
+/** @returns {Promise<Node[]>} */
+async function auditPage() {
+  /** @type {{ data: AuditAnswer }} */
+  const { data } = await api.run("ConsoleAuditLog");
+  const events = data.viewer.organization?.auditLog?.edges.map((edge) => edge.node);
+  if (!events) return [h("h1", null, t("audit.title")), h("p", null, t("audit.notAllowed"))];
+  return [
+    h("h1", null, t("audit.title")),
+    h("table", { id: "audit-log" },
+      h("thead", null, h("tr", null,
+        h("th", { scope: "col" }, t("audit.at")),
+        h("th", { scope: "col" }, t("audit.actor")),
+        h("th", { scope: "col" }, t("audit.action")),
+        h("th", { scope: "col" }, t("audit.target")))),
+      h("tbody", null, events.map((event) => h("tr", null,
+        h("td", null, words.dateTime(event.at)),
+        h("td", null, event.actorObjectId),
+        h("td", null, event.action),
+        h("td", null, event.targetId ?? ""))))),
+  ];
+}
+
+// --- Operations ----------------------------------------------------------------------------------
+
+/** @returns {Promise<Node[]>} */
+async function operationsPage() {
+  /** @type {{ data: QueueAnswer }} */
+  const { data } = await api.run("ConsoleReviewQueue");
+  const queue = data.enrollments?.edges.map((edge) => edge.node) ?? [];
+  const mail = data.mailQueue;
+  const review = (/** @type {Enrollment} */ enrollment, /** @type {boolean} */ approved) => async () => {
+    const reason = approved ? null : /** @type {HTMLInputElement} */ (document.getElementById(`reason-${enrollment.id}`)).value;
+    /** @type {{ data: ReviewAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    const { data: answer, errors } = await api.run("ConsoleReview", { input: { enrollmentId: enrollment.id, approved, reason } });
+    const row = /** @type {HTMLElement} */ (document.querySelector(`[data-review="${enrollment.id}"]`));
+    const reviewed = answer.reviewEnrollment?.enrollment;
+    if (showErrors(row, problemsOf(answer.reviewEnrollment, errors)) && reviewed) {
+      announce(t("ops.reviewed", { status: t(`status.${reviewed.status}`) }));
+      await render();
+    }
+  };
+  const rollover = h("form", { id: "rollover-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    field("fromFiscalYear", t("ops.rolloverFrom"), { type: "number", value: String(workspace.currentFiscalYear - 1) }),
+    h("button", { type: "submit" }, t("ops.rolloverRun")),
+    h("p", { id: "rollover-result", role: "status" }));
+  rollover.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const year = Number(/** @type {HTMLInputElement} */ (rollover.querySelector("#fromFiscalYear")).value);
+    /** @type {{ data: RollOverAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    const { data: answer, errors } = await api.run("ConsoleRollOver", { fromFiscalYear: year });
+    const counts = answer.rollOverFiscalYear;
+    if (showErrors(rollover, problemsOf(counts, errors)) && counts) {
+      /** @type {HTMLElement} */ (rollover.querySelector("#rollover-result")).textContent = t("ops.rolloverDone", {
+        carried: counts.carried, actionRequired: counts.actionRequired, ineligible: counts.ineligible, inactive: counts.inactive,
+      });
+    }
+  });
+  return [
+    h("h1", null, t("ops.title")),
+    h("section", { class: "card", "aria-labelledby": "queue-title" },
+      h("h2", { id: "queue-title" }, t("ops.queue")),
+      queue.length ? h("table", { id: "review-queue" },
+        h("thead", null, h("tr", null,
+          h("th", { scope: "col" }, t("incentives.location")),
+          h("th", { scope: "col" }, t("incentives.program")),
+          h("th", { scope: "col" }, t("incentives.fiscalYear")),
+          h("td"))),
+        h("tbody", null, queue.map((enrollment) => h("tr", { "data-review": enrollment.id },
+          h("th", { scope: "row" }, `${enrollment.location.name} (${enrollment.location.partnerId})`),
+          h("td", null, enrollment.program.name),
+          h("td", null, String(enrollment.fiscalYear)),
+          h("td", null,
+            h("p", { class: "form-error", role: "alert" }),
+            h("button", { type: "button", "aria-label": t("ops.approveFor", { program: enrollment.program.name, location: enrollment.location.name }), onclick: review(enrollment, true) }, t("ops.approve")),
+            " ",
+            h("label", { for: `reason-${enrollment.id}`, class: "inline" }, t("ops.reason")),
+            h("input", { id: `reason-${enrollment.id}`, name: "reason" }),
+            h("button", { type: "button", class: "secondary", "aria-label": t("ops.rejectFor", { program: enrollment.program.name, location: enrollment.location.name }), onclick: review(enrollment, false) }, t("ops.reject"))))))) : h("p", null, t("ops.emptyQueue"))),
+    h("section", { class: "card", "aria-labelledby": "programs-title" },
+      h("h2", { id: "programs-title" }, t("ops.programs")),
+      h("table", null,
+        h("thead", null, h("tr", null, h("th", { scope: "col" }, t("incentives.program")), h("th", { scope: "col" }, t("incentives.status")), h("th", { scope: "col" }, t("ops.criteria")))),
+        h("tbody", null, programs().map((program) => h("tr", null,
+          h("th", { scope: "row" }, `${program.name} (${program.code})`),
+          h("td", null, program.status),
+          h("td", null, program.criteria.map((kind) => t(`criterion.${kind}`)).join(", "))))))),
+    h("section", { class: "card", "aria-labelledby": "rollover-title" }, h("h2", { id: "rollover-title" }, t("ops.rollover")), rollover),
+    h("section", { class: "card", "aria-labelledby": "mail-title" },
+      h("h2", { id: "mail-title" }, t("ops.mail")),
+      mail ? h("p", null, t("ops.mailCounts", { pending: mail.pending, sent: mail.sent, dead: mail.dead })) : null,
+      mail && mail.deadLetters.length ? h("table", null,
+        h("caption", null, t("ops.deadLetters")),
+        h("thead", null, h("tr", null, h("th", { scope: "col" }, t("ops.to")), h("th", { scope: "col" }, t("ops.subject")), h("th", { scope: "col" }, t("ops.attempts")), h("th", { scope: "col" }, t("ops.error")))),
+        h("tbody", null, mail.deadLetters.map((letter) => h("tr", null,
+          h("td", null, letter.toAddress), h("td", null, letter.subject), h("td", null, words.number(letter.attempts)), h("td", null, letter.lastError ?? ""))))) : null),
+  ];
+}
+
+// --- live updates --------------------------------------------------------------------------------
+
+function followChanges() {
+  api.subscribe("ConsoleEnrollmentChanges", async (/** @type {EnrollmentChange} */ data) => {
+    const changed = data.enrollmentStatusChanged;
+    announce(t("live.updated", { program: changed.program.name, location: changed.location.name, status: t(`status.${changed.status}`) }));
+    await loadWorkspace();
+    await render();
+  });
+  if (organization() && !workspace.viewer.isOperator) {
+    api.subscribe("ConsoleInvitations", async (/** @type {InvitationEvent} */ data) => {
+      const invitation = data.invitationReceived;
+      announce(t("live.invited", { program: invitation.program.name, location: invitation.location.name }));
+      await loadWorkspace();
+      await render();
+    });
+  }
+}
+
+// --- signing in ----------------------------------------------------------------------------------
+
+/** MSAL.js, configured for the authority. MSAL requires an https authority: a loopback sign-in
+ * service (the demo's) is named by an https address that is never contacted, with its own
+ * discovery document handed over as `authorityMetadata`.
+ * @param {Config} config */
+async function signInClient(config) {
+  const authority = `${config.authorityHost}/${config.tenant}`;
+  /** @type {Record<string, unknown>} */
+  const auth = { clientId: config.clientId, authority, redirectUri: new URL("./", location.href).href, navigateToLoginRequestUrl: true };
+  if (authority.startsWith("http://")) {
+    const discovery = await fetch(`${authority}/v2.0/.well-known/openid-configuration`);
+    const host = new URL(authority).host;
+    auth.authority = `https://${host}/${config.tenant}`;
+    auth.knownAuthorities = [host];
+    auth.authorityMetadata = JSON.stringify(await discovery.json());
+  }
+  // @ts-ignore: MSAL.js's browser build (vendored, pinned) defines the global `msal`
+  const client = new globalThis.msal.PublicClientApplication({ auth, cache: { cacheLocation: "sessionStorage" } });
+  await client.initialize();
+  return client;
+}
+
+async function start() {
+  /** @type {Config} */
+  const config = await (await fetch("config.json")).json();
+  const document_ = await (await fetch("operations.graphql")).text();
+  const msal = await signInClient(config);
+  const redirected = await msal.handleRedirectPromise();
+  const account = redirected?.account ?? msal.getAllAccounts()[0];
+  if (!account) {
+    main.replaceChildren(h("p", null, t("signingIn")));
+    await msal.loginRedirect({ scopes: config.scopes, redirectStartPage: location.href });
+    return;
+  }
+  msal.setActiveAccount(account);
+  const token = async () => {
+    try {
+      return (await msal.acquireTokenSilent({ scopes: config.scopes, account })).accessToken;
+    } catch (error) {
+      await msal.acquireTokenRedirect({ scopes: config.scopes, account });
+      throw error;
+    }
+  };
+  api = new Api(new URL(config.graphqlPath, location.href).href, token, document_);
+  await loadWorkspace();
+  const who = /** @type {HTMLElement} */ (document.getElementById("who"));
+  const labels = [...roles()].map((role) => t(`role.${role}`));
+  if (workspace.viewer.isOperator) labels.push(t("role.OPERATOR"));
+  who.replaceChildren(
+    h("span", null, `${workspace.viewer.displayName ?? account.username} · ${labels.join(", ")}`),
+    h("button", { type: "button", onclick: () => msal.logoutRedirect({ account }) }, t("signOut")),
+  );
+  window.addEventListener("hashchange", () => render(true));
+  // The skip link moves focus to the content; following its #main would change the page.
+  document.querySelector(".skip")?.addEventListener("click", (event) => {
+    event.preventDefault();
+    main.focus();
+  });
+  await render();
+  followChanges();
+  document.body.dataset.ready = "true";
+}
+
+start().catch((error) => {
+  const reason = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  main.replaceChildren(h("p", { class: "form-error", role: "alert" }, t("signInFailed", { reason })));
+  document.body.dataset.ready = "failed";
+});

@@ -1,0 +1,101 @@
+// @ts-check
+// The console's calls to the API: operations.graphql sent by operation name over HTTP (POST, JSON,
+// the bearer token MSAL gives), subscriptions over graphql-transport-ws (graphql-ws's client).
+
+/** @typedef {{ message: string, path?: ReadonlyArray<string | number>, extensions?: { code?: string } }} GraphQLError */
+/** @typedef {{ field?: ReadonlyArray<string> | null, message: string, code: string }} UserError */
+
+export class ApiError extends Error {
+  /** @param {string} message @param {ReadonlyArray<GraphQLError>} errors */
+  constructor(message, errors) {
+    super(message);
+    this.errors = errors;
+  }
+}
+
+export class Api {
+  /**
+   * @param {string} endpoint the API's /graphql URL
+   * @param {() => Promise<string>} token a fresh access token for the API's scope
+   * @param {string} document every operation of the console (operations.graphql)
+   */
+  constructor(endpoint, token, document) {
+    this.endpoint = endpoint;
+    this.token = token;
+    this.document = document;
+    /** @type {any} */
+    this.socket = null;
+  }
+
+  /**
+   * Runs the operation `name`: its data, with the errors of fields the caller may not read (each
+   * such field is null in the data). A request refused as a whole throws ApiError.
+   * @template T
+   * @param {string} name
+   * @param {Record<string, unknown>} [variables]
+   * @returns {Promise<{ data: T, errors: ReadonlyArray<GraphQLError> }>}
+   */
+  async run(name, variables = {}) {
+    const response = await fetch(this.endpoint, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/graphql-response+json, application/json",
+        Authorization: `Bearer ${await this.token()}`,
+      },
+      body: JSON.stringify({ query: this.document, operationName: name, variables }),
+    });
+    /** @type {{ data?: T | null, errors?: GraphQLError[] }} */
+    const answer = await response.json();
+    const errors = answer.errors ?? [];
+    if (answer.data == null) {
+      throw new ApiError(errors.map((e) => e.message).join(" ") || `HTTP ${response.status}`, errors);
+    }
+    return { data: answer.data, errors };
+  }
+
+  /**
+   * Calls `next` with each event of the subscription `name` until the returned function is called.
+   * @template T
+   * @param {string} name
+   * @param {(data: T) => void} next
+   * @returns {() => void}
+   */
+  subscribe(name, next) {
+    if (this.socket === null) {
+      const url = new URL(this.endpoint);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      // @ts-ignore: graphql-ws's UMD build (vendored, pinned) defines the global `graphqlWs`
+      this.socket = globalThis.graphqlWs.createClient({
+        url: url.href,
+        lazy: true,
+        retryAttempts: Infinity,
+        connectionParams: async () => ({ Authorization: `Bearer ${await this.token()}` }),
+      });
+    }
+    return this.socket.subscribe(
+      { query: this.document, operationName: name },
+      {
+        /** @param {{ data?: T }} event */
+        next: (event) => event.data && next(event.data),
+        error: (/** @type {unknown} */ error) => console.warn(`subscription ${name}:`, error),
+        complete: () => {},
+      },
+    );
+  }
+}
+
+/**
+ * The userErrors of a mutation keyed by the input field they name (the last element of `field`),
+ * the ones naming no field under "".
+ * @param {ReadonlyArray<UserError>} errors
+ * @returns {Map<string, string[]>}
+ */
+export function byField(errors) {
+  const found = new Map();
+  for (const error of errors) {
+    const name = error.field && error.field.length ? error.field[error.field.length - 1] : "";
+    found.set(name, [...(found.get(name) ?? []), error.message]);
+  }
+  return found;
+}
