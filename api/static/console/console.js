@@ -618,7 +618,7 @@ async function operationsPage() {
         h("thead", null, h("tr", null, h("th", { scope: "col" }, t("incentives.program")), h("th", { scope: "col" }, t("incentives.status")), h("th", { scope: "col" }, t("ops.criteria")))),
         h("tbody", null, programs().map((program) => h("tr", null,
           h("th", { scope: "row" }, `${program.name} (${program.code})`),
-          h("td", null, program.status),
+          h("td", null, t(`program.${program.status}`)),
           h("td", null, program.criteria.map((kind) => t(`criterion.${kind}`)).join(", "))))))),
     h("section", { class: "card", "aria-labelledby": "rollover-title" }, h("h2", { id: "rollover-title" }, t("ops.rollover")), rollover),
     h("section", { class: "card", "aria-labelledby": "mail-title" },
