@@ -355,7 +355,7 @@ class LoopbackOAuth:
         with self._lock:
             approver = self._state.auto_approver
             if approver is not None:
-                if tenant not in MULTI_TENANT_AUTHORITIES and tenant != approver.tenant_id:
+                if not _in_authority(tenant, approver):
                     raise OAuthError("invalid_request", f"AADSTS50020: the user is not in tenant {tenant}.")
                 code.approved_by = approver
             self._state.device_codes[device_code] = code
@@ -378,6 +378,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _in_authority(tenant: str, user: LoopbackUser) -> bool:
+    """Whether `user` may sign in at the authority of `tenant` (theirs, or a multi-tenant one)."""
     return tenant in MULTI_TENANT_AUTHORITIES or tenant == user.tenant_id
 
 
@@ -394,7 +395,7 @@ def _check_authority_tenant(tenant: str, *, allow_multi_tenant: bool) -> None:
 
 
 def _check_user_tenant(authority_tenant: str, user: LoopbackUser) -> None:
-    if authority_tenant not in MULTI_TENANT_AUTHORITIES and authority_tenant != user.tenant_id:
+    if not _in_authority(authority_tenant, user):
         raise ValueError(f"{user.user_principal_name} is not in tenant {authority_tenant}")
 
 

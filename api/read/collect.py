@@ -94,18 +94,18 @@ class Plan:
     directive_variables: tuple[str, ...]
     root: Selection = field(init=False)
     # The request's cost by the values it depends on (`cost_key`), a few at most.
-    cost_variables: frozenset[str] = field(init=False)
+    cost_variables: tuple[str, ...] = field(init=False)  # sorted: the order of `cost_key`
     costs: dict[Hashable, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Selection(self, (self.operation.selection_set,))
-        self.cost_variables = cost_variables(self.document)
+        self.cost_variables = tuple(sorted(cost_variables(self.document)))
 
     def cost_key(self, variables: VariableValues) -> Hashable | None:
         """What the cost depends on in these variables (`limits.cost_of`: page sizes and the number
         of ids); None when it cannot be told by value."""
         key = []
-        for name in sorted(self.cost_variables):
+        for name in self.cost_variables:
             value = variables.coerced.get(name)
             if isinstance(value, list):
                 value = len(value)

@@ -53,6 +53,7 @@ from domain.queries.pages import (
 from domain.vocabulary import EnrollmentStatus, PartnerType, ProgramStatus
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 # What the read model reads of each table (no timestamps nobody shows: less to convert per row).
 ORGANIZATIONS = Rows(
@@ -408,6 +409,20 @@ async def organization_payment_profiles(run: Run, asked: Field, objs: list[Obj])
 # --- Location ---------------------------------------------------------------------------------------
 
 
+def grouped_by_organization(
+    objs: list[Obj], key: Callable[[int], K]
+) -> tuple[dict[int, K], dict[K, list[Obj]]]:
+    """`key` of each object's organization (worked out once per organization), and the objects
+    (rows with an `organization_id`) grouped by it."""
+    keys = {
+        organization_id: key(organization_id) for organization_id in {obj.row.organization_id for obj in objs}
+    }
+    groups: dict[K, list[Obj]] = {}
+    for obj in objs:
+        groups.setdefault(keys[obj.row.organization_id], []).append(obj)
+    return keys, groups
+
+
 async def location_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
     args = paging(run, asked, objs)
     if args is None:
@@ -418,13 +433,9 @@ async def location_enrollments(run: Run, asked: Field, objs: list[Obj]) -> None:
         await location_enrollments_as_json(run, asked, objs, args, fiscal_year, as_json)
         return
     principal = run.context.principal
-    by_organization = {
-        organization_id: principal.coverage(Action.READ_ENROLLMENT, organization_id)
-        for organization_id in {obj.row.organization_id for obj in objs}
-    }
-    by_coverage: dict[Coverage, list[Obj]] = {}
-    for obj in objs:
-        by_coverage.setdefault(by_organization[obj.row.organization_id], []).append(obj)
+    by_organization, by_coverage = grouped_by_organization(
+        objs, lambda organization_id: principal.coverage(Action.READ_ENROLLMENT, organization_id)
+    )
     pages: dict[int, Any] = {}
     for coverage, group in by_coverage.items():
         ids = [obj.row.id for obj in group]
@@ -463,17 +474,13 @@ async def location_enrollments_as_json(
     """`location_enrollments` with each page's edges built by PostgreSQL (`api.read.json_pages`)."""
     assert run.rows is not None
     principal = run.context.principal
-    coverages: dict[int, tuple[Coverage, Coverage]] = {}
-    groups: dict[tuple[Coverage, Coverage], list[Obj]] = {}
-    for obj in objs:
-        organization_id = obj.row.organization_id
-        seen = coverages.get(organization_id)
-        if seen is None:
-            seen = coverages[organization_id] = (
-                principal.coverage(Action.READ_ENROLLMENT, organization_id),
-                principal.coverage(Action.READ_ENROLLMENT_DETAIL, organization_id),
-            )
-        groups.setdefault(seen, []).append(obj)
+    _, groups = grouped_by_organization(
+        objs,
+        lambda organization_id: (
+            principal.coverage(Action.READ_ENROLLMENT, organization_id),
+            principal.coverage(Action.READ_ENROLLMENT_DETAIL, organization_id),
+        ),
+    )
     today = run.context.today()
     values = {"today": today, "current_year": fiscal_year_of(today)}
     for (coverage, detail), group in groups.items():

@@ -144,11 +144,6 @@ def _bound_values(args: PageArgs) -> dict[str, int]:
 
 def page_shape(args: PageArgs) -> Hashable:
     """What of `args` changes a statement's SQL (not the values of its parameters)."""
-    return _shape(args)
-
-
-def _shape(args: PageArgs) -> Hashable:
-    """What of `args` changes a statement's SQL (not the values of its parameters)."""
     return (args.reading_down, args.descending, args.after is None, args.before is None)
 
 
@@ -310,7 +305,7 @@ async def row_pages_by_parent(
         inner = _ranked_pages(rows, parent, args, where)
         return select(inner).where(inner.c.rank <= bindparam("limit")).order_by(inner.c.rank)
 
-    statement = BUILT.get(("pages", rows, parent, _shape(args), where.shape), build)
+    statement = BUILT.get(("pages", rows, parent, page_shape(args), where.shape), build)
     values = {**where.values, "ids": ids, **_bound_values(args)}
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     at = _position(statement, str(parent.key))
@@ -380,7 +375,7 @@ async def row_page(session: Source, rows: Rows, args: PageArgs, where: Where = E
         between = _between(key, _bound(args.after, "after"), _bound(args.before, "before"), args.descending)
         return rows.select().where(between, *where.build()).order_by(order).limit(bindparam("limit"))
 
-    statement = BUILT.get(("page", rows, _shape(args), where.shape), build)
+    statement = BUILT.get(("page", rows, page_shape(args), where.shape), build)
     values = {**where.values, **_bound_values(args)}
     return args.cut(await _rows(session, statement, values))
 
