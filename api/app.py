@@ -141,10 +141,9 @@ def create_app(
             max_age=600,
         )
 
-    app = App(routes=routes, lifespan=lifespan)
+    app = App(with_cors(RequestIdMiddleware(endpoint)), routes=routes, lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(with_cors)
-    app.graphql_posts = with_cors(RequestIdMiddleware(endpoint))
     return app
 
 
@@ -154,12 +153,13 @@ class App(Starlette):
     exception middleware, which have nothing to do for it: the endpoint answers every error of its
     own, and an unexpected one reaches uvicorn, which answers 500 as Starlette's would."""
 
-    graphql_posts: ASGIApp | None = None
+    def __init__(self, graphql_posts: ASGIApp, **starlette: Any) -> None:
+        super().__init__(**starlette)
+        self.graphql_posts = graphql_posts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            self.graphql_posts is not None
-            and scope["type"] == "http"
+            scope["type"] == "http"
             and scope["method"] == "POST"
             and scope["path"] == "/graphql"
             and not scope.get("root_path")
