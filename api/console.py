@@ -11,13 +11,15 @@ sign-in service's for MSAL), so nothing injected into a page can run or call out
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.staticfiles import PathLike, StaticFiles
+from starlette.types import Scope
 
 from api.settings import Settings
 
@@ -45,17 +47,29 @@ def console_routes(settings: Settings) -> list[BaseRoute]:
         )
     )
 
-    async def page(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": policy})
-
     async def configuration(request: Request) -> Response:
         return JSONResponse(config)
 
     return [
-        Route("/", page, methods=["GET"]),
         Route("/config.json", configuration, methods=["GET"]),
-        Mount("/", StaticFiles(directory=STATIC)),
+        Mount("/", _Files(policy)),  # index.html at /console/
     ]
+
+
+class _Files(StaticFiles):
+    """The console's files (index.html for the folder), each under the page's policy: a file
+    opened on its own (/console/index.html) gets it too."""
+
+    def __init__(self, policy: str) -> None:
+        super().__init__(directory=STATIC, html=True)
+        self._policy = policy
+
+    def file_response(
+        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Content-Security-Policy"] = self._policy
+        return response
 
 
 def console_config(settings: Settings) -> dict[str, object]:
@@ -66,6 +80,8 @@ def console_config(settings: Settings) -> dict[str, object]:
         "tenant": SIGN_IN_AUDIENCE,
         "scopes": [f"api://{settings.azure_client_id}/{settings.required_scope}"],
         "graphqlPath": "/graphql",
+        # Home lists tax profiles expiring within as many days as the reminder mails warn.
+        "taxReminderDays": settings.tax_reminder_days,
     }
 
 

@@ -6,7 +6,7 @@
 // Every operation is in operations.graphql; the types named below are generated from it and from
 // schema.graphql (clients/codegen.ts), and `tsc` checks this file against them in CI.
 
-import { Api, ApiError, byField } from "./graphql.js";
+import { Api, byField } from "./graphql.js";
 import { Words } from "./i18n.js";
 
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleWorkspaceQuery} Workspace */
@@ -28,7 +28,8 @@ import { Words } from "./i18n.js";
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleEnrollmentChangesSubscription} EnrollmentChange */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleInvitationsSubscription} InvitationEvent */
 /** @typedef {import("./graphql.js").UserError} UserError */
-/** @typedef {{ clientId: string, authorityHost: string, tenant: string, scopes: string[], graphqlPath: string }} Config */
+/** @typedef {import("./graphql.js").GraphQLError} GraphQLError */
+/** @typedef {{ clientId: string, authorityHost: string, tenant: string, scopes: string[], graphqlPath: string, taxReminderDays: number }} Config */
 /** @typedef {Record<string, string | boolean | ((event: Event) => void) | undefined>} Attributes */
 /** @typedef {Node | string | number | null | undefined | false} Child */
 
@@ -38,6 +39,8 @@ document.documentElement.lang = words.language;
 
 /** @type {Api} */
 let api;
+/** @type {Config} */
+let config;
 /** @type {Workspace} */
 let workspace;
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
@@ -111,7 +114,7 @@ function showErrors(form, errors) {
 
 /** A mutation's userErrors; when the API refused it as a whole (its payload null), its errors.
  * @param {{ userErrors: ReadonlyArray<UserError> } | null | undefined} payload
- * @param {ReadonlyArray<import("./graphql.js").GraphQLError>} errors
+ * @param {ReadonlyArray<GraphQLError>} errors
  * @returns {ReadonlyArray<UserError>} */
 function problemsOf(payload, errors) {
   if (payload) return payload.userErrors;
@@ -144,7 +147,7 @@ function roles() {
 const isAdminOfUsers = () => roles().has("GLOBAL_ADMIN") || roles().has("ACCOUNT_ADMIN");
 
 async function loadWorkspace() {
-  workspace = (await api.run(/** @type {const} */ ("ConsoleWorkspace"))).data;
+  workspace = (await api.run("ConsoleWorkspace")).data;
 }
 
 const PAGES = {
@@ -189,8 +192,11 @@ async function render(focus = false) {
   } catch (error) {
     main.replaceChildren(h("p", { class: "form-error", role: "alert" }, t("loadFailed", { reason: String(error instanceof Error ? error.message : error) })));
   }
-  if (focus) main.querySelector("h1")?.setAttribute("tabindex", "-1");
-  if (focus) /** @type {HTMLElement | null} */ (main.querySelector("h1"))?.focus();
+  const heading = /** @type {HTMLElement | null} */ (main.querySelector("h1"));
+  if (focus && heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
 }
 
 // --- Home ----------------------------------------------------------------------------------------
@@ -227,7 +233,7 @@ async function homePage() {
       }, t("home.dismiss")),
     ),
   );
-  const soon = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  const soon = new Date(Date.now() + config.taxReminderDays * 24 * 3600 * 1000).toISOString().slice(0, 10);
   const actions = [
     ...enrollments()
       .filter((enrollment) => enrollment.status === "ACTION_REQUIRED")
@@ -261,7 +267,7 @@ async function incentivesPage() {
     const rows = all.filter((enrollment) => enrollment.program.id === program.id);
     return h("section", { class: "card", "aria-label": program.name },
       h("h3", null, `${program.name} (${program.code})`),
-      rows.length ? enrollmentTable(rows, "location") : h("p", { class: "muted" }, t("incentives.none")));
+      rows.length ? enrollmentTable(rows) : h("p", { class: "muted" }, t("incentives.none")));
   });
   const byLocation = h("table", null,
     h("caption", { class: "muted" }, t("incentives.locationsCount", { count: locations().length })),
@@ -285,16 +291,16 @@ async function incentivesPage() {
   ];
 }
 
-/** @param {Enrollment[]} rows @param {"location" | "program"} first */
-function enrollmentTable(rows, first) {
+/** One program's enrollments, a row per location. @param {Enrollment[]} rows */
+function enrollmentTable(rows) {
   return h("table", null,
     h("thead", null, h("tr", null,
-      h("th", { scope: "col" }, t(first === "location" ? "incentives.location" : "incentives.program")),
+      h("th", { scope: "col" }, t("incentives.location")),
       h("th", { scope: "col" }, t("incentives.fiscalYear")),
       h("th", { scope: "col" }, t("incentives.status")),
       h("th", { scope: "col" }, t("incentives.earningsStart")))),
     h("tbody", null, rows.map((enrollment) => h("tr", { "data-enrollment": enrollment.id },
-      h("th", { scope: "row" }, first === "location" ? enrollment.location.name : enrollment.program.name),
+      h("th", { scope: "row" }, enrollment.location.name),
       h("td", null, String(enrollment.fiscalYear)),
       h("td", null, statusBadge(enrollment.status)),
       h("td", null, words.date(enrollment.earningsStartDate))))));
@@ -333,7 +339,7 @@ async function enrollForm() {
     event.preventDefault();
     const value = (/** @type {string} */ name) => /** @type {HTMLSelectElement} */ (form.querySelector(`[name="${name}"]`)).value;
     const input = { locationId: value("locationId"), programId: value("programId"), paymentProfileId: value("paymentProfileId") || null };
-    /** @type {{ data: EnrollAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    /** @type {{ data: EnrollAnswer, errors: ReadonlyArray<GraphQLError> }} */
     const { data: answer, errors } = await api.run("ConsoleEnroll", { input });
     const enrolled = answer.enroll?.enrollment;
     if (showErrors(form, problemsOf(answer.enroll, errors)) && enrolled) {
@@ -397,6 +403,31 @@ async function profilesPage() {
   ].filter((node) => node !== null);
 }
 
+/**
+ * On submit, sends the form's fields as the `input` of the mutation `name`: its problems at their
+ * fields, else `saved` is announced and the page drawn again (the workspace read again first when
+ * `reload`, for what it shows of the change).
+ * @template T
+ * @param {HTMLElement} form
+ * @param {string} name
+ * @param {(data: T) => { userErrors: ReadonlyArray<UserError> } | null | undefined} payloadOf
+ * @param {string} saved
+ * @param {{ reload: boolean }} options
+ */
+function submitsInput(form, name, payloadOf, saved, { reload }) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (form)));
+    /** @type {{ data: T, errors: ReadonlyArray<GraphQLError> }} */
+    const { data, errors } = await api.run(name, { input });
+    if (showErrors(form, problemsOf(payloadOf(data), errors))) {
+      announce(saved);
+      if (reload) await loadWorkspace();
+      await render();
+    }
+  });
+}
+
 function paymentForm() {
   const form = h("form", { id: "payment-form", novalidate: true },
     h("p", { class: "form-error", role: "alert" }),
@@ -404,16 +435,8 @@ function paymentForm() {
     field("currency", t("profiles.currency"), { required: true, maxlength: "3" }),
     field("bankAccountNumber", t("profiles.bankAccountNumber"), { required: true, autocomplete: "off" }),
     h("button", { type: "submit" }, t("profiles.create")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const input = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (form)));
-    /** @type {{ data: PaymentAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
-    const { data, errors } = await api.run("ConsoleCreatePaymentProfile", { input });
-    if (showErrors(form, problemsOf(data.createPaymentProfile, errors))) {
-      announce(t("profiles.created"));
-      await render();
-    }
-  });
+  const payload = (/** @type {PaymentAnswer} */ data) => data.createPaymentProfile;
+  submitsInput(form, "ConsoleCreatePaymentProfile", payload, t("profiles.created"), { reload: false });
   return h("section", { class: "card", "aria-labelledby": "payment-title" }, h("h3", { id: "payment-title" }, t("profiles.newPayment")), form);
 }
 
@@ -428,17 +451,8 @@ function taxForm() {
     field("country", t("profiles.country"), { required: true, maxlength: "2" }),
     field("expiresOn", t("profiles.expiresOn"), { type: "date", required: true }),
     h("button", { type: "submit" }, t("profiles.setTax")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const input = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (form)));
-    /** @type {{ data: TaxAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
-    const { data, errors } = await api.run("ConsoleSetTaxProfile", { input });
-    if (showErrors(form, problemsOf(data.setTaxProfile, errors))) {
-      announce(t("profiles.taxSaved"));
-      await loadWorkspace();
-      await render();
-    }
-  });
+  const payload = (/** @type {TaxAnswer} */ data) => data.setTaxProfile;
+  submitsInput(form, "ConsoleSetTaxProfile", payload, t("profiles.taxSaved"), { reload: true });
   return h("section", { class: "card", "aria-labelledby": "tax-title" }, h("h3", { id: "tax-title" }, t("profiles.setTax")), form);
 }
 
@@ -521,7 +535,7 @@ function assignForm() {
       role: String(values.get("role")),
       locationIds: locationIds.length ? locationIds : null,
     };
-    /** @type {{ data: AssignAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    /** @type {{ data: AssignAnswer, errors: ReadonlyArray<GraphQLError> }} */
     const { data, errors } = await api.run("ConsoleAssignRole", { input });
     if (showErrors(form, problemsOf(data.assignRole, errors))) {
       announce(t("users.assigned"));
@@ -565,7 +579,7 @@ async function operationsPage() {
   const mail = data.mailQueue;
   const review = (/** @type {Enrollment} */ enrollment, /** @type {boolean} */ approved) => async () => {
     const reason = approved ? null : /** @type {HTMLInputElement} */ (document.getElementById(`reason-${enrollment.id}`)).value;
-    /** @type {{ data: ReviewAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    /** @type {{ data: ReviewAnswer, errors: ReadonlyArray<GraphQLError> }} */
     const { data: answer, errors } = await api.run("ConsoleReview", { input: { enrollmentId: enrollment.id, approved, reason } });
     const row = /** @type {HTMLElement} */ (document.querySelector(`[data-review="${enrollment.id}"]`));
     const reviewed = answer.reviewEnrollment?.enrollment;
@@ -582,7 +596,7 @@ async function operationsPage() {
   rollover.addEventListener("submit", async (event) => {
     event.preventDefault();
     const year = Number(/** @type {HTMLInputElement} */ (rollover.querySelector("#fromFiscalYear")).value);
-    /** @type {{ data: RollOverAnswer, errors: ReadonlyArray<import("./graphql.js").GraphQLError> }} */
+    /** @type {{ data: RollOverAnswer, errors: ReadonlyArray<GraphQLError> }} */
     const { data: answer, errors } = await api.run("ConsoleRollOver", { fromFiscalYear: year });
     const counts = answer.rollOverFiscalYear;
     if (showErrors(rollover, problemsOf(counts, errors)) && counts) {
@@ -675,8 +689,7 @@ async function signInClient(config) {
 }
 
 async function start() {
-  /** @type {Config} */
-  const config = await (await fetch("config.json")).json();
+  config = await (await fetch("config.json")).json();
   const document_ = await (await fetch("operations.graphql")).text();
   const msal = await signInClient(config);
   const redirected = await msal.handleRedirectPromise();
@@ -716,7 +729,7 @@ async function start() {
 }
 
 start().catch((error) => {
-  const reason = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  const reason = error instanceof Error ? error.message : String(error);
   main.replaceChildren(h("p", { class: "form-error", role: "alert" }, t("signInFailed", { reason })));
   document.body.dataset.ready = "failed";
 });
