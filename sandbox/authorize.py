@@ -33,6 +33,7 @@ from sandbox.graph import LoopbackUser
 
 CODE_LIFETIME_SECONDS = 600
 CHALLENGE_METHODS = frozenset({"S256", "plain"})
+RESPONSE_MODES = ("fragment", "query")  # the first is MSAL.js's default for single-page apps
 # What the page carries from the request to its form (the rest is not needed to issue a code).
 FIELDS = (
     "client_id",
@@ -64,8 +65,8 @@ class AuthorizationRequest:
     @classmethod
     def refused(cls, tenant: str, client_id: str, fields: Mapping[str, str]) -> AuthorizationRequest:
         """Where to send the error of a request whose client and redirect URI are good."""
-        mode = fields.get("response_mode", "fragment")
-        mode = mode if mode in ("fragment", "query") else "fragment"
+        mode = fields.get("response_mode", RESPONSE_MODES[0])
+        mode = mode if mode in RESPONSE_MODES else RESPONSE_MODES[0]
         state = fields.get("state", "")
         return cls(tenant, client_id, fields["redirect_uri"], (), state, None, "", "S256", mode)
 
@@ -127,8 +128,8 @@ def parse_request(tenant: str, fields: Mapping[str, str], scopes: tuple[str, ...
     if method not in CHALLENGE_METHODS:
         message = f"AADSTS50027: code_challenge_method {method!r} is not supported."
         raise OAuthError("invalid_request", message)
-    mode = fields.get("response_mode", "fragment")
-    if mode not in ("fragment", "query"):
+    mode = fields.get("response_mode", RESPONSE_MODES[0])
+    if mode not in RESPONSE_MODES:
         raise OAuthError("invalid_request", f"AADSTS900144: response_mode {mode!r} is not supported here.")
     return AuthorizationRequest(
         tenant=tenant,
