@@ -9,7 +9,7 @@ The connection comes from the engine's own pool and goes back to it; a connectio
 invalidated, as SQLAlchemy does with its own. asyncpg runs each statement in autocommit (no BEGIN,
 no ROLLBACK), prepared once per connection by its statement cache. Values are converted as
 SQLAlchemy would (its result and bind processors: enums, type decorators). SQLAlchemy's cursor
-events do not see these statements: `recorded(engine)` does, for counting them.
+events do not see these statements: `every_statement(engine)` sees both, for counting them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
@@ -130,7 +131,7 @@ class DriverReads:
             self._pooled = await self._engine.raw_connection()
         recorders = _RECORDERS.get(self._engine.sync_engine)
         for recorder in recorders or ():
-            recorder.append(compiled.sql)
+            recorder(compiled.sql)
         try:
             records = await self._pooled.driver_connection.fetch(compiled.sql, *compiled.arguments(values))
         except BaseException as error:
@@ -149,21 +150,33 @@ class DriverReads:
 
 
 _STATEMENTS: WeakKeyDictionary[Engine, Statements] = WeakKeyDictionary()
-# Lists that statements run here are appended to (`recorded`): what SQLAlchemy's cursor events
-# are to its own statements, for counting them in tests and benchmarks.
-_RECORDERS: WeakKeyDictionary[Engine, list[list[str]]] = WeakKeyDictionary()
+# Told the SQL of each statement run here (`every_statement`): what SQLAlchemy's cursor events are
+# to its own statements.
+_RECORDERS: WeakKeyDictionary[Engine, list[Callable[[str], None]]] = WeakKeyDictionary()
 
 
 @contextmanager
-def recorded(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL of every statement run through `driver_reads(engine)` inside the block."""
+def every_statement(engine: AsyncEngine, keep: Callable[[str], str] = str) -> Iterator[list[str]]:
+    """`keep` of the SQL of every statement `engine` runs inside the block, in the order they ran:
+    SQLAlchemy's (its `before_cursor_execute` events; an executemany once) and those run through
+    `driver_reads(engine)`, which the events do not see. For counting statements in tests and
+    benchmarks."""
     seen: list[str] = []
+
+    def by_driver(sql: str) -> None:
+        seen.append(keep(sql))
+
+    def by_sqlalchemy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(keep(statement))
+
     recorders = _RECORDERS.setdefault(engine.sync_engine, [])
-    recorders.append(seen)
+    recorders.append(by_driver)
+    event.listen(engine.sync_engine, "before_cursor_execute", by_sqlalchemy)
     try:
         yield seen
     finally:
-        recorders.remove(seen)
+        event.remove(engine.sync_engine, "before_cursor_execute", by_sqlalchemy)
+        recorders.remove(by_driver)
 
 
 @asynccontextmanager

@@ -17,15 +17,12 @@ import asyncio
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event, insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import insert
 
 import migrations
+from adapters.driver_reads import every_statement
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, Identity, Principal, system_principal
 from domain.database import create_engine, session_factory
 from domain.model import Location
@@ -35,20 +32,6 @@ from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 
 OPERATOR_TENANT = "00000000-0000-4000-8000-000000000001"
 STEPS = (("record", True), ("lapse", False), ("record again", True))
-
-
-@contextmanager
-def counted(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
 
 
 async def organization_of(uow: UnitOfWork, size: int, name: str) -> int:
@@ -104,7 +87,7 @@ async def run(locations: int, program_count: int) -> list[tuple[str, int, int, f
             for size in (10, locations):
                 organization_id = await organization_of(uow, size, f"Org of {size}")
                 for step, active in STEPS:
-                    with counted(engine) as statements:
+                    with every_statement(engine) as statements:
                         started = time.perf_counter()
                         await organizations.record_agreement(
                             uow,

@@ -11,10 +11,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from sqlalchemy import event
 from starlette.types import ASGIApp
 
-from adapters.driver_reads import recorded
+from adapters.driver_reads import every_statement
 from api.app import create_app
 from api.settings import Settings
 from bench.api.floor import create_floor
@@ -54,14 +53,9 @@ async def incentives_counted(database_url: str, signin: SignIn) -> AsyncIterator
     }
     settings = Settings.model_validate(environment)
     engine = create_engine(database_url)
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        executed.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         # The planned reads' statements on the driver too (SQLAlchemy's events do not see them).
-        with recorded(engine) as executed:
+        with every_statement(engine) as executed:
             async with serving(create_app(settings, engine=engine)) as url:
                 yield url, executed
     finally:

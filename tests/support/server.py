@@ -21,10 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.driver_reads import recorded
+from adapters.driver_reads import every_statement
 from api.app import create_app
 from api.settings import Settings
 from domain.clock import FixedClock
@@ -58,18 +57,8 @@ class StatementLog:
 def count_statements(engine: AsyncEngine) -> Iterator[StatementLog]:
     """Count every statement `engine` executes inside the block (before_cursor_execute events, and
     the planned read's statements on the driver, which those events do not see)."""
-    log = StatementLog()
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        log.statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        with recorded(engine) as by_driver:  # the planned reads' own (adapters.driver_reads)
-            yield log
-            log.statements.extend(by_driver)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    with every_statement(engine) as statements:
+        yield StatementLog(statements)
 
 
 @dataclass
