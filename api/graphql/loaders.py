@@ -91,6 +91,7 @@ class Loaders:
         self.payment_profile = self._by_id(PaymentProfile)
         self.tax_profile = self._by_id(TaxProfile)
         self.organization_id_by_tenant: DataLoader[str, int | None] = Loader(self._organization_ids)
+        self.display_name: DataLoader[tuple[str, str], str | None] = Loader(self._display_names)
         self.criteria: DataLoader[int, list[CriterionKind]] = self._keyed(entities.criteria_by_program)
         self.agreements: DataLoader[int, list[Agreement]] = self._keyed(entities.agreements_by_organization)
         self.payment_profiles: DataLoader[int, list[PaymentProfile]] = self._keyed(
@@ -179,6 +180,11 @@ class Loaders:
         async with self._sessions() as session:
             found = await entities.organization_ids_by_tenant(session, tenant_ids)
         return [found.get(tenant_id) for tenant_id in tenant_ids]
+
+    async def _display_names(self, keys: list[tuple[str, str]]) -> list[str | None]:
+        async with self._sessions() as session:
+            found = await people.display_names(session, keys)
+        return [found.get(key) for key in keys]
 
     async def _assignment_grants(self, ids: list[int]) -> list[Grant | None]:
         async with self._sessions() as session:

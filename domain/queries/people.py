@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Grant, Role
@@ -157,3 +157,16 @@ async def admin_contacts_by_organization(
             if contact not in found[organization_id]:
                 found[organization_id].append(contact)
     return {organization_id: found.get(organization_id, []) for organization_id in ids}
+
+
+async def display_names(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The display names the service knows of users named by (tenant id, object id); unknown ones
+    and those without a name are left out."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    statement = select(User.tenant_id, User.object_id, User.display_name).where(
+        tuple_(User.tenant_id, User.object_id).in_(wanted)
+    )
+    rows = (await session.execute(statement)).all()
+    return {(tenant, oid): name for tenant, oid, name in rows if name is not None}

@@ -90,7 +90,7 @@ async def follow_eligibility(uow: UnitOfWork, actor: Actor, organization_id: int
             fiscal_year=year,
             criteria=frozenset(criteria[program_id]),
             now=now,
-            audit=RunEvent(actor, "issueInvitations", now, "Program", program_id),
+            audit=RunEvent(actor, "issueInvitations", now, "IncentiveProgram", program_id),
             public_url=public_url,
         )
         invited += await issue_batch(locations, issue, recipients)

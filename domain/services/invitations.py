@@ -76,7 +76,7 @@ async def _prepare(
             fiscal_year=current if fiscal_year is None else fiscal_year,
             criteria=frozenset((await entities.criteria_by_program(uow.session, [chosen.id]))[chosen.id]),
             now=now,
-            audit=RunEvent(actor, "issueInvitations", now, "Program", chosen.id),
+            audit=RunEvent(actor, "issueInvitations", now, "IncentiveProgram", chosen.id),
             public_url=public_url,
         )
 

@@ -308,6 +308,46 @@ def test_operator_mutations_are_audited_in_the_organizations_log(
     assert ("recordAgreement", operator.object_id) in client.audit_actions(invited.partner.admin)
 
 
+AUDIT_NAMES = """{ viewer { organization { auditLog(first: 100) { edges { node {
+  action actorObjectId actorDisplayName targetId
+  target { __typename id ... on Location { name } ... on IncentiveProgram { code } } } } } } } }"""
+
+
+def test_the_audit_log_names_who_changed_what_and_what_it_was(
+    world: ApiWorld, client: Client, invited: Invited
+) -> None:
+    partner = invited.partner
+    operator = client.operator()
+    client.ok(
+        operator,
+        "recordAgreement",
+        {"organizationId": partner.organization_id, "kind": "RESELLER", "active": True},
+    )
+    revoked = world.assign(partner, world.user(partner), "INCENTIVES_USER")
+    client.ok(partner.admin, "revokeRole", {"roleAssignmentId": revoked})
+    added = client.ok(
+        partner.admin,
+        "addLocation",
+        {"name": "Malmö", "country": "SE", "partnerType": "DIRECT_RESELLER"},
+        "location { id }",
+    )["location"]["id"]
+    log = client.query(partner.admin, AUDIT_NAMES)["viewer"]["organization"]["auditLog"]
+    by_action: dict[str, Json] = {}
+    for edge in log["edges"]:  # newest first: each action's latest event
+        by_action.setdefault(edge["node"]["action"], edge["node"])
+    # A person by the name their token carried; an operator's is not known to the service.
+    assert by_action["addLocation"]["actorDisplayName"] == "Gale Admin"
+    assert by_action["recordAgreement"]["actorDisplayName"] is None
+    assert by_action["recordAgreement"]["actorObjectId"] == operator.object_id
+    # The target, readable as the object it is, with the same ID as `targetId`.
+    assert by_action["addLocation"]["target"] == {"__typename": "Location", "id": added, "name": "Malmö"}
+    invitations = by_action["issueInvitations"]
+    assert invitations["targetId"] == invited.program
+    assert invitations["target"]["__typename"] == "IncentiveProgram"
+    # A revoked assignment is gone: its ID remains, the object does not.
+    assert (by_action["revokeRole"]["targetId"], by_action["revokeRole"]["target"]) == (revoked, None)
+
+
 def test_each_mutation_of_one_request_shows_the_data_as_it_left_it(world: ApiWorld, client: Client) -> None:
     partner = world.partner()
     change = (

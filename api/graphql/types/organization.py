@@ -41,6 +41,15 @@ class AuditEvent:
     def actor_object_id(self) -> strawberry.ID:
         return strawberry.ID(self.model.actor_object_id)
 
+    @field(
+        "The display name of who made the change, as the service last saw it (from their token); "
+        "null when it never learned one (operators, apps)."
+    )
+    async def actor_display_name(self, info: Info) -> str | None:
+        return await info.context.loaders.display_name.load(
+            (self.model.actor_tenant_id, self.model.actor_object_id)
+        )
+
     @field("The mutation's name, e.g. addLocation.")
     def action(self) -> str:
         return self.model.action
@@ -50,6 +59,17 @@ class AuditEvent:
         if self.model.target_kind is None or self.model.target_key is None:
             return None
         return to_global_id(self.model.target_kind, self.model.target_key)
+
+    @field(
+        "The changed object, when it still exists and the caller may read it; else null "
+        "(`targetId` still names it)."
+    )
+    async def target(self, info: Info) -> Node | None:
+        from api.graphql.nodes import RESOLVERS
+
+        if self.model.target_kind is None or self.model.target_key is None:
+            return None
+        return await RESOLVERS[self.model.target_kind](info, self.model.target_key)
 
 
 @object_type("A partner organization (Partner Global Account).", Action.READ_ORGANIZATION)
