@@ -4,6 +4,7 @@ real `incentives demo`, with every request that would leave the machine refused.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import threading
@@ -29,6 +30,8 @@ CHROMIUM_ARGS = [
 ]
 LOOPBACK = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 PAGES = Path(__file__).resolve().parent / "pages"
+AXE = Path(__file__).resolve().parents[2] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = os.environ.get("INCENTIVES_SCREENSHOTS")
 
 
 @dataclass
@@ -117,10 +120,83 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def demo(browser: Any, spa_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`incentives demo` as a user starts it, also allowing the SPA's origin."""
-    directory = tmp_path_factory.mktemp("demo")
+    yield from start_demo(tmp_path_factory.mktemp("demo"), spa_server)
+
+
+def start_demo(directory: Path, spa_server: str, **settings: str) -> Generator[Demo, None, None]:
+    """`incentives demo` in `directory` with these settings too (a generator: its one item is the
+    running demo, stopped when the generator is closed)."""
     port = free_port()
-    env = environment(INCENTIVES_CORS_ALLOWED_ORIGINS=spa_server)
+    env = environment(INCENTIVES_CORS_ALLOWED_ORIGINS=spa_server, **settings)
     with running("demo", "--port", str(port), env=env, log=directory / "demo.log", cwd=directory) as process:
         process.wait_for(lambda: "Press Ctrl+C to stop." in process.output(), "the demo's tokens")
         saved = json.loads((directory / "demo-data" / "tokens.json").read_text(encoding="utf-8"))
         yield Demo(f"http://127.0.0.1:{port}", saved["tokens"], spa_server, process)
+
+
+class Console:
+    """One person's signed-in console page."""
+
+    def __init__(self, page: Any, demo: Demo, offline: Offline) -> None:
+        self.page = page
+        self.demo = demo
+        self.offline = offline
+
+    def open(self, name: str) -> None:
+        self.page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+        self.page.wait_for_selector("main h1")
+        self.page.wait_for_load_state("networkidle")
+
+    def main_text(self) -> str:
+        text: str = self.page.inner_text("main")
+        return text
+
+    def screenshot(self, name: str, *, around: str | None = None) -> None:
+        """The whole page, or the window scrolled to the element `around` selects."""
+        if SCREENSHOTS:
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            path = str(Path(SCREENSHOTS) / f"{name}.png")
+            if around is None:
+                self.page.screenshot(path=path, full_page=True)
+            else:
+                self.page.locator(around).evaluate("element => element.scrollIntoView()")
+                self.page.screenshot(path=path)
+
+    def accessibility_violations(self) -> list[str]:
+        """What axe-core finds wrong on the page as it is (WCAG 2.1 A and AA rules)."""
+        if not AXE.exists():
+            pytest.skip(f"axe-core is missing ({AXE}); .ci/run installs it with `npm ci` in clients/")
+        self.page.evaluate(AXE.read_text(encoding="utf-8"))  # the page's CSP does not cover this
+        found = self.page.evaluate(
+            "axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })"
+            ".then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
+        )
+        return list(found)
+
+
+@pytest.fixture
+def sign_in(browser: Any, demo: Demo) -> Iterator[Any]:
+    """`sign_in("Maja Berg", locale="fr-FR")`: a new browser session of that sample user."""
+    contexts: list[tuple[Any, Offline]] = []
+
+    def signed_in(person: str, *, locale: str = "en-US") -> Console:
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        offline = Offline()
+        context.route("**/*", only_loopback(offline))
+        contexts.append((context, offline))
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{demo.url}/console/")
+        page.wait_for_url("**/oauth2/v2.0/authorize**")  # MSAL.js sent the browser to sign in
+        picker = page.get_by_label("Sign in as")
+        choice = next(text for text in picker.locator("option").all_text_contents() if person in text)
+        picker.select_option(label=choice)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector("body[data-ready]", state="attached")
+        assert page.get_attribute("body", "data-ready") == "true", page.inner_text("main")
+        return Console(page, demo, offline)
+
+    yield signed_in
+    for context, offline in contexts:
+        context.close()
+        assert offline.refused == []  # nothing left the machine

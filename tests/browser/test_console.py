@@ -7,83 +7,13 @@ in any order. With INCENTIVES_SCREENSHOTS=<folder>, the journeys save the README
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Demo, Offline, only_loopback
-
 pytestmark = pytest.mark.e2e
-
-AXE = Path(__file__).resolve().parents[2] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = os.environ.get("INCENTIVES_SCREENSHOTS")
-
-
-class Console:
-    """One person's signed-in console page."""
-
-    def __init__(self, page: Any, demo: Demo, offline: Offline) -> None:
-        self.page = page
-        self.demo = demo
-        self.offline = offline
-
-    def open(self, name: str) -> None:
-        self.page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
-        self.page.wait_for_selector("main h1")
-        self.page.wait_for_load_state("networkidle")
-
-    def main_text(self) -> str:
-        text: str = self.page.inner_text("main")
-        return text
-
-    def screenshot(self, name: str) -> None:
-        if SCREENSHOTS:
-            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
-
-    def accessibility_violations(self) -> list[str]:
-        """What axe-core finds wrong on the page as it is (WCAG 2.1 A and AA rules)."""
-        if not AXE.exists():
-            pytest.skip(f"axe-core is missing ({AXE}); .ci/run installs it with `npm ci` in clients/")
-        self.page.evaluate(AXE.read_text(encoding="utf-8"))  # the page's CSP does not cover this
-        found = self.page.evaluate(
-            "axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })"
-            ".then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
-        )
-        return list(found)
-
-
-@pytest.fixture
-def sign_in(browser: Any, demo: Demo) -> Iterator[Any]:
-    """`sign_in("Maja Berg", locale="fr-FR")`: a new browser session of that sample user."""
-    contexts: list[tuple[Any, Offline]] = []
-
-    def signed_in(person: str, *, locale: str = "en-US") -> Console:
-        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
-        offline = Offline()
-        context.route("**/*", only_loopback(offline))
-        contexts.append((context, offline))
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.goto(f"{demo.url}/console/")
-        page.wait_for_url("**/oauth2/v2.0/authorize**")  # MSAL.js sent the browser to sign in
-        picker = page.get_by_label("Sign in as")
-        choice = next(text for text in picker.locator("option").all_text_contents() if person in text)
-        picker.select_option(label=choice)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_selector("body[data-ready]", state="attached")
-        assert page.get_attribute("body", "data-ready") == "true", page.inner_text("main")
-        return Console(page, demo, offline)
-
-    yield signed_in
-    for context, offline in contexts:
-        context.close()
-        assert offline.refused == []  # nothing left the machine
 
 
 def test_the_incentives_admin_dismisses_a_notice_and_enrolls_and_sees_the_approval_live(sign_in: Any) -> None:

@@ -25,6 +25,22 @@ import { Words } from "./i18n.js";
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleRevokeRoleMutation} RevokeAnswer */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleReviewMutation} ReviewAnswer */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleRollOverMutation} RollOverAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleMoreLocationsQuery} MoreLocationsAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleMoreEnrollmentsQuery} MoreEnrollmentsAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleMoreProgramsQuery} MoreProgramsAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleUpdateEnrollmentMutation} UpdateEnrollmentAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleMailQuery} MailAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleOrganizationsQuery} OrganizationsAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleOrganizationFragment} OrganizationRow */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleRecordAgreementMutation} AgreementAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleSetDesignationMutation} DesignationAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleIssueInvitationsMutation} IssueAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleCreateProgramMutation} CreateProgramAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleDiscontinueProgramMutation} DiscontinueAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").CriterionKind} CriterionKind */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsoleRequeueMailMutation} RequeueAnswer */
+/** @typedef {import("../../../clients/generated/ts/graphql").ConsolePageInfoFragment} PageInfo */
+/** @typedef {import("../../../clients/generated/ts/graphql").AgreementKind} AgreementKind */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleEnrollmentChangesSubscription} EnrollmentChange */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleInvitationsSubscription} InvitationEvent */
 /** @typedef {import("./graphql.js").UserError} UserError */
@@ -75,6 +91,16 @@ function announce(message) {
   setTimeout(() => (live.textContent = message), 50);
 }
 
+/** Moves focus to the element `selector` finds (after more rows were read and drawn).
+ * @param {string} selector */
+function focusRow(selector) {
+  const row = /** @type {HTMLElement | null} */ (main.querySelector(selector));
+  if (row) {
+    row.tabIndex = -1;
+    row.focus();
+  }
+}
+
 /** @param {string} status */
 function statusBadge(status) {
   return h("span", { class: `status status-${status}` }, t(`status.${status}`));
@@ -121,6 +147,39 @@ function problemsOf(payload, errors) {
   return errors.map((error) => ({ field: null, message: error.message, code: error.extensions?.code ?? "ERROR" }));
 }
 
+/**
+ * A "Show more" button for a list read a page at a time: each press reads the page after the last
+ * one (`next`), appends its rows to `into` and moves focus to the first of them; the button goes
+ * when no page follows. Null when the first page was the whole list.
+ * @param {string} label
+ * @param {PageInfo} pageInfo the first page's
+ * @param {(after: string) => Promise<{ rows: HTMLElement[], pageInfo: PageInfo }>} next
+ * @param {HTMLElement} into
+ */
+function showMore(label, pageInfo, next, into) {
+  if (!pageInfo.hasNextPage || !pageInfo.endCursor) return null;
+  let after = pageInfo.endCursor;
+  const button = h("button", { type: "button", class: "secondary more" }, label);
+  button.addEventListener("click", async () => {
+    button.setAttribute("disabled", "");
+    const page = await next(after);
+    into.append(...page.rows);
+    announce(t("more.loaded", { count: page.rows.length }));
+    const first = page.rows[0];
+    if (first) {
+      first.tabIndex = -1;
+      first.focus();
+    }
+    if (page.pageInfo.hasNextPage && page.pageInfo.endCursor) {
+      after = page.pageInfo.endCursor;
+      button.removeAttribute("disabled");
+    } else {
+      button.remove();
+    }
+  });
+  return button;
+}
+
 // --- the workspace ---------------------------------------------------------------------------------
 
 function organization() {
@@ -147,7 +206,58 @@ function roles() {
 const isAdminOfUsers = () => roles().has("GLOBAL_ADMIN") || roles().has("ACCOUNT_ADMIN");
 
 async function loadWorkspace() {
-  workspace = (await api.run("ConsoleWorkspace")).data;
+  /** @type {{ data: Workspace }} */
+  const { data } = await api.run("ConsoleWorkspace");
+  // Programs are few and every page needs them all (the enrollment form's choices): read on.
+  let page = data.programs.pageInfo;
+  while (page.hasNextPage && page.endCursor) {
+    /** @type {{ data: MoreProgramsAnswer }} */
+    const { data: more } = await api.run("ConsoleMorePrograms", { after: page.endCursor });
+    data.programs.edges.push(...more.programs.edges);
+    page = more.programs.pageInfo;
+  }
+  workspace = data;
+}
+
+/** Puts a changed enrollment into the workspace: in its place when shown, else at the end of its
+ * location's list when that list is read to its end (enrollments are listed oldest first).
+ * @param {Enrollment} changed */
+function replaceEnrollment(changed) {
+  const location = locations().find((candidate) => candidate.id === changed.location.id);
+  if (!location) return;
+  const connection = location.enrollments;
+  const index = connection.edges.findIndex((edge) => edge.node.id === changed.id);
+  if (index >= 0) {
+    connection.edges[index] = { ...connection.edges[index], node: changed };
+    return;
+  }
+  connection.totalCount += 1;
+  if (!connection.pageInfo.hasNextPage) connection.edges.push({ node: changed });
+}
+
+/** The organization's next page of locations, added to the workspace. */
+async function moreLocations() {
+  const connection = organization()?.locations;
+  if (!connection?.pageInfo.endCursor) return;
+  /** @type {{ data: MoreLocationsAnswer }} */
+  const { data } = await api.run("ConsoleMoreLocations", { after: connection.pageInfo.endCursor });
+  const page = data.viewer.organization?.locations;
+  if (!page) return;
+  connection.edges.push(...page.edges);
+  connection.pageInfo = page.pageInfo;
+}
+
+/** A location's next page of enrollments, added to the workspace.
+ * @param {ReturnType<typeof locations>[number]} location */
+async function moreEnrollments(location) {
+  const connection = location.enrollments;
+  if (!connection.pageInfo.endCursor) return;
+  /** @type {{ data: MoreEnrollmentsAnswer }} */
+  const { data } = await api.run("ConsoleMoreEnrollments", { locationId: location.id, after: connection.pageInfo.endCursor });
+  const node = data.node;
+  if (!node || !("enrollments" in node)) return;
+  connection.edges.push(...node.enrollments.edges);
+  connection.pageInfo = node.enrollments.pageInfo;
 }
 
 const PAGES = {
@@ -188,7 +298,7 @@ async function render(focus = false) {
   const page = PAGES[currentPage()];
   try {
     const content = await page.render();
-    main.replaceChildren(...content);
+    main.replaceChildren(...content.filter((node) => node !== null));
   } catch (error) {
     main.replaceChildren(h("p", { class: "form-error", role: "alert" }, t("loadFailed", { reason: String(error instanceof Error ? error.message : error) })));
   }
@@ -234,14 +344,18 @@ async function homePage() {
     ),
   );
   const soon = new Date(Date.now() + config.taxReminderDays * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  const waiting = enrollments().filter((enrollment) => enrollment.status === "ACTION_REQUIRED");
+  const canComplete = roles().has("INCENTIVES_ADMIN");
+  /** @type {PaymentProfilesAnswer | null} */
+  const profiles = waiting.length && canComplete ? (await api.run("ConsolePaymentProfiles")).data : null;
   const actions = [
-    ...enrollments()
-      .filter((enrollment) => enrollment.status === "ACTION_REQUIRED")
-      .map((enrollment) => h("li", null, t("home.actionRequired", {
+    ...waiting.map((enrollment) => h("li", { "data-action": enrollment.id },
+      t("home.actionRequired", {
         program: enrollment.program.name,
         location: enrollment.location.name,
         reason: enrollment.actionRequiredReason ?? "",
-      }))),
+      }),
+      profiles ? completeForm(enrollment, profiles.viewer.organization?.paymentProfiles ?? []) : null)),
     ...locations()
       .filter((location) => location.taxProfile && location.taxProfile.expiresOn <= soon)
       .map((location) => h("li", null, t("home.taxExpires", { location: location.name, date: words.date(location.taxProfile?.expiresOn) }))),
@@ -258,9 +372,40 @@ async function homePage() {
   ];
 }
 
+/** Completes an ACTION_REQUIRED enrollment with a payment profile (`updateEnrollment`): it goes
+ * back to validation, or stays and says why (at the field).
+ * @param {Enrollment} enrollment
+ * @param {ReadonlyArray<{ id: string, name: string, currency: string }>} profiles */
+function completeForm(enrollment, profiles) {
+  const id = `complete-${enrollment.id}`;
+  const form = h("form", { class: "inline-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    h("label", { for: id }, t("home.paymentFor", { program: enrollment.program.name, location: enrollment.location.name })),
+    h("select", { id, name: "paymentProfileId", "aria-describedby": `${id}-error` },
+      profiles.map((profile) => h("option", {
+        value: profile.id,
+        selected: profile.id === enrollment.paymentProfile?.id,
+      }, `${profile.name} (${profile.currency})`))),
+    h("p", { id: `${id}-error`, class: "field-error" }),
+    h("button", { type: "submit" }, t("home.complete")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const paymentProfileId = /** @type {HTMLSelectElement} */ (form.querySelector("select")).value;
+    /** @type {{ data: UpdateEnrollmentAnswer, errors: ReadonlyArray<GraphQLError> }} */
+    const { data, errors } = await api.run("ConsoleUpdateEnrollment", { input: { enrollmentId: enrollment.id, paymentProfileId } });
+    const updated = data.updateEnrollment?.enrollment;
+    if (showErrors(form, problemsOf(data.updateEnrollment, errors)) && updated) {
+      announce(t("incentives.submitted", { status: t(`status.${updated.status}`) }));
+      replaceEnrollment(updated);
+      await render();
+    }
+  });
+  return form;
+}
+
 // --- Incentives ----------------------------------------------------------------------------------
 
-/** @returns {Promise<Node[]>} */
+/** @returns {Promise<(Node | null)[]>} */
 async function incentivesPage() {
   const all = enrollments();
   const byProgram = programs().map((program) => {
@@ -269,24 +414,47 @@ async function incentivesPage() {
       h("h3", null, `${program.name} (${program.code})`),
       rows.length ? enrollmentTable(rows) : h("p", { class: "muted" }, t("incentives.none")));
   });
-  const byLocation = h("table", null,
-    h("caption", { class: "muted" }, t("incentives.locationsCount", { count: locations().length })),
+  const connection = organization()?.locations;
+  const byLocation = h("table", { id: "locations" },
+    h("caption", { class: "muted" }, t("incentives.locationsShown", { shown: locations().length, total: connection?.totalCount ?? 0 })),
     h("thead", null, h("tr", null,
       h("th", { scope: "col" }, t("incentives.location")),
       h("th", { scope: "col" }, "PartnerID"),
       h("th", { scope: "col" }, t("incentives.enrollments")))),
-    h("tbody", null, locations().map((location) => h("tr", null,
+    h("tbody", null, locations().map((location) => h("tr", { "data-location": location.id },
       h("th", { scope: "row" }, location.name),
       h("td", null, location.partnerId),
-      h("td", null, location.enrollments.edges.length
-        ? location.enrollments.edges.map((edge) => h("div", null, `${edge.node.program.code} `, statusBadge(edge.node.status)))
-        : h("span", { class: "muted" }, t("incentives.none")))))));
+      h("td", null,
+        location.enrollments.edges.length
+          ? location.enrollments.edges.map((edge) => h("div", null, `${edge.node.program.code} `, statusBadge(edge.node.status)))
+          : h("span", { class: "muted" }, t("incentives.none")),
+        location.enrollments.pageInfo.hasNextPage ? h("button", {
+          type: "button",
+          class: "secondary more",
+          "aria-label": t("incentives.moreEnrollmentsOf", { location: location.name }),
+          onclick: async () => {
+            await moreEnrollments(location);
+            await render();
+            focusRow(`[data-location="${location.id}"]`);
+          },
+        }, t("incentives.moreEnrollments", { shown: location.enrollments.edges.length, total: location.enrollments.totalCount })) : null)))));
+  const moreButton = connection?.pageInfo.hasNextPage ? h("button", {
+    type: "button",
+    class: "secondary more",
+    onclick: async () => {
+      const shown = locations().length;
+      await moreLocations();
+      await render();
+      focusRow(`#locations tbody tr:nth-child(${shown + 1})`);
+    },
+  }, t("incentives.moreLocations")) : null;
   return [
     h("h1", null, t("incentives.title")),
     h("h2", null, t("incentives.byProgram")),
     ...(byProgram.length ? byProgram : [h("p", null, t("incentives.noPrograms"))]),
     h("h2", null, t("incentives.byLocation")),
     byLocation,
+    moreButton,
     await enrollForm(),
   ];
 }
@@ -545,14 +713,59 @@ function assignForm() {
   return h("section", { class: "card", "aria-labelledby": "assign-title" }, h("h2", { id: "assign-title" }, t("users.assign")), form);
 }
 
-// --- Audit log -----------------------------------------------------------------------------------
+// --- Audit log ---------------------------------------------------------------------------------
 
-/** @returns {Promise<Node[]>} */
+/** @typedef {NonNullable<NonNullable<AuditAnswer["viewer"]["organization"]>["auditLog"]>["edges"][number]["node"]} AuditEvent */
+
+/** What an event changed, in words; its ID when the object is gone or hidden from the caller.
+ * @param {AuditEvent} event */
+function describeTarget(event) {
+  const target = event.target;
+  if (!target) return event.targetId ? h("span", { class: "muted" }, t("audit.gone")) : "";
+  switch (target.__typename) {
+    case "Organization":
+      return target.legalName;
+    case "Location":
+      return `${target.name} (${target.partnerId})`;
+    case "RoleAssignment":
+      return t("audit.assignment", { role: t(`role.${target.role}`), name: target.user.displayName ?? "" });
+    case "IncentiveProgram":
+      return target.name;
+    case "Invitation":
+    case "Enrollment":
+      return t("audit.programAt", { program: target.program.name, location: target.location.name });
+    case "PaymentProfile":
+      return target.name;
+    case "TaxProfile":
+      return t("audit.taxProfile", { taxId: target.taxId });
+    default:
+      return "";
+  }
+}
+
+/** @param {AuditEvent} event */
+function auditRow(event) {
+  const action = t(`action.${event.action}`);
+  return h("tr", null,
+    h("td", null, words.dateTime(event.at)),
+    h("td", null, event.actorDisplayName ?? h("span", { class: "muted" }, t("audit.unknownActor", { id: event.actorObjectId }))),
+    h("td", null, action === `action.${event.action}` ? event.action : action),
+    h("td", null, describeTarget(event)));
+}
+
+/** @returns {Promise<(Node | null)[]>} */
 async function auditPage() {
   /** @type {{ data: AuditAnswer }} */
-  const { data } = await api.run("ConsoleAuditLog");
-  const events = data.viewer.organization?.auditLog?.edges.map((edge) => edge.node);
-  if (!events) return [h("h1", null, t("audit.title")), h("p", null, t("audit.notAllowed"))];
+  const { data } = await api.run("ConsoleAuditLog", { after: null });
+  const log = data.viewer.organization?.auditLog;
+  if (!log) return [h("h1", null, t("audit.title")), h("p", null, t("audit.notAllowed"))];
+  const rows = h("tbody", null, log.edges.map((edge) => auditRow(edge.node)));
+  const next = async (/** @type {string} */ after) => {
+    /** @type {{ data: AuditAnswer }} */
+    const { data: more } = await api.run("ConsoleAuditLog", { after });
+    const page = more.viewer.organization?.auditLog;
+    return { rows: page ? page.edges.map((edge) => auditRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
+  };
   return [
     h("h1", null, t("audit.title")),
     h("table", { id: "audit-log" },
@@ -561,106 +774,379 @@ async function auditPage() {
         h("th", { scope: "col" }, t("audit.actor")),
         h("th", { scope: "col" }, t("audit.action")),
         h("th", { scope: "col" }, t("audit.target")))),
-      h("tbody", null, events.map((event) => h("tr", null,
-        h("td", null, words.dateTime(event.at)),
-        h("td", null, event.actorObjectId),
-        h("td", null, event.action),
-        h("td", null, event.targetId ?? ""))))),
+      rows),
+    showMore(t("audit.more"), log.pageInfo, next, rows),
   ];
 }
 
 // --- Operations ----------------------------------------------------------------------------------
 
-/** @returns {Promise<Node[]>} */
+/** @type {AgreementKind[]} */
+const AGREEMENT_KINDS = ["PARTNER_PROGRAM", "DISTRIBUTOR", "RESELLER"];
+/** @type {CriterionKind[]} */
+const CRITERIA = ["PARTNER_PROGRAM_AGREEMENT", "DISTRIBUTOR_AGREEMENT", "RESELLER_AGREEMENT", "SOLUTIONS_PARTNER_DESIGNATION"];
+
+/** A labelled select whose userErrors show beneath it.
+ * @param {string} id @param {string} name @param {string} label
+ * @param {Array<{ value: string, text: string }>} options */
+function choice(id, name, label, options) {
+  return h("div", { class: "field" },
+    h("label", { for: id }, label),
+    h("select", { id, name, "aria-describedby": `${id}-error` }, options.map((option) => h("option", { value: option.value }, option.text))),
+    h("p", { id: `${id}-error`, class: "field-error" }));
+}
+
+/** @returns {Promise<(Node | null)[]>} */
 async function operationsPage() {
-  /** @type {{ data: QueueAnswer }} */
-  const { data } = await api.run("ConsoleReviewQueue");
-  const queue = data.enrollments?.edges.map((edge) => edge.node) ?? [];
-  const mail = data.mailQueue;
-  const review = (/** @type {Enrollment} */ enrollment, /** @type {boolean} */ approved) => async () => {
-    const reason = approved ? null : /** @type {HTMLInputElement} */ (document.getElementById(`reason-${enrollment.id}`)).value;
+  /** @type {[{ data: QueueAnswer }, { data: OrganizationsAnswer }, { data: MailAnswer }]} */
+  const [queue, organizations, mail] = await Promise.all([
+    api.run("ConsoleReviewQueue", { after: null }),
+    api.run("ConsoleOrganizations", { after: null }),
+    api.run("ConsoleMail"),
+  ]);
+  return [
+    h("h1", null, t("ops.title")),
+    reviewSection(queue.data.enrollments),
+    organizationsSection(organizations.data.organizations),
+    programsSection(),
+    rolloverSection(),
+    mailSection(mail.data.mailQueue),
+  ];
+}
+
+/** @param {QueueAnswer["enrollments"]} enrollments */
+function reviewSection(enrollments) {
+  const title = h("h2", { id: "queue-title" }, t("ops.queue"));
+  if (!enrollments || enrollments.edges.length === 0) {
+    return h("section", { class: "card", "aria-labelledby": "queue-title" }, title, h("p", null, t("ops.emptyQueue")));
+  }
+  const rows = h("tbody", null, enrollments.edges.map((edge) => reviewRow(edge.node)));
+  const next = async (/** @type {string} */ after) => {
+    /** @type {{ data: QueueAnswer }} */
+    const { data } = await api.run("ConsoleReviewQueue", { after });
+    const page = data.enrollments;
+    return { rows: page ? page.edges.map((edge) => reviewRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
+  };
+  return h("section", { class: "card", "aria-labelledby": "queue-title" },
+    title,
+    h("table", { id: "review-queue" },
+      h("caption", { class: "muted" }, t("ops.waiting", { count: enrollments.totalCount })),
+      h("thead", null, h("tr", null,
+        h("th", { scope: "col" }, t("incentives.location")),
+        h("th", { scope: "col" }, t("incentives.program")),
+        h("th", { scope: "col" }, t("incentives.fiscalYear")),
+        h("td"))),
+      rows),
+    showMore(t("ops.moreQueue"), enrollments.pageInfo, next, rows));
+}
+
+/** @param {Enrollment} enrollment */
+function reviewRow(enrollment) {
+  const names = { program: enrollment.program.name, location: enrollment.location.name };
+  const row = h("tr", { "data-review": enrollment.id },
+    h("th", { scope: "row" }, `${enrollment.location.name} (${enrollment.location.partnerId})`),
+    h("td", null, enrollment.program.name),
+    h("td", null, String(enrollment.fiscalYear)),
+    h("td", null,
+      h("p", { class: "form-error", role: "alert" }),
+      h("button", { type: "button", "aria-label": t("ops.approveFor", names), onclick: () => review(true) }, t("ops.approve")),
+      " ",
+      h("label", { for: `reason-${enrollment.id}`, class: "inline" }, t("ops.reason")),
+      h("input", { id: `reason-${enrollment.id}`, name: "reason" }),
+      h("button", { type: "button", class: "secondary", "aria-label": t("ops.rejectFor", names), onclick: () => review(false) }, t("ops.reject"))));
+  /** @param {boolean} approved */
+  async function review(approved) {
+    const reason = approved ? null : /** @type {HTMLInputElement} */ (row.querySelector("input")).value;
     /** @type {{ data: ReviewAnswer, errors: ReadonlyArray<GraphQLError> }} */
-    const { data: answer, errors } = await api.run("ConsoleReview", { input: { enrollmentId: enrollment.id, approved, reason } });
-    const row = /** @type {HTMLElement} */ (document.querySelector(`[data-review="${enrollment.id}"]`));
-    const reviewed = answer.reviewEnrollment?.enrollment;
-    if (showErrors(row, problemsOf(answer.reviewEnrollment, errors)) && reviewed) {
+    const { data, errors } = await api.run("ConsoleReview", { input: { enrollmentId: enrollment.id, approved, reason } });
+    const reviewed = data.reviewEnrollment?.enrollment;
+    if (showErrors(row, problemsOf(data.reviewEnrollment, errors)) && reviewed) {
       announce(t("ops.reviewed", { status: t(`status.${reviewed.status}`) }));
+      row.remove();
+    }
+  }
+  return row;
+}
+
+/** Agreements and the Solutions Partner designation, organization by organization.
+ * @param {OrganizationsAnswer["organizations"]} organizations */
+function organizationsSection(organizations) {
+  if (!organizations) return null;
+  const rows = h("tbody", null, organizations.edges.map((edge) => organizationRow(edge.node)));
+  const next = async (/** @type {string} */ after) => {
+    /** @type {{ data: OrganizationsAnswer }} */
+    const { data } = await api.run("ConsoleOrganizations", { after });
+    const page = data.organizations;
+    return { rows: page ? page.edges.map((edge) => organizationRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
+  };
+  return h("section", { class: "card", "aria-labelledby": "organizations-title" },
+    h("h2", { id: "organizations-title" }, t("ops.organizations")),
+    h("table", { id: "organizations" },
+      h("caption", { class: "muted" }, t("ops.organizationsCount", { count: organizations.totalCount })),
+      h("thead", null, h("tr", null,
+        h("th", { scope: "col" }, t("ops.organization")),
+        AGREEMENT_KINDS.map((kind) => h("th", { scope: "col" }, t(`agreement.${kind}`))),
+        h("th", { scope: "col" }, t("ops.designation")))),
+      rows),
+    showMore(t("ops.moreOrganizations"), organizations.pageInfo, next, rows));
+}
+
+/** One organization: a checkbox per agreement and one for the designation, each saved as it
+ * changes (and put back, with the API's reason, when refused).
+ * @param {OrganizationRow} organization */
+function organizationRow(organization) {
+  const row = h("tr", { "data-organization": organization.id });
+  /** @param {OrganizationRow} shown */
+  const draw = (shown) => {
+    const active = new Set(shown.agreements.filter((agreement) => agreement.active).map((agreement) => agreement.kind));
+    /** @param {string} label @param {boolean} checked @param {string} name @param {(value: boolean) => Promise<void>} save */
+    const toggle = (label, checked, name, save) => h("td", null, h("input", {
+      type: "checkbox",
+      name,
+      "aria-label": label,
+      checked,
+      onchange: async (/** @type {Event} */ event) => {
+        const box = /** @type {HTMLInputElement} */ (event.target);
+        box.disabled = true;
+        await save(box.checked);
+        box.disabled = false;
+      },
+    }));
+    row.replaceChildren(
+      h("th", { scope: "row" }, `${shown.legalName} `, h("span", { class: "muted" }, `${shown.globalPartnerId} · ${shown.country}`),
+        h("p", { class: "form-error", role: "alert" })),
+      ...AGREEMENT_KINDS.map((kind) => toggle(
+        t("ops.agreementOf", { agreement: t(`agreement.${kind}`), organization: shown.legalName }),
+        active.has(kind),
+        "active",
+        async (value) => saved(await api.run("ConsoleRecordAgreement", { input: { organizationId: shown.id, kind, active: value } }),
+          (/** @type {AgreementAnswer} */ data) => data.recordAgreement))),
+      toggle(
+        t("ops.designationOf", { organization: shown.legalName }),
+        shown.hasSolutionsPartnerDesignation,
+        "designated",
+        async (value) => saved(await api.run("ConsoleSetDesignation", { input: { organizationId: shown.id, designated: value } }),
+          (/** @type {DesignationAnswer} */ data) => data.setSolutionsPartnerDesignation)),
+    );
+  };
+  /**
+   * @template T
+   * @param {{ data: T, errors: ReadonlyArray<GraphQLError> }} answer
+   * @param {(data: T) => { organization?: OrganizationRow | null, userErrors: ReadonlyArray<UserError> } | null | undefined} payloadOf
+   */
+  const saved = (answer, payloadOf) => {
+    const payload = payloadOf(answer.data);
+    const problems = problemsOf(payload, answer.errors);
+    if (problems.length === 0 && payload?.organization) {
+      draw(payload.organization);
+      announce(t("ops.recorded", { organization: payload.organization.legalName }));
+      return;
+    }
+    draw(organization);
+    showErrors(row, problems);
+  };
+  draw(organization);
+  return row;
+}
+
+/** The programs (discontinue one, create one), and invitations for one of them (this fiscal year
+ * or the next). */
+function programsSection() {
+  const year = workspace.currentFiscalYear;
+  const active = programs().filter((program) => program.status === "ACTIVE");
+  const invite = h("form", { id: "invite-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    h("div", { class: "row" },
+      choice("invite-program", "programId", t("incentives.program"), active.map((program) => ({ value: program.id, text: program.name }))),
+      choice("invite-year", "fiscalYear", t("incentives.fiscalYear"), [
+        { value: String(year), text: t("ops.fiscalYear", { year: String(year) }) },
+        { value: String(year + 1), text: t("ops.fiscalYear", { year: String(year + 1) }) },
+      ])),
+    h("button", { type: "submit" }, t("ops.issue")),
+    h("p", { id: "invite-result", role: "status" }));
+  invite.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = new FormData(/** @type {HTMLFormElement} */ (invite));
+    const input = { programId: String(values.get("programId") ?? ""), fiscalYear: Number(values.get("fiscalYear")) };
+    /** @type {{ data: IssueAnswer, errors: ReadonlyArray<GraphQLError> }} */
+    const { data, errors } = await api.run("ConsoleIssueInvitations", { input });
+    const issued = data.issueInvitations;
+    if (showErrors(invite, problemsOf(issued, errors)) && issued) {
+      /** @type {HTMLElement} */ (invite.querySelector("#invite-result")).textContent = t("ops.issued", { count: issued.invitationsCreated });
+    }
+  });
+  const create = h("form", { id: "program-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    h("div", { class: "row" },
+      field("program-code", t("ops.programCode"), { name: "code", required: true, autocomplete: "off" }),
+      field("program-name", t("ops.programName"), { name: "name", required: true, autocomplete: "off" })),
+    h("fieldset", null, h("legend", null, t("ops.criteria")),
+      CRITERIA.map((kind) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "criteria", value: kind }), ` ${t(`criterion.${kind}`)}`))),
+    h("button", { type: "submit" }, t("ops.createProgram")));
+  create.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = new FormData(/** @type {HTMLFormElement} */ (create));
+    const input = { code: String(values.get("code") ?? "").trim(), name: String(values.get("name") ?? "").trim(), criteria: values.getAll("criteria").map(String) };
+    /** @type {{ data: CreateProgramAnswer, errors: ReadonlyArray<GraphQLError> }} */
+    const { data, errors } = await api.run("ConsoleCreateProgram", { input });
+    const created = data.createProgram?.program;
+    if (showErrors(create, problemsOf(data.createProgram, errors)) && created) {
+      workspace.programs.edges.push({ node: created });
+      announce(t("ops.programCreated", { program: created.name }));
       await render();
     }
-  };
-  const rollover = h("form", { id: "rollover-form", novalidate: true },
+  });
+  return h("section", { class: "card", "aria-labelledby": "programs-title" },
+    h("h2", { id: "programs-title" }, t("ops.programs")),
+    h("table", { id: "programs" },
+      h("thead", null, h("tr", null,
+        h("th", { scope: "col" }, t("incentives.program")),
+        h("th", { scope: "col" }, t("incentives.status")),
+        h("th", { scope: "col" }, t("ops.criteria")),
+        h("td"))),
+      h("tbody", null, programs().map((program) => h("tr", { "data-program": program.id },
+        h("th", { scope: "row" }, `${program.name} (${program.code})`),
+        h("td", null, t(`program.${program.status}`)),
+        h("td", null, program.criteria.map((kind) => t(`criterion.${kind}`)).join(", ")),
+        h("td", null, program.status === "ACTIVE" ? discontinueButton(program) : null))))),
+    h("h3", null, t("ops.newProgram")),
+    create,
+    h("h3", null, t("ops.invite")),
+    invite);
+}
+
+/** Discontinues a program once the operator confirms: its enrollments show DISCONTINUED.
+ * @param {ReturnType<typeof programs>[number]} program */
+function discontinueButton(program) {
+  return h("button", {
+    type: "button",
+    class: "secondary",
+    "aria-label": t("ops.discontinueProgram", { program: program.name }),
+    onclick: async () => {
+      if (!window.confirm(t("ops.confirmDiscontinue", { program: program.name }))) return;
+      /** @type {{ data: DiscontinueAnswer, errors: ReadonlyArray<GraphQLError> }} */
+      const { data, errors } = await api.run("ConsoleDiscontinueProgram", { programId: program.id });
+      const row = /** @type {HTMLElement} */ (main.querySelector(`[data-program="${program.id}"]`));
+      const changed = data.discontinueProgram?.program;
+      if (showErrors(row, problemsOf(data.discontinueProgram, errors)) && changed) {
+        const edges = workspace.programs.edges;
+        const index = edges.findIndex((edge) => edge.node.id === changed.id);
+        if (index >= 0) edges[index] = { ...edges[index], node: changed };
+        announce(t("ops.discontinued", { program: changed.name }));
+        await render();
+      }
+    },
+  }, t("ops.discontinue"));
+}
+
+function rolloverSection() {
+  const form = h("form", { id: "rollover-form", novalidate: true },
     h("p", { class: "form-error", role: "alert" }),
     field("fromFiscalYear", t("ops.rolloverFrom"), { type: "number", value: String(workspace.currentFiscalYear - 1) }),
     h("button", { type: "submit" }, t("ops.rolloverRun")),
     h("p", { id: "rollover-result", role: "status" }));
-  rollover.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const year = Number(/** @type {HTMLInputElement} */ (rollover.querySelector("#fromFiscalYear")).value);
+    const year = Number(/** @type {HTMLInputElement} */ (form.querySelector("#fromFiscalYear")).value);
     /** @type {{ data: RollOverAnswer, errors: ReadonlyArray<GraphQLError> }} */
-    const { data: answer, errors } = await api.run("ConsoleRollOver", { fromFiscalYear: year });
-    const counts = answer.rollOverFiscalYear;
-    if (showErrors(rollover, problemsOf(counts, errors)) && counts) {
-      /** @type {HTMLElement} */ (rollover.querySelector("#rollover-result")).textContent = t("ops.rolloverDone", {
+    const { data, errors } = await api.run("ConsoleRollOver", { fromFiscalYear: year });
+    const counts = data.rollOverFiscalYear;
+    if (showErrors(form, problemsOf(counts, errors)) && counts) {
+      /** @type {HTMLElement} */ (form.querySelector("#rollover-result")).textContent = t("ops.rolloverDone", {
         carried: counts.carried, actionRequired: counts.actionRequired, ineligible: counts.ineligible, inactive: counts.inactive,
       });
     }
   });
-  return [
-    h("h1", null, t("ops.title")),
-    h("section", { class: "card", "aria-labelledby": "queue-title" },
-      h("h2", { id: "queue-title" }, t("ops.queue")),
-      queue.length ? h("table", { id: "review-queue" },
-        h("thead", null, h("tr", null,
-          h("th", { scope: "col" }, t("incentives.location")),
-          h("th", { scope: "col" }, t("incentives.program")),
-          h("th", { scope: "col" }, t("incentives.fiscalYear")),
-          h("td"))),
-        h("tbody", null, queue.map((enrollment) => h("tr", { "data-review": enrollment.id },
-          h("th", { scope: "row" }, `${enrollment.location.name} (${enrollment.location.partnerId})`),
-          h("td", null, enrollment.program.name),
-          h("td", null, String(enrollment.fiscalYear)),
-          h("td", null,
-            h("p", { class: "form-error", role: "alert" }),
-            h("button", { type: "button", "aria-label": t("ops.approveFor", { program: enrollment.program.name, location: enrollment.location.name }), onclick: review(enrollment, true) }, t("ops.approve")),
-            " ",
-            h("label", { for: `reason-${enrollment.id}`, class: "inline" }, t("ops.reason")),
-            h("input", { id: `reason-${enrollment.id}`, name: "reason" }),
-            h("button", { type: "button", class: "secondary", "aria-label": t("ops.rejectFor", { program: enrollment.program.name, location: enrollment.location.name }), onclick: review(enrollment, false) }, t("ops.reject"))))))) : h("p", null, t("ops.emptyQueue"))),
-    h("section", { class: "card", "aria-labelledby": "programs-title" },
-      h("h2", { id: "programs-title" }, t("ops.programs")),
-      h("table", null,
-        h("thead", null, h("tr", null, h("th", { scope: "col" }, t("incentives.program")), h("th", { scope: "col" }, t("incentives.status")), h("th", { scope: "col" }, t("ops.criteria")))),
-        h("tbody", null, programs().map((program) => h("tr", null,
-          h("th", { scope: "row" }, `${program.name} (${program.code})`),
-          h("td", null, t(`program.${program.status}`)),
-          h("td", null, program.criteria.map((kind) => t(`criterion.${kind}`)).join(", "))))))),
-    h("section", { class: "card", "aria-labelledby": "rollover-title" }, h("h2", { id: "rollover-title" }, t("ops.rollover")), rollover),
-    h("section", { class: "card", "aria-labelledby": "mail-title" },
-      h("h2", { id: "mail-title" }, t("ops.mail")),
-      mail ? h("p", null, t("ops.mailCounts", { pending: mail.pending, sent: mail.sent, dead: mail.dead })) : null,
-      mail && mail.deadLetters.length ? h("table", null,
-        h("caption", null, t("ops.deadLetters")),
-        h("thead", null, h("tr", null, h("th", { scope: "col" }, t("ops.to")), h("th", { scope: "col" }, t("ops.subject")), h("th", { scope: "col" }, t("ops.attempts")), h("th", { scope: "col" }, t("ops.error")))),
-        h("tbody", null, mail.deadLetters.map((letter) => h("tr", null,
-          h("td", null, letter.toAddress), h("td", null, letter.subject), h("td", null, words.number(letter.attempts)), h("td", null, letter.lastError ?? ""))))) : null),
-  ];
+  return h("section", { class: "card", "aria-labelledby": "rollover-title" }, h("h2", { id: "rollover-title" }, t("ops.rollover")), form);
+}
+
+/** The mail queue's counts and its dead letters, which can be sent again.
+ * @param {MailAnswer["mailQueue"]} mail */
+function mailSection(mail) {
+  if (!mail) return null;
+  const section = h("section", { class: "card", "aria-labelledby": "mail-title", id: "mail" });
+  const result = h("p", { id: "requeue-result", role: "status" });
+  const form = h("form", { id: "requeue-form", novalidate: true },
+    h("p", { class: "form-error", role: "alert" }),
+    h("table", { id: "dead-letters" },
+      h("caption", null, t("ops.deadLetters")),
+      h("thead", null, h("tr", null,
+        h("td", null, h("input", {
+          type: "checkbox",
+          "aria-label": t("ops.selectAll"),
+          onchange: (/** @type {Event} */ event) => {
+            const checked = /** @type {HTMLInputElement} */ (event.target).checked;
+            for (const box of form.querySelectorAll("input[name=messageIds]")) /** @type {HTMLInputElement} */ (box).checked = checked;
+          },
+        })),
+        h("th", { scope: "col" }, t("ops.to")), h("th", { scope: "col" }, t("ops.subject")),
+        h("th", { scope: "col" }, t("ops.attempts")), h("th", { scope: "col" }, t("ops.error")))),
+      h("tbody", null, mail.deadLetters.map((letter) => h("tr", null,
+        h("td", null, h("input", { type: "checkbox", name: "messageIds", value: letter.id, "aria-label": t("ops.selectLetter", { to: letter.toAddress, subject: letter.subject }) })),
+        h("td", null, letter.toAddress), h("td", null, letter.subject), h("td", null, words.number(letter.attempts)), h("td", null, letter.lastError ?? ""))))),
+    h("button", { type: "submit" }, t("ops.requeue")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const messageIds = new FormData(/** @type {HTMLFormElement} */ (form)).getAll("messageIds").map(String);
+    if (messageIds.length === 0) {
+      showErrors(form, [{ field: null, message: t("ops.pickLetters"), code: "INVALID" }]);
+      return;
+    }
+    /** @type {{ data: RequeueAnswer, errors: ReadonlyArray<GraphQLError> }} */
+    const { data, errors } = await api.run("ConsoleRequeueMail", { messageIds });
+    const requeued = data.requeueMail;
+    if (showErrors(form, problemsOf(requeued, errors)) && requeued) {
+      /** @type {{ data: MailAnswer }} */
+      const { data: now } = await api.run("ConsoleMail");
+      const redrawn = mailSection(now.mailQueue);
+      if (redrawn) section.replaceWith(redrawn);
+      const status = redrawn?.querySelector("#requeue-result");
+      if (status) status.textContent = t("ops.requeued", { count: requeued.requeued });
+    }
+  });
+  section.append(
+    h("h2", { id: "mail-title" }, t("ops.mail")),
+    h("p", null, t("ops.mailCounts", { pending: mail.pending, sent: mail.sent, dead: mail.dead })),
+    mail.deadLetters.length ? form : h("p", null, t("ops.noDeadLetters")),
+    result);
+  return section;
 }
 
 // --- live updates --------------------------------------------------------------------------------
 
+/** @type {ReturnType<typeof setTimeout> | null} */
+let redraw = null;
+
+/** Draws the page again soon: a burst of events (a roll-forward's) is one redraw, not one each. */
+function redrawSoon() {
+  if (redraw !== null) return;
+  redraw = setTimeout(() => {
+    redraw = null;
+    const active = document.activeElement;
+    // Not under someone's typing: once they leave the control, the page is drawn again.
+    if (active && main.contains(active) && active.matches("input, select, textarea")) {
+      active.addEventListener("blur", redrawSoon, { once: true });
+    } else {
+      render();
+    }
+  }, 250);
+}
+
+/** Statuses and notices change in place as events arrive: the workspace is not read again. */
 function followChanges() {
-  api.subscribe("ConsoleEnrollmentChanges", async (/** @type {EnrollmentChange} */ data) => {
+  api.subscribe("ConsoleEnrollmentChanges", (/** @type {EnrollmentChange} */ data) => {
     const changed = data.enrollmentStatusChanged;
     announce(t("live.updated", { program: changed.program.name, location: changed.location.name, status: t(`status.${changed.status}`) }));
-    await loadWorkspace();
-    await render();
+    replaceEnrollment(changed);
+    redrawSoon();
   });
   if (organization() && !workspace.viewer.isOperator) {
-    api.subscribe("ConsoleInvitations", async (/** @type {InvitationEvent} */ data) => {
+    api.subscribe("ConsoleInvitations", (/** @type {InvitationEvent} */ data) => {
       const invitation = data.invitationReceived;
       announce(t("live.invited", { program: invitation.program.name, location: invitation.location.name }));
-      await loadWorkspace();
-      await render();
+      const notices = workspace.viewer.invitations;
+      if (!notices.some((notice) => notice.id === invitation.id)) notices.push(invitation);
+      redrawSoon();
     });
   }
 }
