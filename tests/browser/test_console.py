@@ -86,11 +86,13 @@ def test_the_global_admin_assigns_an_incentives_admin_by_sign_in_name(sign_in: A
     assert form.get_by_label("Sign-in name").input_value() == "nils@contoso.example"
     form.get_by_label("Role").select_option(label="Incentives admin")
     form.get_by_label("Contoso Malmö").check()
+    form.get_by_label("Co-op marketing funds").check()
     form.get_by_role("button", name="Assign").click()
     row = astrid.page.locator("#role-assignments tr", has_text="Nils Ek")
     row.wait_for()
     assert "Incentives admin" in row.inner_text()
-    assert "Contoso Malmö" in row.inner_text()
+    assert "Locations: Contoso Malmö" in row.inner_text()
+    assert "Programs: CO-OP" in row.inner_text()
     astrid.screenshot("users")
 
     # A name nobody in the tenant signs in with: the API's userError, at the field.

@@ -640,7 +640,9 @@ async function usersPage() {
     h("tbody", null, assignments.map((assignment) => h("tr", null,
       h("th", { scope: "row" }, `${assignment.user.displayName ?? ""} `, h("span", { class: "muted" }, assignment.user.email ?? "")),
       h("td", null, t(`role.${assignment.role}`)),
-      h("td", null, assignment.locations ? assignment.locations.map((l) => l.name).join(", ") : t("users.all")),
+      h("td", null,
+        h("div", null, t("users.locationsScope", { names: assignment.locations ? assignment.locations.map((l) => l.name).join(", ") : t("users.all") })),
+        h("div", null, t("users.programsScope", { names: assignment.programs ? assignment.programs.map((p) => p.code).join(", ") : t("users.all") }))),
       h("td", null, h("button", {
         type: "button",
         class: "secondary",
@@ -672,6 +674,9 @@ function assignForm() {
     h("fieldset", null, h("legend", null, t("users.locations")),
       locations().map((location) => h("label", { class: "check" },
         h("input", { type: "checkbox", name: "locationIds", value: location.id }), ` ${location.name}`))),
+    h("fieldset", null, h("legend", null, t("users.programs")),
+      programs().map((program) => h("label", { class: "check" },
+        h("input", { type: "checkbox", name: "programIds", value: program.id }), ` ${program.name}`))),
     h("button", { type: "submit" }, t("users.assignButton")));
 
   async function search() {
@@ -698,10 +703,12 @@ function assignForm() {
     event.preventDefault();
     const values = new FormData(/** @type {HTMLFormElement} */ (form));
     const locationIds = values.getAll("locationIds").map(String);
+    const programIds = values.getAll("programIds").map(String);
     const input = {
       userPrincipalName: String(values.get("userPrincipalName") ?? "").trim(),
       role: String(values.get("role")),
       locationIds: locationIds.length ? locationIds : null,
+      programIds: programIds.length ? programIds : null,
     };
     /** @type {{ data: AssignAnswer, errors: ReadonlyArray<GraphQLError> }} */
     const { data, errors } = await api.run("ConsoleAssignRole", { input });

@@ -196,6 +196,9 @@ export const MESSAGES = {
     "ops.discontinueProgram": "Discontinue {program}",
     "ops.confirmDiscontinue": "Discontinue {program}? Its enrollments will show Discontinued.",
     "ops.discontinued": "{program} is discontinued.",
+    "users.programs": "Programs (none checked: all)",
+    "users.locationsScope": "Locations: {names}",
+    "users.programsScope": "Programs: {names}",
   },
   fr: {
     "nav.home": "Accueil",
@@ -388,6 +391,9 @@ export const MESSAGES = {
     "ops.discontinueProgram": "Arrêter {program}",
     "ops.confirmDiscontinue": "Arrêter {program} ? Ses inscriptions afficheront Arrêté.",
     "ops.discontinued": "{program} est arrêté.",
+    "users.programs": "Programmes (aucun coché : tous)",
+    "users.locationsScope": "Emplacements : {names}",
+    "users.programsScope": "Programmes : {names}",
   },
   sv: {
     "nav.home": "Start",
@@ -580,6 +586,9 @@ export const MESSAGES = {
     "ops.discontinueProgram": "Avsluta {program}",
     "ops.confirmDiscontinue": "Avsluta {program}? Dess registreringar visas som Avslutad.",
     "ops.discontinued": "{program} är avslutat.",
+    "users.programs": "Program (inget markerat: alla)",
+    "users.locationsScope": "Platser: {names}",
+    "users.programsScope": "Program: {names}",
   },
 };
 
