@@ -92,6 +92,11 @@ def test_long_lists_are_read_a_page_at_a_time(sign_in: Any, crowded: None) -> No
 
     lyon = locations.locator("tr", has_text="Fabrikam Lyon")
     assert lyon.locator("td").nth(1).locator("div").count() == 10
+    # The service away for one press: said at the top of the page; the next press reads the page.
+    camille.page.route("**/graphql", lambda route: route.abort(), times=1)
+    lyon.get_by_role("button", name="Show more enrollments of Fabrikam Lyon").click()
+    expect(camille.page.locator("#failure")).to_contain_text("The service did not answer")
+    assert lyon.locator("td").nth(1).locator("div").count() == 10
     lyon.get_by_role("button", name="Show more enrollments of Fabrikam Lyon").click()
     expect(lyon.locator("td").nth(1).locator("div")).to_have_count(12)
     assert "EXTRA-11" in lyon.inner_text()

@@ -162,7 +162,13 @@ function showMore(label, pageInfo, next, into) {
   const button = h("button", { type: "button", class: "secondary more" }, label);
   button.addEventListener("click", async () => {
     button.setAttribute("disabled", "");
-    const page = await next(after);
+    /** @type {{ rows: HTMLElement[], pageInfo: PageInfo }} */
+    let page;
+    try {
+      page = await next(after);
+    } finally {
+      button.removeAttribute("disabled"); // pressed again after a failure, it tries again
+    }
     into.append(...page.rows);
     announce(t("more.loaded", { count: page.rows.length }));
     const first = page.rows[0];
@@ -172,7 +178,6 @@ function showMore(label, pageInfo, next, into) {
     }
     if (page.pageInfo.hasNextPage && page.pageInfo.endCursor) {
       after = page.pageInfo.endCursor;
-      button.removeAttribute("disabled");
     } else {
       button.remove();
     }
@@ -1220,6 +1225,14 @@ async function start() {
   followChanges();
   document.body.dataset.ready = "true";
 }
+
+// A request a control started that failed outside any form (the service away, the network down):
+// said at the top of the page, in place of the last such message, rather than nowhere.
+window.addEventListener("unhandledrejection", (event) => {
+  const reason = event.reason instanceof Error ? event.reason.message : String(event.reason);
+  document.getElementById("failure")?.remove();
+  main.prepend(h("p", { id: "failure", class: "form-error", role: "alert" }, t("loadFailed", { reason })));
+});
 
 start().catch((error) => {
   const reason = error instanceof Error ? error.message : String(error);
