@@ -192,6 +192,8 @@ def test_the_operator_sends_dead_letters_again(demo: Demo, sign_in: Any) -> None
 
 
 def test_an_action_required_enrollment_is_completed_from_home(sign_in: Any) -> None:
+    olivia = sign_in("Olivia Okafor")  # on Operations, whose review queue follows live
+    olivia.open("Operations")
     maja = sign_in("Maja Berg")
     maja.open("Incentives")
     form = maja.page.locator("#enroll-form")
@@ -218,3 +220,6 @@ def test_an_action_required_enrollment_is_completed_from_home(sign_in: Any) -> N
     maja.open("Incentives")
     row = maja.page.locator("section[aria-label='Co-op marketing funds'] tr", has_text="Contoso Stockholm")
     expect(row).to_contain_text("Validating enrollment")
+    waiting = olivia.page.locator("#review-queue tr", has_text="Contoso Stockholm")
+    expect(waiting).to_contain_text("Co-op marketing funds")  # arrived without a reload
+    assert olivia.page.evaluate("performance.getEntriesByType('navigation').length") == 1

@@ -1144,13 +1144,28 @@ function redrawSoon() {
   }, 250);
 }
 
+/** The review queue on the Operations page follows an enrollment's change: in it while it is being
+ * validated, out of it once reviewed (the rest of the page stays as the operator left it).
+ * @param {Enrollment} changed */
+function updateQueue(changed) {
+  const row = main.querySelector(`[data-review="${changed.id}"]`);
+  if (changed.status !== "VALIDATING_ENROLLMENT") {
+    row?.remove();
+    return;
+  }
+  const rows = main.querySelector("#review-queue tbody");
+  if (rows && !row) rows.append(reviewRow(changed));
+  else if (!rows) redrawSoon(); // the queue was empty: drawn again, with its table
+}
+
 /** Statuses and notices change in place as events arrive: the workspace is not read again. */
 function followChanges() {
   api.subscribe("ConsoleEnrollmentChanges", (/** @type {EnrollmentChange} */ data) => {
     const changed = data.enrollmentStatusChanged;
     announce(t("live.updated", { program: changed.program.name, location: changed.location.name, status: t(`status.${changed.status}`) }));
     replaceEnrollment(changed);
-    redrawSoon();
+    if (currentPage() === "operations") updateQueue(changed);
+    else if (currentPage() === "home" || currentPage() === "incentives") redrawSoon();
   });
   if (organization() && !workspace.viewer.isOperator) {
     api.subscribe("ConsoleInvitations", (/** @type {InvitationEvent} */ data) => {
