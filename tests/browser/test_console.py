@@ -54,6 +54,7 @@ def test_the_incentives_admin_dismisses_a_notice_and_enrolls_and_sees_the_approv
     maja.open("Incentives")
     form = maja.page.locator("#enroll-form")
     form.get_by_label("Location").select_option(label="Contoso Malmö (1000004)")
+    expect(form.locator("#tax-status")).to_have_text("Tax profile SE556677889902, valid until June 30, 2029.")
     form.get_by_label("Program").select_option(label="Cloud Solution Provider")
     form.get_by_role("button", name="Check eligibility").click()
     maja.page.wait_for_selector("#eligibility li")

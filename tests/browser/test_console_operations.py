@@ -197,7 +197,12 @@ def test_an_action_required_enrollment_is_completed_from_home(sign_in: Any) -> N
     maja = sign_in("Maja Berg")
     maja.open("Incentives")
     form = maja.page.locator("#enroll-form")
+    form.get_by_label("Location").select_option(label="Contoso Malmö (1000004)")
+    expect(form.locator("#tax-status")).to_have_text(
+        "No tax profile yet: the enrollment will wait for one. Payout and tax"
+    )
     form.get_by_label("Location").select_option(label="Contoso Stockholm (1000002)")
+    expect(form.locator("#tax-status")).to_contain_text("Tax profile SE556677889901, valid until")
     form.get_by_label("Program").select_option(label="Co-op marketing funds")
     form.get_by_role("button", name="Submit enrollment").click()  # no payment profile chosen
     section = maja.page.locator(

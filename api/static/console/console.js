@@ -487,12 +487,23 @@ async function enrollForm() {
   const { data } = await api.run("ConsolePaymentProfiles");
   const profiles = data.viewer.organization?.paymentProfiles ?? [];
   const eligibility = h("div", { id: "eligibility", "aria-live": "polite" });
+  // The chosen location's tax profile: without a valid one the enrollment waits (ACTION_REQUIRED).
+  const taxStatus = h("p", { id: "tax-status", "aria-live": "polite" });
+  const showTax = () => {
+    const chosen = /** @type {HTMLSelectElement | null} */ (form.querySelector("#locationId"))?.value;
+    const tax = locations().find((location) => location.id === chosen)?.taxProfile;
+    const today = new Date().toISOString().slice(0, 10);
+    taxStatus.replaceChildren(tax && today < tax.expiresOn
+      ? t("incentives.taxValid", { taxId: tax.taxId, date: words.date(tax.expiresOn) })
+      : h("span", null, t(tax ? "incentives.taxExpired" : "incentives.taxMissing", { date: words.date(tax?.expiresOn) }), " ",
+        h("a", { href: "#/profiles" }, t("nav.profiles"))));
+  };
   const form = h("form", { id: "enroll-form", novalidate: true },
     h("p", { class: "form-error", role: "alert" }),
     h("div", { class: "row" },
       h("div", null,
         h("label", { for: "locationId" }, t("incentives.location")),
-        h("select", { id: "locationId", name: "locationId", "aria-describedby": "locationId-error" },
+        h("select", { id: "locationId", name: "locationId", "aria-describedby": "locationId-error tax-status", onchange: () => showTax() },
           locations().map((location) => h("option", { value: location.id }, `${location.name} (${location.partnerId})`))),
         h("p", { id: "locationId-error", class: "field-error" })),
       h("div", null,
@@ -501,6 +512,7 @@ async function enrollForm() {
           programs().filter((program) => program.status === "ACTIVE").map((program) => h("option", { value: program.id }, program.name))),
         h("p", { id: "programId-error", class: "field-error" })),
       h("button", { type: "button", class: "secondary", onclick: () => checkEligibility(form, eligibility) }, t("incentives.checkEligibility"))),
+    taxStatus,
     eligibility,
     h("label", { for: "paymentProfileId" }, t("profiles.payment")),
     h("select", { id: "paymentProfileId", name: "paymentProfileId", "aria-describedby": "paymentProfileId-error" },
@@ -517,10 +529,11 @@ async function enrollForm() {
     const enrolled = answer.enroll?.enrollment;
     if (showErrors(form, problemsOf(answer.enroll, errors)) && enrolled) {
       announce(t("incentives.submitted", { status: t(`status.${enrolled.status}`) }));
-      await loadWorkspace();
+      replaceEnrollment(enrolled);
       await render();
     }
   });
+  showTax();
   return h("section", { class: "card", "aria-labelledby": "enroll-title" }, h("h2", { id: "enroll-title" }, t("incentives.enroll")), form);
 }
 

@@ -199,6 +199,9 @@ export const MESSAGES = {
     "users.programs": "Programs (none checked: all)",
     "users.locationsScope": "Locations: {names}",
     "users.programsScope": "Programs: {names}",
+    "incentives.taxValid": "Tax profile {taxId}, valid until {date}.",
+    "incentives.taxExpired": "Its tax profile expired on {date}: the enrollment will wait for a new one.",
+    "incentives.taxMissing": "No tax profile yet: the enrollment will wait for one.",
   },
   fr: {
     "nav.home": "Accueil",
@@ -394,6 +397,9 @@ export const MESSAGES = {
     "users.programs": "Programmes (aucun coché : tous)",
     "users.locationsScope": "Emplacements : {names}",
     "users.programsScope": "Programmes : {names}",
+    "incentives.taxValid": "Profil fiscal {taxId}, valide jusqu'au {date}.",
+    "incentives.taxExpired": "Son profil fiscal a expiré le {date} : l'inscription attendra un nouveau profil.",
+    "incentives.taxMissing": "Pas encore de profil fiscal : l'inscription en attendra un.",
   },
   sv: {
     "nav.home": "Start",
@@ -589,6 +595,9 @@ export const MESSAGES = {
     "users.programs": "Program (inget markerat: alla)",
     "users.locationsScope": "Platser: {names}",
     "users.programsScope": "Program: {names}",
+    "incentives.taxValid": "Skatteprofil {taxId}, giltig till {date}.",
+    "incentives.taxExpired": "Skatteprofilen gick ut {date}: registreringen väntar på en ny.",
+    "incentives.taxMissing": "Ingen skatteprofil ännu: registreringen väntar på en.",
   },
 };
 
