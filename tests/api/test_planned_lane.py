@@ -175,21 +175,27 @@ def test_the_lane_refuses_what_is_over_the_cost_limit_or_the_budget_as_the_view_
     # answer it. At first: 10 it costs 30 points (within 40); at first: 50, 150 (which the budget of
     # 200 could pay: only the limit refuses it); then the budget runs out.
     query = "query($first: Int) { programs(first: $first) { edges { node { code } } } }"
-    token = personas.user(entra, Tenant()).token
     settings = {"max_query_cost": 40, "rate_limit_points": 200}
     with configured_api(sqlite_url, authority=entra.base_url, **settings) as api:
+        # The budget is a window per minute: a run that crosses into the next one is run again, by a
+        # new caller (a fresh budget), as the plan stays made.
+        for _ in range(3):
+            token = personas.user(entra, Tenant()).token
 
-        def ask(first: int) -> tuple[int, dict[str, Any]]:
-            response = api.http.post(
-                "/graphql",
-                json={"query": query, "variables": {"first": first}},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            return response.status_code, response.json()
+            def ask(first: int, token: str = token) -> tuple[int, dict[str, Any]]:
+                response = api.http.post(
+                    "/graphql",
+                    json={"query": query, "variables": {"first": first}},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                return response.status_code, response.json()
 
-        planned = ask(10)  # 30 spent, the plan made
-        too_costly = ask(50)  # refused, nothing spent
-        again = [ask(10) for _ in range(6)]  # by the lane: 150 spent, then 20 left for a 30
+            planned = ask(10)  # 30 spent (the plan made, on the first run)
+            too_costly = ask(50)  # refused, nothing spent
+            again = [ask(10) for _ in range(6)]  # by the lane: 150 spent, then 20 left for a 30
+            answers = [planned[1], too_costly[1], *(body for _, body in again)]
+            if len({body["extensions"]["cost"]["resetAt"] for body in answers}) == 1:
+                break
 
     assert planned[0] == 200
     assert planned[1]["extensions"]["cost"]["requested"] == 30

@@ -103,6 +103,16 @@ def test_the_global_admin_assigns_an_incentives_admin_by_sign_in_name(sign_in: A
     astrid.page.wait_for_selector("#userPrincipalName[aria-invalid=true]")
     assert astrid.page.inner_text("#userPrincipalName-error").strip()
 
+    # Revoked here, then again from a second window still showing it: the refusal is said in its row.
+    other = sign_in("Astrid Lindqvist")
+    other.open("Users")
+    revoke = "Revoke Incentives admin of Nils Ek"
+    astrid.page.get_by_role("button", name=revoke).click()
+    expect(astrid.page.locator("#role-assignments")).not_to_contain_text("Nils Ek")
+    stale = other.page.locator("#role-assignments tr", has_text="Nils Ek")
+    stale.get_by_role("button", name=revoke).click()
+    expect(stale.locator(".form-error")).not_to_be_empty()
+
 
 def test_an_incentives_user_cannot_see_bank_details(sign_in: Any) -> None:
     lars = sign_in("Lars Nilsson")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,8 +62,8 @@ def mutate(demo: Demo, who: str, name: str, input: Json, selection: str = "") ->
 
 @pytest.fixture(scope="module")
 def crowded(demo: Demo) -> None:
-    """Fabrikam with 52 locations, and 11 more programs (no criteria) to which every location is
-    invited: Fabrikam Lyon has 12 enrollments (Co-op and the 11, INVITED)."""
+    """Fabrikam with 52 locations and 101 role assignments, and 11 more programs (no criteria) to
+    which every location is invited: Fabrikam Lyon has 12 enrollments (Co-op and the 11, INVITED)."""
     for number in range(1, 12):
         program = mutate(
             demo,
@@ -75,6 +76,13 @@ def crowded(demo: Demo) -> None:
     for number in range(1, 51):
         site = {"name": f"Fabrikam Site {number:02}", "country": "FR", "partnerType": "DIRECT_RESELLER"}
         mutate(demo, "fabrikam_global_admin", "addLocation", site, "location { id }")
+    for number in range(1, 102):
+        person = {
+            "userObjectId": str(uuid.UUID(int=number)),
+            "displayName": f"Agent {number:03}",
+            "role": "INCENTIVES_USER",
+        }
+        mutate(demo, "fabrikam_global_admin", "assignRole", person, "roleAssignment { id }")
 
 
 def test_long_lists_are_read_a_page_at_a_time(sign_in: Any, crowded: None) -> None:
@@ -102,6 +110,14 @@ def test_long_lists_are_read_a_page_at_a_time(sign_in: Any, crowded: None) -> No
     assert "EXTRA-11" in lyon.inner_text()
     assert lyon.get_by_role("button").count() == 0
     assert camille.accessibility_violations() == []
+
+    camille.open("Users")
+    assignments = camille.page.locator("#role-assignments")
+    expect(assignments.locator("caption")).to_have_text("101 role assignments")
+    expect(assignments.locator("tbody tr")).to_have_count(100)
+    camille.page.get_by_role("button", name="Show more role assignments").click()
+    expect(assignments.locator("tbody tr")).to_have_count(101)
+    assert "Agent 101" in assignments.locator("tbody tr").last.inner_text()
 
 
 def test_the_operator_records_agreements_and_the_designation_and_invites(sign_in: Any) -> None:
@@ -167,7 +183,12 @@ def test_the_operator_records_agreements_and_the_designation_and_invites(sign_in
     row = log.locator("tr", has_text="Changed the Solutions Partner designation").first
     expect(row).to_contain_text("Fabrikam SARL")
     expect(row).to_contain_text("Unnamed")  # operators are not people of the organization
+    # Older events, 50 at a time: her own locations, added before the role assignments.
     added = log.locator("tr", has_text="Added a location").first
+    while added.count() == 0:
+        shown = log.locator("tbody tr").count()
+        camille.page.get_by_role("button", name="Show older events").click()
+        expect(log.locator("tbody tr")).to_have_count(shown + 50)
     expect(added).to_contain_text("Camille Martin")
     expect(added).to_contain_text("Fabrikam")
     assert camille.accessibility_violations() == []

@@ -644,37 +644,63 @@ function taxForm() {
 
 // --- Users and roles -----------------------------------------------------------------------------
 
-/** @returns {Promise<Node[]>} */
+/** @returns {Promise<(Node | null)[]>} */
 async function usersPage() {
   /** @type {{ data: RolesAnswer }} */
-  const { data } = await api.run("ConsoleRoles");
-  const assignments = data.viewer.organization?.roleAssignments?.edges.map((edge) => edge.node) ?? [];
+  const { data } = await api.run("ConsoleRoles", { after: null });
+  const assignments = data.viewer.organization?.roleAssignments;
+  const rows = h("tbody", null, (assignments?.edges ?? []).map((edge) => assignmentRow(edge.node)));
+  const next = async (/** @type {string} */ after) => {
+    /** @type {{ data: RolesAnswer }} */
+    const { data: more } = await api.run("ConsoleRoles", { after });
+    const page = more.viewer.organization?.roleAssignments;
+    return { rows: page ? page.edges.map((edge) => assignmentRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
+  };
   const table = h("table", { id: "role-assignments" },
+    h("caption", { class: "muted" }, t("users.count", { count: assignments?.totalCount ?? 0 })),
     h("thead", null, h("tr", null,
       h("th", { scope: "col" }, t("users.user")),
       h("th", { scope: "col" }, t("users.role")),
       h("th", { scope: "col" }, t("users.scope")),
       h("td"))),
-    h("tbody", null, assignments.map((assignment) => h("tr", null,
-      h("th", { scope: "row" }, `${assignment.user.displayName ?? ""} `, h("span", { class: "muted" }, assignment.user.email ?? "")),
-      h("td", null, t(`role.${assignment.role}`)),
-      h("td", null,
-        h("div", null, t("users.locationsScope", { names: assignment.locations ? assignment.locations.map((l) => l.name).join(", ") : t("users.all") })),
-        h("div", null, t("users.programsScope", { names: assignment.programs ? assignment.programs.map((p) => p.code).join(", ") : t("users.all") }))),
-      h("td", null, h("button", {
+    rows);
+  return [
+    h("h1", null, t("users.title")),
+    h("h2", null, t("users.assignments")),
+    table,
+    assignments ? showMore(t("users.more"), assignments.pageInfo, next, rows) : null,
+    assignForm(),
+  ];
+}
+
+/** @typedef {NonNullable<NonNullable<RolesAnswer["viewer"]["organization"]>["roleAssignments"]>["edges"][number]["node"]} Assignment */
+
+/** One role assignment, revoked from its row (the API's refusal said there).
+ * @param {Assignment} assignment */
+function assignmentRow(assignment) {
+  const role = t(`role.${assignment.role}`);
+  const row = h("tr", null,
+    h("th", { scope: "row" }, `${assignment.user.displayName ?? ""} `, h("span", { class: "muted" }, assignment.user.email ?? "")),
+    h("td", null, role),
+    h("td", null,
+      h("div", null, t("users.locationsScope", { names: assignment.locations ? assignment.locations.map((l) => l.name).join(", ") : t("users.all") })),
+      h("div", null, t("users.programsScope", { names: assignment.programs ? assignment.programs.map((p) => p.code).join(", ") : t("users.all") }))),
+    h("td", null,
+      h("p", { class: "form-error", role: "alert" }),
+      h("button", {
         type: "button",
         class: "secondary",
-        "aria-label": t("users.revokeFor", { role: t(`role.${assignment.role}`), name: assignment.user.displayName ?? "" }),
+        "aria-label": t("users.revokeFor", { role, name: assignment.user.displayName ?? "" }),
         onclick: async () => {
-          /** @type {{ data: RevokeAnswer }} */
-          const { data: answer } = await api.run("ConsoleRevokeRole", { roleAssignmentId: assignment.id });
-          if (answer.revokeRole && answer.revokeRole.userErrors.length === 0) {
+          /** @type {{ data: RevokeAnswer, errors: ReadonlyArray<GraphQLError> }} */
+          const { data, errors } = await api.run("ConsoleRevokeRole", { roleAssignmentId: assignment.id });
+          if (showErrors(row, problemsOf(data.revokeRole, errors))) {
             announce(t("users.revoked"));
-            await render();
+            row.remove();
           }
         },
-      }, t("users.revoke")))))));
-  return [h("h1", null, t("users.title")), h("h2", null, t("users.assignments")), table, assignForm()];
+      }, t("users.revoke"))));
+  return row;
 }
 
 function assignForm() {

@@ -202,6 +202,8 @@ export const MESSAGES = {
     "incentives.taxValid": "Tax profile {taxId}, valid until {date}.",
     "incentives.taxExpired": "Its tax profile expired on {date}: the enrollment will wait for a new one.",
     "incentives.taxMissing": "No tax profile yet: the enrollment will wait for one.",
+    "users.count": "{count} role assignments",
+    "users.more": "Show more role assignments",
   },
   fr: {
     "nav.home": "Accueil",
@@ -400,6 +402,8 @@ export const MESSAGES = {
     "incentives.taxValid": "Profil fiscal {taxId}, valide jusqu'au {date}.",
     "incentives.taxExpired": "Son profil fiscal a expiré le {date} : l'inscription attendra un nouveau profil.",
     "incentives.taxMissing": "Pas encore de profil fiscal : l'inscription en attendra un.",
+    "users.count": "{count} attributions de rôle",
+    "users.more": "Afficher plus d'attributions de rôle",
   },
   sv: {
     "nav.home": "Start",
@@ -598,6 +602,8 @@ export const MESSAGES = {
     "incentives.taxValid": "Skatteprofil {taxId}, giltig till {date}.",
     "incentives.taxExpired": "Skatteprofilen gick ut {date}: registreringen väntar på en ny.",
     "incentives.taxMissing": "Ingen skatteprofil ännu: registreringen väntar på en.",
+    "users.count": "{count} rolltilldelningar",
+    "users.more": "Visa fler rolltilldelningar",
   },
 };
 
