@@ -3,7 +3,7 @@
 
 import { announce, field, h, problemsOf, showErrors } from "./dom.js";
 import { app, t, words } from "./state.js";
-import { loadWorkspace, locations, roles } from "./workspace.js";
+import { locations, roles } from "./workspace.js";
 
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsolePaymentProfilesQuery} PaymentProfilesAnswer */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleSetTaxProfileMutation} TaxAnswer */
@@ -48,16 +48,16 @@ export async function profilesPage() {
 
 /**
  * On submit, sends the form's fields as the `input` of the mutation `name`: its problems at their
- * fields, else `saved` is announced and the page drawn again (the workspace read again first when
- * `reload`, for what it shows of the change).
+ * fields, else `saved` is announced, `done` told (to put the change in the workspace) and the page
+ * drawn again.
  * @template T
  * @param {HTMLElement} form
  * @param {string} name
  * @param {(data: T) => { userErrors: ReadonlyArray<UserError> } | null | undefined} payloadOf
  * @param {string} saved
- * @param {{ reload: boolean }} options
+ * @param {(data: T, input: Record<string, FormDataEntryValue>) => void} [done]
  */
-export function submitsInput(form, name, payloadOf, saved, { reload }) {
+export function submitsInput(form, name, payloadOf, saved, done) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (form)));
@@ -65,7 +65,7 @@ export function submitsInput(form, name, payloadOf, saved, { reload }) {
     const { data, errors } = await app.api.run(name, { input });
     if (showErrors(form, problemsOf(payloadOf(data), errors))) {
       announce(saved);
-      if (reload) await loadWorkspace();
+      done?.(data, input);
       await app.render();
     }
   });
@@ -79,7 +79,7 @@ export function paymentForm() {
     field("bankAccountNumber", t("profiles.bankAccountNumber"), { required: true, autocomplete: "off" }),
     h("button", { type: "submit" }, t("profiles.create")));
   const payload = (/** @type {PaymentAnswer} */ data) => data.createPaymentProfile;
-  submitsInput(form, "ConsoleCreatePaymentProfile", payload, t("profiles.created"), { reload: false });
+  submitsInput(form, "ConsoleCreatePaymentProfile", payload, t("profiles.created"));
   return h("section", { class: "card", "aria-labelledby": "payment-title" }, h("h3", { id: "payment-title" }, t("profiles.newPayment")), form);
 }
 
@@ -95,6 +95,11 @@ export function taxForm() {
     field("expiresOn", t("profiles.expiresOn"), { type: "date", required: true }),
     h("button", { type: "submit" }, t("profiles.setTax")));
   const payload = (/** @type {TaxAnswer} */ data) => data.setTaxProfile;
-  submitsInput(form, "ConsoleSetTaxProfile", payload, t("profiles.taxSaved"), { reload: true });
+  // The location's new current tax profile, in place (Home's reminders and the enrollment form read it).
+  const done = (/** @type {TaxAnswer} */ data, /** @type {Record<string, FormDataEntryValue>} */ input) => {
+    const location = locations().find((candidate) => candidate.id === input.locationId);
+    if (location && data.setTaxProfile?.taxProfile) location.taxProfile = data.setTaxProfile.taxProfile;
+  };
+  submitsInput(form, "ConsoleSetTaxProfile", payload, t("profiles.taxSaved"), done);
   return h("section", { class: "card", "aria-labelledby": "tax-title" }, h("h3", { id: "tax-title" }, t("profiles.setTax")), form);
 }
