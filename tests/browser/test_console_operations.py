@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.api.client import document
 from tests.browser.conftest import Demo, start_demo
 from tests.e2e.harness import free_port
 
@@ -52,10 +53,7 @@ def graphql(demo: Demo, who: str, query: str, variables: Json | None = None) -> 
 
 
 def mutate(demo: Demo, who: str, name: str, input: Json, selection: str = "") -> Json:
-    input_type = f"{name[0].upper()}{name[1:]}Input"
-    selected = f"{selection} userErrors {{ code message }}"
-    document = f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selected} }} }}"
-    payload: Json = graphql(demo, who, document, {"input": input})[name]
+    payload: Json = graphql(demo, who, document(name, selection), {"input": input})[name]
     assert payload["userErrors"] == [], payload
     return payload
 

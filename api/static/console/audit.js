@@ -2,7 +2,7 @@
 // The audit log, in words.
 
 import { app, t, words } from "./state.js";
-import { h, showMore } from "./dom.js";
+import { h, pagesOf, showMore } from "./dom.js";
 
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleEnrollmentFragment} Enrollment */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleAuditLogQuery} AuditAnswer */
@@ -52,12 +52,7 @@ export async function auditPage() {
   const log = data.viewer.organization?.auditLog;
   if (!log) return [h("h1", null, t("audit.title")), h("p", null, t("audit.notAllowed"))];
   const rows = h("tbody", null, log.edges.map((edge) => auditRow(edge.node)));
-  const next = async (/** @type {string} */ after) => {
-    /** @type {{ data: AuditAnswer }} */
-    const { data: more } = await app.api.run("ConsoleAuditLog", { after });
-    const page = more.viewer.organization?.auditLog;
-    return { rows: page ? page.edges.map((edge) => auditRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
-  };
+  const next = pagesOf("ConsoleAuditLog", (/** @type {AuditAnswer} */ data) => data.viewer.organization?.auditLog, auditRow);
   return [
     h("h1", null, t("audit.title")),
     h("table", { id: "audit-log" },

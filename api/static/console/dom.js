@@ -2,7 +2,7 @@
 // A little DOM: elements, labelled fields, userErrors at their fields, paging buttons.
 
 import { byField } from "./graphql.js";
-import { main, t } from "./state.js";
+import { app, main, t } from "./state.js";
 
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsolePageInfoFragment} PageInfo */
 /** @typedef {import("./graphql.js").UserError} UserError */
@@ -92,6 +92,24 @@ export function showErrors(form, errors) {
 export function problemsOf(payload, errors) {
   if (payload) return payload.userErrors;
   return errors.map((error) => ({ field: null, message: error.message, code: error.extensions?.code ?? "ERROR" }));
+}
+
+/**
+ * The `next` of `showMore` for a list the operation `name` reads a page at a time (its `$after`):
+ * the page's rows drawn by `row`, and where it ends.
+ * @template T, N
+ * @param {string} name
+ * @param {(data: T) => { edges: ReadonlyArray<{ node: N }>, pageInfo: PageInfo } | null | undefined} connectionOf
+ * @param {(node: N) => HTMLElement} row
+ * @returns {(after: string) => Promise<{ rows: HTMLElement[], pageInfo: PageInfo }>}
+ */
+export function pagesOf(name, connectionOf, row) {
+  return async (after) => {
+    /** @type {{ data: T }} */
+    const { data } = await app.api.run(name, { after });
+    const page = connectionOf(data);
+    return { rows: page ? page.edges.map((edge) => row(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 // @ts-check
 // Operations: the review queue, organizations, programs and invitations, the roll-forward, mail.
 
-import { announce, choice, field, h, problemsOf, showErrors, showMore } from "./dom.js";
+import { announce, choice, field, h, pagesOf, problemsOf, showErrors, showMore } from "./dom.js";
 import { app, main, t, words } from "./state.js";
 import { programs } from "./workspace.js";
 
@@ -54,12 +54,7 @@ export function reviewSection(enrollments) {
     return h("section", { class: "card", "aria-labelledby": "queue-title" }, title, h("p", null, t("ops.emptyQueue")));
   }
   const rows = h("tbody", null, enrollments.edges.map((edge) => reviewRow(edge.node)));
-  const next = async (/** @type {string} */ after) => {
-    /** @type {{ data: QueueAnswer }} */
-    const { data } = await app.api.run("ConsoleReviewQueue", { after });
-    const page = data.enrollments;
-    return { rows: page ? page.edges.map((edge) => reviewRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
-  };
+  const next = pagesOf("ConsoleReviewQueue", (/** @type {QueueAnswer} */ data) => data.enrollments, reviewRow);
   return h("section", { class: "card", "aria-labelledby": "queue-title" },
     title,
     h("table", { id: "review-queue" },
@@ -106,12 +101,7 @@ export function reviewRow(enrollment) {
 export function organizationsSection(organizations) {
   if (!organizations) return null;
   const rows = h("tbody", null, organizations.edges.map((edge) => organizationRow(edge.node)));
-  const next = async (/** @type {string} */ after) => {
-    /** @type {{ data: OrganizationsAnswer }} */
-    const { data } = await app.api.run("ConsoleOrganizations", { after });
-    const page = data.organizations;
-    return { rows: page ? page.edges.map((edge) => organizationRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
-  };
+  const next = pagesOf("ConsoleOrganizations", (/** @type {OrganizationsAnswer} */ data) => data.organizations, organizationRow);
   return h("section", { class: "card", "aria-labelledby": "organizations-title" },
     h("h2", { id: "organizations-title" }, t("ops.organizations")),
     h("table", { id: "organizations" },

@@ -1,7 +1,7 @@
 // @ts-check
 // Users and roles: assignments, the directory, assigning and revoking.
 
-import { announce, field, h, problemsOf, showErrors, showMore } from "./dom.js";
+import { announce, field, h, pagesOf, problemsOf, showErrors, showMore } from "./dom.js";
 import { app, t } from "./state.js";
 import { locations, programs } from "./workspace.js";
 
@@ -17,12 +17,7 @@ export async function usersPage() {
   const { data } = await app.api.run("ConsoleRoles", { after: null });
   const assignments = data.viewer.organization?.roleAssignments;
   const rows = h("tbody", null, (assignments?.edges ?? []).map((edge) => assignmentRow(edge.node)));
-  const next = async (/** @type {string} */ after) => {
-    /** @type {{ data: RolesAnswer }} */
-    const { data: more } = await app.api.run("ConsoleRoles", { after });
-    const page = more.viewer.organization?.roleAssignments;
-    return { rows: page ? page.edges.map((edge) => assignmentRow(edge.node)) : [], pageInfo: page?.pageInfo ?? { hasNextPage: false } };
-  };
+  const next = pagesOf("ConsoleRoles", (/** @type {RolesAnswer} */ data) => data.viewer.organization?.roleAssignments, assignmentRow);
   const table = h("table", { id: "role-assignments" },
     h("caption", { class: "muted" }, t("users.count", { count: assignments?.totalCount ?? 0 })),
     h("thead", null, h("tr", null,
