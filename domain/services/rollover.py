@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import CTE, Date, Select, case, func, literal, null, select, update
+from sqlalchemy import CTE, ColumnElement, Date, Select, case, func, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -288,7 +288,8 @@ def _carried(batch: Batch, run: Run) -> Select[*tuple[Any, ...]]:
         else_=literal(missing_profiles_reason(False, 1)),
     )
     now = literal(run.now, UtcDateTime())
-    values = (
+    # Typed: left to inference, mypy joins these column kinds to `object` in some runs.
+    values: tuple[ColumnElement[Any], ...] = (
         decided.c.location_id,
         decided.c.program_id,
         literal(run.next_year),
