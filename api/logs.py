@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
+import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 # Set by the request-id middleware; every record logged while serving a request carries it.
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+class _RequestIds:
+    """UUID-shaped ids, unique to this process: a random version-4 UUID's first 20 hex digits, then a
+    count. Each id is a string format, where `uuid4()` costs a system call and an object; ids name
+    requests in logs, they are not secrets. A forked process (a worker) starts its own series."""
+
+    def __init__(self) -> None:
+        self._restart()
+        os.register_at_fork(after_in_child=self._restart)
+
+    def _restart(self) -> None:
+        self._prefix = str(uuid.uuid4())[:24]
+        self._count = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count) & 0xFFFF_FFFF_FFFF:012x}"
+
+
+new_request_id = _RequestIds()
 
 
 class JsonLines(logging.Formatter):

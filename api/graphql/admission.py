@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from graphql import (
@@ -68,9 +68,15 @@ def cost_extension(cost: int, charge: Charge) -> dict[str, Any]:
             "requested": cost,
             "limit": charge.limit,
             "remaining": charge.remaining,
-            "resetAt": datetime.fromtimestamp(charge.reset_at, UTC).isoformat().replace("+00:00", "Z"),
+            "resetAt": _instant(charge.reset_at),
         }
     }
+
+
+@lru_cache(maxsize=4)
+def _instant(unix_time: float) -> str:
+    # A window ends once a minute: every answer in it says the same instant.
+    return datetime.fromtimestamp(unix_time, UTC).isoformat().replace("+00:00", "Z")
 
 
 class Refused(ExpectedError):

@@ -3,8 +3,8 @@ body to its plan, its SQL and its JSON, past Strawberry's HTTP view, parser, val
 extensions (each of which ran once for this document, when its plan was made).
 
     lane = Lane(plans)                        # the Plans the schema's PlannedReads fills
-    response = await lane.answer(request, parsed_body, principal, services, media)
-    if response is None: ...                  # Strawberry's view answers, as for any request
+    body = await lane.answer(request, parsed_body, principal, services)
+    if body is None: ...                      # Strawberry's view answers, as for any request
 
 A plan exists only for a document that was parsed, validated (the shape limits included) and
 answered by the planned read before: what the lane skips cannot refuse it. What depends on the
@@ -25,7 +25,6 @@ from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import Response
 
 from adapters.driver_reads import driver_reads
 from api.graphql import errors
@@ -50,9 +49,10 @@ class Lane:
         self._plans = plans
 
     async def answer(
-        self, request: Request, body: Any, principal: Principal, services: Services, media: str
-    ) -> Response | None:
-        """The answer to a POSTed query that has a plan; None for Strawberry's view to answer."""
+        self, request: Request, body: Any, principal: Principal, services: Services
+    ) -> bytes | None:
+        """The JSON answer (status 200) to a POSTed query that has a plan; None for Strawberry's
+        view to answer."""
         if request.method != "POST" or not isinstance(body, dict):
             return None
         query, name, variables = body.get("query"), body.get("operationName"), body.get("variables")
@@ -124,7 +124,7 @@ class Lane:
         if found:
             answer["errors"] = [error.formatted for error in found]
         answer["extensions"] = cost_extension(cost, charge)
-        return Response(orjson.dumps(answer), media_type=media)
+        return orjson.dumps(answer)
 
 
 def _unavailable(error: GraphQLError) -> bool:

@@ -479,10 +479,10 @@ async def _lane_answer(
 ) -> Json | None:
     scope = {"type": "http", "method": "POST", "headers": [], "state": {"request_id": "differential"}}
     body = {"query": document, "variables": variables}
-    response = await LANE.answer(Request(scope), body, principal, services, "application/json")
-    if response is None:
+    answered = await LANE.answer(Request(scope), body, principal, services)
+    if answered is None:
         return None
-    answer: Json = json.loads(bytes(response.body))
+    answer: Json = json.loads(answered)
     return answer
 
 
