@@ -96,6 +96,9 @@ class Plan:
     # The request's cost by the values it depends on (`cost_key`), a few at most.
     cost_variables: tuple[str, ...] = field(init=False)  # sorted: the order of `cost_key`
     costs: dict[Hashable, int] = field(init=False, default_factory=dict)
+    # The coerced arguments of fields that read no variable (`Run.arguments`; None for those that
+    # do), by the id of the field (each `Field` lives as long as the plan, in its selection).
+    constant_arguments: dict[int, Mapping[str, Any] | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Selection(self, (self.operation.selection_set,))
@@ -125,6 +128,8 @@ class Plan:
 
     def directive_key(self, variables: VariableValues) -> tuple[Any, ...]:
         """The values that decide @skip and @include: collections differ only when these do."""
+        if not self.directive_variables:
+            return ()
         return tuple(repr(variables.coerced.get(name)) for name in self.directive_variables)
 
     def gather(

@@ -17,16 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from graphql import (
+    FieldNode,
     GraphQLError,
     GraphQLNonNull,
     GraphQLObjectType,
     get_named_type,
     located_error,
+    visit,
 )
 from graphql.execution.values import VariableValues, get_argument_values
+from graphql.language import Visitor
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.graphql.context import Context
@@ -172,10 +176,18 @@ class Run:
 
         return build
 
-    def arguments(self, asked: Field) -> dict[str, Any]:
-        """The field's coerced arguments (defaults applied; absent optional ones left out)."""
+    def arguments(self, asked: Field) -> Mapping[str, Any]:
+        """The field's coerced arguments (defaults applied; absent optional ones left out). Those
+        written without variables are the same in every run: coerced once, kept with the plan."""
         assert asked.definition is not None
-        return get_argument_values(asked.definition, asked.nodes[0], self.variables)
+        known = self.plan.constant_arguments
+        kept = known.get(id(asked), _UNKNOWN)
+        if kept is not None and kept is not _UNKNOWN:
+            return kept
+        found = get_argument_values(asked.definition, asked.nodes[0], self.variables)
+        if kept is _UNKNOWN:
+            known[id(asked)] = None if _reads_variables(asked.nodes[0]) else MappingProxyType(found)
+        return found
 
     def child(
         self, type_: GraphQLObjectType, row: Any, parent: Obj, asked: Field, index: int | None = None
@@ -194,6 +206,22 @@ class Run:
             raise Unplannable(f"{asked.name} failed on a non-null field", lasting=False)
         self.errors.append(located_error(error, list(asked.nodes), [*obj.path, asked.key]))
         obj.out[asked.key] = None
+
+
+_UNKNOWN: Mapping[str, Any] = MappingProxyType({})
+
+
+def _reads_variables(node: FieldNode) -> bool:
+    found = False
+
+    class Finder(Visitor):
+        def enter_variable(self, *args: Any) -> None:
+            nonlocal found
+            found = True
+
+    for argument in node.arguments or ():
+        visit(argument, Finder())
+    return found
 
 
 def returned_type(asked: Field) -> GraphQLObjectType:

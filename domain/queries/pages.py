@@ -286,6 +286,12 @@ async def rows_by_ids(session: Source, rows: Rows, ids: Iterable[int]) -> dict[i
     wanted = sorted(set(ids))
     if not wanted:
         return {}
+    if len(wanted) == 1:
+        # `id = $1`, not `id = ANY($1)`: PostgreSQL plans a prepared statement again at every run
+        # while it expects a generic plan to cost more, as it does for an array of unknown length
+        # (measured on `node`: a third of a millisecond of its CPU per request, three times the read).
+        one = BUILT.get(("by one id", rows), lambda: rows.select().where(rows.table.c.id == bindparam("id")))
+        return {row.id: row for row in await _rows(session, one, {"id": wanted[0]})}
     statement = BUILT.get(("by id", rows), lambda: rows.select().where(InIds(rows.table.c.id, "ids")))
     return {row.id: row for row in await _rows(session, statement, {"ids": wanted})}
 

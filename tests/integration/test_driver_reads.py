@@ -9,13 +9,14 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import Integer, bindparam, cast, func, literal, select, text
+from sqlalchemy import Integer, bindparam, cast, column, func, literal, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from adapters.driver_reads import driver_reads
 from domain.database import create_engine
 from domain.model import Program
+from domain.queries.enrollments import enrollment_rows_by_id
 from domain.queries.pages import InIds, Rows
 from tests.support.databases import empty_postgres_database
 
@@ -146,3 +147,21 @@ async def _backend_alive(engine: AsyncEngine, pid: int) -> bool:
             text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
         )
         return bool(found.scalar_one())
+
+
+async def test_a_read_of_one_id_is_planned_once_by_postgresql(engine: AsyncEngine) -> None:
+    """A prepared `id = ANY($1)` is planned again at every run (PostgreSQL expects an array of
+    unknown length to cost more under a generic plan); `rows_by_ids` of one id is `id = $1`."""
+    prepared = (
+        select(column("generic_plans"), column("custom_plans"))
+        .select_from(table("pg_prepared_statements"))
+        .where(column("statement").like("%FROM enrollments%"))
+    )
+    async with driver_reads(engine) as reads:
+        assert reads is not None
+        for _ in range(10):
+            await enrollment_rows_by_id(reads, [1])
+        ((generic, custom),) = [tuple(row) for row in await reads.rows(prepared, {})]
+
+    assert custom <= 5 < generic + custom
+    assert generic >= 5
