@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, Select, bindparam, cast, column, func, literal, select, table, text
+from sqlalchemy import Integer, Text, bindparam, cast, column, func, literal, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
@@ -153,10 +153,10 @@ async def _backend_alive(engine: AsyncEngine, pid: int) -> bool:
 async def test_a_read_of_one_id_is_planned_once_by_postgresql(engine: AsyncEngine) -> None:
     """A prepared `id = ANY($1)` is planned again at every run (PostgreSQL expects an array of
     unknown length to cost more under a generic plan); `rows_by_ids` of one id is `id = $1`."""
-    prepared: Select[Any] = (
-        select(column("generic_plans"), column("custom_plans"))
+    prepared: Any = (  # the rows of PostgreSQL's view of this connection's prepared statements
+        select(column("generic_plans", Integer), column("custom_plans", Integer))
         .select_from(table("pg_prepared_statements"))
-        .where(column("statement").like("%FROM enrollments%"))
+        .where(column("statement", Text).like("%FROM enrollments%"))
     )
     async with driver_reads(engine) as reads:
         assert reads is not None
