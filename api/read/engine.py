@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -170,11 +171,7 @@ class Run:
             if get is None:
                 return None
             getters.append((asked.key, get))
-
-        def build(row: Any) -> dict[str, Any]:
-            return {key: get(row) for key, get in getters}
-
-        return build
+        return _builder(len(getters))(*(item for pair in getters for item in pair))
 
     def arguments(self, asked: Field) -> Mapping[str, Any]:
         """The field's coerced arguments (defaults applied; absent optional ones left out). Those
@@ -209,6 +206,21 @@ class Run:
 
 
 _UNKNOWN: Mapping[str, Any] = MappingProxyType({})
+
+
+@lru_cache(maxsize=64)
+def _builder(size: int) -> Callable[..., Build]:
+    """A maker of builders of `size` keys: `make(k0, g0, k1, g1, ...)` is `row -> {k0: g0(row), ...}`
+    written out (a dict display is half the time of a comprehension over pairs, for every row).
+    The generated source names only its parameters: keys and getters are values, never code."""
+    names = [(f"k{index}", f"g{index}") for index in range(size)]
+    parameters = ", ".join(name for pair in names for name in pair)
+    entries = ", ".join(f"{key}: {get}(row)" for key, get in names)
+    source = f"def make({parameters}):\n    def build(row):\n        return {{{entries}}}\n    return build\n"
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - the source above, made of generated names only
+    make: Callable[..., Build] = namespace["make"]
+    return make
 
 
 def _reads_variables(node: FieldNode) -> bool:
