@@ -139,11 +139,13 @@ async def guarded(
     `TIMEOUT`; when the client leaves, stop. Either way a SQLite statement under way is
     interrupted first (asyncpg cancels a PostgreSQL one with the task)."""
     replayed = False
-    disconnected = asyncio.Event()
+    disconnected: asyncio.Event | None = None  # made when first waited for
     started = False
     stopped: str | None = None  # "deadline" or "gone"
     task = asyncio.current_task()
     assert task is not None
+    loop = task.get_loop()
+    timer: asyncio.TimerHandle
 
     def stop(why: str) -> None:
         nonlocal stopped
@@ -153,19 +155,25 @@ async def guarded(
         interrupt_statements(task)
         task.cancel()
 
+    def gone() -> asyncio.Event:
+        nonlocal disconnected
+        if disconnected is None:
+            disconnected = asyncio.Event()
+        return disconnected
+
     async def replay() -> Message:
         nonlocal replayed
         if not replayed:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
-        await disconnected.wait()
+        await gone().wait()
         return {"type": "http.disconnect"}
 
     async def watch() -> None:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                disconnected.set()
+                gone().set()
                 stop("gone")
                 return
 
@@ -173,20 +181,24 @@ async def guarded(
         nonlocal started
         if message["type"] == "http.response.start":
             started = True  # the answer is on its way: let it finish
-            deadline.cancel()
+            timer.cancel()
         await send(message)
 
     watcher: asyncio.Task[None] | None = None
 
     def start_watching() -> None:
-        nonlocal watcher
-        if not started and stopped is None:
-            watcher = asyncio.create_task(watch())
+        # One timer at a time: this one, then the deadline's (most answers cancel the first).
+        nonlocal watcher, timer
+        if started or stopped is not None:
+            return
+        if seconds <= WATCH_AFTER_SECONDS:
+            stop("deadline")
+            return
+        timer = loop.call_later(seconds - WATCH_AFTER_SECONDS, stop, "deadline")
+        watcher = asyncio.create_task(watch())
 
-    loop = task.get_loop()
-    deadline = loop.call_later(seconds, stop, "deadline")
     # Most answers are sent sooner than this: they never start a task to watch for the client.
-    watching = loop.call_later(WATCH_AFTER_SECONDS, start_watching)
+    timer = loop.call_later(min(seconds, WATCH_AFTER_SECONDS), start_watching)
     try:
         await app(scope, replay, tracked)
     except asyncio.CancelledError:
@@ -202,7 +214,6 @@ async def guarded(
             send, 504, error_body(message, TIMEOUT), media=scope.get("state", {}).get("media_type")
         )
     finally:
-        deadline.cancel()
-        watching.cancel()
+        timer.cancel()
         if watcher is not None:
             watcher.cancel()

@@ -11,11 +11,14 @@ the variables do not coerce: nothing was executed) is a 400 without a `data` ent
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 _WILDCARDS = ("*/*", "application/*")
 
 
+@lru_cache(maxsize=256)  # clients send the same few Accept headers on every request
 def negotiate(accept: str | None) -> str | None:
     """The answer's media type for an `Accept` header; None when the client accepts neither.
 
