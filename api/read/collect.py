@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,11 @@ class Plan:
     # The request's cost by the values it depends on (`cost_key`), a few at most.
     cost_variables: tuple[str, ...] = field(init=False)  # sorted: the order of `cost_key`
     costs: dict[Hashable, int] = field(init=False, default_factory=dict)
+    # Builders of selections whose getters hold nothing of a run (`Run.builder`), by type,
+    # selection and @skip/@include values; None where a selection has no builder.
+    builders: dict[tuple[str, int, tuple[Any, ...]], Callable[[Any], dict[str, Any]] | None] = field(
+        init=False, default_factory=dict
+    )
     # The coerced arguments of fields that read no variable (`Run.arguments`; None for those that
     # do), by the id of the field (each `Field` lives as long as the plan, in its selection).
     constant_arguments: dict[int, Mapping[str, Any] | None] = field(init=False, default_factory=dict)

@@ -16,7 +16,7 @@ from graphql import GraphQLObjectType
 
 from api.graphql.pagination import encode_cursor
 from api.read.collect import Field
-from api.read.engine import Handler, Local, LocalFactory, Obj, Run, returned_type
+from api.read.engine import Handler, Local, LocalFactory, Obj, Run, lasting, returned_type
 from domain.queries.pages import Page
 
 Counts = Callable[[list[Hashable]], Awaitable[dict[Hashable, int]]]
@@ -135,6 +135,7 @@ def _page_info_field(name: str) -> Handler:
 def _page_info_local_field(name: str) -> LocalFactory:
     get = attrgetter(name)
 
+    @lasting
     def factory(run: Run, asked: Field) -> Local | None:
         return get
 
@@ -172,6 +173,7 @@ def handlers(connection_types: list[str]) -> dict[tuple[str, str], Handler]:
 # --- read off the row alone (`Run.builder`) ---------------------------------------------------------
 
 
+@lasting
 def _edges_local(run: Run, asked: Field) -> Local | None:
     build = run.builder(returned_type(asked), asked.selection)
     if build is None:
@@ -179,6 +181,7 @@ def _edges_local(run: Run, asked: Field) -> Local | None:
     return lambda source: [build(row) for row in source.page.items]
 
 
+@lasting
 def _page_info_local(run: Run, asked: Field) -> Local | None:
     build = run.builder(returned_type(asked), asked.selection)
     if build is None:
@@ -187,10 +190,12 @@ def _page_info_local(run: Run, asked: Field) -> Local | None:
     return lambda source: build(PageInfoRow.of(source.page))
 
 
+@lasting
 def _node_local(run: Run, asked: Field) -> Local | None:
     return run.builder(returned_type(asked), asked.selection)
 
 
+@lasting
 def _cursor_local(run: Run, asked: Field) -> Local | None:
     return lambda row: encode_cursor(row.id)
 

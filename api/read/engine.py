@@ -15,11 +15,12 @@ the objects of such a level are never materialized, only their dicts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -99,7 +100,11 @@ class Run:
     # Where the read model's row statements run: the driver (`adapters.driver_reads`), else the session.
     rows: RowReader | None = None
     errors: list[GraphQLError] = field(default_factory=list)
+    # This run's own builders (those that may hold what the run knows), and whether the one
+    # being composed may.
     _builders: dict[tuple[str, int], Build | None] = field(default_factory=dict)
+    _holds_run: bool = False
+    _memos: dict[Hashable, Any] = field(default_factory=dict)
 
     @property
     def session(self) -> AsyncSession:
@@ -113,8 +118,20 @@ class Run:
         query = self.plan.schema.query_type
         assert query is not None
         root = Obj(query, None, {})
-        await self.objects(self.plan.root, [root])
+        running = _RUNNING.set(self)
+        try:
+            await self.objects(self.plan.root, [root])
+        finally:
+            _RUNNING.reset(running)
         return root.out
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What this run keeps under `key` (made at the first ask): how a getter of a builder kept
+        with the plan holds something of one run (the caller's coverage, the programs it built)."""
+        found = self._memos.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._memos[key] = make()
+        return cast(T, found)
 
     async def objects(self, selection: Selection | None, objects: list[Obj]) -> None:
         """Resolve `selection` for every object, field by field (each field once for all)."""
@@ -152,13 +169,30 @@ class Run:
 
     def builder(self, runtime: GraphQLObjectType, selection: Selection | None) -> Build | None:
         """One function from a row to this selection's dict, when every field is read off the row
-        alone; else None. Composed once per run (it may hold what the run knows, e.g. the caller)."""
+        alone; else None. Composed once per run when a field's getter may hold what the run knows
+        (the caller, today), else once per plan and these @skip/@include values (`lasting`)."""
         if selection is None:
             return None
+        kept = self.plan.builders
+        planwide = (runtime.name, id(selection), self.plan.directive_key(self.variables))
+        if planwide in kept:
+            return kept[planwide]
         key = (runtime.name, id(selection))
-        if key not in self._builders:
-            self._builders[key] = self._compose(runtime, selection)
-        return self._builders[key]
+        if key in self._builders:
+            self._holds_run = True  # only builders that hold the run are kept here
+            return self._builders[key]
+        outer, self._holds_run = self._holds_run, False
+        try:
+            built = self._compose(runtime, selection)
+            holds_run = self._holds_run
+        finally:
+            self._holds_run = outer
+        if holds_run:
+            self._builders[key] = built
+            self._holds_run = True
+        elif len(kept) < MAX_BUILDERS_PER_PLAN:
+            kept[planwide] = built
+        return built
 
     def _compose(self, runtime: GraphQLObjectType, selection: Selection) -> Build | None:
         getters: list[tuple[str, Local]] = []
@@ -167,7 +201,11 @@ class Run:
                 getters.append((asked.key, _constant(runtime.name)))
                 continue
             factory = self.model.locals.get((runtime.name, asked.name))
-            get = None if factory is None or asked.definition is None else factory(self, asked)
+            if factory is None or asked.definition is None:
+                return None
+            if not getattr(factory, LASTING, False):
+                self._holds_run = True  # a factory not marked `lasting` may hold anything of the run
+            get = factory(self, asked)
             if get is None:
                 return None
             getters.append((asked.key, get))
@@ -206,6 +244,30 @@ class Run:
 
 
 _UNKNOWN: Mapping[str, Any] = MappingProxyType({})
+
+
+T = TypeVar("T")
+_MISSING: Any = object()
+# The run being executed in this task (`current_run`): getters of builders kept with the plan read
+# what belongs to one run through it.
+_RUNNING: ContextVar[Run] = ContextVar("planned_run")
+
+
+def current_run() -> Run:
+    """The run executing in this task (only inside `Run.execute`)."""
+    return _RUNNING.get()
+
+
+LASTING = "lasting_local"
+MAX_BUILDERS_PER_PLAN = 256  # @skip/@include values are the client's: at most this many kept
+
+
+def lasting(factory: LocalFactory) -> LocalFactory:
+    """Marks a factory whose getter holds nothing of the run but builders it takes from
+    `Run.builder` (which says when those hold the run): not the caller, not the variables, not
+    anything the run collects. Builders made only of such getters are kept with the plan."""
+    setattr(factory, LASTING, True)
+    return factory
 
 
 @lru_cache(maxsize=64)

@@ -26,7 +26,18 @@ from api.graphql.scalars import serialize_date
 from api.read import connections
 from api.read.collect import Field
 from api.read.connections import Counter, Paged
-from api.read.engine import Handler, Local, LocalFactory, Obj, ReadModel, Run, Unplannable, returned_type
+from api.read.engine import (
+    Handler,
+    Local,
+    LocalFactory,
+    Obj,
+    ReadModel,
+    Run,
+    Unplannable,
+    current_run,
+    lasting,
+    returned_type,
+)
 from api.read.json_pages import JsonConnection, enrollment_json
 from domain import model as models
 from domain.access import Action, Coverage, Role, Scope
@@ -561,6 +572,7 @@ async def enrollment_location(run: Run, asked: Field, objs: list[Obj]) -> None:
     await nest(run, asked, objs, [_location_of(obj.row) for obj in objs])
 
 
+@lasting
 def _location_local(run: Run, asked: Field) -> Local | None:
     build = run.builder(returned_type(asked), asked.selection)
     if build is None:
@@ -637,19 +649,28 @@ async def enrollment_status(run: Run, asked: Field, objs: list[Obj]) -> None:
         obj.out[key] = shown(obj.row)
 
 
+def _shown_in_this_run(row: Any) -> str:
+    # The run's own `_shown_status` (its caller and day), made at its first row.
+    run = current_run()
+    return run.memo(_shown_status, lambda: _shown_status(run))(row)
+
+
+@lasting
 def _status_local(run: Run, asked: Field) -> Local | None:
-    return _shown_status(run)
+    return _shown_in_this_run
 
 
+@lasting
 def _program_local(run: Run, asked: Field) -> Local | None:
-    """Each program's dict is built once per run and shared by its enrollments (nothing in a
-    builder can fail, so no path of an error tells them apart)."""
+    """Each program's dict is built once per run and shared by that run's enrollments (nothing in
+    a builder can fail, so no path of an error tells them apart); never by two runs."""
     build = run.builder(returned_type(asked), asked.selection)
     if build is None:
         return None
-    built: dict[int, dict[str, Any]] = {}
+    key = (_program_local, id(build))
 
     def program(row: Any) -> dict[str, Any]:
+        built: dict[int, dict[str, Any]] = current_run().memo(key, dict)
         program_id = _E_PROGRAM(row)
         found = built.get(program_id)
         if found is None:
@@ -788,7 +809,7 @@ def handlers() -> dict[tuple[str, str], Handler]:
 
 
 def _getter(get: Callable[[Any], Any]) -> LocalFactory:
-    return lambda run, asked: get
+    return lasting(lambda run, asked: get)
 
 
 def locals_() -> dict[tuple[str, str], LocalFactory]:
