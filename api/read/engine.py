@@ -273,7 +273,7 @@ def lasting(factory: LocalFactory) -> LocalFactory:
 @lru_cache(maxsize=64)
 def _builder(size: int) -> Callable[..., Build]:
     """A maker of builders of `size` keys: `make(k0, g0, k1, g1, ...)` is `row -> {k0: g0(row), ...}`
-    written out (a dict display is half the time of a comprehension over pairs, for every row).
+    written out (a dict display is faster than a comprehension over pairs, and runs for every row).
     The generated source names only its parameters: keys and getters are values, never code."""
     names = [(f"k{index}", f"g{index}") for index in range(size)]
     parameters = ", ".join(name for pair in names for name in pair)
