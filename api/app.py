@@ -197,9 +197,7 @@ class PostHeaders:
                 incoming = value
             elif name == b"origin" and origin is None:
                 origin = value
-        text = "" if incoming is None else incoming.decode("latin-1")
-        request_id = text if _SANE_REQUEST_ID.fullmatch(text) else logs.new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = _request_id(scope, b"" if incoming is None else incoming)
         added = [(b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")]
         if origin is not None:
             cors = self._cors
@@ -240,6 +238,14 @@ class PostHeaders:
             logs.request_id.reset(token)
 
 
+def _request_id(scope: Scope, incoming: bytes) -> str:
+    """The request's id, put in its state: a sane incoming `X-Request-Id`, else a new one."""
+    text = incoming.decode("latin-1")
+    request_id = text if _SANE_REQUEST_ID.fullmatch(text) else logs.new_request_id()
+    scope.setdefault("state", {})["request_id"] = request_id
+    return request_id
+
+
 class RequestIdMiddleware:
     """Gives every HTTP request an id (a sane incoming `X-Request-Id`, else a new UUID) and echoes it."""
 
@@ -250,13 +256,8 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else logs.new_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
+        incoming = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"")
+        request_id = _request_id(scope, incoming)
         token = logs.request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:
