@@ -30,7 +30,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from domain.access import Role
-from domain.fiscal import first_of_month, fiscal_year_of
+from domain.fiscal import first_of_month
+from domain.shown_status import missing_profiles_reason, shown_status, tax_profile_lapsed
 from domain.vocabulary import (
     AgreementKind,
     CriterionKind,
@@ -252,20 +253,6 @@ class InvitationDismissal(Base):
     dismissed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# What an enrollment may be stored as; ENROLLING and DISCONTINUED are only ever shown.
-STORED_STATUSES = frozenset(
-    {
-        EnrollmentStatus.INVITED,
-        EnrollmentStatus.ACTION_REQUIRED,
-        EnrollmentStatus.VALIDATING_ENROLLMENT,
-        EnrollmentStatus.ENROLLED,
-        EnrollmentStatus.INELIGIBLE,
-        EnrollmentStatus.INACTIVE,
-    }
-)
-IN_PROGRESS = frozenset({EnrollmentStatus.ACTION_REQUIRED, EnrollmentStatus.VALIDATING_ENROLLMENT})
-
-
 class Enrollment(Base):
     __tablename__ = "enrollments"
     __table_args__ = (
@@ -329,46 +316,6 @@ class Enrollment(Base):
     def tax_profile_lapsed(self, current: TaxProfile | None, *, today: date) -> bool:
         expires_on = None if current is None else current.expires_on
         return tax_profile_lapsed(self.status, self.fiscal_year, expires_on, today=today)
-
-
-def shown_status(
-    stored: EnrollmentStatus, *, program_active: bool, sees_detail: bool, tax_profile_valid: bool = True
-) -> EnrollmentStatus:
-    """What a viewer sees: DISCONTINUED over everything, ACTION_REQUIRED for an ENROLLED one
-    whose tax profile lapsed (see `tax_profile_lapsed`), ENROLLING for in-progress detail."""
-    if not program_active:
-        return EnrollmentStatus.DISCONTINUED
-    status = stored
-    if status is EnrollmentStatus.ENROLLED and not tax_profile_valid:
-        status = EnrollmentStatus.ACTION_REQUIRED
-    if status in IN_PROGRESS and not sees_detail:
-        return EnrollmentStatus.ENROLLING
-    return status
-
-
-def tax_profile_lapsed(
-    status: EnrollmentStatus, fiscal_year: int, current_expires_on: date | None, *, today: date
-) -> bool:
-    """ENROLLED in this or a later fiscal year while the location's current tax profile has expired.
-
-    Past fiscal years are closed records, so an expiry after them changes nothing; a location
-    with no tax profile at all (imported or seeded data) has nothing that expired.
-    """
-    return (
-        status is EnrollmentStatus.ENROLLED
-        and fiscal_year >= fiscal_year_of(today)
-        and current_expires_on is not None
-        and not today < current_expires_on
-    )
-
-
-def missing_profiles_reason(tax_profile_valid: bool, payment_profile_id: int | None) -> str:
-    missing = []
-    if not tax_profile_valid:
-        missing.append("a valid tax profile for the location")
-    if payment_profile_id is None:
-        missing.append("a payment profile")
-    return "Needs " + " and ".join(missing) + "."
 
 
 class PaymentProfile(Base):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, Integer, Text, and_, bindparam, case, func, literal, not_, or_
+from sqlalchemy import Date, Integer, Text, bindparam, func, literal, not_
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.sql import ColumnElement
 
@@ -27,9 +27,9 @@ from api.graphql.pagination import CURSOR_PREFIX
 from api.read.collect import TYPENAME, Field
 from api.read.engine import Run, returned_type
 from domain.access import Coverage
-from domain.model import IN_PROGRESS
 from domain.queries.enrollments import covered
-from domain.vocabulary import EnrollmentStatus, ProgramStatus
+from domain.shown_status import shown_status_sql, tax_profile_lapsed_sql
+from domain.vocabulary import ProgramStatus
 
 Columns = Any  # a subquery's column collection
 Expression = Callable[[Columns, Coverage], ColumnElement[Any]]
@@ -50,26 +50,20 @@ def _global_id(prefix: str, key: Callable[[Columns], ColumnElement[Any]]) -> Exp
 
 
 def _status(c: Columns, detail: Coverage) -> ColumnElement[Any]:
-    """`models.shown_status` of the row for a caller whose detail coverage is `detail`."""
-    sees = covered(detail, c.location_id, c.program_id)
-    lapsed = and_(
-        c.status == EnrollmentStatus.ENROLLED,
-        c.fiscal_year >= bindparam("current_year", type_=Integer),
-        c.tax_expires_on.isnot(None),
-        c.tax_expires_on <= bindparam("today", type_=Date),
+    """The status the row shows a caller whose detail coverage is `detail` (rule 8)."""
+    lapsed = tax_profile_lapsed_sql(
+        c.status,
+        c.fiscal_year,
+        c.tax_expires_on,
+        today=bindparam("today", type_=Date),
+        current_year=bindparam("current_year", type_=Integer),
     )
-    assert EnrollmentStatus.ACTION_REQUIRED in IN_PROGRESS  # a lapsed one shows as in progress
-    discontinued, enrolling = _text(EnrollmentStatus.DISCONTINUED), _text(EnrollmentStatus.ENROLLING)
-    return case(
-        (c.program__status.is_distinct_from(ProgramStatus.ACTIVE), discontinued),
-        (lapsed, case((sees, _text(EnrollmentStatus.ACTION_REQUIRED)), else_=enrolling)),
-        (and_(or_(*(c.status == status for status in sorted(IN_PROGRESS))), not_(sees)), enrolling),
-        else_=sql_cast(c.status, Text),
+    return shown_status_sql(
+        c.status,
+        program_active=c.program__status.is_not_distinct_from(ProgramStatus.ACTIVE),
+        sees_detail=covered(detail, c.location_id, c.program_id),
+        tax_profile_valid=not_(lapsed),
     )
-
-
-def _text(status: EnrollmentStatus) -> ColumnElement[str]:
-    return literal(status.value, Text)
 
 
 def _column(name: str) -> Expression:

@@ -61,7 +61,8 @@ from domain.queries.pages import (
     row_pages_by_parent,
     rows_by_ids,
 )
-from domain.vocabulary import EnrollmentStatus, PartnerType, ProgramStatus
+from domain.shown_status import shown_reason, shown_status, tax_profile_lapsed
+from domain.vocabulary import PartnerType, ProgramStatus
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -598,7 +599,7 @@ async def enrollment_program(run: Run, asked: Field, objs: list[Obj]) -> None:
 
 
 def _lapsed(row: Any, today: date) -> bool:
-    return models.tax_profile_lapsed(row.status, row.fiscal_year, row.tax_expires_on, today=today)
+    return tax_profile_lapsed(row.status, row.fiscal_year, row.tax_expires_on, today=today)
 
 
 _E_ORGANIZATION, _E_LOCATION, _E_PROGRAM, _E_STATUS, _E_YEAR, _E_TAX_EXPIRES, _E_PROGRAM_STATUS = (
@@ -616,7 +617,7 @@ _E_ORGANIZATION, _E_LOCATION, _E_PROGRAM, _E_STATUS, _E_YEAR, _E_TAX_EXPIRES, _E
 
 
 def _shown_status(run: Run) -> Callable[[Any], str]:
-    """The status an enrollment row shows this caller (rule 8, `models.shown_status`), with the
+    """The status an enrollment row shows this caller (rule 8, `domain.shown_status`), with the
     caller's coverage per organization; columns read by position (this runs for every row)."""
     principal = run.context.principal
     coverages: dict[int, Coverage] = {}
@@ -631,8 +632,8 @@ def _shown_status(run: Run) -> Callable[[Any], str]:
                 Action.READ_ENROLLMENT_DETAIL, organization_id
             )
         status = _E_STATUS(row)
-        lapsed = models.tax_profile_lapsed(status, _E_YEAR(row), _E_TAX_EXPIRES(row), today=today)
-        return models.shown_status(
+        lapsed = tax_profile_lapsed(status, _E_YEAR(row), _E_TAX_EXPIRES(row), today=today)
+        return shown_status(
             status,
             program_active=_E_PROGRAM_STATUS(row) is active,
             sees_detail=coverage.everything
@@ -684,13 +685,12 @@ async def enrollment_action_required_reason(run: Run, asked: Field, objs: list[O
     today = run.context.today()
     for obj in allowed(run, asked, objs, Action.READ_ENROLLMENT_DETAIL, enrollment_scope):
         row = obj.row
-        if _lapsed(row, today):
-            value = models.missing_profiles_reason(False, row.payment_profile_id)
-        elif row.status is not EnrollmentStatus.ACTION_REQUIRED:
-            value = None
-        else:
-            value = row.action_required_reason
-        obj.out[asked.key] = value
+        obj.out[asked.key] = shown_reason(
+            row.status,
+            row.action_required_reason,
+            payment_profile_id=row.payment_profile_id,
+            tax_profile_valid=not _lapsed(row, today),
+        )
 
 
 # --- IncentiveProgram -------------------------------------------------------------------------------

@@ -6,9 +6,24 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, and_, bindparam, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    ScalarSelect,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    exists,
+    false,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import aliased
 
 from domain.access import Coverage, Grant
 from domain.fiscal import fiscal_year_of
@@ -33,13 +48,12 @@ from domain.queries.pages import (
     row_pages_by_parent,
     rows_by_ids,
 )
+from domain.shown_status import shown_as_sql, tax_profile_lapsed_sql
 from domain.vocabulary import EnrollmentStatus, InvitationChannel, ProgramStatus
 
 
 def covered(
-    coverage: Coverage,
-    location_id: InstrumentedAttribute[int],
-    program_id: InstrumentedAttribute[int],
+    coverage: Coverage, location_id: SQLColumnExpression[int], program_id: SQLColumnExpression[int]
 ) -> ColumnElement[bool]:
     """The SQL for `coverage.covers(location_id, program_id)`; org-wide grants rely on the caller
     having narrowed the rows to the coverage's organization already."""
@@ -51,7 +65,7 @@ def covered(
 
 
 def _granted(
-    grant: Grant, location_id: InstrumentedAttribute[int], program_id: InstrumentedAttribute[int]
+    grant: Grant, location_id: SQLColumnExpression[int], program_id: SQLColumnExpression[int]
 ) -> ColumnElement[bool]:
     locations = true() if grant.location_ids is None else location_id.in_(sorted(grant.location_ids))
     programs = true() if grant.program_ids is None else program_id.in_(sorted(grant.program_ids))
@@ -189,27 +203,11 @@ async def all_enrollment_rows_page(
     return await row_page(session, ENROLLMENT_ROWS, args, where)
 
 
-def tax_profile_lapsed(today: date) -> ColumnElement[bool]:
-    """The SQL for `Enrollment.tax_profile_lapsed`: ENROLLED in this or a later fiscal year while
-    the location's newest tax profile has expired (a correlated lookup on the location's profiles)."""
-    newer = aliased(TaxProfile)
-    current_expired = exists().where(
-        TaxProfile.location_id == Enrollment.location_id,
-        TaxProfile.expires_on <= today,
-        ~exists().where(newer.location_id == TaxProfile.location_id, newer.id > TaxProfile.id),
-    )
-    return and_(
-        Enrollment.status == EnrollmentStatus.ENROLLED,
-        Enrollment.fiscal_year >= fiscal_year_of(today),
-        current_expired,
-    )
-
-
 def shown_status_is(status: EnrollmentStatus | None, today: date | None = None) -> ColumnElement[bool]:
-    """Enrollments an operator (who sees the real in-progress status) sees as `status`.
+    """Enrollments an operator (who sees the real in-progress status) is shown as `status`.
 
-    With `today`, an ENROLLED enrollment whose tax profile lapsed counts as ACTION_REQUIRED
-    as `Enrollment.shown_status` shows it; without, stored statuses only.
+    With `today`, an ENROLLED enrollment whose tax profile lapsed counts as ACTION_REQUIRED, as
+    `shown_status` shows it; without, stored statuses only.
     """
     if status is None:
         return true()
@@ -218,16 +216,20 @@ def shown_status_is(status: EnrollmentStatus | None, today: date | None = None) 
     discontinued = exists().where(
         program.id == Enrollment.program_id, program.status == ProgramStatus.DISCONTINUED
     )
-    if status is EnrollmentStatus.DISCONTINUED:
-        return discontinued
-    if status is EnrollmentStatus.ENROLLING:
-        return false()
-    stored = Enrollment.status == status
-    if today is not None and status is EnrollmentStatus.ACTION_REQUIRED:
-        stored = or_(stored, tax_profile_lapsed(today))
-    elif today is not None and status is EnrollmentStatus.ENROLLED:
-        stored = and_(stored, ~tax_profile_lapsed(today))
-    return and_(stored, ~discontinued)
+    lapsed = (
+        false()
+        if today is None
+        else tax_profile_lapsed_sql(
+            Enrollment.status,
+            Enrollment.fiscal_year,
+            _newest_tax_expiry(),
+            today=literal(today, Date),
+            current_year=literal(fiscal_year_of(today), Integer),
+        )
+    )
+    return shown_as_sql(
+        status, Enrollment.status, program_active=~discontinued, sees_detail=True, tax_profile_valid=~lapsed
+    )
 
 
 async def all_enrollments_page(

@@ -33,10 +33,10 @@ from domain.model import (
     Program,
     TaxProfile,
     UtcDateTime,
-    missing_profiles_reason,
 )
 from domain.rollover import next_year_status_sql
 from domain.services.guards import require
+from domain.shown_status import missing_profiles_reason
 from domain.storage import insert_ignoring_conflicts
 from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, EnrollmentStatus, ProgramStatus

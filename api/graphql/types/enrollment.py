@@ -15,6 +15,7 @@ from api.graphql.types.program import IncentiveProgram
 from domain import model as models
 from domain.access import Action, Scope, holders
 from domain.fiscal import fiscal_year_of
+from domain.shown_status import shown_reason
 from domain.vocabulary import EnrollmentStatus, InvitationChannel
 
 if TYPE_CHECKING:
@@ -129,8 +130,9 @@ class Enrollment(_LocationInProgram):
     async def action_required_reason(self, info: Info) -> str | None:
         scope = await _scope(info, self.model.location_id, self.model.program_id)
         require(info, Action.READ_ENROLLMENT_DETAIL, scope)
-        if not await _tax_profile_valid(info, self.model):
-            return models.missing_profiles_reason(False, self.model.payment_profile_id)
-        if self.model.status is not EnrollmentStatus.ACTION_REQUIRED:
-            return None
-        return self.model.action_required_reason
+        return shown_reason(
+            self.model.status,
+            self.model.action_required_reason,
+            payment_profile_id=self.model.payment_profile_id,
+            tax_profile_valid=await _tax_profile_valid(info, self.model),
+        )
