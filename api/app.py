@@ -42,7 +42,6 @@ from api.console import CONSOLE_PATH, console_routes
 from api.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from api.graphql.context import Context
 from api.graphql.errors import MASKED_MESSAGE, RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_MESSAGE
-from api.graphql.loaders import Loaders
 from api.graphql.schema import build_schema
 from api.guard import (
     CONNECTION_INIT_SECONDS,
@@ -385,7 +384,6 @@ class GraphQLApp(GraphQL[Context, None]):
             request_id=request.state.request_id,
             principal=getattr(request.state, "principal", _NOBODY),
             services=services,
-            loaders=Loaders(services.sessions),
         )
 
 

@@ -14,11 +14,10 @@ import sys
 from collections.abc import Iterator, Mapping
 
 from graphql import GraphQLObjectType
-from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from api.graphql.declared import TYPES, declaration
 from api.graphql.schema import build_schema
-from api.graphql.types.base import ACCESS, TYPE_ACCESS
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity, Principal
 from domain.access import POLICY, Action, Grant, Role, Scope
 
@@ -138,22 +137,19 @@ def _listed(name: str) -> bool:
 def _type_access(name: str, kind: GraphQLObjectType) -> Action | Unset | None:
     if name in ROOTS:
         return Unset.ACCESS
-    definition = (kind.extensions or {}).get("strawberry-definition")
-    origin = definition.origin if isinstance(definition, StrawberryObjectDefinition) else None
-    if origin not in TYPE_ACCESS:
+    if name not in TYPES:
         raise LookupError(f"the type {name} does not say who may read it (declare it with object_type)")
-    return TYPE_ACCESS[origin]
+    guard = TYPES[name].guard
+    return None if guard is None else guard.action
 
 
 def _field_access(
     extensions: Mapping[str, object] | None, default: Action | Unset | None
 ) -> Action | Unset | None:
     field = (extensions or {}).get("strawberry-definition")
-    metadata = field.metadata if isinstance(field, StrawberryField) else {}
-    if ACCESS not in metadata:
-        return default
-    action: Action | None = metadata[ACCESS]
-    return action
+    declared = declaration(field) if isinstance(field, StrawberryField) else None
+    access = False if declared is None else declared.access
+    return default if access is False else access  # type: ignore[return-value]
 
 
 def _name(action: Action | None) -> str:

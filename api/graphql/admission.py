@@ -32,13 +32,12 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
-from strawberry.types.field import StrawberryField
 
 from adapters.budgets import Charge
 from api.graphql.context import Context
+from api.graphql.declared import declaration
 from api.graphql.errors import ExpectedError, ForbiddenError
 from api.graphql.limits import asks_introspection, cost_of, root_selections, too_complex
-from api.graphql.types.base import ACCESS
 from auth.principal import Principal
 from domain.access import Action, permits
 
@@ -190,9 +189,9 @@ def mutation_actions(schema: GraphQLSchema) -> dict[str, Action]:
     mutation = schema.mutation_type
     found: dict[str, Action] = {}
     for name, field in (mutation.fields if mutation else {}).items():
-        definition = (field.extensions or {}).get("strawberry-definition")
-        if isinstance(definition, StrawberryField) and isinstance(definition.metadata.get(ACCESS), Action):
-            found[name] = definition.metadata[ACCESS]
+        declared = declaration((field.extensions or {}).get("strawberry-definition"))
+        if declared is not None and isinstance(declared.access, Action):
+            found[name] = declared.access
     return found
 
 

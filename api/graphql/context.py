@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,12 +19,15 @@ from domain.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from api.composition import Services
-    from api.graphql.loaders import Loaders
+
+T = TypeVar("T")
+_MISSING: Any = object()
 
 
 @dataclass
 class Context:
-    """What a resolver may use: who calls, the request's own DataLoaders, and the app's services.
+    """What a resolver may use: who calls, the app's services, and what the request made once
+    for all its resolvers (`memo`: the status function of this caller, the request's DataLoaders).
 
     `request` and `response` are None when the schema runs in process (`schema.execute` in tests).
     """
@@ -32,13 +35,25 @@ class Context:
     request_id: str
     principal: Principal
     services: Services
-    loaders: Loaders
     request: Request | WebSocket | None = None
     response: Response | None = None
     # Websocket connections only (api/websocket.py): the `connection_init` payload, and how to
     # authenticate its token again (each event re-reads the caller, so a revoked role stops them).
     connection_params: dict[str, object] = field(default_factory=dict)
     reauthenticate: Callable[[], Awaitable[Principal]] | None = None
+    _memos: dict[Hashable, Any] = field(default_factory=dict)
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What this request keeps under `key`, made at the first ask."""
+        found = self._memos.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._memos[key] = make()
+        return cast(T, found)
+
+    def forget_read(self) -> None:
+        """Forget what was made for this request: after a change it made, or for the next event of
+        a long-lived connection (the caller may have been re-read since)."""
+        self._memos.clear()
 
     @property
     def clock(self) -> Clock:

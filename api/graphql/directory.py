@@ -12,14 +12,17 @@ roles, so nobody else can probe a directory. How Graph's failures show:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Self, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
-from api.graphql.errors import ExpectedError
+from api.graphql.context import Context
+from api.graphql.declared import Argument, Asked, Guard, Reading
+from api.graphql.errors import ExpectedError, ForbiddenError
+from api.graphql.fields import batch, column, computed
 from api.graphql.pagination import BadUserInputError, given
-from api.graphql.types.base import Info, object_type, require
+from api.graphql.types.base import Info, object_type
 from domain import directory
 from domain.access import Action, Scope
 from domain.directory import Directory
@@ -46,33 +49,30 @@ DIRECTORY_USERS = (
 Refusal = Callable[[str, bool], Exception]
 
 
-@object_type("A user of the caller's Entra tenant, as Microsoft Graph knows them.", Action.MANAGE_ROLES)
+@object_type(
+    "A user of the caller's Entra tenant, as Microsoft Graph knows them.", Guard(Action.MANAGE_ROLES)
+)
 class DirectoryUser:
-    object_id: strawberry.ID = strawberry.field(
-        description="The Entra object ID; `assignRole` takes it as `userObjectId`."
-    )
-    display_name: str | None = strawberry.field(
-        description="The directory's display name; null when it has none."
-    )
-    mail: str | None = strawberry.field(description="The directory's mail address; null when it has none.")
-    user_principal_name: str | None = strawberry.field(
-        description="The sign-in name; `assignRole` takes it as `userPrincipalName`."
-    )
+    """Its row: a `domain.directory.DirectoryUser`."""
 
-    @classmethod
-    def from_directory(cls, user: directory.DirectoryUser) -> Self:
-        return cls(
-            object_id=strawberry.ID(user.object_id),
-            display_name=user.display_name or None,
-            mail=user.mail,
-            user_principal_name=user.user_principal_name or None,
-        )
+    row: strawberry.Private[Any]
+    object_id: strawberry.ID = column("The Entra object ID; `assignRole` takes it as `userObjectId`.")
+    display_name: str | None = computed(
+        lambda user: user.display_name or None, "The directory's display name; null when it has none."
+    )
+    mail: str | None = column("The directory's mail address; null when it has none.")
+    user_principal_name: str | None = computed(
+        lambda user: user.user_principal_name or None,
+        "The sign-in name; `assignRole` takes it as `userPrincipalName`.",
+    )
 
 
 def require_role_manager(info: Info) -> None:
-    """FORBIDDEN unless the caller is a Global or Account admin of its organization."""
+    """FORBIDDEN unless the caller is a Global or Account admin of its organization (`assignRole`
+    asks before it reads the directory)."""
     organization_id = info.context.principal.organization_id
-    require(info, Action.MANAGE_ROLES, Scope(organization_id=organization_id))
+    if not info.context.principal.can(Action.MANAGE_ROLES, Scope(organization_id=organization_id)):
+        raise ForbiddenError(Action.MANAGE_ROLES)
 
 
 async def find_user(info: Info, user_principal_name: str) -> directory.DirectoryUser:
@@ -81,7 +81,7 @@ async def find_user(info: Info, user_principal_name: str) -> directory.Directory
     The caller must have passed `require_role_manager`: this reads the directory.
     """
     found = await _in_callers_directory(
-        info,
+        info.context,
         lambda client, tenant_id: client.user_by_principal_name(tenant_id, user_principal_name),
         lambda message, configured: Invalid(message, UPN_FIELD),
     )
@@ -90,29 +90,44 @@ async def find_user(info: Info, user_principal_name: str) -> directory.Directory
     return found
 
 
-async def directory_users(
-    info: Info,
-    search: Annotated[
+async def _directory_users(reading: Reading, roots: Sequence[Any], asked: Asked) -> list[Any]:
+    """A search of the caller's directory (the field's guard let only role managers here)."""
+    try:
+        text, limit = _search_arguments(asked.args["search"], asked.args.get("first"))
+        users: Any = await _in_callers_directory(
+            reading.context,
+            lambda client, tenant_id: client.search_users(tenant_id, text, limit),
+            _query_refusal,
+        )
+    except ExpectedError as error:
+        users = error
+    return [users for _ in roots]
+
+
+SEARCH = Argument(
+    Annotated[
         str,
         strawberry.argument(
             description=f"The start of a word of the display name, mail or sign-in name, 1 to "
             f"{MAX_SEARCH_LENGTH} characters."
         ),
-    ],
-    first: Annotated[
+    ]
+)
+FIRST = Argument(
+    Annotated[
         int | None,
         strawberry.argument(
             description=f"How many at most, 1 to {MAX_DIRECTORY_USERS}; null: {DEFAULT_DIRECTORY_USERS}."
         ),
-    ] = DEFAULT_DIRECTORY_USERS,
-) -> list[DirectoryUser] | None:
-    """`Query.directoryUsers`: a search of the caller's directory, for Global and Account admins."""
-    require_role_manager(info)
-    text, limit = _search_arguments(search, first)
-    users = await _in_callers_directory(
-        info, lambda client, tenant_id: client.search_users(tenant_id, text, limit), _query_refusal
-    )
-    return [DirectoryUser.from_directory(user) for user in users]
+    ],
+    DEFAULT_DIRECTORY_USERS,
+)
+directory_users = batch(
+    _directory_users,
+    DIRECTORY_USERS,
+    guard=Guard(Action.MANAGE_ROLES),
+    arguments={"search": SEARCH, "first": FIRST},
+)
 
 
 def _search_arguments(search: str, first: int | None) -> tuple[str, int]:
@@ -127,12 +142,12 @@ def _search_arguments(search: str, first: int | None) -> tuple[str, int]:
 
 
 async def _in_callers_directory(
-    info: Info, call: Callable[[Directory, str], Awaitable[T]], refuse: Refusal
+    context: Context, call: Callable[[Directory, str], Awaitable[T]], refuse: Refusal
 ) -> T:
     """`call(graph, tenant_id)` for the caller's tenant; Graph's failures become `refuse(...)`."""
-    tenant_id = info.context.principal.tenant_id
+    tenant_id = context.principal.tenant_id
     try:
-        return await call(info.context.services.directory, tenant_id)
+        return await call(context.services.directory, tenant_id)
     except NotConfigured as error:
         raise refuse(str(error), False) from error
     except OutsideServiceError as error:

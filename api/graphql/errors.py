@@ -11,13 +11,11 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-import strawberry
 from graphql import GraphQLError
 
 from api.graphql.enums import described_enum
 from domain.access import Action, requirement
 from domain.database import is_unavailable
-from domain.errors import UserInputError
 
 
 class UserErrorCode(enum.Enum):
@@ -39,27 +37,6 @@ described_enum(
         "PREREQUISITE_MISSING": "Something must be done first (e.g. a payment or tax profile).",
     },
 )
-
-
-@strawberry.type(description="An expected failure of a mutation; nothing was written.")
-class UserError:
-    field: list[str] | None = strawberry.field(
-        description='Path to the input field at fault, e.g. ["input", "country"].'
-    )
-    message: str = strawberry.field(description="What went wrong, in English, for people.")
-    code: UserErrorCode = strawberry.field(description="What went wrong, for programs.")
-
-
-def user_errors(error: UserInputError) -> list[UserError]:
-    code = UserErrorCode(error.code)
-    return [
-        UserError(
-            field=["input", *problem.field] if problem.field is not None else None,
-            message=problem.message,
-            code=code,
-        )
-        for problem in error.problems
-    ]
 
 
 class ExpectedError(GraphQLError):

@@ -9,16 +9,18 @@ caller's token is no longer accepted.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import strawberry
 
-from api.graphql.loaders import Loaders
+from api.graphql.context import Context
+from api.graphql.declared import TYPES
+from api.graphql.fields import resolved
+from api.graphql.resolvers import reading
 from api.graphql.types import Enrollment, Info, Invitation
-from api.graphql.types.base import subscription_of
-from api.graphql.types.viewer import home_page_notices_of
+from api.graphql.types.viewer import notices
 from auth.errors import Unauthenticated
-from domain import model as models
-from domain.access import Action, Scope
+from domain.access import Action
 from domain.events import EnrollmentChanged, EventBus, InvitationsIssued
 from domain.fiscal import fiscal_year_of
 
@@ -39,45 +41,46 @@ async def _signed_in_again(info: Info) -> bool:
     return True
 
 
-def _fresh_loaders(info: Info) -> None:
-    # The connection lives long: nothing loaded for an earlier event may be shown for this one.
-    info.context.loaders = Loaders(info.context.services.sessions)
-
-
 async def _invitations_received(info: Info) -> AsyncGenerator[Invitation, None]:
+    context = info.context
     with _bus(info).subscribe() as events:
         # Subscribed first, then the snapshot: an invitation issued in between is not missed.
-        sent = {notice.id for notice in await home_page_notices_of(info)}
+        sent = {notice.id for notice in await _notices(context)}
         async for event in events:
             if not isinstance(event, InvitationsIssued):
                 continue
-            if event.fiscal_year != fiscal_year_of(info.context.clock.today()):
+            if event.fiscal_year != fiscal_year_of(context.clock.today()):
                 continue
             if not await _signed_in_again(info):
                 return
-            _fresh_loaders(info)
-            for notice in await home_page_notices_of(info):
+            # The connection lives long: nothing read for an earlier event may be shown for this one.
+            context.forget_read()
+            for notice in await _notices(context):
                 if notice.id not in sent:
                     sent.add(notice.id)
-                    yield Invitation.from_model(notice)
+                    yield Invitation(row=notice)
 
 
-async def _visible_enrollment(info: Info, enrollment_id: int) -> models.Enrollment | None:
-    """The enrollment when the caller may read it (a Global or Account admin of its organization, an
-    Incentives role covering it, an operator), decided after re-authenticating."""
-    loaders = info.context.loaders
-    enrollment = await loaders.enrollment.load(enrollment_id)
-    if enrollment is None:
+async def _notices(context: Context) -> list[Any]:
+    async with reading(context) as within:
+        return await notices(within, Action.INVITATION_NOTICES)
+
+
+async def _visible_enrollment(info: Info, enrollment_id: int) -> Any | None:
+    """The enrollment's row when the caller may see it (`Enrollment`'s guard), decided after
+    re-authenticating."""
+    declared = TYPES["Enrollment"]
+    assert declared.by_id is not None
+    async with reading(info.context) as within:
+        found = (await declared.by_id(within.source, [enrollment_id])).get(enrollment_id)
+    if found is None:
         return None
-    location = await loaders.location.load(enrollment.location_id)
-    assert location is not None, "foreign key"
     principal = info.context.principal
-    if not principal.is_operator and principal.organization_id not in (None, location.organization_id):
+    if not principal.is_operator and principal.organization_id not in (None, found.organization_id):
         return None  # another organization's: not worth re-reading the caller for
     if not await _signed_in_again(info):
         raise Unauthenticated("token no longer accepted")
-    scope = Scope(location.organization_id, location.id, enrollment.program_id)
-    return enrollment if info.context.principal.can(Action.READ_ENROLLMENT, scope) else None
+    return found if declared.visible(info.context, found) else None
 
 
 async def _enrollment_status_changed(info: Info) -> AsyncGenerator[Enrollment, None]:
@@ -85,28 +88,30 @@ async def _enrollment_status_changed(info: Info) -> AsyncGenerator[Enrollment, N
         async for event in events:
             if not isinstance(event, EnrollmentChanged):
                 continue
-            _fresh_loaders(info)
+            info.context.forget_read()
             try:
-                enrollment = await _visible_enrollment(info, event.id)
+                found = await _visible_enrollment(info, event.id)
             except Unauthenticated:
                 return
-            if enrollment is not None:
-                yield Enrollment.from_model(enrollment)
+            if found is not None:
+                yield Enrollment(row=found)
 
 
 @strawberry.type(description="Live events over the WebSocket (graphql-transport-ws).")
 class Subscription:
     """Live notifications: connect to /graphql with graphql-transport-ws, the token in connection_init."""
 
-    invitation_received: AsyncGenerator[Invitation, None] = subscription_of(
+    invitation_received: AsyncGenerator[Invitation, None] = resolved(
         _invitations_received,
         "Each new home-page notice of the caller, as `viewer.invitations` would list it, when the "
         "operator issues invitations.",
-        Action.INVITATION_NOTICES,
+        shows=Action.INVITATION_NOTICES,
+        kind=strawberry.subscription,
     )
-    enrollment_status_changed: AsyncGenerator[Enrollment, None] = subscription_of(
+    enrollment_status_changed: AsyncGenerator[Enrollment, None] = resolved(
         _enrollment_status_changed,
         "An enrollment the caller may see, after it was created or changed status; the status is "
         "shown as the caller would see it.",
-        Action.READ_ENROLLMENT,
+        shows=Action.READ_ENROLLMENT,
+        kind=strawberry.subscription,
     )

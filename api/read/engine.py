@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
@@ -36,16 +35,16 @@ from graphql.language import Visitor
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.graphql.context import Context
+from api.read.builders import Build, constant, dict_builder
 from api.read.collect import TYPENAME, Field, Plan, Selection
 from domain.queries.pages import RowReader, Source
 
 Path = tuple[str | int, ...]
 Handler = Callable[["Run", Field, list["Obj"]], Awaitable[None]]
-# A field's value read off its object's row alone; a factory makes it for one run and field (or
-# says None: not for these arguments or this selection).
+# A field's value read off its object's row alone; a factory makes it for a field of a plan (or
+# says None: not for these arguments or this selection). What it makes holds nothing of the run.
 Local = Callable[[Any], Any]
 LocalFactory = Callable[["Run", Field], Local | None]
-Build = Callable[[Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -99,11 +98,10 @@ class Run:
     model: ReadModel
     # Where the read model's row statements run: the driver (`adapters.driver_reads`), else the session.
     rows: RowReader | None = None
+    # The data is written out by orjson (the lane), so it may hold JSON the database built
+    # (`orjson.Fragment`); graphql-core's path writes it with the json module, which may not.
+    writes_json: bool = False
     errors: list[GraphQLError] = field(default_factory=list)
-    # This run's own builders (those that may hold what the run knows), and whether the one
-    # being composed may.
-    _builders: dict[tuple[str, int], Build | None] = field(default_factory=dict)
-    _holds_run: bool = False
     _memos: dict[Hashable, Any] = field(default_factory=dict)
 
     @property
@@ -169,47 +167,33 @@ class Run:
 
     def builder(self, runtime: GraphQLObjectType, selection: Selection | None) -> Build | None:
         """One function from a row to this selection's dict, when every field is read off the row
-        alone; else None. Composed once per run when a field's getter may hold what the run knows
-        (the caller, today), else once per plan and these @skip/@include values (`lasting`)."""
+        alone; else None. Composed once per plan, type, selection and @skip/@include values: the
+        getters hold nothing of a run (what depends on the caller they read through `current_run`)."""
         if selection is None:
             return None
         kept = self.plan.builders
-        planwide = (runtime.name, id(selection), self.plan.directive_key(self.variables))
-        if planwide in kept:
-            return kept[planwide]
-        key = (runtime.name, id(selection))
-        if key in self._builders:
-            self._holds_run = True  # only builders that hold the run are kept here
-            return self._builders[key]
-        outer, self._holds_run = self._holds_run, False
-        try:
-            built = self._compose(runtime, selection)
-            holds_run = self._holds_run
-        finally:
-            self._holds_run = outer
-        if holds_run:
-            self._builders[key] = built
-            self._holds_run = True
-        elif len(kept) < MAX_BUILDERS_PER_PLAN:
-            kept[planwide] = built
+        key = (runtime.name, id(selection), self.plan.directive_key(self.variables))
+        if key in kept:
+            return kept[key]
+        built = self._compose(runtime, selection)
+        if len(kept) < MAX_BUILDERS_PER_PLAN:
+            kept[key] = built
         return built
 
     def _compose(self, runtime: GraphQLObjectType, selection: Selection) -> Build | None:
         getters: list[tuple[str, Local]] = []
         for asked in selection.fields_for(runtime, self.variables):
             if asked.name == TYPENAME:
-                getters.append((asked.key, _constant(runtime.name)))
+                getters.append((asked.key, constant(runtime.name)))
                 continue
             factory = self.model.locals.get((runtime.name, asked.name))
             if factory is None or asked.definition is None:
                 return None
-            if not getattr(factory, LASTING, False):
-                self._holds_run = True  # a factory not marked `lasting` may hold anything of the run
             get = factory(self, asked)
             if get is None:
                 return None
             getters.append((asked.key, get))
-        return _builder(len(getters))(*(item for pair in getters for item in pair))
+        return dict_builder(len(getters))(*(item for pair in getters for item in pair))
 
     def arguments(self, asked: Field) -> Mapping[str, Any]:
         """The field's coerced arguments (defaults applied; absent optional ones left out). Those
@@ -248,8 +232,9 @@ _UNKNOWN: Mapping[str, Any] = MappingProxyType({})
 
 T = TypeVar("T")
 _MISSING: Any = object()
-# The run being executed in this task (`current_run`): getters of builders kept with the plan read
-# what belongs to one run through it.
+# The run being executed in this task (`current_run`). A builder is kept with its plan and shared by
+# its runs, so a getter that depends on who asks (the status each caller is shown) reads the run it
+# is called for through this, rather than each run composing builders of its own.
 _RUNNING: ContextVar[Run] = ContextVar("planned_run")
 
 
@@ -258,31 +243,7 @@ def current_run() -> Run:
     return _RUNNING.get()
 
 
-LASTING = "lasting_local"
 MAX_BUILDERS_PER_PLAN = 256  # @skip/@include values are the client's: at most this many kept
-
-
-def lasting(factory: LocalFactory) -> LocalFactory:
-    """Marks a factory whose getter holds nothing of the run but builders it takes from
-    `Run.builder` (which says when those hold the run): not the caller, not the variables, not
-    anything the run collects. Builders made only of such getters are kept with the plan."""
-    setattr(factory, LASTING, True)
-    return factory
-
-
-@lru_cache(maxsize=64)
-def _builder(size: int) -> Callable[..., Build]:
-    """A maker of builders of `size` keys: `make(k0, g0, k1, g1, ...)` is `row -> {k0: g0(row), ...}`
-    written out (a dict display is faster than a comprehension over pairs, and runs for every row).
-    The generated source names only its parameters: keys and getters are values, never code."""
-    names = [(f"k{index}", f"g{index}") for index in range(size)]
-    parameters = ", ".join(name for pair in names for name in pair)
-    entries = ", ".join(f"{key}: {get}(row)" for key, get in names)
-    source = f"def make({parameters}):\n    def build(row):\n        return {{{entries}}}\n    return build\n"
-    namespace: dict[str, Any] = {}
-    exec(source, namespace)  # noqa: S102 - the source above, made of generated names only
-    make: Callable[..., Build] = namespace["make"]
-    return make
 
 
 def _reads_variables(node: FieldNode) -> bool:
@@ -304,7 +265,3 @@ def returned_type(asked: Field) -> GraphQLObjectType:
     named = get_named_type(asked.definition.type)
     assert isinstance(named, GraphQLObjectType)
     return named
-
-
-def _constant(value: Any) -> Local:
-    return lambda row: value

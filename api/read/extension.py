@@ -15,14 +15,14 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, get_operation_ast
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from api.graphql.context import Context
 from api.read.collect import Plan
-from api.read.engine import Run, Unplannable
-from api.read.model import read_model
+from api.read.derived import read_model
+from api.read.engine import ReadModel, Run, Unplannable
 from domain.database import is_unavailable
 
 logger = logging.getLogger("incentives.read")
@@ -38,8 +38,14 @@ class Plans:
     def __init__(self, capacity: int = MAX_PLANS) -> None:
         self._plans: OrderedDict[tuple[str, str | None], Plan | object] = OrderedDict()
         self._capacity = capacity
-        self.model = read_model()
+        self._model: ReadModel | None = None
         self.answered = 0  # queries answered by the planned path (the rest went to graphql-core)
+
+    def model(self, schema: GraphQLSchema) -> ReadModel:
+        """The read model of the schema (the plans'), derived at the first plan."""
+        if self._model is None:
+            self._model = read_model(schema)
+        return self._model
 
     def get(self, key: tuple[str, str | None]) -> Plan | object | None:
         found = self._plans.get(key)
@@ -100,7 +106,7 @@ async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | 
     if not isinstance(variables, VariableValues):
         return None  # graphql-core reports the variables' errors
     async with context.services.reads() as session:
-        run = Run(plan, variables, context, lambda: session, plans.model)
+        run = Run(plan, variables, context, lambda: session, plans.model(plan.schema))
         data = await executed(plans, key, run)
     if data is None:
         return None

@@ -1,104 +1,115 @@
-"""Pages of enrollments as JSON that PostgreSQL builds, for the planned read on the driver.
+"""Pages as JSON the database builds, for a paged field whose selection it can write in SQL.
 
-When the selection of `Location.enrollments` asks only for its edges, their nodes and cursors,
-and fields of the enrollment and its program that SQL can compute (the status each caller sees
-included, rule 8), one statement returns each location's page as a JSON array: Python builds no
-row, dict or status for any enrollment, and the array goes into the answer as it came
-(`orjson.Fragment`). Anything else is answered from rows as before.
+When the selection of a connection asks only for its edges, their cursors and nodes, and fields
+whose declarations have a SQL form (a column, a computed field with a SQL twin such as the status
+each caller is shown, an object joined into the row), one statement returns each parent's page as
+a JSON array: Python builds no row, dict or status for any item, and the array goes into the answer
+as it came (`orjson.Fragment`). Anything else is answered from rows. Both PostgreSQL and SQLite
+build it (`domain.queries.json_sql`).
 
-    found = enrollment_json(run, asked)      # None: not a selection this answers
-    item, shape = found.item, found.shape    # the SQL of one edge, and what it depends on
+    Location.enrollments = paged(..., json=JsonPages(read_enrollment_json_pages))
 
 Keys are the response keys (aliases) in the selection's order, values as the general executor
-gives them: the differential tests compare the two on PostgreSQL.
+gives them: the differential tests compare the two on both databases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, Integer, Text, bindparam, func, literal, not_
+import orjson
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_named_type,
+)
+from sqlalchemy import ColumnElement, Text, literal
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.sql import ColumnElement
+from strawberry.types.field import StrawberryField
 
-from api.graphql.pagination import CURSOR_PREFIX
+from api.graphql.declared import Asked, Column, Computed, Declared, Joined
 from api.read.collect import TYPENAME, Field
-from api.read.engine import Run, returned_type
-from domain.access import Coverage
-from domain.queries.enrollments import covered
-from domain.shown_status import shown_status_sql, tax_profile_lapsed_sql
-from domain.vocabulary import ProgramStatus
+from api.read.engine import Obj, Run, returned_type
+from domain.access import Action, Coverage
+from domain.fiscal import fiscal_year_of
+from domain.queries.json_sql import date_text, json_bool, json_object
+from domain.queries.pages import JsonPage, Source
 
 Columns = Any  # a subquery's column collection
-Expression = Callable[[Columns, Coverage], ColumnElement[Any]]
-# One key of a JSON object: (response key, field name, its Expression or a nested object's parts).
+Coverages = Mapping[Action, Coverage]
+# One key of a JSON object: (response key, field name, its SQL, or a nested object's parts).
 Part = tuple[str, str, Any]
-
-
-def _global_id(prefix: str, key: Callable[[Columns], ColumnElement[Any]]) -> Expression:
-    """base64url of `prefix` and the key, unpadded: `to_global_id` and `encode_cursor` in SQL."""
-
-    def expression(c: Columns, detail: Coverage) -> ColumnElement[Any]:
-        text = literal(prefix, Text).concat(sql_cast(key(c), Text))
-        encoded = func.encode(func.convert_to(text, literal("UTF8", Text)), literal("base64", Text))
-        urlsafe = func.translate(encoded, literal("+/", Text), literal("-_", Text))
-        return func.rtrim(urlsafe, literal("=", Text))
-
-    return expression
-
-
-def _status(c: Columns, detail: Coverage) -> ColumnElement[Any]:
-    """The status the row shows a caller whose detail coverage is `detail` (rule 8)."""
-    lapsed = tax_profile_lapsed_sql(
-        c.status,
-        c.fiscal_year,
-        c.tax_expires_on,
-        today=bindparam("today", type_=Date),
-        current_year=bindparam("current_year", type_=Integer),
-    )
-    return shown_status_sql(
-        c.status,
-        program_active=c.program__status.is_not_distinct_from(ProgramStatus.ACTIVE),
-        sees_detail=covered(detail, c.location_id, c.program_id),
-        tax_profile_valid=not_(lapsed),
-    )
-
-
-def _column(name: str) -> Expression:
-    return lambda c, detail: c[name]
-
-
-ENROLLMENT: dict[str, Expression] = {
-    "id": _global_id("Enrollment:", lambda c: c.id),
-    "fiscalYear": _column("fiscal_year"),
-    "status": _status,
-    "earningsStartDate": lambda c, detail: func.to_char(c.earnings_start_date, literal("YYYY-MM-DD", Text)),
-}
-PROGRAM: dict[str, Expression] = {
-    "id": _global_id("IncentiveProgram:", lambda c: c.program__id),
-    "code": _column("program__code"),
-    "name": _column("program__name"),
-    "status": lambda c, detail: sql_cast(c.program__status, Text),
-}
-CURSOR = _global_id(CURSOR_PREFIX, lambda c: c.id)
-# What an edge may ask: a field's Expression, or a nested object's own Spec.
-Spec = dict[str, Any]
-EDGE: Spec = {"cursor": CURSOR, "node": {**ENROLLMENT, "program": PROGRAM}}
+ReadJson = Callable[
+    [
+        Source,
+        list[int],
+        Asked,
+        Coverage,
+        Callable[[Columns], ColumnElement[Any]],
+        Hashable,
+        Mapping[str, Any],
+    ],
+    Awaitable[Mapping[int, JsonPage]],
+]
 
 
 @dataclass(frozen=True)
-class JsonConnection:
-    """How to answer one `Location.enrollments` field with JSON pages."""
+class JsonPages:
+    """How a paged source reads pages as JSON: `read(source, parent ids, asked, coverage of what it
+    shows, item, item's shape, parameters)`, parents of one coverage at a time."""
 
-    outer: list[tuple[str, str | None]]  # the connection's keys: (key, typename) or (edges key, None)
-    item: Callable[[Columns, Coverage], ColumnElement[Any]]
-    shape: Hashable
+    read: ReadJson
+
+    async def answer(self, run: Run, asked: Field, objs: list[Obj], with_page: Asked) -> bool:
+        """Answer the field for these objects as JSON pages; False when its selection cannot be."""
+        if not run.writes_json:
+            return False
+        planned = _plan(run, asked)
+        if planned is None:
+            return False
+        outer, parts, needs = planned
+        principal = run.context.principal
+        assert with_page.shows is not None
+        groups: dict[tuple[Coverage, tuple[Coverage, ...]], list[Obj]] = {}
+        keys: dict[int, tuple[Coverage, tuple[Coverage, ...]]] = {}
+        for obj in objs:
+            organization_id = obj.row.organization_id
+            key = keys.get(organization_id)
+            if key is None:
+                key = keys[organization_id] = (
+                    principal.coverage(with_page.shows, organization_id),
+                    tuple(principal.coverage(action, organization_id) for action in needs),
+                )
+            groups.setdefault(key, []).append(obj)
+        today = run.context.today()
+        values = {"today": today, "current_year": fiscal_year_of(today)}
+        for (coverage, detail), group in groups.items():
+            coverages = dict(zip(needs, detail, strict=True))
+
+            def item(columns: Columns, coverages: Coverages = coverages) -> ColumnElement[Any]:
+                return _build(parts, columns, coverages)
+
+            shape = (_shape(parts), detail)
+            pages = await self.read(
+                run.source, [obj.row.id for obj in group], with_page, coverage, item, shape, values
+            )
+            for obj in group:
+                page = pages[obj.row.id]
+                obj.out[asked.key] = {
+                    key: orjson.Fragment(page.items) if typename is None else typename
+                    for key, typename in outer
+                }
+        return True
 
 
-def enrollment_json(run: Run, asked: Field) -> JsonConnection | None:
-    """The JSON plan of this `Location.enrollments` field, or None."""
+def _plan(
+    run: Run, asked: Field
+) -> tuple[list[tuple[str, str | None]], list[Part], tuple[Action, ...]] | None:
+    """The connection's keys, an edge's parts, and the actions its SQL needs coverage of; or None."""
     if asked.selection is None:
         return None
     connection = returned_type(asked)
@@ -112,48 +123,104 @@ def enrollment_json(run: Run, asked: Field) -> JsonConnection | None:
             edge = found
         else:
             return None
-    if edge is None or edge.selection is None:
+    if edge is None:
         return None
-    parts = _object(run, edge, EDGE)
-    if parts is None:
+    needs: list[Action] = []
+    parts = _object(run, edge, "", needs)
+    return None if parts is None else (outer, parts, tuple(dict.fromkeys(needs)))
+
+
+def _declaration(type_: GraphQLObjectType, name: str) -> tuple[Declared, GraphQLField] | None:
+    definition = type_.fields.get(name)
+    field_ = None if definition is None else (definition.extensions or {}).get("strawberry-definition")
+    declared = field_.metadata.get("declared") if isinstance(field_, StrawberryField) else None
+    if not isinstance(declared, Declared) or declared.guard is not None:
         return None
-
-    def item(c: Columns, detail: Coverage) -> ColumnElement[Any]:
-        return _build(parts, c, detail)
-
-    return JsonConnection(outer, item, _shape(parts))
+    assert definition is not None
+    return declared, definition
 
 
-def _object(run: Run, asked: Field, spec: Spec) -> list[Part] | None:
-    """The parts of an object's JSON for its selection, or None when `spec` lacks a field of it."""
+def _object(run: Run, asked: Field, prefix: str, needs: list[Action]) -> list[Part] | None:
+    """The parts of an object's JSON for its selection (its columns named `<prefix><column>`), or
+    None when a field of it has no SQL form."""
     if asked.selection is None:
         return None
     type_ = returned_type(asked)
     parts: list[Part] = []
     for found in asked.selection.fields_for(type_, run.variables):
         if found.name == TYPENAME:
-            parts.append((found.key, type_.name, _constant(type_.name)))
+            parts.append((found.key, TYPENAME, _constant(type_.name)))
             continue
-        value = spec.get(found.name)
-        if isinstance(value, dict):
-            nested = _object(run, found, value)
+        declared = _declaration(type_, found.name)
+        if declared is None:
+            return None
+        source, definition = declared[0].source, declared[1]
+        if isinstance(source, Joined):
+            nested = _object(run, found, prefix + source.prefix, needs)
             if nested is None:
                 return None
             parts.append((found.key, found.name, nested))
-        elif value is not None:
-            parts.append((found.key, found.name, value))
-        else:
+            continue
+        sql = _leaf_sql(source, definition, prefix, str(_python_name(definition, found.name)), needs)
+        if sql is None:
             return None
+        parts.append((found.key, found.name, sql))
     return parts
 
 
-def _build(parts: list[Part], c: Columns, detail: Coverage) -> ColumnElement[Any]:
-    arguments: list[Any] = []
+def _python_name(definition: GraphQLField, name: str) -> str:
+    field_ = (definition.extensions or {}).get("strawberry-definition")
+    return str(field_.python_name) if isinstance(field_, StrawberryField) else name
+
+
+def _leaf_sql(
+    source: Any, definition: GraphQLField, prefix: str, python_name: str, needs: list[Action]
+) -> Any:
+    if isinstance(source, Computed) and source.sql is not None:
+        twin = source.sql
+        needs.extend(source.sql_needs)
+        return lambda c, coverages: twin(_Prefixed(c, prefix), coverages)
+    if isinstance(source, Column):
+        name = prefix + (source.name or python_name)
+        write = _write(definition)
+        return None if write is None else (lambda c, coverages: write(c[name]))
+    return None
+
+
+def _write(definition: GraphQLField) -> Callable[[ColumnElement[Any]], ColumnElement[Any]] | None:
+    """A leaf column as JSON writes it (as graphql-core would serialize it); None: not in SQL."""
+    named = get_named_type(definition.type)
+    if isinstance(named, GraphQLEnumType):
+        return lambda column: sql_cast(column, Text)
+    if isinstance(named, GraphQLScalarType):
+        if named.name in ("String", "Int", "ID"):
+            return lambda column: column
+        if named.name == "Boolean":
+            return json_bool
+        if named.name == "Date":
+            return date_text
+    return None
+
+
+class _Prefixed:
+    """A joined table's columns of a row, by their own names: `c.code` is `c.program__code`."""
+
+    def __init__(self, columns: Columns, prefix: str) -> None:
+        self._columns, self._prefix = columns, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._columns[self._prefix + name]
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[self._prefix + name]
+
+
+def _build(parts: list[Part], c: Columns, coverages: Coverages) -> ColumnElement[Any]:
+    pairs: list[Any] = []
     for key, _, value in parts:
-        arguments.append(literal(key, Text))
-        arguments.append(_build(value, c, detail) if isinstance(value, list) else value(c, detail))
-    built: ColumnElement[Any] = func.json_build_object(*arguments)
-    return built
+        pairs.append(literal(key, Text))
+        pairs.append(_build(value, c, coverages) if isinstance(value, list) else value(c, coverages))
+    return json_object(*pairs)
 
 
 def _shape(parts: list[Part]) -> Hashable:
@@ -163,5 +230,5 @@ def _shape(parts: list[Part]) -> Hashable:
     )
 
 
-def _constant(value: str) -> Expression:
-    return lambda c, detail: literal(value, Text)
+def _constant(value: str) -> Callable[[Columns, Coverages], ColumnElement[Any]]:
+    return lambda c, coverages: literal(value, Text)

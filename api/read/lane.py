@@ -31,7 +31,6 @@ from api.graphql import errors
 from api.graphql.admission import ADMITTED, Admitted, caller_of, cost_extension
 from api.graphql.context import Context
 from api.graphql.limits import cost_of
-from api.graphql.loaders import Loaders
 from api.read.collect import Plan
 from api.read.engine import Run
 from api.read.extension import Plans, executed
@@ -87,7 +86,6 @@ class Lane:
             request_id=request.state.request_id,
             principal=principal,
             services=services,
-            loaders=Loaders(services.sessions),
             request=request,
         )
         made: list[AsyncSession] = []
@@ -99,7 +97,15 @@ class Lane:
 
         try:
             async with driver_reads(services.engine) as driver:
-                run = Run(plan, coerced, context, session, self._plans.model, rows=driver)
+                run = Run(
+                    plan,
+                    coerced,
+                    context,
+                    session,
+                    self._plans.model(plan.schema),
+                    rows=driver,
+                    writes_json=True,
+                )
                 try:
                     data = await executed(self._plans, key, run)
                 finally:

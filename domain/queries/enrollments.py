@@ -33,7 +33,6 @@ from domain.queries.pages import (
     JsonPage,
     Page,
     PageArgs,
-    RowReader,
     Rows,
     Source,
     Where,
@@ -41,9 +40,7 @@ from domain.queries.pages import (
     counts_by_parent,
     json_pages_by_parent,
     json_pages_statement,
-    page_of,
     page_shape,
-    pages_by_parent,
     row_page,
     row_pages_by_parent,
     rows_by_ids,
@@ -77,19 +74,6 @@ def _location_conditions(coverage: Coverage, fiscal_year: Any) -> list[ColumnEle
     if fiscal_year is not None:
         conditions.append(Enrollment.fiscal_year == fiscal_year)
     return conditions
-
-
-async def enrollment_pages_by_location(
-    session: AsyncSession,
-    location_ids: Iterable[int],
-    args: PageArgs,
-    *,
-    coverage: Coverage,
-    fiscal_year: int | None = None,
-) -> dict[int, Page[Enrollment]]:
-    """The same page of each location's visible enrollments, in one statement."""
-    conditions = _location_conditions(coverage, fiscal_year)
-    return await pages_by_parent(session, Enrollment, Enrollment.location_id, location_ids, args, *conditions)
 
 
 async def enrollment_counts_by_location(
@@ -152,7 +136,8 @@ async def enrollment_row_pages_by_location(
     coverage: Coverage,
     fiscal_year: int | None = None,
 ) -> dict[int, Page[Row[Any]]]:
-    """`enrollment_pages_by_location` as `ENROLLMENT_ROWS`, in one statement."""
+    """The same page of each location's enrollments that `coverage` reaches (of one fiscal year,
+    or all), as `ENROLLMENT_ROWS`, in one statement."""
     where = _by_location(coverage, fiscal_year)
     return await row_pages_by_parent(
         session, ENROLLMENT_ROWS, Enrollment.__table__.c.location_id, location_ids, args, where
@@ -169,7 +154,7 @@ def _by_location(coverage: Coverage, fiscal_year: int | None) -> Where:
 
 
 async def enrollment_json_pages_by_location(
-    reader: RowReader,
+    source: Source,
     location_ids: Iterable[int],
     args: PageArgs,
     *,
@@ -179,7 +164,7 @@ async def enrollment_json_pages_by_location(
     item_shape: Hashable,
     values: Mapping[str, Any],
 ) -> dict[int, JsonPage]:
-    """`enrollment_row_pages_by_location`, each location's page as JSON that PostgreSQL builds:
+    """`enrollment_row_pages_by_location`, each location's page as JSON that the database builds:
     `item` makes one enrollment's JSON of `ENROLLMENT_ROWS`' columns (the same SQL for the same
     `item_shape`), `values` its parameters."""
     where = _by_location(coverage, fiscal_year)
@@ -188,7 +173,7 @@ async def enrollment_json_pages_by_location(
         ("json pages", page_shape(args), where.shape, item_shape),
         lambda: json_pages_statement(ENROLLMENT_ROWS, location, args, where, item),
     )
-    return await json_pages_by_parent(reader, statement, location_ids, args, where, values)
+    return await json_pages_by_parent(source, statement, location_ids, args, where, values)
 
 
 async def enrollment_rows_by_id(session: Source, ids: Iterable[int]) -> dict[int, Row[Any]]:
@@ -198,7 +183,7 @@ async def enrollment_rows_by_id(session: Source, ids: Iterable[int]) -> dict[int
 async def all_enrollment_rows_page(
     session: Source, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
 ) -> Page[Row[Any]]:
-    """`all_enrollments_page` as `ENROLLMENT_ROWS`."""
+    """A page of every enrollment (shown to an operator as `status`, when given), as `ENROLLMENT_ROWS`."""
     where = Where(shape=("all enrollments", status, today), build=lambda: [shown_status_is(status, today)])
     return await row_page(session, ENROLLMENT_ROWS, args, where)
 
@@ -230,12 +215,6 @@ def shown_status_is(status: EnrollmentStatus | None, today: date | None = None) 
     return shown_as_sql(
         status, Enrollment.status, program_active=~discontinued, sees_detail=True, tax_profile_valid=~lapsed
     )
-
-
-async def all_enrollments_page(
-    session: AsyncSession, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
-) -> Page[Enrollment]:
-    return await page_of(session, Enrollment, args, shown_status_is(status, today))
 
 
 async def all_enrollments_count(

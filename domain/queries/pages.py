@@ -24,27 +24,25 @@ from sqlalchemy import (
     Select,
     SQLColumnExpression,
     Subquery,
-    Text,
     and_,
     any_,
     bindparam,
-    cast,
     func,
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from domain.model import Base
+from domain.queries.json_sql import json_array
 
-M = TypeVar("M", bound=Base)
 T = TypeVar("T")
 
 
@@ -145,46 +143,6 @@ def _bound_values(args: PageArgs) -> dict[str, int]:
 def page_shape(args: PageArgs) -> Hashable:
     """What of `args` changes a statement's SQL (not the values of its parameters)."""
     return (args.reading_down, args.descending, args.after is None, args.before is None)
-
-
-async def page_of(
-    session: AsyncSession,
-    model: type[M],
-    args: PageArgs,
-    *conditions: ColumnElement[bool],
-) -> Page[M]:
-    """One page of `model` rows meeting `conditions`, keyed on `model.id`."""
-    key: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    order = key.desc() if args.reading_down else key.asc()
-    statement = (
-        select(model)
-        .where(_between(key, args.after, args.before, args.descending), *conditions)
-        .order_by(order)
-        .limit(args.first + 1)
-    )
-    rows = (await session.execute(statement)).scalars().all()
-    return args.cut(rows)
-
-
-async def pages_by_parent(
-    session: AsyncSession,
-    model: type[M],
-    parent: InstrumentedAttribute[int],
-    parent_ids: Iterable[int],
-    args: PageArgs,
-    *conditions: ColumnElement[bool],
-    joins: Sequence[tuple[Any, ColumnElement[bool]]] = (),
-) -> dict[int, Page[M]]:
-    """The same page for each parent, in ONE statement (ROW_NUMBER per parent; SQLite and PostgreSQL)."""
-    ids = sorted(set(parent_ids))
-    key: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
-    inner = _ranked(select(model), key, parent, ids, args, args.after, args.before, conditions, joins)
-    row = aliased(model, inner)
-    statement = select(row).where(inner.c.rank <= args.first + 1).order_by(inner.c.rank)
-    grouped: dict[int, list[M]] = defaultdict(list)
-    for item in (await session.execute(statement)).scalars():
-        grouped[getattr(item, parent.key)].append(item)
-    return {parent_id: args.cut(grouped.get(parent_id, [])) for parent_id in ids}
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,7 +262,7 @@ async def row_pages_by_parent(
     args: PageArgs,
     where: Where = EVERYWHERE,
 ) -> dict[int, Page[Row[Any]]]:
-    """`pages_by_parent` as plain rows: the same page of each parent's rows, in ONE statement."""
+    """The same page of each parent's rows, in ONE statement (ROW_NUMBER per parent)."""
     ids = sorted(set(parent_ids))
 
     def build() -> Select[Any]:
@@ -336,22 +294,26 @@ def json_pages_statement(
     where: Where,
     item: Callable[[Any], ColumnElement[Any]],
 ) -> Select[Any]:
-    """`row_pages_by_parent`'s statement, each parent's page aggregated by PostgreSQL into one JSON
+    """`row_pages_by_parent`'s statement, each parent's page aggregated by the database into one JSON
     array of `item(columns)` (in the list's order), with the count that tells whether more follow.
     Parameters: `ids`, `limit` (`first + 1`), `first`, `after`/`before` as `row_pages_by_parent`."""
-    inner = _ranked_pages(rows, parent, args, where)
-    order = inner.c.rank.desc() if args.backward else inner.c.rank.asc()
-    items = func.json_agg(aggregate_order_by(item(inner.c), order)).filter(inner.c.rank <= bindparam("first"))
-    return (
-        # The array as PostgreSQL wrote it (its text), not parsed into Python.
-        select(inner.c[parent.key], cast(items, Text).label("items"), func.count().label("read"))
-        .where(inner.c.rank <= bindparam("limit"))
-        .group_by(inner.c[parent.key])
+    ranked = _ranked_pages(rows, parent, args, where)
+    order = ranked.c.rank.desc() if args.backward else ranked.c.rank.asc()
+    # Ordered for SQLite, whose aggregate takes the rows in the order they come (`json_sql`).
+    inner = select(ranked).where(ranked.c.rank <= bindparam("limit")).order_by(ranked.c[parent.key], order)
+    page = inner.subquery()
+    items = json_array(
+        item(page.c),
+        page.c.rank.desc() if args.backward else page.c.rank.asc(),
+        page.c.rank <= bindparam("first"),
+    )
+    return select(page.c[parent.key], items.label("items"), func.count().label("read")).group_by(
+        page.c[parent.key]
     )
 
 
 async def json_pages_by_parent(
-    reader: RowReader,
+    source: Source,
     statement: Select[Any],
     parent_ids: Iterable[int],
     args: PageArgs,
@@ -362,7 +324,7 @@ async def json_pages_by_parent(
     `values` for parameters of its items."""
     ids = sorted(set(parent_ids))
     values = {**(values or {}), **where.values, "ids": ids, "first": args.first, **_bound_values(args)}
-    found = {row[0]: row for row in await reader.rows(statement, values)}
+    found = {row[0]: row for row in await _rows(source, statement, values)}
     pages = {}
     for parent_id in ids:
         row = found.get(parent_id)
@@ -373,7 +335,7 @@ async def json_pages_by_parent(
 
 
 async def row_page(session: Source, rows: Rows, args: PageArgs, where: Where = EVERYWHERE) -> Page[Row[Any]]:
-    """`page_of` as plain rows."""
+    """One page of the rows meeting `where`, keyed on the table's `id`."""
 
     def build() -> Select[Any]:
         key = rows.table.c.id
@@ -387,31 +349,15 @@ async def row_page(session: Source, rows: Rows, args: PageArgs, where: Where = E
 
 
 def _ranked_pages(rows: Rows, parent: KeyedColumnElement[Any], args: PageArgs, where: Where) -> Subquery:
-    """The rows of the pages of the parents given as `ids`, ranked (parameters as `row_pages_by_parent`)."""
-    after, before = _bound(args.after, "after"), _bound(args.before, "before")
-    ids = InIds(parent, "ids")
-    return _ranked(rows.select(), rows.table.c.id, parent, ids, args, after, before, where.build(), ())
-
-
-def _ranked(
-    query: Select[Any],
-    key: SQLColumnExpression[int],
-    parent: SQLColumnExpression[int],
-    ids: list[int] | InIds,
-    args: PageArgs,
-    after: Bound,
-    before: Bound,
-    conditions: Sequence[ColumnElement[bool]],
-    joins: Sequence[tuple[Any, ColumnElement[bool]]],
-) -> Subquery:
-    """The rows of the parents' pages, each with its rank within its parent (1 = first read, the
-    last of the list when paging backward)."""
+    """The rows of the pages of the parents given as `ids`, each with its rank within its parent
+    (1 = first read, the last of the list when paging backward); parameters as `row_pages_by_parent`."""
+    key = rows.table.c.id
     order = key.desc() if args.reading_down else key.asc()
-    ranked = query.add_columns(func.row_number().over(partition_by=parent, order_by=order).label("rank"))
-    for target, on in joins:
-        ranked = ranked.join(target, on)
-    among = ids if isinstance(ids, InIds) else parent.in_(ids)
-    return ranked.where(among, _between(key, after, before, args.descending), *conditions).subquery()
+    ranked = rows.select().add_columns(
+        func.row_number().over(partition_by=parent, order_by=order).label("rank")
+    )
+    between = _between(key, _bound(args.after, "after"), _bound(args.before, "before"), args.descending)
+    return ranked.where(InIds(parent, "ids"), between, *where.build()).subquery()
 
 
 async def count_of(session: AsyncSession, model: type[Base], *conditions: ColumnElement[bool]) -> int:
@@ -421,14 +367,15 @@ async def count_of(session: AsyncSession, model: type[Base], *conditions: Column
 
 async def counts_by_parent(
     session: AsyncSession,
-    parent: InstrumentedAttribute[int],
+    parent: InstrumentedAttribute[int] | KeyedColumnElement[int],
     parent_ids: Iterable[int],
     *conditions: ColumnElement[bool],
     joins: Sequence[tuple[Any, ColumnElement[bool]]] = (),
 ) -> dict[int, int]:
     """How many rows each parent has (0 included), in one grouped statement."""
     ids = sorted(set(parent_ids))
-    statement: Select[int, int] = select(parent, func.count()).select_from(parent.class_)
+    table = parent.class_ if isinstance(parent, InstrumentedAttribute) else parent.table
+    statement: Select[int, int] = select(parent, func.count()).select_from(table)
     for target, on in joins:
         statement = statement.join(target, on)
     statement = statement.where(parent.in_(ids), *conditions).group_by(parent)

@@ -48,7 +48,6 @@ from adapters.events import InProcessBus
 from api.composition import Services
 from api.graphql.context import Context
 from api.graphql.ids import to_global_id
-from api.graphql.loaders import Loaders
 from api.graphql.pagination import encode_cursor
 from api.graphql.schema import build_schema
 from api.read.extension import Plans
@@ -489,8 +488,7 @@ async def _lane_answer(
 async def _answer(
     schema: strawberry.Schema, services: Services, principal: Principal, document: str, variables: Json
 ) -> Json:
-    loaders = Loaders(services.sessions)
-    context = Context(request_id="differential", principal=principal, services=services, loaders=loaders)
+    context = Context(request_id="differential", principal=principal, services=services)
     result = await schema.execute(document, variable_values=variables, context_value=context)
     body: Json = json.loads(json.dumps(process_result(result)))
     return body

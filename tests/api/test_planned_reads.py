@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.graphql.context import Context
-from api.graphql.loaders import Loaders
 from auth.authenticate import Authenticator, Callers
 from auth.principal import Identity
 from tests.api.differential import (
@@ -111,7 +110,7 @@ async def test_the_dashboard_costs_at_most_three_statements_sign_in_included(
 
     async def dashboard() -> Json:
         principal = await authenticator.principal_for(["Bearer token"])
-        context = Context(request_id="d", principal=principal, services=services, loaders=Loaders(sessions))
+        context = Context(request_id="d", principal=principal, services=services)
         return (await PLANNED.execute(document, context_value=context)).data or {}
 
     await dashboard()  # the caller's first request reads (and remembers) who they are

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.model import Location
-from domain.queries.pages import PageArgs, Rows, page_of, pages_by_parent, row_page, row_pages_by_parent
+from domain.queries.pages import PageArgs, Rows, row_page, row_pages_by_parent
 from tests.integration.statements import counted_statements
 from tests.support.world import World
 
@@ -22,17 +22,11 @@ async def five_locations(world: World) -> tuple[int, list[int]]:
 async def both_pages(
     sessions: async_sessionmaker[AsyncSession], org_id: int, args: PageArgs
 ) -> tuple[list[int], bool, bool]:
-    """The page as models and as plain rows, which must agree: (ids, has_previous, has_next)."""
+    """The page of the organization's locations: (ids, has_previous, has_next)."""
     async with sessions() as session:
-        models = await page_of(session, Location, args, Location.organization_id == org_id)
+        # the world holds this organization's locations only, so the unfiltered rows are its page
         rows = await row_page(session, LOCATIONS, args)
-    # the world holds this organization's locations only, so the unfiltered rows are the same page
-    assert ([row.id for row in rows.items], rows.has_previous, rows.has_next) == (
-        [item.id for item in models.items],
-        models.has_previous,
-        models.has_next,
-    )
-    return [item.id for item in models.items], models.has_previous, models.has_next
+    return [row.id for row in rows.items], rows.has_previous, rows.has_next
 
 
 async def test_last_is_the_end_of_the_list_in_its_order(
@@ -113,10 +107,9 @@ async def test_backward_pages_of_many_parents_take_one_statement(
     ]:
         async with sessions() as session:
             with counted_statements(sessions) as statements:
-                models = await pages_by_parent(session, Location, Location.organization_id, parents, args)
                 rows = await row_pages_by_parent(session, LOCATIONS, column, parents, args)
-        assert statements == ["SELECT", "SELECT"]  # one per call, whatever the number of parents
-        for pages in (models, rows):
+        assert statements == ["SELECT"]  # one, whatever the number of parents
+        for pages in (rows,):
             found = {
                 key: ([item.id for item in page.items], page.has_previous) for key, page in pages.items()
             }

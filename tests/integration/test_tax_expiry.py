@@ -34,7 +34,7 @@ async def status_of(world: World, enrollment_id: int) -> EnrollmentStatus:
 async def operator_sees(world: World, status: EnrollmentStatus) -> set[int]:
     today = world.clock.today()
     async with world.sessions() as session:
-        page = await enrollments.all_enrollments_page(session, PageArgs(first=100), status, today)
+        page = await enrollments.all_enrollment_rows_page(session, PageArgs(first=100), status, today)
         count = await enrollments.all_enrollments_count(session, status, today)
     assert count == len(page.items)
     return {item.id for item in page.items}

@@ -35,7 +35,6 @@ from api import logs
 from api.app import UNAUTHENTICATED_BODY
 from api.composition import Services, graph_config, running, token_rules
 from api.graphql.context import Context
-from api.graphql.loaders import Loaders
 from api.graphql.schema import build_schema
 from api.settings import Settings
 from auth.errors import Unauthenticated
@@ -113,7 +112,6 @@ class InProcessApi:
                 request_id=request_id,
                 principal=principal,
                 services=services,
-                loaders=Loaders(services.sessions),
             )
             result = await self._schema.execute(
                 query, variable_values=variables, context_value=context, allowed_operation_types=_OVER_POST

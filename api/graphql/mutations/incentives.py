@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import strawberry
 
+from api.graphql.fields import held
 from api.graphql.mutations.translate import (
     Payload,
     key,
@@ -15,6 +17,7 @@ from api.graphql.mutations.translate import (
     text,
 )
 from api.graphql.types import Enrollment, Info, Invitation, PaymentProfile, TaxProfile
+from api.graphql.types.enrollment import enrollment_of
 from domain.access import Action
 from domain.events import EnrollmentChanged
 from domain.services import enrollment, invitations, payout
@@ -27,7 +30,7 @@ class DismissInvitationInput:
 
 @strawberry.type(description="The result of `dismissInvitation`.")
 class DismissInvitationPayload(Payload):
-    invitation: Invitation | None = strawberry.field(
+    invitation: Invitation | None = held(
         default=None, description="The dismissed invitation; null when there are userErrors."
     )
 
@@ -41,7 +44,7 @@ class CreatePaymentProfileInput:
 
 @strawberry.type(description="The result of `createPaymentProfile`.")
 class CreatePaymentProfilePayload(Payload):
-    payment_profile: PaymentProfile | None = strawberry.field(
+    payment_profile: PaymentProfile | None = held(
         default=None, description="The new profile; null when there are userErrors."
     )
 
@@ -56,7 +59,7 @@ class SetTaxProfileInput:
 
 @strawberry.type(description="The result of `setTaxProfile`.")
 class SetTaxProfilePayload(Payload):
-    tax_profile: TaxProfile | None = strawberry.field(
+    tax_profile: TaxProfile | None = held(
         default=None, description="The location's tax profile; null when there are userErrors."
     )
 
@@ -74,7 +77,7 @@ class EnrollInput:
 
 @strawberry.type(description="The result of `enroll`.")
 class EnrollPayload(Payload):
-    enrollment: Enrollment | None = strawberry.field(
+    enrollment: Enrollment | None = held(
         default=None, description="The enrollment; null when there are userErrors."
     )
 
@@ -89,9 +92,14 @@ class UpdateEnrollmentInput:
 
 @strawberry.type(description="The result of `updateEnrollment`.")
 class UpdateEnrollmentPayload(Payload):
-    enrollment: Enrollment | None = strawberry.field(
+    enrollment: Enrollment | None = held(
         default=None, description="The enrollment; null when there are userErrors."
     )
+
+
+async def with_enrollment(info: Info, payload: type[Any], enrollment_id: int) -> Any:
+    """The payload with the enrollment as it reads now (its row of the read model)."""
+    return payload(enrollment=await enrollment_of(info.context, enrollment_id))
 
 
 async def _dismiss_invitation(info: Info, input: DismissInvitationInput) -> DismissInvitationPayload | None:
@@ -101,7 +109,7 @@ async def _dismiss_invitation(info: Info, input: DismissInvitationInput) -> Dism
         lambda uow, actor: invitations.dismiss_invitation(
             uow, actor, invitation_id=key(input.invitation_id, "Invitation", "invitationId")
         ),
-        lambda invitation: DismissInvitationPayload(invitation=Invitation.from_model(invitation)),
+        lambda invitation: DismissInvitationPayload(invitation=Invitation(row=invitation)),
     )
 
 
@@ -119,7 +127,7 @@ async def _create_payment_profile(
             # 34 characters at most, as typed in groups of four
             bank_account_number=text(input.bank_account_number, "bankAccountNumber", 42),
         ),
-        lambda profile: CreatePaymentProfilePayload(payment_profile=PaymentProfile.from_model(profile)),
+        lambda profile: CreatePaymentProfilePayload(payment_profile=PaymentProfile(row=profile)),
     )
 
 
@@ -135,7 +143,7 @@ async def _set_tax_profile(info: Info, input: SetTaxProfileInput) -> SetTaxProfi
             country=text(input.country, "country", 2),
             expires_on=input.expires_on,
         ),
-        lambda profile: SetTaxProfilePayload(tax_profile=TaxProfile.from_model(profile)),
+        lambda profile: SetTaxProfilePayload(tax_profile=TaxProfile(row=profile)),
     )
 
 
@@ -150,7 +158,7 @@ async def _enroll(info: Info, input: EnrollInput) -> EnrollPayload | None:
             program_id=key(input.program_id, "IncentiveProgram", "programId"),
             payment_profile_id=optional_key(input.payment_profile_id, "PaymentProfile", "paymentProfileId"),
         ),
-        lambda enrolled: EnrollPayload(enrollment=Enrollment.from_model(enrolled)),
+        lambda enrolled: with_enrollment(info, EnrollPayload, enrolled.id),
         announce=lambda enrolled: EnrollmentChanged(enrolled.id),
     )
 
@@ -165,7 +173,7 @@ async def _update_enrollment(info: Info, input: UpdateEnrollmentInput) -> Update
             enrollment_id=key(input.enrollment_id, "Enrollment", "enrollmentId"),
             payment_profile_id=key(input.payment_profile_id, "PaymentProfile", "paymentProfileId"),
         ),
-        lambda updated: UpdateEnrollmentPayload(enrollment=Enrollment.from_model(updated)),
+        lambda updated: with_enrollment(info, UpdateEnrollmentPayload, updated.id),
         announce=lambda updated: EnrollmentChanged(updated.id),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from api.graphql.fields import held
 from api.graphql.mutations.translate import Payload, key, mutation, perform
 from api.graphql.types import Info
 from domain.access import Action
@@ -19,7 +20,7 @@ class RequeueMailInput:
 
 @strawberry.type(description="The result of `requeueMail`.")
 class RequeueMailPayload(Payload):
-    requeued: int = strawberry.field(
+    requeued: int = held(
         default=0, description="Dead letters pending again; messages not dead are left alone."
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from api.graphql.fields import held
+from api.graphql.mutations.incentives import with_enrollment
 from api.graphql.mutations.translate import Payload, key, mutation, optional_text, perform, text
 from api.graphql.types import Enrollment, IncentiveProgram, Info, Organization
 from domain.access import Action
@@ -22,7 +24,7 @@ class CreateProgramInput:
 
 @strawberry.type(description="The result of `createProgram`.")
 class CreateProgramPayload(Payload):
-    program: IncentiveProgram | None = strawberry.field(
+    program: IncentiveProgram | None = held(
         default=None, description="The new program; null when there are userErrors."
     )
 
@@ -34,7 +36,7 @@ class DiscontinueProgramInput:
 
 @strawberry.type(description="The result of `discontinueProgram`.")
 class DiscontinueProgramPayload(Payload):
-    program: IncentiveProgram | None = strawberry.field(
+    program: IncentiveProgram | None = held(
         default=None, description="The discontinued program; null when there are userErrors."
     )
 
@@ -48,7 +50,7 @@ class RecordAgreementInput:
 
 @strawberry.type(description="The result of `recordAgreement`.")
 class RecordAgreementPayload(Payload):
-    organization: Organization | None = strawberry.field(
+    organization: Organization | None = held(
         default=None, description="The organization; null when there are userErrors."
     )
 
@@ -61,7 +63,7 @@ class SetSolutionsPartnerDesignationInput:
 
 @strawberry.type(description="The result of `setSolutionsPartnerDesignation`.")
 class SetSolutionsPartnerDesignationPayload(Payload):
-    organization: Organization | None = strawberry.field(
+    organization: Organization | None = held(
         default=None, description="The organization; null when there are userErrors."
     )
 
@@ -77,7 +79,7 @@ class IssueInvitationsInput:
 
 @strawberry.type(description="The result of `issueInvitations`.")
 class IssueInvitationsPayload(Payload):
-    invitations_created: int = strawberry.field(default=0, description="0 when run again.")
+    invitations_created: int = held(default=0, description="0 when run again.")
 
 
 @strawberry.input(description="An operator's verdict on an enrollment that is VALIDATING_ENROLLMENT.")
@@ -91,7 +93,7 @@ class ReviewEnrollmentInput:
 
 @strawberry.type(description="The result of `reviewEnrollment`.")
 class ReviewEnrollmentPayload(Payload):
-    enrollment: Enrollment | None = strawberry.field(
+    enrollment: Enrollment | None = held(
         default=None, description="The reviewed enrollment; null when there are userErrors."
     )
 
@@ -105,17 +107,17 @@ class RollOverFiscalYearInput:
 
 @strawberry.type(description="The result of `rollOverFiscalYear`: how many enrollments went where.")
 class RollOverFiscalYearPayload(Payload):
-    carried: int = strawberry.field(
+    carried: int = held(
         default=0,
         description="ENROLLED again in the next fiscal year: still eligible, with an active PARTNER_PROGRAM "
         "agreement. Enrollments still in progress on June 30 (INVITED, ACTION_REQUIRED, "
         "VALIDATING_ENROLLMENT) end with their year: they are not carried and not counted here.",
     )
-    action_required: int = strawberry.field(default=0, description="Eligible, but the tax profile expired.")
-    ineligible: int = strawberry.field(
+    action_required: int = held(default=0, description="Eligible, but the tax profile expired.")
+    ineligible: int = held(
         default=0, description="No longer eligible, or without an active PARTNER_PROGRAM agreement."
     )
-    inactive: int = strawberry.field(default=0, description="The program was discontinued.")
+    inactive: int = held(default=0, description="The program was discontinued.")
 
 
 async def _create_program(info: Info, input: CreateProgramInput) -> CreateProgramPayload | None:
@@ -129,7 +131,7 @@ async def _create_program(info: Info, input: CreateProgramInput) -> CreateProgra
             name=text(input.name, "name", 200),
             criteria=input.criteria,
         ),
-        lambda program: CreateProgramPayload(program=IncentiveProgram.from_model(program)),
+        lambda program: CreateProgramPayload(program=IncentiveProgram(row=program)),
     )
 
 
@@ -142,7 +144,7 @@ async def _discontinue_program(
         lambda uow, actor: programs.discontinue_program(
             uow, actor, program_id=key(input.program_id, "IncentiveProgram", "programId")
         ),
-        lambda program: DiscontinueProgramPayload(program=IncentiveProgram.from_model(program)),
+        lambda program: DiscontinueProgramPayload(program=IncentiveProgram(row=program)),
     )
 
 
@@ -158,7 +160,7 @@ async def _record_agreement(info: Info, input: RecordAgreementInput) -> RecordAg
             active=input.active,
             public_url=info.context.services.public_url,
         ),
-        lambda org: RecordAgreementPayload(organization=Organization.from_model(org)),
+        lambda org: RecordAgreementPayload(organization=Organization(row=org)),
     )
 
 
@@ -175,7 +177,7 @@ async def _set_solutions_partner_designation(
             designated=input.designated,
             public_url=info.context.services.public_url,
         ),
-        lambda org: SetSolutionsPartnerDesignationPayload(organization=Organization.from_model(org)),
+        lambda org: SetSolutionsPartnerDesignationPayload(organization=Organization(row=org)),
     )
 
 
@@ -213,7 +215,7 @@ async def _review_enrollment(info: Info, input: ReviewEnrollmentInput) -> Review
             approved=input.approved,
             reason=optional_text(input.reason, "reason", 500),
         ),
-        lambda reviewed: ReviewEnrollmentPayload(enrollment=Enrollment.from_model(reviewed)),
+        lambda reviewed: with_enrollment(info, ReviewEnrollmentPayload, reviewed.id),
         announce=lambda reviewed: EnrollmentChanged(reviewed.id),
     )
 

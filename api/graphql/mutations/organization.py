@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import strawberry
 
 from api.graphql.directory import find_user, require_role_manager
-from api.graphql.errors import user_errors
+from api.graphql.fields import held
 from api.graphql.ids import to_global_id
 from api.graphql.mutations.translate import (
     Payload,
@@ -17,6 +17,7 @@ from api.graphql.mutations.translate import (
     optional_text,
     perform,
     text,
+    user_errors,
 )
 from api.graphql.pagination import given
 from api.graphql.types import Info, Location, Organization, RoleAssignment
@@ -41,7 +42,7 @@ class RegisterOrganizationInput:
 
 @strawberry.type(description="The result of `registerOrganization`.")
 class RegisterOrganizationPayload(Payload):
-    organization: Organization | None = strawberry.field(
+    organization: Organization | None = held(
         default=None, description="The new organization; null when there are userErrors."
     )
 
@@ -53,7 +54,7 @@ class CompleteMigrationInput:
 
 @strawberry.type(description="The result of `completeMigration`.")
 class CompleteMigrationPayload(Payload):
-    organization: Organization | None = strawberry.field(
+    organization: Organization | None = held(
         default=None, description="The organization, migrated; null when there are userErrors."
     )
 
@@ -67,7 +68,7 @@ class AddLocationInput:
 
 @strawberry.type(description="The result of `addLocation`.")
 class AddLocationPayload(Payload):
-    location: Location | None = strawberry.field(
+    location: Location | None = held(
         default=None, description="The new location; null when there are userErrors."
     )
 
@@ -102,7 +103,7 @@ class AssignRoleInput:
 
 @strawberry.type(description="The result of `assignRole`.")
 class AssignRolePayload(Payload):
-    role_assignment: RoleAssignment | None = strawberry.field(
+    role_assignment: RoleAssignment | None = held(
         default=None, description="The new assignment; null when there are userErrors."
     )
 
@@ -114,7 +115,7 @@ class RevokeRoleInput:
 
 @strawberry.type(description="The result of `revokeRole`.")
 class RevokeRolePayload(Payload):
-    revoked_role_assignment_id: strawberry.ID | None = strawberry.field(
+    revoked_role_assignment_id: strawberry.ID | None = held(
         default=None, description="The revoked assignment's global ID; null when there are userErrors."
     )
 
@@ -133,7 +134,7 @@ async def _register_organization(
             global_partner_id=optional_text(input.global_partner_id, "globalPartnerId", 16),
             migration_completed=input.migration_completed,
         ),
-        lambda org: RegisterOrganizationPayload(organization=Organization.from_model(org)),
+        lambda org: RegisterOrganizationPayload(organization=Organization(row=org)),
         announce=lambda _: CallersChanged(info.context.principal.tenant_id),
     )
 
@@ -145,7 +146,7 @@ async def _complete_migration(info: Info, input: CompleteMigrationInput) -> Comp
         lambda uow, actor: organizations.complete_migration(
             uow, actor, organization_id=key(input.organization_id, "Organization", "organizationId")
         ),
-        lambda org: CompleteMigrationPayload(organization=Organization.from_model(org)),
+        lambda org: CompleteMigrationPayload(organization=Organization(row=org)),
     )
 
 
@@ -160,7 +161,7 @@ async def _add_location(info: Info, input: AddLocationInput) -> AddLocationPaylo
             country=text(input.country, "country", 2),
             partner_type=input.partner_type,
         ),
-        lambda location: AddLocationPayload(location=Location.from_model(location)),
+        lambda location: AddLocationPayload(location=Location(row=location)),
     )
 
 
@@ -206,7 +207,7 @@ async def _assign_role(info: Info, input: AssignRoleInput) -> AssignRolePayload 
             location_ids=keys(input.location_ids, "Location", "locationIds"),
             program_ids=keys(input.program_ids, "IncentiveProgram", "programIds"),
         ),
-        lambda assignment: AssignRolePayload(role_assignment=RoleAssignment.from_model(assignment)),
+        lambda assignment: AssignRolePayload(role_assignment=RoleAssignment(row=assignment)),
         announce=lambda _: CallersChanged(info.context.principal.tenant_id),
     )
 

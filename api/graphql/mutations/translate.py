@@ -2,7 +2,7 @@
 
     return await perform(info, AddLocationPayload,
                          lambda uow, actor: add_location(uow, actor, name=text(input.name, "name", 200)),
-                         lambda location: AddLocationPayload(location=Location.from_model(location)))
+                         lambda location: AddLocationPayload(location=Location(row=location)))
 
 Edge readers (`text`, `key`, ...) raise the domain's own input errors, so a malformed ID or an
 over-long string becomes a userError before anything reaches the use case or the database.
@@ -10,17 +10,16 @@ over-long string becomes a userError before anything reaches the use case or the
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
-from api.graphql.errors import ForbiddenError, UserError, user_errors
+from api.graphql.errors import ForbiddenError, UserErrorCode
+from api.graphql.fields import held, resolved
 from api.graphql.ids import key_of
-from api.graphql.loaders import Loaders
 from api.graphql.types import Info
-from api.graphql.types.base import ACCESS, described
 from auth.principal import Principal
 from domain.access import Action
 from domain.errors import Forbidden, Invalid, NotFound, UserInputError
@@ -30,11 +29,30 @@ from domain.uow import UnitOfWork
 T = TypeVar("T")
 
 
+@strawberry.type(description="An expected failure of a mutation; nothing was written.")
+class UserError:
+    field: list[str] | None = held(description='Path to the input field at fault, e.g. ["input", "country"].')
+    message: str = held(description="What went wrong, in English, for people.")
+    code: UserErrorCode = held(description="What went wrong, for programs.")
+
+
+def user_errors(error: UserInputError) -> list[UserError]:
+    code = UserErrorCode(error.code)
+    return [
+        UserError(
+            field=["input", *problem.field] if problem.field is not None else None,
+            message=problem.message,
+            code=code,
+        )
+        for problem in error.problems
+    ]
+
+
 @strawberry.type
 class Payload:
     """What every mutation payload holds besides the changed object(s)."""
 
-    user_errors: list[UserError] = strawberry.field(
+    user_errors: list[UserError] = held(
         default_factory=list, description="Why nothing was done; empty on success."
     )
 
@@ -43,10 +61,9 @@ P = TypeVar("P", bound=Payload)
 
 
 def mutation(resolver: Callable[..., Any], what: str, action: Action) -> Any:
-    """The mutation field: `what` it does, and who may (derived from `action`)."""
-    field = strawberry.mutation(
-        resolver=resolver, description=described(what, action), metadata={ACCESS: action}
-    )
+    """The mutation field: `what` it does, and who may (derived from `action`; its use case checks
+    it, and admission before several mutations of one request run)."""
+    field = resolved(resolver, what, requires=action, kind=strawberry.mutation)
     for argument in field.arguments:  # every mutation takes one argument, `input`
         argument.description = "What to do; malformed values are answered in `userErrors`."
     return field
@@ -56,7 +73,7 @@ async def perform(
     info: Info,
     payload: type[P],
     call: Callable[[UnitOfWork, Principal], Awaitable[T]],
-    present: Callable[[T], P],
+    present: Callable[[T], P | Awaitable[P]],
     announce: Callable[[T], Event | None] | None = None,
 ) -> P:
     """Run one use case for the caller; expected failures become userErrors, refusals FORBIDDEN.
@@ -70,18 +87,12 @@ async def perform(
         return payload(user_errors=user_errors(error))
     except Forbidden as error:
         raise ForbiddenError(error.action) from error
-    forget_loaded(info.context.loaders)
+    info.context.forget_read()
     info.context.mail_queued()
     if announce is not None:
         await info.context.announce(announce(changed))
-    return present(changed)
-
-
-def forget_loaded(loaders: Loaders) -> None:
-    """Drop what this request's DataLoaders cached: the change may have made any of it stale."""
-    for loader in vars(loaders).values():
-        if isinstance(loader, DataLoader):
-            loader.clear_all()
+    presented = present(changed)
+    return await presented if inspect.isawaitable(presented) else presented
 
 
 def text(value: str, field: str, max_length: int) -> str:

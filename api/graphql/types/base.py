@@ -1,45 +1,48 @@
-"""What every object type shares: the typed `Info`, the `Node` interface, connections, and access:
-every type and restricted field names its `domain.access.Action`, from which its description
-and its FORBIDDEN refusal are derived."""
+"""What every object type shares: the typed `Info`; the declared object types (`object_type`,
+`node_type`), each naming the guard of its objects, from which its description, `node` and
+subscriptions follow; the `Node` interface; connections (`Connection`, `Edge`, `PageInfo`),
+declared like any other type (`api.graphql.fields`); and `to_one`, a field naming another row."""
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeAlias, TypeVar, cast, dataclass_transform
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any, Generic, TypeAlias, TypeVar, dataclass_transform
 
 import strawberry
+from sqlalchemy import ColumnElement, Text, literal
+from sqlalchemy import cast as sql_cast
 from strawberry.types.field import StrawberryField
 
 # Imported for its side effect: it registers the domain's enums with strawberry.
 import api.graphql.enums  # noqa: F401
 from api.graphql.context import Context
-from api.graphql.errors import ForbiddenError
-from api.graphql.pagination import PageInfo, encode_cursor, page_info
-from domain.access import Action, Scope, requirement
-from domain.queries.pages import Page
+from api.graphql.declared import (
+    CLASSES,
+    TYPES,
+    Asked,
+    ById,
+    ConnectionRow,
+    Fetch,
+    Guard,
+    Reading,
+    Row,
+    TypeDeclared,
+    count_connections,
+)
+from api.graphql.fields import batch, computed, joined
+from api.graphql.ids import to_global_id
+from api.graphql.pagination import CURSOR_PREFIX, encode_cursor
+from domain.access import Action, requirement
+from domain.queries.json_sql import base64url
+from domain.queries.pages import Rows, rows_by_ids
 
 Info: TypeAlias = strawberry.Info[Context, None]
 
 T = TypeVar("T")
-N = TypeVar("N")
-M = TypeVar("M")
-F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
 
-# The metadata key under which a field names the `domain.access.Action` it requires.
-ACCESS = "access"
-
-
-class Inherited(enum.Enum):
-    """A field that requires what its type requires (no access of its own)."""
-
-    ACCESS = "inherited"
-
-
-INHERITED = Inherited.ACCESS
-# Each object type's access, by class: what `docs/access-matrix.md` reads besides the fields' own.
-TYPE_ACCESS: dict[type, Action | None] = {}
+NODE_ID = "The global ID: opaque, stable, unique across types."
 
 
 def described(text: str, action: Action | None) -> str:
@@ -50,80 +53,116 @@ def described(text: str, action: Action | None) -> str:
 @dataclass_transform(
     order_default=True, kw_only_default=True, field_specifiers=(strawberry.field, StrawberryField)
 )
-def object_type(description: str, action: Action | None) -> Callable[[C], C]:
-    """`@object_type("...", Action.READ_ORGANIZATION)`: a type whose fields require `action`
-    (None: any signed-in caller) unless a field says otherwise."""
+def object_type(
+    description: str, guard: Guard | None, *, rows: Rows | None = None, by_id: ById | None = None
+) -> Callable[[C], C]:
+    """`@object_type("...", Guard(Action.READ_ORGANIZATION, of_organization))`: a type whose objects
+    require `guard` (None: any signed-in caller), as its fields do unless they say otherwise.
+    `rows`: the read model's rows of the type, read by position; `by_id`: how `node` reads them."""
 
     def decorate(cls: C) -> C:
+        type_name = cls.__name__
+        if issubclass(cls, Node) and "id" not in cls.__dict__:
+            _declare_id(cls, type_name)
+        action = None if guard is None else guard.action
         decorated = strawberry.type(cls, description=described(description, action))
-        TYPE_ACCESS[decorated] = action
+        TYPES[type_name] = TypeDeclared(guard, rows, by_id)
+        CLASSES[type_name] = decorated
         return decorated
 
     return decorate
 
 
-def field(description: str, action: Action | Inherited | None = INHERITED) -> Callable[[F], F]:
-    """`@field("...")`: a described resolver that stays typed for mypy (`strawberry.field(...)` is Any).
-
-    With `action`, the field requires it (None: any signed-in caller) and its description says who.
-    """
-
-    def decorate(resolver: F) -> F:
-        if action is INHERITED:
-            return cast(F, strawberry.field(resolver, description=description))
-        return cast(
-            F,
-            strawberry.field(resolver, description=described(description, action), metadata={ACCESS: action}),
-        )
-
-    return decorate
+node_type = object_type
 
 
-def field_of(resolver: Callable[..., Any], description: str, action: Action | None) -> Any:
-    """A field for a resolver defined elsewhere, requiring `action` (None: any signed-in caller)."""
-    return strawberry.field(
-        resolver=resolver, description=described(description, action), metadata={ACCESS: action}
-    )
+def _declare_id(cls: type, kind: str) -> None:
+    """A node's `id`: `to_global_id(kind, row.id)`, and the same in SQL."""
+    prefix = f"{kind}:"
+
+    def sql(columns: Any, coverages: Any) -> ColumnElement[Any]:
+        return global_id_sql(prefix, columns.id)
+
+    cls.id = computed(lambda row: to_global_id(kind, row.id), NODE_ID, sql=sql)  # type: ignore[attr-defined]
+    cls.__annotations__ = {**cls.__annotations__, "id": strawberry.ID}
 
 
-def subscription_of(resolver: Callable[..., Any], description: str, action: Action) -> Any:
-    """A subscription field whose events are those `action` lets the caller see."""
-    return strawberry.subscription(
-        resolver=resolver, description=described(description, action), metadata={ACCESS: action}
-    )
+def global_id_sql(prefix: str, key: Any) -> ColumnElement[Any]:
+    """`to_global_id` (and `encode_cursor`) in SQL: base64url of `prefix` and the key, unpadded."""
+    return base64url(literal(prefix, Text).concat(sql_cast(key, Text)))
+
+
+def to_one(rows: Rows, key: str) -> Fetch:
+    """A field naming one row of `rows` by the id in `row.<key>` (None: none): one read for a level."""
+    get = attrgetter(key)
+
+    async def fetch(reading: Reading, parents: Sequence[Row], asked: Asked) -> list[Row | None]:
+        keys = [get(parent) for parent in parents]
+        found = await rows_by_ids(reading.source, rows, (k for k in keys if k is not None))
+        return [None if k is None else found.get(k) for k in keys]
+
+    return fetch
+
+
+def _each_declares_its_id(root: Any) -> strawberry.ID:
+    raise AssertionError("every node type declares its own `id` (object_type)")
 
 
 @strawberry.interface(description="An object with a global ID (Relay); fetch it again with `node(id:)`.")
 class Node:
-    id: strawberry.ID = strawberry.field(description="The global ID: opaque, stable, unique across types.")
+    row: strawberry.Private[Any]
+    id: strawberry.ID = strawberry.field(resolver=_each_declares_its_id, description=NODE_ID)
+
+
+def _cursor_sql(columns: Any, coverages: Any) -> ColumnElement[Any]:
+    return global_id_sql(CURSOR_PREFIX, columns.id)
 
 
 @strawberry.type(description="One item of a connection's page, with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Opaque; pass it as `after` to read on from this item.")
-    node: T = strawberry.field(description="The item.")
+    """Its row is its node's."""
+
+    row: strawberry.Private[Any]
+    cursor: str = computed(
+        lambda row: encode_cursor(row.id),
+        "Opaque; pass it as `after` to read on from this item.",
+        sql=_cursor_sql,
+    )
+    node: T = joined(lambda row: row, "", "The item.")
+
+
+@strawberry.type(description="Where a page of a connection starts and ends, and whether more lie beyond.")
+class PageInfo:
+    """Its row is the connection's page (`domain.queries.pages.Page`)."""
+
+    row: strawberry.Private[Any]
+    has_next_page: bool = computed(
+        lambda page: page.has_next,
+        "Whether more items follow this page (page on with `after: endCursor`). Known when "
+        "paging forward; always false when paging with `last`.",
+    )
+    has_previous_page: bool = computed(
+        lambda page: page.has_previous,
+        "Whether more items precede this page (page back with `before: startCursor`). Known "
+        "when paging with `last`; always false when paging forward (`first`), as Relay's spec allows.",
+    )
+    start_cursor: str | None = computed(
+        lambda page: encode_cursor(page.items[0].id) if page.items else None,
+        "The cursor of the page's first edge; null when the page is empty.",
+    )
+    end_cursor: str | None = computed(
+        lambda page: encode_cursor(page.items[-1].id) if page.items else None,
+        "The cursor of the page's last edge; null when the page is empty.",
+    )
 
 
 @strawberry.type(description="One page of a list (a Relay connection), in a stable order.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]] = strawberry.field(description="The page's items, in order.")
-    page_info: PageInfo = strawberry.field(description="Where the page ends and whether more follow.")
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
+    """Its row is a `ConnectionRow`: a parent's page, and how to count the parent's whole list."""
 
-    @field("How many items the whole list holds (all pages).")
-    async def total_count(self) -> int:
-        return await self.count()
-
-
-def connection(
-    page: Page[M], key: Callable[[M], int], wrap: Callable[[M], N], count: Callable[[], Awaitable[int]]
-) -> Connection[N]:
-    """A connection over one page of models: cursors from `key`, nodes from `wrap`."""
-    edges = [Edge(cursor=encode_cursor(key(item)), node=wrap(item)) for item in page.items]
-    return Connection(edges=edges, page_info=page_info([key(item) for item in page.items], page), count=count)
-
-
-def require(info: Info, action: Action, scope: Scope = Scope()) -> None:
-    """Raise FORBIDDEN (null at this field's path) unless the caller may take `action` here."""
-    if not info.context.principal.can(action, scope):
-        raise ForbiddenError(action)
+    row: strawberry.Private[ConnectionRow]
+    edges: list[Edge[T]] = computed(lambda connection: connection.page.items, "The page's items, in order.")
+    page_info: PageInfo = computed(
+        lambda connection: connection.page, "Where the page ends and whether more follow."
+    )
+    total_count: int = batch(count_connections, "How many items the whole list holds (all pages).")

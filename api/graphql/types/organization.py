@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Self
+from typing import Any
 
 import strawberry
 
+from api.graphql.declared import Asked, Fetch, FetchPages, Guard, Reading, Row, Typed
+from api.graphql.fields import batch, column, computed, paged
 from api.graphql.ids import to_global_id
-from api.graphql.pagination import DEFAULT_PAGE_SIZE, After, Before, First, Last, paging
-from api.graphql.types.base import Connection, Info, Node, connection, field, object_type, require
+from api.graphql.nodes import visible_nodes
+from api.graphql.types.base import Connection, Node, node_type, object_type
 from api.graphql.types.location import Location
 from api.graphql.types.payout import PaymentProfile
 from api.graphql.types.people import Contact, RoleAssignment
-from domain import model as models
 from domain.access import Action, Scope
+from domain.queries import entities, people
+from domain.queries.pages import Rows, counts_by_parent, row_pages_by_parent
+from domain.queries.rows import AUDIT_EVENTS, LOCATIONS, ORGANIZATIONS, ROLE_ASSIGNMENTS, by_ids
 from domain.vocabulary import AgreementKind
 
 NULLABLE_WHEN_FORBIDDEN = (
@@ -23,157 +28,139 @@ NULLABLE_WHEN_FORBIDDEN = (
 )
 
 
-@object_type("A partner agreement of an organization, as recorded by an operator.", Action.READ_ORGANIZATION)
+@object_type(
+    "A partner agreement of an organization, as recorded by an operator.", Guard(Action.READ_ORGANIZATION)
+)
 class Agreement:
-    kind: AgreementKind = strawberry.field(description="Which agreement.")
-    active: bool = strawberry.field(description="Whether the agreement is in force.")
+    """Its row: a `domain.model.Agreement`."""
+
+    row: strawberry.Private[Any]
+    kind: AgreementKind = column("Which agreement.")
+    active: bool = column("Whether the agreement is in force.")
 
 
-@object_type("A change to an organization's data: who made it, when, and to what.", Action.READ_AUDIT_LOG)
+async def _display_names(reading: Reading, events: Sequence[Row], asked: Asked) -> list[str | None]:
+    keys = [(event.actor_tenant_id, event.actor_object_id) for event in events]
+    found = await people.display_names(reading.session, keys)
+    return [found.get(key) for key in keys]
+
+
+def _target_id(event: Row) -> str | None:
+    if event.target_kind is None or event.target_key is None:
+        return None
+    return to_global_id(event.target_kind, event.target_key)
+
+
+async def _targets(reading: Reading, events: Sequence[Row], asked: Asked) -> list[Typed | None]:
+    named = [
+        None if e.target_kind is None or e.target_key is None else (e.target_kind, e.target_key)
+        for e in events
+    ]
+    return await visible_nodes(reading, named)
+
+
+@object_type(
+    "A change to an organization's data: who made it, when, and to what.", Guard(Action.READ_AUDIT_LOG)
+)
 class AuditEvent:
-    model: strawberry.Private[models.AuditEvent]
+    """Its row: a `domain.model.AuditEvent`."""
 
-    @field("When, in UTC.")
-    def at(self) -> datetime:
-        return self.model.at
-
-    @field("The Entra object ID of who made the change.")
-    def actor_object_id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.actor_object_id)
-
-    @field(
+    row: strawberry.Private[Any]
+    at: datetime = column("When, in UTC.")
+    actor_object_id: strawberry.ID = column("The Entra object ID of who made the change.")
+    actor_display_name: str | None = batch(
+        _display_names,
         "The display name of who made the change, as the service last saw it (from their token); "
-        "null when it never learned one (operators, apps)."
+        "null when it never learned one (operators, apps).",
     )
-    async def actor_display_name(self, info: Info) -> str | None:
-        return await info.context.loaders.display_name.load(
-            (self.model.actor_tenant_id, self.model.actor_object_id)
-        )
-
-    @field("The mutation's name, e.g. addLocation.")
-    def action(self) -> str:
-        return self.model.action
-
-    @field("The global ID of the changed object, when there is one.")
-    def target_id(self) -> strawberry.ID | None:
-        if self.model.target_kind is None or self.model.target_key is None:
-            return None
-        return to_global_id(self.model.target_kind, self.model.target_key)
-
-    @field(
+    action: str = column("The mutation's name, e.g. addLocation.")
+    target_id: strawberry.ID | None = computed(
+        _target_id, "The global ID of the changed object, when there is one."
+    )
+    target: Node | None = batch(
+        _targets,
         "The changed object, when it still exists and the caller may read it; else null "
-        "(`targetId` still names it)."
+        "(`targetId` still names it).",
     )
-    async def target(self, info: Info) -> Node | None:
-        from api.graphql.nodes import RESOLVERS
-
-        if self.model.target_kind is None or self.model.target_key is None:
-            return None
-        return await RESOLVERS[self.model.target_kind](info, self.model.target_key)
 
 
-@object_type("A partner organization (Partner Global Account).", Action.READ_ORGANIZATION)
+def itself(organization: Row) -> Scope:
+    """Where an organization is: itself."""
+    return Scope(organization_id=organization.id)
+
+
+def _ids(rows: Sequence[Row]) -> list[int]:
+    return [row.id for row in rows]
+
+
+async def _agreements(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[Any]:
+    found = await entities.agreements_by_organization(reading.session, _ids(organizations))
+    return [found[key] for key in _ids(organizations)]
+
+
+async def _admin_contacts(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[Any]:
+    found = await people.admin_contacts_by_organization(reading.session, _ids(organizations))
+    return [found[key] for key in _ids(organizations)]
+
+
+async def _payment_profiles(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[Any]:
+    found = await entities.payment_profiles_by_organization(reading.session, _ids(organizations))
+    return [found[key] for key in _ids(organizations)]
+
+
+def _children(rows: Rows) -> tuple[FetchPages, Fetch]:
+    """A list of an organization's own rows (`organization_id`), paged and counted."""
+    parent = rows.table.c.organization_id
+
+    async def pages(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[Any]:
+        assert asked.page is not None
+        ids = _ids(organizations)
+        found = await row_pages_by_parent(reading.source, rows, parent, ids, asked.page)
+        return [found[key] for key in ids]
+
+    async def counts(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[int]:
+        ids = _ids(organizations)
+        found = await counts_by_parent(reading.session, parent, ids)
+        return [found[key] for key in ids]
+
+    return pages, counts
+
+
+@node_type(
+    "A partner organization (Partner Global Account).",
+    Guard(Action.READ_ORGANIZATION, itself),
+    rows=ORGANIZATIONS,
+    by_id=by_ids(ORGANIZATIONS),
+)
 class Organization(Node):
-    model: strawberry.Private[models.Organization]
-
-    @classmethod
-    def from_model(cls, organization: models.Organization) -> Self:
-        return cls(id=to_global_id("Organization", organization.id), model=organization)
-
-    @property
-    def _scope(self) -> Scope:
-        return Scope(organization_id=self.model.id)
-
-    @field("The global PartnerID: digits.")
-    def global_partner_id(self) -> str:
-        return self.model.global_partner_id
-
-    @field("The legal business name.")
-    def legal_name(self) -> str:
-        return self.model.legal_name
-
-    @field("ISO 3166-1 alpha-2.")
-    def country(self) -> str:
-        return self.model.country
-
-    @field("False until the organization completes its migration; enrolling needs it.")
-    def migration_completed(self) -> bool:
-        return self.model.migration_completed
-
-    @field("Whether the organization holds a Solutions Partner designation (recorded by an operator).")
-    def has_solutions_partner_designation(self) -> bool:
-        return self.model.solutions_partner_designated
-
-    @field("The organization's partner agreements, active or not.")
-    async def agreements(self, info: Info) -> list[Agreement]:
-        found = await info.context.loaders.agreements.load(self.model.id)
-        return [Agreement(kind=item.kind, active=item.active) for item in found]
-
-    @field("The organization's Global and Account admins known to the service.")
-    async def admin_contacts(self, info: Info) -> list[Contact]:
-        found = await info.context.loaders.admin_contacts.load(self.model.id)
-        return [Contact(display_name=item.display_name, email=item.email, role=item.role) for item in found]
-
-    @field("The organization's locations, oldest first.")
-    async def locations(
-        self,
-        info: Info,
-        first: First = DEFAULT_PAGE_SIZE,
-        after: After = strawberry.UNSET,
-        last: Last = strawberry.UNSET,
-        before: Before = strawberry.UNSET,
-    ) -> Connection[Location]:
-        args = paging(info, first, after, last, before)
-        loaders = info.context.loaders
-        page = await loaders.locations_page.load((self.model.id, args))
-        return connection(
-            page,
-            lambda item: item.id,
-            Location.from_model,
-            lambda: loaders.locations_count.load(self.model.id),
-        )
-
-    @field(f"Every stored role assignment. {NULLABLE_WHEN_FORBIDDEN}", Action.READ_ROLE_ASSIGNMENTS)
-    async def role_assignments(
-        self,
-        info: Info,
-        first: First = DEFAULT_PAGE_SIZE,
-        after: After = strawberry.UNSET,
-        last: Last = strawberry.UNSET,
-        before: Before = strawberry.UNSET,
-    ) -> Connection[RoleAssignment] | None:
-        require(info, Action.READ_ROLE_ASSIGNMENTS, self._scope)
-        args = paging(info, first, after, last, before)
-        loaders = info.context.loaders
-        page = await loaders.assignments_page.load((self.model.id, args))
-        return connection(
-            page,
-            lambda item: item.id,
-            RoleAssignment.from_model,
-            lambda: loaders.assignments_count.load(self.model.id),
-        )
-
-    @field("The organization's bank profiles for payouts.")
-    async def payment_profiles(self, info: Info) -> list[PaymentProfile]:
-        found = await info.context.loaders.payment_profiles.load(self.model.id)
-        return [PaymentProfile.from_model(item) for item in found]
-
-    @field(f"Who changed what, newest first. {NULLABLE_WHEN_FORBIDDEN}", Action.READ_AUDIT_LOG)
-    async def audit_log(
-        self,
-        info: Info,
-        first: First = DEFAULT_PAGE_SIZE,
-        after: After = strawberry.UNSET,
-        last: Last = strawberry.UNSET,
-        before: Before = strawberry.UNSET,
-    ) -> Connection[AuditEvent] | None:
-        require(info, Action.READ_AUDIT_LOG, self._scope)
-        args = paging(info, first, after, last, before, descending=True)
-        loaders = info.context.loaders
-        page = await loaders.audit_page.load((self.model.id, args))
-        return connection(
-            page,
-            lambda item: item.id,
-            lambda item: AuditEvent(model=item),
-            lambda: loaders.audit_count.load(self.model.id),
-        )
+    global_partner_id: str = column("The global PartnerID: digits.")
+    legal_name: str = column("The legal business name.")
+    country: str = column("ISO 3166-1 alpha-2.")
+    migration_completed: bool = column(
+        "False until the organization completes its migration; enrolling needs it."
+    )
+    has_solutions_partner_designation: bool = column(
+        "Whether the organization holds a Solutions Partner designation (recorded by an operator).",
+        name="solutions_partner_designated",
+    )
+    agreements: list[Agreement] = batch(_agreements, "The organization's partner agreements, active or not.")
+    admin_contacts: list[Contact] = batch(
+        _admin_contacts, "The organization's Global and Account admins known to the service."
+    )
+    locations: Connection[Location] = paged(
+        *_children(LOCATIONS), "The organization's locations, oldest first."
+    )
+    role_assignments: Connection[RoleAssignment] | None = paged(
+        *_children(ROLE_ASSIGNMENTS),
+        f"Every stored role assignment. {NULLABLE_WHEN_FORBIDDEN}",
+        guard=Guard(Action.READ_ROLE_ASSIGNMENTS, itself),
+    )
+    payment_profiles: list[PaymentProfile] = batch(
+        _payment_profiles, "The organization's bank profiles for payouts."
+    )
+    audit_log: Connection[AuditEvent] | None = paged(
+        *_children(AUDIT_EVENTS),
+        f"Who changed what, newest first. {NULLABLE_WHEN_FORBIDDEN}",
+        guard=Guard(Action.READ_AUDIT_LOG, itself),
+        descending=True,
+    )

@@ -3,54 +3,41 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Self
 
-import strawberry
-
-from api.graphql.ids import to_global_id
-from api.graphql.types.base import Info, Node, field, object_type, require
-from domain import model as models
+from api.graphql.declared import Guard, Row
+from api.graphql.fields import column
+from api.graphql.types.base import Node, node_type
 from domain.access import Action, Scope
+from domain.queries.rows import PAYMENT_PROFILES, TAX_PROFILES, by_ids
 
 
-@object_type("An organization's bank profile for payouts.", Action.READ_ORGANIZATION)
+def of_organization(row: Row) -> Scope:
+    """Where an object of an organization is: its organization."""
+    return Scope(organization_id=row.organization_id)
+
+
+def at_location(row: Row) -> Scope:
+    """Where an object of a location is: its organization and location."""
+    return Scope(organization_id=row.organization_id, location_id=row.location_id)
+
+
+@node_type(
+    "An organization's bank profile for payouts.",
+    Guard(Action.READ_ORGANIZATION, of_organization),
+    by_id=by_ids(PAYMENT_PROFILES),
+)
 class PaymentProfile(Node):
-    model: strawberry.Private[models.PaymentProfile]
-
-    @classmethod
-    def from_model(cls, profile: models.PaymentProfile) -> Self:
-        return cls(id=to_global_id("PaymentProfile", profile.id), model=profile)
-
-    @field("A name to tell the profile by.")
-    def name(self) -> str:
-        return self.model.name
-
-    @field("ISO 4217 code, e.g. EUR.")
-    def currency(self) -> str:
-        return self.model.currency
-
-    @field("The last four digits of the bank account.", Action.READ_BANK_DETAILS)
-    def bank_account_last4(self, info: Info) -> str | None:
-        require(info, Action.READ_BANK_DETAILS, Scope(organization_id=self.model.organization_id))
-        return self.model.bank_account_last4
+    name: str = column("A name to tell the profile by.")
+    currency: str = column("ISO 4217 code, e.g. EUR.")
+    bank_account_last4: str | None = column(
+        "The last four digits of the bank account.", guard=Guard(Action.READ_BANK_DETAILS, of_organization)
+    )
 
 
-@object_type("A location's tax profile.", Action.READ_TAX_PROFILE)
+@node_type(
+    "A location's tax profile.", Guard(Action.READ_TAX_PROFILE, at_location), by_id=by_ids(TAX_PROFILES)
+)
 class TaxProfile(Node):
-    model: strawberry.Private[models.TaxProfile]
-
-    @classmethod
-    def from_model(cls, profile: models.TaxProfile) -> Self:
-        return cls(id=to_global_id("TaxProfile", profile.id), model=profile)
-
-    @field("The tax (VAT) identification number.")
-    def tax_id(self) -> str:
-        return self.model.tax_id
-
-    @field("ISO 3166-1 alpha-2.")
-    def country(self) -> str:
-        return self.model.country
-
-    @field("The profile is valid until the day before this date.")
-    def expires_on(self) -> date:
-        return self.model.expires_on
+    tax_id: str = column("The tax (VAT) identification number.")
+    country: str = column("ISO 3166-1 alpha-2.")
+    expires_on: date = column("The profile is valid until the day before this date.")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Self
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from api.graphql.ids import to_global_id
-from api.graphql.types.base import Info, Node, field, object_type
+from api.graphql.declared import Asked, Guard, Reading, Row
+from api.graphql.fields import batch, column
+from api.graphql.types.base import Node, node_type, object_type, to_one
 from api.graphql.types.program import IncentiveProgram
-from domain import model as models
-from domain.access import Action, Role
+from domain.access import Action, Grant, Role, Scope
+from domain.model import RoleAssignment as Assignment
+from domain.queries import people
+from domain.queries.pages import Rows, rows_by_ids
+from domain.queries.rows import LOCATIONS, PROGRAMS, ROLE_ASSIGNMENTS, USERS, by_ids
 
 if TYPE_CHECKING:
     from api.graphql.types.location import Location
@@ -18,72 +23,69 @@ if TYPE_CHECKING:
 LazyLocation = Annotated["Location", strawberry.lazy("api.graphql.types.location")]
 
 
-@object_type("An Entra ID user or service principal the service knows.", Action.READ_ORGANIZATION)
+def of_users_organization(row: Row) -> Scope | None:
+    """A user is seen by the members of their tenant's organization (nobody's while it has none)."""
+    return None if row.organization_id is None else Scope(organization_id=row.organization_id)
+
+
+@node_type(
+    "An Entra ID user or service principal the service knows.",
+    Guard(Action.READ_ORGANIZATION, of_users_organization),
+    by_id=by_ids(USERS),
+)
 class User(Node):
-    model: strawberry.Private[models.User]
-
-    @classmethod
-    def from_model(cls, user: models.User) -> Self:
-        return cls(id=to_global_id("User", user.id), model=user)
-
-    @field("The Entra ID object ID (oid).")
-    def object_id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.object_id)
-
-    @field("The name to show; null when unknown.")
-    def display_name(self) -> str | None:
-        return self.model.display_name
-
-    @field("The user's email address; null when unknown.")
-    def email(self) -> str | None:
-        return self.model.email
+    object_id: strawberry.ID = column("The Entra ID object ID (oid).")
+    display_name: str | None = column("The name to show; null when unknown.")
+    email: str | None = column("The user's email address; null when unknown.")
 
 
-@object_type("A stored role of a user.", Action.READ_ROLE_ASSIGNMENT)
+def of_assignee(row: Row) -> Scope:
+    return Scope(organization_id=row.organization_id, user_id=row.user_id)
+
+
+async def _grants(reading: Reading, assignments: Sequence[Row]) -> list[Grant | None]:
+    wanted = [assignment.id for assignment in assignments]
+    found = await people.assignments_where(reading.session, Assignment.id.in_(wanted))
+    return [found[key].grant if key in found else None for key in wanted]
+
+
+async def _covered(
+    reading: Reading, rows: Rows, scopes: Sequence[frozenset[int] | None]
+) -> list[list[Row] | None]:
+    """Each scope's rows in id order (None: the whole organization, or every program)."""
+    found = await rows_by_ids(reading.source, rows, (key for ids in scopes if ids for key in ids))
+    return [None if ids is None else [found[key] for key in sorted(ids) if key in found] for ids in scopes]
+
+
+async def _covered_locations(reading: Reading, assignments: Sequence[Row], asked: Asked) -> list[Any]:
+    grants = await _grants(reading, assignments)
+    return await _covered(reading, LOCATIONS, [None if g is None else g.location_ids for g in grants])
+
+
+async def _covered_programs(reading: Reading, assignments: Sequence[Row], asked: Asked) -> list[Any]:
+    grants = await _grants(reading, assignments)
+    return await _covered(reading, PROGRAMS, [None if g is None else g.program_ids for g in grants])
+
+
+@node_type(
+    "A stored role of a user.",
+    Guard(Action.READ_ROLE_ASSIGNMENT, of_assignee),
+    by_id=by_ids(ROLE_ASSIGNMENTS),
+)
 class RoleAssignment(Node):
-    model: strawberry.Private[models.RoleAssignment]
-
-    @classmethod
-    def from_model(cls, assignment: models.RoleAssignment) -> Self:
-        return cls(id=to_global_id("RoleAssignment", assignment.id), model=assignment)
-
-    @field("The user who holds the role.")
-    async def user(self, info: Info) -> User:
-        user = await info.context.loaders.user.load(self.model.user_id)
-        assert user is not None, "assignments reference existing users (foreign key)"
-        return User.from_model(user)
-
-    @field("The role assigned.")
-    def role(self) -> Role:
-        return self.model.role
-
-    @field("The locations covered; null: the entire organization, later ones included.")
-    async def locations(self, info: Info) -> list[LazyLocation] | None:
-        from api.graphql.types.location import Location
-
-        if self.model.all_locations:
-            return None
-        loaders = info.context.loaders
-        grant = await loaders.assignment_grant.load(self.model.id)
-        if grant is None or grant.location_ids is None:
-            return None
-        found = await loaders.location.load_many(sorted(grant.location_ids))
-        return [Location.from_model(location) for location in found if location]
-
-    @field("The programs covered; null: all programs.")
-    async def programs(self, info: Info) -> list[IncentiveProgram] | None:
-        if self.model.all_programs:
-            return None
-        loaders = info.context.loaders
-        grant = await loaders.assignment_grant.load(self.model.id)
-        if grant is None or grant.program_ids is None:
-            return None
-        found = await loaders.program.load_many(sorted(grant.program_ids))
-        return [IncentiveProgram.from_model(program) for program in found if program]
+    user: User = batch(to_one(USERS, "user_id"), "The user who holds the role.")
+    role: Role = column("The role assigned.")
+    locations: list[LazyLocation] | None = batch(
+        _covered_locations, "The locations covered; null: the entire organization, later ones included."
+    )
+    programs: list[IncentiveProgram] | None = batch(
+        _covered_programs, "The programs covered; null: all programs."
+    )
 
 
-@object_type("An administrator of an organization known to the service.", Action.READ_ORGANIZATION)
+@object_type("An administrator of an organization known to the service.", Guard(Action.READ_ORGANIZATION))
 class Contact:
-    display_name: str | None = strawberry.field(description="The name to show; null when unknown.")
-    email: str | None = strawberry.field(description="Where to write to them; null when unknown.")
-    role: Role = strawberry.field(description="GLOBAL_ADMIN or ACCOUNT_ADMIN.")
+    row: strawberry.Private[Any]
+    display_name: str | None = column("The name to show; null when unknown.")
+    email: str | None = column("Where to write to them; null when unknown.")
+    role: Role = column("GLOBAL_ADMIN or ACCOUNT_ADMIN.")

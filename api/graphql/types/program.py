@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Sequence
 
-import strawberry
-
-from api.graphql.ids import to_global_id
-from api.graphql.types.base import Info, Node, field, object_type
-from domain import model as models
+from api.graphql.declared import Asked, Reading, Row
+from api.graphql.fields import batch, column
+from api.graphql.types.base import Node, node_type
+from domain.queries import entities
+from domain.queries.rows import PROGRAMS, by_ids
 from domain.vocabulary import CriterionKind, ProgramStatus
 
 
-@object_type("An incentive program and its eligibility criteria.", None)
+async def criteria_of(reading: Reading, programs: Sequence[Row], asked: Asked) -> list[list[CriterionKind]]:
+    found = await entities.criteria_by_program(reading.session, [program.id for program in programs])
+    return [found[program.id] for program in programs]
+
+
+async def open_to_all(reading: Reading, programs: Sequence[Row], asked: Asked) -> list[bool]:
+    return [not criteria for criteria in await criteria_of(reading, programs, asked)]
+
+
+@node_type("An incentive program and its eligibility criteria.", None, rows=PROGRAMS, by_id=by_ids(PROGRAMS))
 class IncentiveProgram(Node):
-    model: strawberry.Private[models.Program]
-
-    @classmethod
-    def from_model(cls, program: models.Program) -> Self:
-        return cls(id=to_global_id("IncentiveProgram", program.id), model=program)
-
-    @field("The program code: 2-32 of A-Z, 0-9, '_' and '-', unique.")
-    def code(self) -> str:
-        return self.model.code
-
-    @field("The program's name.")
-    def name(self) -> str:
-        return self.model.name
-
-    @field("Whether the program is still offered.")
-    def status(self) -> ProgramStatus:
-        return self.model.status
-
-    @field("True: the program has no eligibility criteria.")
-    async def open_to_all_partners(self, info: Info) -> bool:
-        return not await info.context.loaders.criteria.load(self.model.id)
-
-    @field("Every criterion a location must meet to be eligible.")
-    async def criteria(self, info: Info) -> list[CriterionKind]:
-        return await info.context.loaders.criteria.load(self.model.id)
+    code: str = column("The program code: 2-32 of A-Z, 0-9, '_' and '-', unique.")
+    name: str = column("The program's name.")
+    status: ProgramStatus = column("Whether the program is still offered.")
+    open_to_all_partners: bool = batch(open_to_all, "True: the program has no eligibility criteria.")
+    criteria: list[CriterionKind] = batch(criteria_of, "Every criterion a location must meet to be eligible.")

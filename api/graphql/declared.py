@@ -1,0 +1,272 @@
+"""Each field of the schema declared once: what it reads (its source), who may read it (from the one
+policy table, `domain.access`) and what it means. Strawberry's resolvers (`api.graphql.resolvers`)
+and the planned read (`api.read.derived`) are both made from the declaration; neither is written
+by hand. The functions a type's class body declares its fields with are in `api.graphql.fields`.
+
+Every object type wraps the row it is read from (`row`): a row of the read model, an entity, a
+value of the domain. The sources, each a way to read a field for every object of a level at once:
+
+    Column      an attribute of the row
+    Computed    a function of the row (and of who asks): no SQL, never fails; maybe with a SQL twin
+    Joined      an object whose row is part of this row (its columns prefixed)
+    Batch       an async function of a level's rows (one statement for all of them, or a call out)
+    Paged       a connection: a page of each row's list, counted only when asked
+    Resolved    a Strawberry resolver of its own (mutations, subscriptions): never planned
+    Held        a value the Python object holds (a mutation's payload): never planned
+
+A `Guard` refuses the field (FORBIDDEN, null at its path) where its action does not hold for the
+row; `shows` names the action whose coverage a list's source filters its items by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Action, Actor, Coverage, Scope, requirement
+from domain.queries.pages import Page, PageArgs, Rows, Source
+
+if TYPE_CHECKING:
+    from api.graphql.context import Context
+
+Row = Any
+Args = Mapping[str, Any]  # a field's arguments by Python name; optional ones left out are absent
+DECLARED = "declared"  # where a StrawberryField keeps its declaration (its metadata)
+
+
+class Reading(Protocol):
+    """What a source reads with: the request's context (its caller and clock) and the database."""
+
+    @property
+    def context(self) -> Context: ...
+
+    @property
+    def source(self) -> Source:
+        """Where row statements run (`domain.queries.pages`)."""
+        ...
+
+    @property
+    def session(self) -> AsyncSession:
+        """Where ORM statements run."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """A value of an abstract type (`Node`), with its concrete type's name."""
+
+    type_name: str
+    row: Row
+
+
+def anywhere(row: Row) -> Scope:
+    return Scope()
+
+
+@dataclass(frozen=True)
+class Guard:
+    """FORBIDDEN (null, with an error at the field's path) unless `action` holds at `scope(row)`."""
+
+    action: Action
+    scope: Callable[[Row], Scope | None] = anywhere  # None: nowhere
+
+    def allows(self, caller: Actor, row: Row) -> bool:
+        scope = self.scope(row)
+        return scope is not None and caller.can(self.action, scope)
+
+
+# --- sources ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """An attribute of the row: `row.<name>` (None: the field's Python name)."""
+
+    name: str | None = None
+
+
+# A computed field in SQL, for the rows of one statement: their columns (a subquery's), and the
+# caller's coverage of each action of `Computed.sql_needs` in the organization those rows are of.
+SqlTwin = Callable[[Any, Mapping[Action, Coverage]], ColumnElement[Any]]
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A function of the row: `make(context)` gives it for one request (who asks, which day); with
+    `caller_free`, `make` reads nothing of the context. `sql`, when given, is its SQL twin."""
+
+    make: Callable[[Context], Callable[[Row], Any]]
+    caller_free: bool = False
+    sql: SqlTwin | None = None
+    sql_needs: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class Joined:
+    """An object whose row `read(row)` gives from this row's columns named `<prefix><column>`."""
+
+    read: Callable[[Row], Row | None]
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a field was asked with: its arguments (by Python name; paging's apart), the action whose
+    coverage its list shows (`Declared.shows`), and the page of a connection."""
+
+    args: Args
+    shows: Action | None = None
+    page: PageArgs | None = None
+
+
+# `fetch(reading, rows, asked)`: the values (pages, counts) for a level's rows, in their order.
+Fetch = Callable[["Reading", Sequence[Row], Asked], Awaitable[Sequence[Any]]]
+FetchPages = Callable[["Reading", Sequence[Row], Asked], Awaitable[Sequence[Page[Row]]]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The field's values for a level's rows, in their order (an `Exception` fails that row's field)."""
+
+    fetch: Fetch
+
+
+@dataclass(frozen=True)
+class Paged:
+    """A connection: each row's page (`pages`), and each row's whole count (`counts`, only when
+    asked). `json`: how a page is read as JSON the database builds (`api.read.json_pages`)."""
+
+    pages: FetchPages
+    counts: Fetch
+    descending: bool = False
+    json: Any = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A Strawberry resolver of its own (a mutation, a subscription): the planned read never answers it."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """A value the Python object holds (a mutation's payload): read by Strawberry only."""
+
+
+Source_ = Column | Computed | Joined | Batch | Paged | Resolved | Held
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A field argument: its annotation (`Annotated[..., strawberry.argument(...)]`) and default."""
+
+    annotation: Any
+    default: Any = ...  # ...: required
+    leads: bool = False  # listed before a connection's paging arguments
+
+
+@dataclass(frozen=True, eq=False)
+class Declared:
+    """One field: its source, its guard (or the action whose coverage its list shows), its meaning."""
+
+    source: Source_
+    description: str
+    guard: Guard | None = None
+    shows: Action | None = None
+    signed_in: bool = False  # requires being signed in, and nothing of its type (root fields)
+    arguments: Mapping[str, Argument] = field(default_factory=dict)
+
+    @property
+    def access(self) -> Action | bool | None:
+        """The action it requires (None: any signed-in caller; False: what its type requires)."""
+        if self.guard is not None:
+            return self.guard.action
+        if self.shows is not None:
+            return self.shows
+        return None if self.signed_in else False
+
+    @property
+    def full_description(self) -> str:
+        """The description the schema prints: with who may read it, when the field says."""
+        access = self.access
+        if access is False:
+            return self.description
+        return f"{self.description} {requirement(access if isinstance(access, Action) else None)}"
+
+
+def declaration(field_: Any) -> Declared | None:
+    """A StrawberryField's declaration, if it has one."""
+    found = getattr(field_, "metadata", {}).get(DECLARED)
+    return found if isinstance(found, Declared) else None
+
+
+# Every declaration made (the gap test checks each is a field of the schema).
+DECLARATIONS: list[Declared] = []
+
+
+# --- types --------------------------------------------------------------------------------------------
+
+
+ById = Callable[[Source, Sequence[int]], Awaitable[Mapping[int, Row]]]
+
+
+@dataclass(frozen=True)
+class TypeDeclared:
+    """An object type: who may see its objects (`guard`; None: any signed-in caller; descriptions,
+    `node` and subscriptions follow it), the read model's rows of it (their columns read by
+    position), and how to read them by id (`node`)."""
+
+    guard: Guard | None
+    rows: Rows | None = None
+    by_id: ById | None = None
+
+    def visible(self, context: Context, row: Row) -> bool:
+        return self.guard is None or self.guard.allows(context.principal, row)
+
+
+# Every declared object type, by GraphQL name, and its Strawberry class.
+TYPES: dict[str, TypeDeclared] = {}
+CLASSES: dict[str, type] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRow:
+    """The row of a connection object: one parent's page, and what counting its list takes (the
+    field's source and what it was asked, without the page)."""
+
+    page: Page[Row]
+    parent: Row
+    paged: Paged
+    asked: Asked
+
+    @classmethod
+    def of(cls, page: Page[Row], parent: Row, paged: Paged, asked: Asked) -> ConnectionRow:
+        return cls(page, parent, paged, Asked(asked.args, asked.shows))
+
+    @property
+    def count_key(self) -> Hashable:
+        return (id(self.paged), frozen(self.asked.args), self.asked.shows)
+
+
+async def count_connections(reading: Reading, rows: Sequence[Row], asked: Asked) -> list[int]:
+    """`totalCount` of connections: one `counts` call for all those of one field and arguments."""
+    groups: dict[Hashable, list[int]] = {}
+    for index, row in enumerate(rows):
+        groups.setdefault(row.count_key, []).append(index)
+    found = [0] * len(rows)
+    for indexes in groups.values():
+        first: ConnectionRow = rows[indexes[0]]
+        counts = await first.paged.counts(reading, [rows[i].parent for i in indexes], first.asked)
+        for index, count in zip(indexes, counts, strict=True):
+            found[index] = count
+    return found
+
+
+def frozen(args: Args) -> Hashable:
+    """Hashable arguments (lists as tuples), to key loaders and counts by."""
+    return tuple(
+        sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in args.items())
+    )
