@@ -20,15 +20,17 @@ row; `shows` names the action whose coverage a list's source filters its items b
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, FromClause
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Action, Actor, Coverage, Scope, requirement
-from domain.queries.pages import Page, PageArgs, Rows, Source
+from domain.queries.pages import Page, PageArgs, Rows, Source, rows_by_ids
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -105,12 +107,30 @@ class Computed:
     sql_needs: tuple[Action, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Joined:
-    """An object whose row `read(row)` gives from this row's columns named `<prefix><column>`."""
+    """An object of type `type_name` whose row is part of this row: its columns joined (`on`) into
+    this type's rows as `<prefix><column>` (None: the row itself, as an edge's node)."""
 
-    read: Callable[[Row], Row | None]
-    prefix: str
+    type_name: str | None = None
+    on: Any = None  # the join's condition, between this type's table and the object's
+    prefix: str = ""
+
+    def reader(self, within: Rows | None) -> Callable[[Row], Row | None]:
+        """`read(row)`: the object's row, read off a row of `within` (None: no such object)."""
+        if self.type_name is None:
+            return _itself
+        joined = TYPES[self.type_name].rows
+        assert within is not None
+        assert joined is not None
+        shape = namedtuple(f"{self.type_name}Row", joined.names)  # type: ignore[misc]
+        getters = tuple(within.get(self.prefix + name) for name in joined.names)
+        key = within.get(self.prefix + "id")
+        return lambda row: None if key(row) is None else shape(*(get(row) for get in getters))
+
+
+def _itself(row: Row) -> Row:
+    return row
 
 
 @dataclass(frozen=True)
@@ -213,18 +233,63 @@ DECLARATIONS: list[Declared] = []
 ById = Callable[[Source, Sequence[int]], Awaitable[Mapping[int, Row]]]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class TypeDeclared:
     """An object type: who may see its objects (`guard`; None: any signed-in caller; descriptions,
-    `node` and subscriptions follow it), the read model's rows of it (their columns read by
-    position), and how to read them by id (`node`)."""
+    `node` and subscriptions follow it), and the read model's rows of it, when it reads a table.
+
+    Its rows (`rows`) are derived from its fields: the table's `id`, the columns its guard and its
+    computed fields read (`reads`), each column a field declares, `columns` of other tables
+    (`joins`), and the columns of each object joined into it (`Joined`). The planned read reads them
+    by position; `node` reads them by id (`by_id`, unless given).
+    """
 
     guard: Guard | None
-    rows: Rows | None = None
-    by_id: ById | None = None
+    cls: type
+    table: FromClause | None = None
+    reads: tuple[str, ...] = ()
+    columns: tuple[ColumnElement[Any], ...] = ()
+    joins: tuple[tuple[Any, ColumnElement[bool]], ...] = ()
+    read_by_id: ById | None = None
+    is_node: bool = False  # `node` reads its objects by id
 
     def visible(self, context: Context, row: Row) -> bool:
         return self.guard is None or self.guard.allows(context.principal, row)
+
+    def declarations(self) -> list[tuple[str, Declared]]:
+        """Its fields' (Python name, declaration), in order."""
+        fields = self.cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
+        return [(str(f.python_name), found) for f in fields if (found := declaration(f)) is not None]
+
+    @cached_property
+    def rows(self) -> Rows | None:
+        if self.table is None:
+            return None
+        declared, joined, joins = [], [], list(self.joins)
+        for name, found in self.declarations():
+            source = found.source
+            if isinstance(source, Column):
+                declared.append(source.name or name)
+            elif isinstance(source, Joined) and source.type_name is not None:
+                other = TYPES[source.type_name].rows
+                assert other is not None
+                assert not other.columns, "a joined object's rows are its table's"
+                joined += [other.table.c[column].label(source.prefix + column) for column in other.names]
+                if all(target is not other.table for target, _ in joins):
+                    joins.append((other.table, source.on))
+        keep = tuple(dict.fromkeys(("id", *self.reads, *declared)))
+        return Rows(self.table, columns=(*self.columns, *joined), joins=tuple(joins), keep=keep)
+
+    @cached_property
+    def by_id(self) -> ById | None:
+        if not self.is_node or self.read_by_id is not None or self.rows is None:
+            return self.read_by_id
+        rows = self.rows
+
+        async def read(source: Source, ids: Sequence[int]) -> Mapping[int, Row]:
+            return await rows_by_ids(source, rows, ids)
+
+        return read
 
 
 # Every declared object type, by GraphQL name, and its Strawberry class.

@@ -68,9 +68,10 @@ def for_caller(
     return strawberry_field(Declared(source, description, guard, signed_in=signed_in))
 
 
-def joined(read: Callable[[Row], Row | None], prefix: str, description: str) -> Any:
-    """An object whose row is read off this one's columns named `<prefix><column>`."""
-    return strawberry_field(Declared(Joined(read, prefix), description))
+def joined(type_name: str | None, description: str, *, on: Any = None, prefix: str = "") -> Any:
+    """An object of `type_name` whose row is read off this one's, its columns joined `on` this
+    type's table as `<prefix><column>` (`type_name` None: this row itself)."""
+    return strawberry_field(Declared(Joined(type_name, on, prefix), description))
 
 
 def batch(

@@ -12,25 +12,25 @@ from api.graphql.declared import Argument, Asked, Guard, Reading, Row
 from api.graphql.directory import DirectoryUser, directory_users
 from api.graphql.fields import batch, for_caller, paged
 from api.graphql.types import Connection, Enrollment, IncentiveProgram, Node, Organization, Viewer
+from api.graphql.types.base import rows_of
 from api.graphql.types.mail import MAIL_QUEUE, MailQueue, mail_queue
 from domain import model as models
 from domain.access import Action
 from domain.fiscal import fiscal_year_of
 from domain.queries import enrollments
-from domain.queries.pages import Rows, count_of, row_page
-from domain.queries.rows import ORGANIZATIONS, PROGRAMS
+from domain.queries.pages import count_of, row_page
 from domain.vocabulary import EnrollmentStatus
 
 OPERATOR_ONLY = "Null (with a FORBIDDEN error at this path) for anyone else."
 OPERATORS = Guard(Action.OPERATE)
 
 
-def _every(rows: Rows, model: type[models.Base]) -> tuple[Any, Any]:
+def _every(type_name: str, model: type[models.Base]) -> tuple[Any, Any]:
     """A page of every row of a table, oldest first, and how many there are."""
 
     async def pages(reading: Reading, roots: Sequence[Row], asked: Asked) -> list[Any]:
         assert asked.page is not None
-        page = await row_page(reading.source, rows, asked.page)
+        page = await row_page(reading.source, rows_of(type_name), asked.page)
         return [page for _ in roots]
 
     async def counts(reading: Reading, roots: Sequence[Row], asked: Asked) -> list[int]:
@@ -45,7 +45,7 @@ async def _enrollment_pages(reading: Reading, roots: Sequence[Row], asked: Asked
     assert asked.page is not None
     today = reading.context.today()
     page = await enrollments.all_enrollment_rows_page(
-        reading.source, asked.page, asked.args.get("status"), today
+        reading.source, rows_of("Enrollment"), asked.page, asked.args.get("status"), today
     )
     return [page for _ in roots]
 
@@ -82,7 +82,7 @@ class Query:
         signed_in=True,
     )
     organizations: Connection[Organization] | None = paged(
-        *_every(ORGANIZATIONS, models.Organization),
+        *_every("Organization", models.Organization),
         f"Every organization, oldest first. {OPERATOR_ONLY}",
         guard=OPERATORS,
     )
@@ -94,7 +94,7 @@ class Query:
         arguments={"status": STATUS},
     )
     programs: Connection[IncentiveProgram] = paged(
-        *_every(PROGRAMS, models.Program), "Every incentive program, oldest first.", signed_in=True
+        *_every("IncentiveProgram", models.Program), "Every incentive program, oldest first.", signed_in=True
     )
     node: Node | None = batch(
         by_global_id.node,

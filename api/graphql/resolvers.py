@@ -24,6 +24,7 @@ from strawberry.types.lazy_type import LazyType
 from api.graphql.declared import (
     CLASSES,
     DECLARED,
+    TYPES,
     Asked,
     Batch,
     Column,
@@ -124,9 +125,14 @@ def _computed(declared: Declared) -> Resolver:
 def _joined(declared: Declared) -> Resolver:
     source = declared.source
     assert isinstance(source, Joined)
+    readers: dict[str, Callable[[Row], Row | None]] = {}
 
     def resolve(root: Any, info: Info) -> Any:
-        return wrapped(info, source.read(_row(root)))
+        within = info._raw_info.parent_type.name
+        read = readers.get(within)
+        if read is None:
+            read = readers[within] = source.reader(TYPES[within].rows if within in TYPES else None)
+        return wrapped(info, read(_row(root)))
 
     return resolve
 

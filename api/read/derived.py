@@ -294,7 +294,7 @@ def _computed(site: Site) -> Derived:
 def _joined(site: Site) -> Derived:
     source = site.declared.source
     assert isinstance(source, Joined)
-    return _object_function(site, source.read)
+    return _object_function(site, source.reader(site.rows))
 
 
 def _this_runs(key: Hashable, make: Callable[[Any], Value]) -> Value:

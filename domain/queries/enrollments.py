@@ -43,7 +43,6 @@ from domain.queries.pages import (
     page_shape,
     row_page,
     row_pages_by_parent,
-    rows_by_ids,
 )
 from domain.shown_status import shown_as_sql, tax_profile_lapsed_sql
 from domain.vocabulary import EnrollmentStatus, InvitationChannel, ProgramStatus
@@ -83,7 +82,7 @@ async def enrollment_counts_by_location(
     return await counts_by_parent(session, Enrollment.location_id, location_ids, *conditions)
 
 
-def _newest_tax_expiry() -> ScalarSelect[date]:
+def newest_tax_expiry() -> ScalarSelect[date]:
     """The expiry of the enrollment's location's current (newest) tax profile, NULL without one."""
     return (
         select(TaxProfile.expires_on)
@@ -95,41 +94,9 @@ def _newest_tax_expiry() -> ScalarSelect[date]:
     )
 
 
-# An enrollment as the read planner answers it, in one row: its program (`program__<column>`),
-# its location (`location__<column>`) and the location's organization, and the expiry of the
-# location's current tax profile (which the status shown depends on).
-PROGRAM_COLUMNS = tuple(
-    Program.__table__.c[name].label(f"program__{name}") for name in ("id", "code", "name", "status")
-)
-# Its location (`location__<column>`), so that `Enrollment.location` costs no statement of its own.
-LOCATION_COLUMNS = tuple(
-    Location.__table__.c[name].label(f"location__{name}")
-    for name in ("id", "organization_id", "partner_id", "name", "country", "partner_type")
-)
-ENROLLMENT_ROWS = Rows(
-    Enrollment.__table__,
-    keep=(
-        "id",
-        "location_id",
-        "program_id",
-        "fiscal_year",
-        "status",
-        "payment_profile_id",
-        "earnings_start_date",
-        "action_required_reason",
-    ),
-    columns=(
-        *PROGRAM_COLUMNS,
-        *LOCATION_COLUMNS,
-        Location.organization_id.label("organization_id"),
-        _newest_tax_expiry().label("tax_expires_on"),
-    ),
-    joins=((Program, Program.id == Enrollment.program_id), (Location, Location.id == Enrollment.location_id)),
-)
-
-
 async def enrollment_row_pages_by_location(
     session: Source,
+    rows: Rows,
     location_ids: Iterable[int],
     args: PageArgs,
     *,
@@ -137,10 +104,10 @@ async def enrollment_row_pages_by_location(
     fiscal_year: int | None = None,
 ) -> dict[int, Page[Row[Any]]]:
     """The same page of each location's enrollments that `coverage` reaches (of one fiscal year,
-    or all), as `ENROLLMENT_ROWS`, in one statement."""
+    or all), as `rows` (of the enrollments table), in one statement."""
     where = _by_location(coverage, fiscal_year)
     return await row_pages_by_parent(
-        session, ENROLLMENT_ROWS, Enrollment.__table__.c.location_id, location_ids, args, where
+        session, rows, Enrollment.__table__.c.location_id, location_ids, args, where
     )
 
 
@@ -155,6 +122,7 @@ def _by_location(coverage: Coverage, fiscal_year: int | None) -> Where:
 
 async def enrollment_json_pages_by_location(
     source: Source,
+    rows: Rows,
     location_ids: Iterable[int],
     args: PageArgs,
     *,
@@ -165,27 +133,23 @@ async def enrollment_json_pages_by_location(
     values: Mapping[str, Any],
 ) -> dict[int, JsonPage]:
     """`enrollment_row_pages_by_location`, each location's page as JSON that the database builds:
-    `item` makes one enrollment's JSON of `ENROLLMENT_ROWS`' columns (the same SQL for the same
+    `item` makes one enrollment's JSON of the columns of `rows` (the same SQL for the same
     `item_shape`), `values` its parameters."""
     where = _by_location(coverage, fiscal_year)
     location = Enrollment.__table__.c.location_id
     statement = BUILT.get(
-        ("json pages", page_shape(args), where.shape, item_shape),
-        lambda: json_pages_statement(ENROLLMENT_ROWS, location, args, where, item),
+        ("json pages", rows, page_shape(args), where.shape, item_shape),
+        lambda: json_pages_statement(rows, location, args, where, item),
     )
     return await json_pages_by_parent(source, statement, location_ids, args, where, values)
 
 
-async def enrollment_rows_by_id(session: Source, ids: Iterable[int]) -> dict[int, Row[Any]]:
-    return await rows_by_ids(session, ENROLLMENT_ROWS, ids)
-
-
 async def all_enrollment_rows_page(
-    session: Source, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
+    session: Source, rows: Rows, args: PageArgs, status: EnrollmentStatus | None, today: date | None = None
 ) -> Page[Row[Any]]:
-    """A page of every enrollment (shown to an operator as `status`, when given), as `ENROLLMENT_ROWS`."""
+    """A page of every enrollment (shown to an operator as `status`, when given), as `rows`."""
     where = Where(shape=("all enrollments", status, today), build=lambda: [shown_status_is(status, today)])
-    return await row_page(session, ENROLLMENT_ROWS, args, where)
+    return await row_page(session, rows, args, where)
 
 
 def shown_status_is(status: EnrollmentStatus | None, today: date | None = None) -> ColumnElement[bool]:
@@ -207,7 +171,7 @@ def shown_status_is(status: EnrollmentStatus | None, today: date | None = None) 
         else tax_profile_lapsed_sql(
             Enrollment.status,
             Enrollment.fiscal_year,
-            _newest_tax_expiry(),
+            newest_tax_expiry(),
             today=literal(today, Date),
             current_year=literal(fiscal_year_of(today), Integer),
         )

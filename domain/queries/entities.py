@@ -93,19 +93,6 @@ async def agreements_by_organization(
     return {organization_id: found.get(organization_id, []) for organization_id in ids}
 
 
-async def payment_profiles_by_organization(
-    session: AsyncSession, organization_ids: Iterable[int]
-) -> dict[int, list[PaymentProfile]]:
-    ids = sorted(set(organization_ids))
-    statement = (
-        select(PaymentProfile).where(PaymentProfile.organization_id.in_(ids)).order_by(PaymentProfile.id)
-    )
-    found: dict[int, list[PaymentProfile]] = defaultdict(list)
-    for row in (await session.execute(statement)).scalars():
-        found[row.organization_id].append(row)
-    return {organization_id: found.get(organization_id, []) for organization_id in ids}
-
-
 async def current_tax_profiles(
     session: AsyncSession, location_ids: Iterable[int]
 ) -> dict[int, TaxProfile | None]:

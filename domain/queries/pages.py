@@ -254,6 +254,36 @@ async def rows_by_ids(session: Source, rows: Rows, ids: Iterable[int]) -> dict[i
     return {row.id: row for row in await _rows(session, statement, {"ids": wanted})}
 
 
+async def rows_by_parent(
+    source: Source,
+    rows: Rows,
+    parent: KeyedColumnElement[Any],
+    parent_ids: Iterable[int],
+    *,
+    newest: bool = False,
+) -> dict[int, list[Row[Any]]]:
+    """Every row of each parent (`newest`: only its newest, the greatest id), in id order, in ONE
+    statement."""
+    ids = sorted(set(parent_ids))
+    if not ids:
+        return {}
+
+    def build() -> Select[Any]:
+        key = rows.table.c.id
+        among: ColumnElement[bool] = InIds(parent, "ids")
+        if newest:
+            newest_ids = select(func.max(key)).where(among).group_by(parent).scalar_subquery()
+            among = key.in_(newest_ids)
+        return rows.select().where(among).order_by(key)
+
+    statement = BUILT.get(("by parent", rows, parent, newest), build)
+    grouped: dict[int, list[Row[Any]]] = {parent_id: [] for parent_id in ids}
+    at = _position(statement, str(parent.key))
+    for row in await _rows(source, statement, {"ids": ids}):
+        grouped[row[at]].append(row)
+    return grouped
+
+
 async def row_pages_by_parent(
     session: Source,
     rows: Rows,

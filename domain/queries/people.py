@@ -96,17 +96,6 @@ class _Scoped:
         return Assigned(assignment_id, self.organization_id, self.user_id, grant)
 
 
-async def assignments_of_users(
-    session: AsyncSession, user_ids: Iterable[int]
-) -> dict[int, list[RoleAssignment]]:
-    ids = sorted(set(user_ids))
-    statement = select(RoleAssignment).where(RoleAssignment.user_id.in_(ids)).order_by(RoleAssignment.id)
-    found: dict[int, list[RoleAssignment]] = defaultdict(list)
-    for row in (await session.execute(statement)).scalars():
-        found[row.user_id].append(row)
-    return {user_id: found.get(user_id, []) for user_id in ids}
-
-
 async def incentive_admins_by_location(
     session: AsyncSession, location_ids: Iterable[int]
 ) -> dict[int, list[User]]:

@@ -16,9 +16,8 @@ from sqlalchemy.pool import QueuePool
 
 from adapters.driver_reads import driver_reads
 from domain.database import create_engine
-from domain.model import Program
-from domain.queries.enrollments import enrollment_rows_by_id
-from domain.queries.pages import InIds, Rows
+from domain.model import Enrollment, Program
+from domain.queries.pages import InIds, Rows, rows_by_ids
 from tests.support.databases import empty_postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -161,7 +160,7 @@ async def test_a_read_of_one_id_is_planned_once_by_postgresql(engine: AsyncEngin
     async with driver_reads(engine) as reads:
         assert reads is not None
         for _ in range(10):
-            await enrollment_rows_by_id(reads, [1])
+            await rows_by_ids(reads, Rows(Enrollment.__table__), [1])
         ((generic, custom),) = [tuple(row) for row in await reads.rows(prepared, {})]
 
     assert custom <= 5 < generic + custom

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from domain.model import Enrollment
 from domain.queries import enrollments
-from domain.queries.pages import PageArgs
+from domain.queries.pages import PageArgs, Rows
 from domain.vocabulary import EnrollmentStatus
 from tests.support import actors
 from tests.support.world import Org, World
@@ -25,6 +25,9 @@ async def enrolled_world(world: World) -> tuple[Org, int, int]:
     return org, location_id, enrollment_id
 
 
+ENROLLMENTS = Rows(Enrollment.__table__)
+
+
 async def status_of(world: World, enrollment_id: int) -> EnrollmentStatus:
     [row] = await world.rows(Enrollment, Enrollment.id == enrollment_id)
     status: EnrollmentStatus = row.status
@@ -34,7 +37,9 @@ async def status_of(world: World, enrollment_id: int) -> EnrollmentStatus:
 async def operator_sees(world: World, status: EnrollmentStatus) -> set[int]:
     today = world.clock.today()
     async with world.sessions() as session:
-        page = await enrollments.all_enrollment_rows_page(session, PageArgs(first=100), status, today)
+        page = await enrollments.all_enrollment_rows_page(
+            session, ENROLLMENTS, PageArgs(first=100), status, today
+        )
         count = await enrollments.all_enrollments_count(session, status, today)
     assert count == len(page.items)
     return {item.id for item in page.items}

@@ -10,7 +10,7 @@ from operator import attrgetter
 from typing import Any, Generic, TypeAlias, TypeVar, dataclass_transform
 
 import strawberry
-from sqlalchemy import ColumnElement, Text, literal
+from sqlalchemy import ColumnElement, FromClause, Text, literal
 from sqlalchemy import cast as sql_cast
 from strawberry.types.field import StrawberryField
 
@@ -35,7 +35,7 @@ from api.graphql.ids import to_global_id
 from api.graphql.pagination import CURSOR_PREFIX, encode_cursor
 from domain.access import Action, requirement
 from domain.queries.json_sql import base64url
-from domain.queries.pages import Rows, rows_by_ids
+from domain.queries.pages import Rows, rows_by_ids, rows_by_parent
 
 Info: TypeAlias = strawberry.Info[Context, None]
 
@@ -54,19 +54,28 @@ def described(text: str, action: Action | None) -> str:
     order_default=True, kw_only_default=True, field_specifiers=(strawberry.field, StrawberryField)
 )
 def object_type(
-    description: str, guard: Guard | None, *, rows: Rows | None = None, by_id: ById | None = None
+    description: str,
+    guard: Guard | None,
+    *,
+    table: FromClause | None = None,
+    reads: tuple[str, ...] = (),
+    columns: tuple[ColumnElement[Any], ...] = (),
+    joins: tuple[tuple[Any, ColumnElement[bool]], ...] = (),
+    by_id: ById | None = None,
 ) -> Callable[[C], C]:
     """`@object_type("...", Guard(Action.READ_ORGANIZATION, of_organization))`: a type whose objects
     require `guard` (None: any signed-in caller), as its fields do unless they say otherwise.
-    `rows`: the read model's rows of the type, read by position; `by_id`: how `node` reads them."""
+    With `table`, its rows are the read model's (`TypeDeclared.rows`: `reads` names the columns its
+    guard and computed fields read besides its declared ones; `columns` come from `joins`)."""
 
     def decorate(cls: C) -> C:
         type_name = cls.__name__
-        if issubclass(cls, Node) and "id" not in cls.__dict__:
+        is_node = issubclass(cls, Node)
+        if is_node and "id" not in cls.__dict__:
             _declare_id(cls, type_name)
         action = None if guard is None else guard.action
         decorated = strawberry.type(cls, description=described(description, action))
-        TYPES[type_name] = TypeDeclared(guard, rows, by_id)
+        TYPES[type_name] = TypeDeclared(guard, decorated, table, reads, columns, joins, by_id, is_node)
         CLASSES[type_name] = decorated
         return decorated
 
@@ -92,16 +101,42 @@ def global_id_sql(prefix: str, key: Any) -> ColumnElement[Any]:
     return base64url(literal(prefix, Text).concat(sql_cast(key, Text)))
 
 
-def to_one(rows: Rows, key: str) -> Fetch:
-    """A field naming one row of `rows` by the id in `row.<key>` (None: none): one read for a level."""
+def to_one(type_name: str, key: str) -> Fetch:
+    """A field naming one object of `type_name` by the id in `row.<key>` (None: none), its rows read
+    for a whole level at once."""
     get = attrgetter(key)
 
     async def fetch(reading: Reading, parents: Sequence[Row], asked: Asked) -> list[Row | None]:
         keys = [get(parent) for parent in parents]
-        found = await rows_by_ids(reading.source, rows, (k for k in keys if k is not None))
+        found = await rows_by_ids(reading.source, rows_of(type_name), (k for k in keys if k is not None))
         return [None if k is None else found.get(k) for k in keys]
 
     return fetch
+
+
+def children(
+    type_name: str, parent: str, *, key: Callable[[Row], int | None] = attrgetter("id"), newest: bool = False
+) -> Fetch:
+    """A field listing the objects of `type_name` whose column `parent` holds `key(row)` (None:
+    none), in id order; with `newest`, only the newest of them (or None). One read for a level."""
+
+    async def fetch(reading: Reading, parents: Sequence[Row], asked: Asked) -> list[Any]:
+        rows = rows_of(type_name)
+        keys = [key(row) for row in parents]
+        found = await rows_by_parent(
+            reading.source, rows, rows.table.c[parent], [k for k in keys if k is not None], newest=newest
+        )
+        lists = [[] if k is None else found[k] for k in keys]
+        return [items[-1] if items else None for items in lists] if newest else lists
+
+    return fetch
+
+
+def rows_of(type_name: str) -> Rows:
+    """The read model's rows of a declared type."""
+    rows = TYPES[type_name].rows
+    assert rows is not None, f"{type_name} reads no table"
+    return rows
 
 
 def _each_declares_its_id(root: Any) -> strawberry.ID:
@@ -128,7 +163,7 @@ class Edge(Generic[T]):
         "Opaque; pass it as `after` to read on from this item.",
         sql=_cursor_sql,
     )
-    node: T = joined(lambda row: row, "", "The item.")
+    node: T = joined(None, "The item.")
 
 
 @strawberry.type(description="Where a page of a connection starts and ends, and whether more lie beyond.")

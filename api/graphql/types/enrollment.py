@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from sqlalchemy import ColumnElement, Date, Integer, bindparam, not_
 
 from api.graphql.declared import Asked, Guard, Reading, Row
 from api.graphql.fields import batch, column, for_caller, joined
-from api.graphql.types.base import Node, node_type, to_one
+from api.graphql.types.base import Node, node_type, rows_of, to_one
 from api.graphql.types.payout import PaymentProfile
 from api.graphql.types.program import IncentiveProgram
 from api.read.json_pages import JsonPages
+from domain import model as models
 from domain.access import Action, Coverage, Scope, holders
 from domain.queries.enrollments import (
-    ENROLLMENT_ROWS,
     covered,
     enrollment_counts_by_location,
     enrollment_json_pages_by_location,
     enrollment_row_pages_by_location,
-    enrollment_rows_by_id,
+    newest_tax_expiry,
 )
-from domain.queries.pages import JsonPage, Page
-from domain.queries.rows import INVITATIONS, LOCATIONS, PAYMENT_PROFILES, PROGRAMS, by_ids
+from domain.queries.pages import JsonPage, Page, rows_by_ids
 from domain.shown_status import (
     shown_reason,
     shown_status,
@@ -33,7 +33,7 @@ from domain.shown_status import (
     tax_profile_lapsed,
     tax_profile_lapsed_sql,
 )
-from domain.vocabulary import EnrollmentStatus, InvitationChannel, PartnerType, ProgramStatus
+from domain.vocabulary import EnrollmentStatus, InvitationChannel, ProgramStatus
 
 if TYPE_CHECKING:
     from api.graphql.context import Context
@@ -51,73 +51,33 @@ def of_location_in_program(row: Row) -> Scope:
 @node_type(
     "A location's invitation to enroll in a program for a fiscal year.",
     Guard(Action.READ_ENROLLMENT, of_location_in_program),
-    by_id=by_ids(INVITATIONS),
+    table=models.Invitation.__table__,
+    reads=("location_id", "program_id"),
+    # Its location's organization, which its guard names.
+    columns=(models.Location.organization_id.label("organization_id"),),
+    joins=((models.Location, models.Location.id == models.Invitation.location_id),),
 )
 class Invitation(Node):
-    program: IncentiveProgram = batch(to_one(PROGRAMS, "program_id"), "The incentive program.")
+    program: IncentiveProgram = batch(to_one("IncentiveProgram", "program_id"), "The incentive program.")
     location: LazyLocation = batch(
-        to_one(LOCATIONS, "location_id"), "The location (its PartnerID) in the program."
+        to_one("Location", "location_id"), "The location (its PartnerID) in the program."
     )
     fiscal_year: int = column("The fiscal year it is for: FY N runs July 1 of N-1 to June 30 of N.")
     channel: InvitationChannel = column("How the partner was told of the invitation.")
 
 
-# --- an enrollment's row (`ENROLLMENT_ROWS`): its program, location and organization joined --------
+# --- an enrollment's row: its program, location and organization joined, its tax profile's expiry -
 
 
-class ProgramRow(NamedTuple):
-    """An enrollment's program, from the `program__` columns of its row: the shape of `PROGRAMS`."""
-
-    id: int
-    code: str
-    name: str
-    status: ProgramStatus
-
-
-class LocationRow(NamedTuple):
-    """An enrollment's location, from the `location__` columns of its row: the shape of `LOCATIONS`."""
-
-    id: int
-    organization_id: int
-    partner_id: str
-    name: str
-    country: str
-    partner_type: PartnerType
-
-
-def _joined(shape: Callable[..., Any], prefix: str, rows_names: tuple[str, ...]) -> Callable[[Row], Any]:
-    """Reads the row of a joined table (its `prefix` columns) off an enrollment row, as `shape`."""
-    fields: tuple[str, ...] = shape._fields  # type: ignore[attr-defined]
-    assert rows_names == fields, f"{prefix} rows are read by position"
-    getters = tuple(ENROLLMENT_ROWS.get(f"{prefix}{name}") for name in fields)
-    return lambda row: shape(*(get(row) for get in getters))
-
-
-_program_of = _joined(ProgramRow, "program__", PROGRAMS.names)
-_location = _joined(LocationRow, "location__", LOCATIONS.names)
-_E_LOCATION_ID = ENROLLMENT_ROWS.get("location__id")
-
-
-def _location_of(row: Row) -> LocationRow | None:
-    return None if _E_LOCATION_ID(row) is None else _location(row)
-
-
-_E_ORGANIZATION, _E_LOCATION, _E_PROGRAM, _E_STATUS, _E_YEAR, _E_TAX_EXPIRES, _E_PROGRAM_STATUS = (
-    ENROLLMENT_ROWS.get(name)
-    for name in (
-        "organization_id",
-        "location_id",
-        "program_id",
-        "status",
-        "fiscal_year",
-        "tax_expires_on",
-        "program__status",
-    )
-)
+@cache
+def _column(name: str) -> Callable[[Row], Any]:
+    """A column of an enrollment's row, read by position (what follows runs for every row)."""
+    return rows_of("Enrollment").get(name)
 
 
 def _lapsed_for(today: date) -> Callable[[Row], bool]:
-    return lambda row: tax_profile_lapsed(_E_STATUS(row), _E_YEAR(row), _E_TAX_EXPIRES(row), today=today)
+    status, year, expires = _column("status"), _column("fiscal_year"), _column("tax_expires_on")
+    return lambda row: tax_profile_lapsed(status(row), year(row), expires(row), today=today)
 
 
 def _shown_status(context: Context) -> Callable[[Row], EnrollmentStatus]:
@@ -127,19 +87,23 @@ def _shown_status(context: Context) -> Callable[[Row], EnrollmentStatus]:
     coverages: dict[int, Coverage] = {}
     lapsed = _lapsed_for(context.today())
     active = ProgramStatus.ACTIVE
+    organization_of, location_of, program_of, status_of, program_status_of = (
+        _column(name)
+        for name in ("organization_id", "location_id", "program_id", "status", "program__status")
+    )
 
     def shown(row: Row) -> EnrollmentStatus:
-        organization_id = _E_ORGANIZATION(row)
+        organization_id = organization_of(row)
         coverage = coverages.get(organization_id)
         if coverage is None:
             coverage = coverages[organization_id] = principal.coverage(
                 Action.READ_ENROLLMENT_DETAIL, organization_id
             )
         return shown_status(
-            _E_STATUS(row),
-            program_active=_E_PROGRAM_STATUS(row) is active,
+            status_of(row),
+            program_active=program_status_of(row) is active,
             sees_detail=coverage.everything
-            or (bool(coverage.grants) and coverage.covers(_E_LOCATION(row), _E_PROGRAM(row))),
+            or (bool(coverage.grants) and coverage.covers(location_of(row), program_of(row))),
             tax_profile_valid=not lapsed(row),
         )
 
@@ -183,20 +147,31 @@ STATUS = (
 )
 
 
-async def enrollments_by_id(source: Any, ids: Sequence[int]) -> Mapping[int, Row]:
-    return await enrollment_rows_by_id(source, ids)
-
-
 @node_type(
     "A location's enrollment in a program for one fiscal year.",
     Guard(Action.READ_ENROLLMENT, of_location_in_program),
-    rows=ENROLLMENT_ROWS,
-    by_id=enrollments_by_id,
+    table=models.Enrollment.__table__,
+    # What its guard, its status (rule 8) and its reason read, besides its declared columns.
+    reads=("location_id", "program_id", "status", "payment_profile_id", "action_required_reason"),
+    # Its location's organization (the location is joined for `location`), and the expiry of the
+    # location's current tax profile, which the status shown depends on.
+    columns=(
+        models.Location.organization_id.label("organization_id"),
+        newest_tax_expiry().label("tax_expires_on"),
+    ),
 )
 class Enrollment(Node):
-    program: IncentiveProgram = joined(_program_of, "program__", "The incentive program.")
+    program: IncentiveProgram = joined(
+        "IncentiveProgram",
+        "The incentive program.",
+        on=models.Program.id == models.Enrollment.program_id,
+        prefix="program__",
+    )
     location: LazyLocation = joined(
-        _location_of, "location__", "The location (its PartnerID) in the program."
+        "Location",
+        "The location (its PartnerID) in the program.",
+        on=models.Location.id == models.Enrollment.location_id,
+        prefix="location__",
     )
     fiscal_year: int = column("The fiscal year it is for: FY N runs July 1 of N-1 to June 30 of N.")
     status: EnrollmentStatus = for_caller(
@@ -206,7 +181,7 @@ class Enrollment(Node):
         "The first day earnings count (the first of the month it was enrolled)."
     )
     payment_profile: PaymentProfile | None = batch(
-        to_one(PAYMENT_PROFILES, "payment_profile_id"),
+        to_one("PaymentProfile", "payment_profile_id"),
         "The bank profile payouts go to; null until one is chosen.",
     )
     action_required_reason: str | None = for_caller(
@@ -248,8 +223,9 @@ async def _enrollment_pages(reading: Reading, locations: Sequence[Row], asked: A
     page = asked.page
 
     def read(ids: list[int], coverage: Coverage, year: int | None) -> Awaitable[Mapping[int, Page[Row]]]:
+        rows = rows_of("Enrollment")
         return enrollment_row_pages_by_location(
-            reading.source, ids, page, coverage=coverage, fiscal_year=year
+            reading.source, rows, ids, page, coverage=coverage, fiscal_year=year
         )
 
     return await _by_coverage(reading, locations, asked, read)
@@ -274,6 +250,7 @@ async def _enrollment_json(
     assert asked.page is not None
     return await enrollment_json_pages_by_location(
         source,
+        rows_of("Enrollment"),
         location_ids,
         asked.page,
         coverage=coverage,
@@ -294,5 +271,5 @@ async def enrollment_of(context: Context, enrollment_id: int) -> Enrollment:
     from api.graphql.resolvers import reading
 
     async with reading(context) as within:
-        found = await enrollment_rows_by_id(within.source, [enrollment_id])
+        found = await rows_by_ids(within.source, rows_of("Enrollment"), [enrollment_id])
     return Enrollment(row=found[enrollment_id])

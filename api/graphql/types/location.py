@@ -11,15 +11,15 @@ from api.graphql.declared import Argument, Asked, Guard, Reading, Row
 from api.graphql.errors import ExpectedError
 from api.graphql.fields import batch, column, paged
 from api.graphql.ids import key_of
-from api.graphql.types.base import Connection, Node, node_type, object_type, to_one
+from api.graphql.types.base import Connection, Node, children, node_type, object_type, rows_of, to_one
 from api.graphql.types.enrollment import Enrollment, location_enrollments, location_enrollments_json
 from api.graphql.types.payout import TaxProfile, of_organization
 from api.graphql.types.people import User
 from domain import eligibility
+from domain import model as models
 from domain.access import Action, Scope
 from domain.queries import entities, people
 from domain.queries.pages import rows_by_ids
-from domain.queries.rows import LOCATIONS, ORGANIZATIONS, PROGRAMS, by_ids
 from domain.vocabulary import CriterionKind, PartnerType
 
 if TYPE_CHECKING:
@@ -60,27 +60,28 @@ def at_location(row: Row) -> Scope:
 
 
 async def _incentive_admins(reading: Reading, locations: Sequence[Row], asked: Asked) -> list[Any]:
-    found = await people.incentive_admins_by_location(
-        reading.session, [location.id for location in locations]
-    )
-    return [found[location.id] for location in locations]
+    """The users whose INCENTIVES_ADMIN assignment covers each location (as `User`'s rows)."""
+    ids = [location.id for location in locations]
+    found = await people.incentive_admins_by_location(reading.session, ids)
+    admins = {user.id for users in found.values() for user in users}
+    rows = await rows_by_ids(reading.source, rows_of("User"), admins)
+    return [[rows[user.id] for user in found[key]] for key in ids]
 
 
 async def _eligibility(reading: Reading, locations: Sequence[Row], asked: Asked) -> list[Any]:
     """Each location's eligibility for the program `programId` names (NOT_FOUND: no such program)."""
     program_id = key_of(asked.args["program_id"], "IncentiveProgram")
-    programs = {} if program_id is None else await rows_by_ids(reading.source, PROGRAMS, [program_id])
+    programs = (
+        {}
+        if program_id is None
+        else await rows_by_ids(reading.source, rows_of("IncentiveProgram"), [program_id])
+    )
     if program_id not in programs:
         return [NotFoundError("No program has this ID.") for _ in locations]
     assert program_id is not None
     standings = await entities.standings(reading.session, locations)
     criteria = (await entities.criteria_by_program(reading.session, [program_id]))[program_id]
     return [eligibility.evaluate(criteria, standings[location.id]) for location in locations]
-
-
-async def _tax_profiles(reading: Reading, locations: Sequence[Row], asked: Asked) -> list[Any]:
-    found = await entities.current_tax_profiles(reading.session, [location.id for location in locations])
-    return [found[location.id] for location in locations]
 
 
 FISCAL_YEAR = Argument(
@@ -93,8 +94,8 @@ PROGRAM_ID = Argument(Annotated[strawberry.ID, strawberry.argument(description="
 @node_type(
     "A location (PartnerLocationID) of an organization.",
     Guard(Action.READ_ORGANIZATION, of_organization),
-    rows=LOCATIONS,
-    by_id=by_ids(LOCATIONS),
+    table=models.Location.__table__,
+    reads=("organization_id",),
 )
 class Location(Node):
     partner_id: str = column("The location PartnerID: digits, unique across the service.")
@@ -102,7 +103,7 @@ class Location(Node):
     country: str = column("ISO 3166-1 alpha-2.")
     partner_type: PartnerType = column("How the location sells.")
     organization: LazyOrganization = batch(
-        to_one(ORGANIZATIONS, "organization_id"), "The organization the location belongs to."
+        to_one("Organization", "organization_id"), "The organization the location belongs to."
     )
     incentive_admins: list[User] = batch(
         _incentive_admins, "Users whose INCENTIVES_ADMIN assignment covers this location."
@@ -120,7 +121,7 @@ class Location(Node):
         json=location_enrollments_json,
     )
     tax_profile: TaxProfile | None = batch(
-        _tax_profiles,
+        children("TaxProfile", "location_id", newest=True),
         "The current (newest) tax profile; null when none.",
         guard=Guard(Action.READ_TAX_PROFILE, at_location),
     )

@@ -12,14 +12,14 @@ from api.graphql.declared import Asked, Fetch, FetchPages, Guard, Reading, Row, 
 from api.graphql.fields import batch, column, computed, paged
 from api.graphql.ids import to_global_id
 from api.graphql.nodes import visible_nodes
-from api.graphql.types.base import Connection, Node, node_type, object_type
+from api.graphql.types.base import Connection, Node, children, node_type, object_type, rows_of
 from api.graphql.types.location import Location
 from api.graphql.types.payout import PaymentProfile
 from api.graphql.types.people import Contact, RoleAssignment
+from domain import model as models
 from domain.access import Action, Scope
 from domain.queries import entities, people
-from domain.queries.pages import Rows, counts_by_parent, row_pages_by_parent
-from domain.queries.rows import AUDIT_EVENTS, LOCATIONS, ORGANIZATIONS, ROLE_ASSIGNMENTS, by_ids
+from domain.queries.pages import counts_by_parent, row_pages_by_parent
 from domain.vocabulary import AgreementKind
 
 NULLABLE_WHEN_FORBIDDEN = (
@@ -60,10 +60,13 @@ async def _targets(reading: Reading, events: Sequence[Row], asked: Asked) -> lis
 
 
 @object_type(
-    "A change to an organization's data: who made it, when, and to what.", Guard(Action.READ_AUDIT_LOG)
+    "A change to an organization's data: who made it, when, and to what.",
+    Guard(Action.READ_AUDIT_LOG),
+    table=models.AuditEvent.__table__,
+    reads=("organization_id", "actor_tenant_id", "target_kind", "target_key"),
 )
 class AuditEvent:
-    """Its row: a `domain.model.AuditEvent`."""
+    """Its row: one of `audit_events`."""
 
     row: strawberry.Private[Any]
     at: datetime = column("When, in UTC.")
@@ -103,24 +106,18 @@ async def _admin_contacts(reading: Reading, organizations: Sequence[Row], asked:
     return [found[key] for key in _ids(organizations)]
 
 
-async def _payment_profiles(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[Any]:
-    found = await entities.payment_profiles_by_organization(reading.session, _ids(organizations))
-    return [found[key] for key in _ids(organizations)]
-
-
-def _children(rows: Rows) -> tuple[FetchPages, Fetch]:
-    """A list of an organization's own rows (`organization_id`), paged and counted."""
-    parent = rows.table.c.organization_id
+def _children(type_name: str) -> tuple[FetchPages, Fetch]:
+    """A list of an organization's own objects (their `organization_id`), paged and counted."""
 
     async def pages(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[Any]:
         assert asked.page is not None
-        ids = _ids(organizations)
-        found = await row_pages_by_parent(reading.source, rows, parent, ids, asked.page)
+        ids, rows = _ids(organizations), rows_of(type_name)
+        found = await row_pages_by_parent(reading.source, rows, rows.table.c.organization_id, ids, asked.page)
         return [found[key] for key in ids]
 
     async def counts(reading: Reading, organizations: Sequence[Row], asked: Asked) -> list[int]:
         ids = _ids(organizations)
-        found = await counts_by_parent(reading.session, parent, ids)
+        found = await counts_by_parent(reading.session, rows_of(type_name).table.c.organization_id, ids)
         return [found[key] for key in ids]
 
     return pages, counts
@@ -129,8 +126,7 @@ def _children(rows: Rows) -> tuple[FetchPages, Fetch]:
 @node_type(
     "A partner organization (Partner Global Account).",
     Guard(Action.READ_ORGANIZATION, itself),
-    rows=ORGANIZATIONS,
-    by_id=by_ids(ORGANIZATIONS),
+    table=models.Organization.__table__,
 )
 class Organization(Node):
     global_partner_id: str = column("The global PartnerID: digits.")
@@ -148,18 +144,18 @@ class Organization(Node):
         _admin_contacts, "The organization's Global and Account admins known to the service."
     )
     locations: Connection[Location] = paged(
-        *_children(LOCATIONS), "The organization's locations, oldest first."
+        *_children("Location"), "The organization's locations, oldest first."
     )
     role_assignments: Connection[RoleAssignment] | None = paged(
-        *_children(ROLE_ASSIGNMENTS),
+        *_children("RoleAssignment"),
         f"Every stored role assignment. {NULLABLE_WHEN_FORBIDDEN}",
         guard=Guard(Action.READ_ROLE_ASSIGNMENTS, itself),
     )
     payment_profiles: list[PaymentProfile] = batch(
-        _payment_profiles, "The organization's bank profiles for payouts."
+        children("PaymentProfile", "organization_id"), "The organization's bank profiles for payouts."
     )
     audit_log: Connection[AuditEvent] | None = paged(
-        *_children(AUDIT_EVENTS),
+        *_children("AuditEvent"),
         f"Who changed what, newest first. {NULLABLE_WHEN_FORBIDDEN}",
         guard=Guard(Action.READ_AUDIT_LOG, itself),
         descending=True,

@@ -7,8 +7,8 @@ from datetime import date
 from api.graphql.declared import Guard, Row
 from api.graphql.fields import column
 from api.graphql.types.base import Node, node_type
+from domain import model as models
 from domain.access import Action, Scope
-from domain.queries.rows import PAYMENT_PROFILES, TAX_PROFILES, by_ids
 
 
 def of_organization(row: Row) -> Scope:
@@ -24,7 +24,8 @@ def at_location(row: Row) -> Scope:
 @node_type(
     "An organization's bank profile for payouts.",
     Guard(Action.READ_ORGANIZATION, of_organization),
-    by_id=by_ids(PAYMENT_PROFILES),
+    table=models.PaymentProfile.__table__,
+    reads=("organization_id",),
 )
 class PaymentProfile(Node):
     name: str = column("A name to tell the profile by.")
@@ -35,7 +36,13 @@ class PaymentProfile(Node):
 
 
 @node_type(
-    "A location's tax profile.", Guard(Action.READ_TAX_PROFILE, at_location), by_id=by_ids(TAX_PROFILES)
+    "A location's tax profile.",
+    Guard(Action.READ_TAX_PROFILE, at_location),
+    table=models.TaxProfile.__table__,
+    reads=("location_id",),
+    # Its location's organization, which its guard names.
+    columns=(models.Location.organization_id.label("organization_id"),),
+    joins=((models.Location, models.Location.id == models.TaxProfile.location_id),),
 )
 class TaxProfile(Node):
     tax_id: str = column("The tax (VAT) identification number.")

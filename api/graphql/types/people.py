@@ -9,13 +9,13 @@ import strawberry
 
 from api.graphql.declared import Asked, Guard, Reading, Row
 from api.graphql.fields import batch, column
-from api.graphql.types.base import Node, node_type, object_type, to_one
+from api.graphql.types.base import Node, node_type, object_type, rows_of, to_one
 from api.graphql.types.program import IncentiveProgram
+from domain import model as models
 from domain.access import Action, Grant, Role, Scope
 from domain.model import RoleAssignment as Assignment
 from domain.queries import people
 from domain.queries.pages import Rows, rows_by_ids
-from domain.queries.rows import LOCATIONS, PROGRAMS, ROLE_ASSIGNMENTS, USERS, by_ids
 
 if TYPE_CHECKING:
     from api.graphql.types.location import Location
@@ -31,7 +31,11 @@ def of_users_organization(row: Row) -> Scope | None:
 @node_type(
     "An Entra ID user or service principal the service knows.",
     Guard(Action.READ_ORGANIZATION, of_users_organization),
-    by_id=by_ids(USERS),
+    table=models.User.__table__,
+    reads=("tenant_id",),
+    # The organization of the user's tenant (None while it has none), which its guard names.
+    columns=(models.OrganizationTenant.organization_id.label("organization_id"),),
+    joins=((models.OrganizationTenant, models.OrganizationTenant.tenant_id == models.User.tenant_id),),
 )
 class User(Node):
     object_id: strawberry.ID = column("The Entra ID object ID (oid).")
@@ -59,21 +63,26 @@ async def _covered(
 
 async def _covered_locations(reading: Reading, assignments: Sequence[Row], asked: Asked) -> list[Any]:
     grants = await _grants(reading, assignments)
-    return await _covered(reading, LOCATIONS, [None if g is None else g.location_ids for g in grants])
+    return await _covered(
+        reading, rows_of("Location"), [None if g is None else g.location_ids for g in grants]
+    )
 
 
 async def _covered_programs(reading: Reading, assignments: Sequence[Row], asked: Asked) -> list[Any]:
     grants = await _grants(reading, assignments)
-    return await _covered(reading, PROGRAMS, [None if g is None else g.program_ids for g in grants])
+    return await _covered(
+        reading, rows_of("IncentiveProgram"), [None if g is None else g.program_ids for g in grants]
+    )
 
 
 @node_type(
     "A stored role of a user.",
     Guard(Action.READ_ROLE_ASSIGNMENT, of_assignee),
-    by_id=by_ids(ROLE_ASSIGNMENTS),
+    table=models.RoleAssignment.__table__,
+    reads=("organization_id", "user_id"),
 )
 class RoleAssignment(Node):
-    user: User = batch(to_one(USERS, "user_id"), "The user who holds the role.")
+    user: User = batch(to_one("User", "user_id"), "The user who holds the role.")
     role: Role = column("The role assigned.")
     locations: list[LazyLocation] | None = batch(
         _covered_locations, "The locations covered; null: the entire organization, later ones included."

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from api.graphql.declared import Asked, Reading, Row
 from api.graphql.fields import batch, column
 from api.graphql.types.base import Node, node_type
+from domain import model as models
 from domain.queries import entities
-from domain.queries.rows import PROGRAMS, by_ids
 from domain.vocabulary import CriterionKind, ProgramStatus
 
 
@@ -21,7 +21,7 @@ async def open_to_all(reading: Reading, programs: Sequence[Row], asked: Asked) -
     return [not criteria for criteria in await criteria_of(reading, programs, asked)]
 
 
-@node_type("An incentive program and its eligibility criteria.", None, rows=PROGRAMS, by_id=by_ids(PROGRAMS))
+@node_type("An incentive program and its eligibility criteria.", None, table=models.Program.__table__)
 class IncentiveProgram(Node):
     code: str = column("The program code: 2-32 of A-Z, 0-9, '_' and '-', unique.")
     name: str = column("The program's name.")

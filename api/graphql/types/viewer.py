@@ -9,7 +9,7 @@ import strawberry
 
 from api.graphql.declared import Asked, Reading, Row
 from api.graphql.fields import batch, column, computed
-from api.graphql.types.base import object_type, to_one
+from api.graphql.types.base import children, object_type, rows_of, to_one
 from api.graphql.types.enrollment import Invitation
 from api.graphql.types.organization import Organization
 from api.graphql.types.people import RoleAssignment
@@ -17,19 +17,17 @@ from auth.principal import Principal
 from domain import model as models
 from domain.access import Action, Role
 from domain.fiscal import fiscal_year_of
-from domain.queries import people
 from domain.queries.enrollments import home_page_notices
-from domain.queries.rows import ORGANIZATIONS
+from domain.queries.pages import rows_by_ids
 
 
 def _roles(principal: Principal) -> list[Role]:
     return sorted(principal.roles(), key=list(Role).index)
 
 
-async def _role_assignments(reading: Reading, viewers: Sequence[Row], asked: Asked) -> list[Any]:
-    users = [None if p.user_id is None or p.organization_id is None else p.user_id for p in viewers]
-    found = await people.assignments_of_users(reading.session, [user for user in users if user is not None])
-    return [[] if user is None else found[user] for user in users]
+def _own_user(principal: Principal) -> int | None:
+    """The caller's user, while their tenant belongs to an organization."""
+    return None if principal.organization_id is None else principal.user_id
 
 
 async def notices(reading: Reading, action: Action) -> list[models.Invitation]:
@@ -51,7 +49,8 @@ async def notices(reading: Reading, action: Action) -> list[models.Invitation]:
 async def _notices(reading: Reading, viewers: Sequence[Row], asked: Asked) -> list[Any]:
     assert asked.shows is not None
     found = await notices(reading, asked.shows)
-    return [found for _ in viewers]
+    invitations = await rows_by_ids(reading.source, rows_of("Invitation"), [notice.id for notice in found])
+    return [[invitations[notice.id] for notice in found] for _ in viewers]
 
 
 @object_type("The signed-in caller, as it sees itself (its own data only).", None)
@@ -70,11 +69,11 @@ class Viewer:
         _roles, "Every role the caller holds in its organization (union of all sources)."
     )
     organization: Organization | None = batch(
-        to_one(ORGANIZATIONS, "organization_id"),
+        to_one("Organization", "organization_id"),
         "The organization of the caller's tenant; null while it belongs to none.",
     )
     role_assignments: list[RoleAssignment] = batch(
-        _role_assignments, "The caller's own stored role assignments."
+        children("RoleAssignment", "user_id", key=_own_user), "The caller's own stored role assignments."
     )
     invitations: list[Invitation] = batch(
         _notices,
