@@ -91,9 +91,12 @@ def _row(root: Any) -> Row:
     return None if root is None else root.row  # the root query's fields have no row
 
 
-def _check(info: Info, guard: Guard | None, row: Row) -> None:
+def _allowed_row(root: Any, info: Info, guard: Guard | None) -> Row:
+    """The object's row, once the field's guard allows it (else FORBIDDEN)."""
+    row = _row(root)
     if guard is not None and not guard.allows(info.context.principal, row):
         raise ForbiddenError(guard.action)
+    return row
 
 
 def _column(declared: Declared) -> Resolver:
@@ -101,9 +104,7 @@ def _column(declared: Declared) -> Resolver:
     assert isinstance(source, Column)
 
     def resolve(root: Any, info: Info) -> Any:
-        row = _row(root)
-        _check(info, guard, row)
-        return wrapped(info, getattr(row, source.name or info.python_name))
+        return wrapped(info, getattr(_allowed_row(root, info, guard), source.name or info.python_name))
 
     return resolve
 
@@ -113,11 +114,9 @@ def _computed(declared: Declared) -> Resolver:
     assert isinstance(source, Computed)
 
     def resolve(root: Any, info: Info) -> Any:
-        row = _row(root)
-        _check(info, guard, row)
         context: Context = info.context
         function = context.memo(declared, lambda: source.make(context))
-        return wrapped(info, function(row))
+        return wrapped(info, function(_allowed_row(root, info, guard)))
 
     return resolve
 
@@ -142,8 +141,7 @@ def _batch(declared: Declared) -> Resolver:
     assert isinstance(source, Batch)
 
     async def resolve(root: Any, info: Info, **arguments: Any) -> Any:
-        row = _row(root)
-        _check(info, guard, row)
+        row = _allowed_row(root, info, guard)
         asked = Asked(given(arguments), declared.shows)
         value = await batches(info.context).load(declared, source.fetch, asked, row)
         if isinstance(value, Exception):
@@ -166,8 +164,7 @@ def _paged(declared: Declared) -> Resolver:
         before: Any = strawberry.UNSET,
         **arguments: Any,
     ) -> Any:
-        row = _row(root)
-        _check(info, guard, row)
+        row = _allowed_row(root, info, guard)
         page = paging(info, first, after, last, before, descending=source.descending)
         asked = Asked(given(arguments), declared.shows, page)
         found = await batches(info.context).load(declared, source.pages, asked, row)
