@@ -24,7 +24,7 @@ from collections import namedtuple
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, FromClause
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -133,10 +133,10 @@ def _itself(row: Row) -> Row:
     return row
 
 
-@dataclass(frozen=True)
-class Asked:
+class Asked(NamedTuple):
     """What a field was asked with: its arguments (by Python name; paging's apart), the action whose
-    coverage its list shows (`Declared.shows`), and the page of a connection."""
+    coverage its list shows (`Declared.shows`), and the page of a connection. (A named tuple: one
+    is made for every field a request asks.)"""
 
     args: Args
     shows: Action | None = None

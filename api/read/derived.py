@@ -42,7 +42,6 @@ from api.graphql.declared import (
     Declared,
     Joined,
     Paged,
-    Typed,
 )
 from api.graphql.errors import ForbiddenError
 from api.graphql.pagination import BadUserInputError, page_args, written
@@ -61,6 +60,7 @@ from api.read.engine import (
 from domain.queries.pages import PageArgs, Rows
 
 Value = Callable[[Any], Any]
+NAME: Value = attrgetter("_name_")
 PAGING = frozenset({"first", "after", "last", "before"})
 
 
@@ -106,6 +106,23 @@ class Site:
         return str(self.strawberry.python_name)
 
     @cached_property
+    def leaf(self) -> bool:
+        return is_leaf(self.graphql)
+
+    @cached_property
+    def many(self) -> bool:
+        return is_list(self.graphql)
+
+    @cached_property
+    def write(self) -> Value | None:
+        """How a leaf value is written out (None: as it is)."""
+        return serializer(self.graphql.type)
+
+    @cached_property
+    def abstract(self) -> bool:
+        return is_abstract_type(get_named_type(self.graphql.type))
+
+    @cached_property
     def argument_names(self) -> dict[str, str]:
         """The field's arguments' Python names by their GraphQL names (paging's left out)."""
         paging = isinstance(self.declared.source, Paged)
@@ -141,12 +158,14 @@ def serializer(type_: GraphQLOutputType) -> Value | None:
     write = _leaf(inner)
     if write is None or not nullable:
         return write
+    if write is NAME:
+        return lambda value: None if value is None else value._name_
     return lambda value: None if value is None else write(value)
 
 
 def _leaf(type_: Any) -> Value | None:
     if isinstance(type_, GraphQLEnumType):
-        return attrgetter("_name_")  # the member's name: the enum value's name in the schema
+        return NAME  # the member's name: the enum value's name in the schema
     if isinstance(type_, GraphQLScalarType) and type_.name == "Date":
         return serialize_date
     if isinstance(type_, GraphQLScalarType) and type_.name == "DateTime":
@@ -155,8 +174,11 @@ def _leaf(type_: Any) -> Value | None:
 
 
 def _then(get: Value, write: Value | None) -> Value:
+    """`write(get(row))` in one function (it runs for every row): an enum's name read directly."""
     if write is None:
         return get
+    if write is NAME:
+        return lambda row: get(row)._name_
     return lambda row: write(get(row))
 
 
@@ -222,10 +244,9 @@ def paging(run: Run, asked: Field, objs: list[Obj], descending: bool) -> PageArg
 async def settle(run: Run, asked: Field, objs: list[Obj], values: list[Any], site: Site) -> None:
     """Each object's value at this field: an exception fails it; leaves are written out; rows of
     objects (or `Typed` ones, of an abstract type) become the next level, resolved together."""
-    definition = site.graphql
     key = asked.key
-    if is_leaf(definition):
-        write = serializer(definition.type)
+    if site.leaf:
+        write = site.write
         for obj, value in zip(objs, values, strict=True):
             if isinstance(value, Exception):
                 run.fail(obj, asked, value)
@@ -238,27 +259,26 @@ async def settle(run: Run, asked: Field, objs: list[Obj], values: list[Any], sit
             run.fail(obj, asked, value)
         elif value is None:
             obj.out[key] = None
-        elif is_list(definition):
+        elif site.many:
             items = []
             for index, item in enumerate(value):
-                child = _child(run, asked, obj, item, index)
+                child = _child(run, asked, obj, item, index, site.abstract)
                 items.append(None if child is None else child.out)
                 if child is not None:
                     children.append(child)
             obj.out[key] = items
         else:
-            child = _child(run, asked, obj, value, None)
+            child = _child(run, asked, obj, value, None, site.abstract)
             obj.out[key] = child.out if child is not None else None
             if child is not None:
                 children.append(child)
     await run.objects(asked.selection, children)
 
 
-def _child(run: Run, asked: Field, parent: Obj, value: Any, index: int | None) -> Obj | None:
+def _child(run: Run, asked: Field, parent: Obj, value: Any, index: int | None, abstract: bool) -> Obj | None:
     if value is None:
         return None
-    named = get_named_type(asked.definition.type) if asked.definition else None
-    if isinstance(value, Typed) or (named is not None and is_abstract_type(named)):
+    if abstract:  # a `Typed` value: its type is its own
         found = run.plan.schema.get_type(value.type_name)
         assert isinstance(found, GraphQLObjectType)
         return run.child(found, value.row, parent, asked, index)
