@@ -1,15 +1,18 @@
-"""Planned reads on PostgreSQL straight through asyncpg: SQLAlchemy builds and compiles each
-statement once, and each request runs it on a pooled connection with no ORM session, no
-SQLAlchemy connection or result object around it (about a quarter of a small read's CPU).
+"""Planned reads straight through the driver (asyncpg on PostgreSQL, aiosqlite on SQLite):
+SQLAlchemy builds and compiles each statement once, and each request runs it on a pooled
+connection with no ORM session, no SQLAlchemy connection or result object around it (about a
+quarter of a small read's CPU on PostgreSQL; on SQLite, one hop to aiosqlite's thread per
+statement where SQLAlchemy's adapted cursor takes several).
 
-    async with driver_reads(engine) as reads:        # None on SQLite: use a session there
+    async with driver_reads(engine) as reads:        # None on another driver: use a session there
         rows = await reads.rows(statement, {"ids": [1, 2]})   # named tuples, values as SQLAlchemy's
 
 The connection comes from the engine's own pool and goes back to it; a connection that fails is
 invalidated, as SQLAlchemy does with its own. asyncpg runs each statement in autocommit (no BEGIN,
-no ROLLBACK), prepared once per connection by its statement cache. Values are converted as
-SQLAlchemy would (its result and bind processors: enums, type decorators). SQLAlchemy's cursor
-events do not see these statements: `every_statement(engine)` sees both, for counting them.
+no ROLLBACK), prepared once per connection by its statement cache; aiosqlite reads outside any
+transaction of SQLAlchemy's. Values are converted as SQLAlchemy would (its result and bind
+processors: enums, dates, type decorators). SQLAlchemy's cursor events do not see these
+statements: `every_statement(engine)` sees both, for counting them.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 
-from domain.database import is_unavailable
+from domain.database import hold_for_this_task, is_unavailable
 
 MAX_STATEMENTS = 1024
 Processor = Callable[[Any], Any]
@@ -156,8 +159,8 @@ class Parked:
 
 
 class DriverReads:
-    """Rows of built statements on one pooled asyncpg connection, checked out at the first
-    statement and kept for the rest (`driver_reads`)."""
+    """Rows of built statements on one pooled connection, checked out at the first statement and
+    kept for the rest (`driver_reads`)."""
 
     def __init__(self, engine: AsyncEngine, statements: Statements, parked: Parked) -> None:
         self._engine = engine
@@ -165,17 +168,25 @@ class DriverReads:
         self._parked = parked
         self._pooled: Any = None
         self._failed = False
+        self._sqlite = engine.dialect.driver == "aiosqlite"
+        self._held: Callable[[], None] | None = None
 
     async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
         compiled = self._statements.get(statement)
         if self._pooled is None:
             idle = self._parked.idle
             self._pooled = idle.pop() if idle else await self._engine.raw_connection()
+            if self._sqlite:  # its statement is interrupted with the request (`domain.database`)
+                self._held = hold_for_this_task(self._pooled.driver_connection)
         recorders = _RECORDERS.get(self._engine.sync_engine)
         for recorder in recorders or ():
             recorder(compiled.sql)
+        driver = self._pooled.driver_connection
         try:
-            records = await self._pooled.driver_connection.fetch(compiled.sql, *compiled.arguments(values))
+            if self._sqlite:
+                records = await driver.execute_fetchall(compiled.sql, compiled.arguments(values))
+            else:
+                records = await driver.fetch(compiled.sql, *compiled.arguments(values))
         except BaseException as error:
             # Gone, or cancelled mid-statement: the connection is never handed out again.
             self._failed = self._failed or is_unavailable(error) or not isinstance(error, Exception)
@@ -184,6 +195,9 @@ class DriverReads:
 
     async def release(self) -> None:
         pooled, self._pooled = self._pooled, None
+        if self._held is not None:
+            self._held()
+            self._held = None
         if pooled is None:
             return
         if self._failed:
@@ -236,8 +250,9 @@ def every_statement(engine: AsyncEngine, keep: Callable[[str], str] = str) -> It
 
 @asynccontextmanager
 async def driver_reads(engine: AsyncEngine) -> AsyncIterator[DriverReads | None]:
-    """A `DriverReads` on `engine`'s pool for the block; None unless the driver is asyncpg."""
-    if engine.dialect.driver != "asyncpg":
+    """A `DriverReads` on `engine`'s pool for the block; None unless the driver is asyncpg or
+    aiosqlite."""
+    if engine.dialect.driver not in ("asyncpg", "aiosqlite"):
         yield None
         return
     statements = _STATEMENTS.get(engine.sync_engine)

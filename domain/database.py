@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -102,6 +103,17 @@ def _sqlite_checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
     task = record.info.pop("task", None)
     if task is not None:
         _IN_USE.get(task, set()).discard(record.driver_connection)
+
+
+def hold_for_this_task(connection: Any) -> Callable[[], None]:
+    """Count a SQLite driver connection as the current task's (taken outside the pool's checkout,
+    e.g. kept between requests), so that its statement is interrupted with it; returns how to stop."""
+    task = _current_task()
+    if task is None:
+        return lambda: None
+    held = _IN_USE.setdefault(task, set())
+    held.add(connection)
+    return lambda: held.discard(connection)
 
 
 def interrupt_statements(task: asyncio.Task[Any]) -> int:

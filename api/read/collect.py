@@ -104,6 +104,8 @@ class Plan:
     # The coerced arguments of fields that read no variable (`Run.arguments`; None for those that
     # do), by the id of the field (each `Field` lives as long as the plan, in its selection).
     constant_arguments: dict[int, Mapping[str, Any] | None] = field(init=False, default_factory=dict)
+    # What else is worked out once per plan from its fields (a connection's JSON form), by key.
+    kept: dict[Hashable, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Selection(self, (self.operation.selection_set,))

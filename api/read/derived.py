@@ -254,35 +254,45 @@ async def settle(run: Run, asked: Field, objs: list[Obj], values: list[Any], sit
                 obj.out[key] = value if write is None else write(value)
         return
     children: list[Obj] = []
+    type_of = _child_type(run, asked, site)
+    key_of = asked.key
     for obj, value in zip(objs, values, strict=True):
         if isinstance(value, Exception):
             run.fail(obj, asked, value)
         elif value is None:
             obj.out[key] = None
         elif site.many:
-            items = []
+            items: list[dict[str, Any] | None] = []
             for index, item in enumerate(value):
-                child = _child(run, asked, obj, item, index, site.abstract)
-                items.append(None if child is None else child.out)
-                if child is not None:
-                    children.append(child)
+                if item is None:
+                    items.append(None)
+                    continue
+                type_, row = type_of(item)
+                child = Obj(type_, row, {}, obj, key_of, index)
+                items.append(child.out)
+                children.append(child)
             obj.out[key] = items
         else:
-            child = _child(run, asked, obj, value, None, site.abstract)
-            obj.out[key] = child.out if child is not None else None
-            if child is not None:
-                children.append(child)
+            type_, row = type_of(value)
+            child = Obj(type_, row, {}, obj, key_of)
+            obj.out[key] = child.out
+            children.append(child)
     await run.objects(asked.selection, children)
 
 
-def _child(run: Run, asked: Field, parent: Obj, value: Any, index: int | None, abstract: bool) -> Obj | None:
-    if value is None:
-        return None
-    if abstract:  # a `Typed` value: its type is its own
-        found = run.plan.schema.get_type(value.type_name)
-        assert isinstance(found, GraphQLObjectType)
-        return run.child(found, value.row, parent, asked, index)
-    return run.child(returned_type(asked), value, parent, asked, index)
+def _child_type(run: Run, asked: Field, site: Site) -> Callable[[Any], tuple[GraphQLObjectType, Any]]:
+    """The type and row of each value of the field: its type's, or (abstract) its own `Typed`'s."""
+    if site.abstract:
+        schema = run.plan.schema
+
+        def typed(value: Any) -> tuple[GraphQLObjectType, Any]:  # a `Typed`
+            found = schema.get_type(value.type_name)
+            assert isinstance(found, GraphQLObjectType)
+            return found, value.row
+
+        return typed
+    type_ = returned_type(asked)
+    return lambda row: (type_, row)
 
 
 # --- the sources --------------------------------------------------------------------------------------

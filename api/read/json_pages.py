@@ -68,7 +68,9 @@ class JsonPages:
         """Answer the field for these objects as JSON pages; False when its selection cannot be."""
         if not run.writes_json:
             return False
-        planned = _plan(run, asked)
+        kept = run.plan.kept
+        plan_key = ("json pages", id(asked), run.plan.directive_key(run.variables))
+        planned = kept[plan_key] if plan_key in kept else kept.setdefault(plan_key, _plan(run, asked))
         if planned is None:
             return False
         outer, parts, needs = planned

@@ -76,7 +76,9 @@ class json_object(_ByDialect):
 
 
 class json_array(_ByDialect):
-    """The JSON array of `item` over the rows of a group where `where` holds, ordered by `order`."""
+    """The JSON array of `item` over the rows of a group where `where` holds, ordered by `order`
+    (SQLite's takes the rows in the order they come, which its statement orders so); NULL when no
+    row is in it on PostgreSQL, `[]` on SQLite."""
 
     inherit_cache = True
 

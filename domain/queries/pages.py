@@ -8,6 +8,7 @@ them back: the page is in the list's normal order, and whether a page precedes i
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,22 +24,28 @@ from sqlalchemy import (
     Row,
     Select,
     SQLColumnExpression,
+    String,
     Subquery,
     and_,
     any_,
     bindparam,
+    case,
+    column,
     func,
+    literal,
     select,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import FromClause, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator
 
 from domain.model import Base
 from domain.queries.json_sql import json_array
@@ -87,9 +94,11 @@ Bound = int | BindParameter[int] | None
 class InIds(ColumnElement[bool]):
     """`column IN :name`, the parameter a list of integer ids given at execution.
 
-    On PostgreSQL `column = ANY(:name)`: one array parameter, so the statement's text, its prepared
-    form and PostgreSQL's plan are the same whatever the number of ids (an expanding IN is rendered
-    anew for each count). Elsewhere an expanding IN.
+    One parameter however many ids, so the statement's text (and its prepared form, and
+    PostgreSQL's plan) is the same whatever their number, where an expanding IN is rendered anew
+    for each count: on PostgreSQL `column = ANY(:name)`, an array; on SQLite
+    `column IN (SELECT value FROM json_each(:name))`, the ids as a JSON array, which SQLite reads
+    with the column's index as it does a written list (`tests/integration/test_sqlite_plans.py`).
     """
 
     inherit_cache = True
@@ -112,9 +121,22 @@ class InIds(ColumnElement[bool]):
         self.name = name
 
 
+class _JsonIds(TypeDecorator[list[int]]):
+    """A list of ids bound as the text of a JSON array."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value))
+
+
 @compiles(InIds)
-def _in_ids(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.column.in_(bindparam(element.name, expanding=True)), **kw)
+def _in_json_ids(element: InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    ids: Select[Any] = select(column("value")).select_from(
+        func.json_each(bindparam(element.name, type_=_JsonIds()))
+    )
+    return compiler.process(element.column.in_(ids.scalar_subquery()), **kw)
 
 
 @compiles(InIds, "postgresql")
@@ -179,6 +201,23 @@ class Rows:
     def get(self, name: str) -> Callable[[Any], Any]:
         """Reads column `name` of one of its rows, by position: ten times faster than `row.name`."""
         return itemgetter(self.names.index(name))
+
+    def only(self, names: Iterable[str]) -> Rows:
+        """These rows narrowed to the columns named (and `id`), and the joins those need."""
+        wanted = {"id", *names}
+        own = [name for name in (self.keep or [c.key for c in self.table.c]) if name in wanted]
+        columns = [column for column in self.columns if column.key in wanted]
+        used = {table for column in columns for table in _tables_of(column)}
+        joins = [(target, on) for target, on in self.joins if _table_of(target) in used]
+        return Rows(self.table, columns=tuple(columns), joins=tuple(joins), keep=tuple(own))
+
+
+def _table_of(target: Any) -> Any:
+    return getattr(target, "__table__", target)
+
+
+def _tables_of(expression: ColumnElement[Any]) -> set[Any]:
+    return {getattr(element, "table", None) for element in visitors.iterate(expression)} - {None}
 
 
 def _no_conditions() -> Sequence[ColumnElement[bool]]:
@@ -332,22 +371,68 @@ def json_pages_statement(
     where: Where,
     item: Callable[[Any], ColumnElement[Any]],
 ) -> Select[Any]:
-    """`row_pages_by_parent`'s statement, each parent's page aggregated by the database into one JSON
-    array of `item(columns)` (in the list's order), with the count that tells whether more follow.
-    Parameters: `ids`, `limit` (`first + 1`), `first`, `after`/`before` as `row_pages_by_parent`."""
-    ranked = _ranked_pages(rows, parent, args, where)
-    order = ranked.c.rank.desc() if args.backward else ranked.c.rank.asc()
-    # Ordered for SQLite, whose aggregate takes the rows in the order they come (`json_sql`).
-    inner = select(ranked).where(ranked.c.rank <= bindparam("limit")).order_by(ranked.c[parent.key], order)
-    page = inner.subquery()
-    items = json_array(
-        item(page.c),
-        page.c.rank.desc() if args.backward else page.c.rank.asc(),
-        page.c.rank <= bindparam("first"),
+    """For each parent given as `ids`, its page of `rows` as one JSON array of `item(columns)` that
+    the database builds, in the list's order, behind a "+" when another page lies beyond it.
+
+    Each parent's page is its own indexed read of at most `first + 1` rows (`parent = id ORDER BY
+    key LIMIT first + 1`, a correlated subquery of the parents' table), numbered in reading order:
+    the first `first` make the array, and whether there was one more is the "+". No row of a list
+    beyond its page is read, ranked or converted, and only the columns `item` reads are selected.
+    Parameters: `ids`, `first`, `limit` (`first + 1`), `after`/`before` as `row_pages_by_parent`."""
+    [foreign] = parent.foreign_keys
+    parents = foreign.column.table.alias("parent")
+    narrowed = rows.only(_read_by(item, rows.select().subquery()))
+    key = narrowed.table.c.id
+    between = _between(key, _bound(args.after, "after"), _bound(args.before, "before"), args.descending)
+    reading = key.desc() if args.reading_down else key.asc()
+    number = func.row_number().over(order_by=reading).label("n")
+    page = (
+        narrowed.select()
+        .add_columns(number)
+        .where(parent == parents.c.id, between, *where.build())
+        .order_by(reading)
+        .limit(bindparam("limit"))
+        .correlate(parents)
+        .subquery()
     )
-    return select(page.c[parent.key], items.label("items"), func.count().label("read")).group_by(
-        page.c[parent.key]
-    )
+    # In the list's order: PostgreSQL's aggregate orders itself; SQLite's takes its rows as they
+    # come, so a backward page (read in reverse) is put back in order first.
+    listed = page
+    if args.backward:
+        listed = select(page).order_by(page.c.id.desc() if args.descending else page.c.id.asc()).subquery()
+    order = listed.c.id.desc() if args.descending else listed.c.id.asc()
+    first = listed.c.n <= bindparam("first")
+    more = case((func.count() > bindparam("first"), literal("+", String)), else_=literal("", String))
+    items = func.coalesce(json_array(item(listed.c), order, first), literal("[]", String))
+    answer = select(more.concat(items)).select_from(listed).correlate(parents)
+    return select(parents.c.id, answer.scalar_subquery().label("items")).where(InIds(parents.c.id, "ids"))
+
+
+def _read_by(item: Callable[[Any], ColumnElement[Any]], sample: Subquery) -> set[str]:
+    """The columns of `sample` that `item` reads (or asks for: a condition may leave one out)."""
+    asked = _Asked(sample.c)
+    built = item(asked)
+    read = {
+        str(getattr(c, "key", "")) for c in visitors.iterate(built) if getattr(c, "table", None) is sample
+    }
+    return read | asked.names
+
+
+class _Asked:
+    """A subquery's columns that remember which were asked for."""
+
+    def __init__(self, columns: Any) -> None:
+        self._columns = columns
+        self.names: set[str] = set()
+
+    def __getitem__(self, name: str) -> Any:
+        self.names.add(name)
+        return self._columns[name]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
 
 
 async def json_pages_by_parent(
@@ -362,12 +447,13 @@ async def json_pages_by_parent(
     `values` for parameters of its items."""
     ids = sorted(set(parent_ids))
     values = {**(values or {}), **where.values, "ids": ids, "first": args.first, **_bound_values(args)}
-    found = {row[0]: row for row in await _rows(source, statement, values)}
+    found = {row[0]: row[1] for row in await _rows(source, statement, values)}
     pages = {}
+    backward = args.backward
     for parent_id in ids:
-        row = found.get(parent_id)
-        items, more = ("[]", False) if row is None else (row[1] or "[]", row[2] > args.first)
-        backward = args.backward
+        text = found.get(parent_id) or "[]"
+        more = text.startswith("+")
+        items = text[1:] if more else text
         pages[parent_id] = JsonPage(items, has_next=more and not backward, has_previous=more and backward)
     return pages
 

@@ -1,4 +1,5 @@
-"""`InIds`: a list of ids as one parameter, rendered as each database's indexes serve it."""
+"""`InIds`: a list of ids as one parameter (the same SQL for any number of them), rendered as each
+database's indexes serve it."""
 
 from __future__ import annotations
 
@@ -23,17 +24,28 @@ def _where(statement: Select[tuple[int]], dialect: Dialect) -> str:
 
 def test_in_ids_is_a_plain_in_on_sqlite_with_nothing_compared_to_one() -> None:
     statement = select(THINGS.c.id).where(InIds(THINGS.c.owner_id, "ids"), THINGS.c.id > 0)
-    assert _where(statement, sqlite.dialect()) == "things.owner_id IN (__[POSTCOMPILE_ids]) AND things.id > ?"
+    assert (
+        _where(statement, sqlite.dialect())
+        == "things.owner_id IN (SELECT value FROM json_each(?)) AND things.id > ?"
+    )
 
 
 def test_in_ids_alone_in_the_where_is_a_plain_in_on_sqlite() -> None:
     statement = select(THINGS.c.id).where(InIds(THINGS.c.owner_id, "ids"))
-    assert _where(statement, sqlite.dialect()) == "things.owner_id IN (__[POSTCOMPILE_ids])"
+    assert _where(statement, sqlite.dialect()) == "things.owner_id IN (SELECT value FROM json_each(?))"
 
 
 def test_in_ids_negated_is_not_in_on_sqlite() -> None:
     statement = select(THINGS.c.id).where(~InIds(THINGS.c.owner_id, "ids"))
-    assert _where(statement, sqlite.dialect()) == "NOT things.owner_id IN (__[POSTCOMPILE_ids])"
+    assert _where(statement, sqlite.dialect()) == "NOT things.owner_id IN (SELECT value FROM json_each(?))"
+
+
+def test_in_ids_binds_the_ids_as_one_json_array_on_sqlite() -> None:
+    statement = select(THINGS.c.id).where(InIds(THINGS.c.owner_id, "ids"))
+    compiled = statement.compile(dialect=sqlite.dialect())
+    process = compiled.binds["ids"].type.bind_processor(sqlite.dialect())
+    assert process is not None
+    assert process([3, 1, 2]) == "[3, 1, 2]"
 
 
 def test_in_ids_is_any_of_one_array_on_postgresql() -> None:
