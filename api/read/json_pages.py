@@ -2,12 +2,16 @@
 
 When the selection of a connection asks only for its edges, their cursors and nodes, and fields
 whose declarations have a SQL form (a column, a computed field with a SQL twin such as the status
-each caller is shown, an object joined into the row), one statement returns each parent's page as
-a JSON array: Python builds no row, dict or status for any item, and the array goes into the answer
-as it came (`orjson.Fragment`). Anything else is answered from rows. Both PostgreSQL and SQLite
-build it (`domain.queries.json_sql`).
+each caller is shown, an object joined into the row, another such connection), one statement
+returns each parent's page as a JSON array: Python builds no row, dict or status for any item, and
+the array goes into the answer as it came (`orjson.Fragment`). Anything else is answered from rows.
+Both PostgreSQL and SQLite build it (`domain.queries.json_sql`, `domain.queries.pages.page_json`).
 
-    Location.enrollments = paged(..., json=JsonPages(read_enrollment_json_pages))
+    Location.enrollments = paged(..., json=JsonPages(rows, parent, where, organization_of))
+
+The dashboard (`organization { locations { edges { node { ... enrollments { ... } } } } }`) is so
+one statement for all its locations and their enrollments. A connection inside another is of the
+same organization as its parent: the caller's coverage of the parent's organization applies.
 
 Keys are the response keys (aliases) in the selection's order, values as the general executor
 gives them: the differential tests compare the two on both databases.
@@ -15,54 +19,51 @@ gives them: the differential tests compare the two on both databases.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import (
-    GraphQLEnumType,
-    GraphQLField,
-    GraphQLObjectType,
-    GraphQLScalarType,
-    get_named_type,
-)
+from graphql import GraphQLEnumType, GraphQLField, GraphQLObjectType, GraphQLScalarType, get_named_type
 from sqlalchemy import ColumnElement, Text, literal
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.sql.elements import KeyedColumnElement
 from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
-from api.graphql.declared import Asked, Column, Computed, Declared, Joined
+from api.graphql.declared import Asked, Column, Computed, Declared, Joined, Paged, Row
+from api.graphql.pagination import BadUserInputError, page_args, written
 from api.read.collect import TYPENAME, Field
 from api.read.engine import Obj, Run, returned_type
 from domain.access import Action, Coverage
 from domain.fiscal import fiscal_year_of
 from domain.queries.json_sql import date_text, json_bool, json_object
-from domain.queries.pages import JsonPage, Source
+from domain.queries.pages import (
+    BUILT,
+    PageArgs,
+    Rows,
+    Where,
+    json_pages_by_parent,
+    json_pages_statement,
+    page_json,
+    page_shape,
+    page_values,
+)
 
 Columns = Any  # a subquery's column collection
-Coverages = Mapping[Action, Coverage]
-# One key of a JSON object: (response key, field name, its SQL, or a nested object's parts).
-Part = tuple[str, str, Any]
-ReadJson = Callable[
-    [
-        Source,
-        list[int],
-        Asked,
-        Coverage,
-        Callable[[Columns], ColumnElement[Any]],
-        Hashable,
-        Mapping[str, Any],
-    ],
-    Awaitable[Mapping[int, JsonPage]],
-]
+PAGING = ("first", "after", "last", "before")
 
 
 @dataclass(frozen=True)
 class JsonPages:
-    """How a paged source reads pages as JSON: `read(source, parent ids, asked, coverage of what it
-    shows, item, item's shape, parameters)`, parents of one coverage at a time."""
+    """How a paged source's pages are read as JSON: the rows of its items, the column of theirs that
+    names their parent, which of them the caller sees (`where(asked, coverage of what it shows)`),
+    and the organization a parent is of (whose coverage applies)."""
 
-    read: ReadJson
+    rows: Callable[[], Rows]
+    parent: KeyedColumnElement[Any]
+    where: Callable[[Asked, Coverage | None], Where]
+    organization_of: Callable[[Row], int]
 
     async def answer(self, run: Run, asked: Field, objs: list[Obj], with_page: Asked) -> bool:
         """Answer the field for these objects as JSON pages; False when its selection cannot be."""
@@ -70,48 +71,153 @@ class JsonPages:
             return False
         kept = run.plan.kept
         plan_key = ("json pages", id(asked), run.plan.directive_key(run.variables))
-        planned = kept[plan_key] if plan_key in kept else kept.setdefault(plan_key, _plan(run, asked))
-        if planned is None:
+        found = kept[plan_key] if plan_key in kept else kept.setdefault(plan_key, _plan(run, asked))
+        if found is None:
             return False
-        outer, parts, needs = planned
-        principal = run.context.principal
-        assert with_page.shows is not None
-        groups: dict[tuple[Coverage, tuple[Coverage, ...]], list[Obj]] = {}
-        keys: dict[int, tuple[Coverage, tuple[Coverage, ...]]] = {}
-        for obj in objs:
-            organization_id = obj.row.organization_id
-            key = keys.get(organization_id)
-            if key is None:
-                key = keys[organization_id] = (
-                    principal.coverage(with_page.shows, organization_id),
-                    tuple(principal.coverage(action, organization_id) for action in needs),
-                )
-            groups.setdefault(key, []).append(obj)
+        planned: Planned = found
+        nested = [_asked(run, connection) for connection in planned.nested]
+        if None in nested:
+            return False  # a nested page's arguments are refused: the rows' path says so
+        actions = planned.actions(with_page.shows)
         today = run.context.today()
-        values = {"today": today, "current_year": fiscal_year_of(today)}
-        for (coverage, detail), group in groups.items():
-            coverages = dict(zip(needs, detail, strict=True))
-
-            def item(columns: Columns, coverages: Coverages = coverages) -> ColumnElement[Any]:
-                return _build(parts, columns, coverages)
-
-            shape = (_shape(parts), detail)
-            pages = await self.read(
-                run.source, [obj.row.id for obj in group], with_page, coverage, item, shape, values
-            )
+        for coverages, group in self._by_coverage(run, objs, actions).items():
+            env = Env(dict(zip(actions, coverages, strict=True)), planned.nested, nested)  # type: ignore[arg-type]
+            values: dict[str, Any] = {"today": today, "current_year": fiscal_year_of(today), **env.values()}
+            where = self.where(with_page, env.coverage(with_page.shows))
+            assert with_page.page is not None
+            statement = self._statement(planned, with_page.page, where, env)
+            ids = [obj.row.id for obj in group]
+            pages = await json_pages_by_parent(run.source, statement, ids, with_page.page, where, values)
             for obj in group:
-                page = pages[obj.row.id]
-                obj.out[asked.key] = {
-                    key: orjson.Fragment(page.items) if typename is None else typename
-                    for key, typename in outer
-                }
+                items = orjson.Fragment(pages[obj.row.id].items)
+                obj.out[asked.key] = {key: items if name is None else name for key, name in planned.outer}
         return True
 
+    def _by_coverage(
+        self, run: Run, objs: list[Obj], actions: tuple[Action, ...]
+    ) -> dict[tuple[Coverage, ...], list[Obj]]:
+        """The objects grouped by the caller's coverage of each action in their organization."""
+        principal = run.context.principal
+        groups: dict[tuple[Coverage, ...], list[Obj]] = {}
+        keys: dict[int, tuple[Coverage, ...]] = {}
+        for obj in objs:
+            organization_id = self.organization_of(obj.row)
+            key = keys.get(organization_id)
+            if key is None:
+                key = keys[organization_id] = tuple(principal.coverage(a, organization_id) for a in actions)
+            groups.setdefault(key, []).append(obj)
+        return groups
 
-def _plan(
-    run: Run, asked: Field
-) -> tuple[list[tuple[str, str | None]], list[Part], tuple[Action, ...]] | None:
-    """The connection's keys, an edge's parts, and the actions its SQL needs coverage of; or None."""
+    def _statement(self, planned: Planned, page: PageArgs, where: Where, env: Env) -> Any:
+        """The statement of these pages, built once per shape."""
+        rows = self.rows()
+        shape = ("json pages", rows, page_shape(page), where.shape, planned.shape, env.shape())
+
+        def item(columns: Columns) -> ColumnElement[Any]:
+            return _build(planned.parts, columns, env)
+
+        return BUILT.get(shape, lambda: json_pages_statement(rows, self.parent, page, where, item))
+
+
+# --- the plan: what of a selection has a SQL form ---------------------------------------------------
+
+
+class Env:
+    """What the SQL of one statement is made with: the caller's coverage of each action it needs
+    (in the organization the statement reads), and each nested connection's `where` and page."""
+
+    def __init__(
+        self, coverages: Mapping[Action, Coverage], nested: list[Connection], asked: list[Asked]
+    ) -> None:
+        self.coverages = coverages
+        self.nested: dict[str, tuple[Where, PageArgs]] = {}
+        for connection, within in zip(nested, asked, strict=True):
+            where = connection.pages.where(within, self.coverage(within.shows)).renamed(connection.suffix)
+            assert within.page is not None
+            self.nested[connection.suffix] = (where, within.page)
+
+    def coverage(self, action: Action | None) -> Coverage | None:
+        return None if action is None else self.coverages[action]
+
+    def values(self) -> dict[str, Any]:
+        """The nested connections' parameters."""
+        found: dict[str, Any] = {}
+        for suffix, (where, page) in self.nested.items():
+            found.update(where.values)
+            found.update(page_values(page, suffix))
+        return found
+
+    def shape(self) -> Hashable:
+        """What of it changes the statement's SQL."""
+        nested = tuple(
+            (suffix, page_shape(page), where.shape) for suffix, (where, page) in self.nested.items()
+        )
+        return (tuple(self.coverages.items()), nested)
+
+
+# A key of a JSON object: a value (`sql(columns, env)`), an object joined into the row (its parts
+# and its columns' prefix), or a connection of the row (`Connection`).
+@dataclass(frozen=True)
+class Value:
+    key: str
+    name: str
+    sql: Callable[[Columns, Env], ColumnElement[Any]]
+
+
+@dataclass(frozen=True)
+class Within:
+    key: str
+    name: str
+    parts: list[Any]
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    key: str
+    name: str
+    pages: JsonPages
+    field: Field
+    site: StrawberryField
+    outer: list[tuple[str, str | None]]  # (key, typename) or (the edges' key, None)
+    parts: list[Any]
+    suffix: str  # of its parameters' names
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A connection field's JSON form: its keys, an edge's parts, the actions its SQL needs the
+    caller's coverage of, and the connections nested in it."""
+
+    outer: list[tuple[str, str | None]]
+    parts: list[Any]
+    needs: tuple[Action, ...]
+    nested: list[Connection] = field(default_factory=list)
+
+    @property
+    def shape(self) -> Hashable:
+        return _shape(self.parts)
+
+    def actions(self, shows: Action | None) -> tuple[Action, ...]:
+        """Every action whose coverage the statement needs: its own, and its lists'."""
+        wanted = [*self.needs, shows, *(_shows(c.site) for c in self.nested)]
+        return tuple(dict.fromkeys(action for action in wanted if action is not None))
+
+
+def _plan(run: Run, asked: Field) -> Planned | None:
+    needs: list[Action] = []
+    nested: list[Connection] = []
+    found = _connection(run, asked, needs, nested)
+    if found is None:
+        return None
+    outer, parts = found
+    return Planned(outer, parts, tuple(dict.fromkeys(needs)), nested)
+
+
+def _connection(
+    run: Run, asked: Field, needs: list[Action], nested: list[Connection]
+) -> tuple[list[tuple[str, str | None]], list[Any]] | None:
+    """A connection's keys and its edge's parts, when it asks only for edges (and __typename)."""
     if asked.selection is None:
         return None
     connection = returned_type(asked)
@@ -127,65 +233,104 @@ def _plan(
             return None
     if edge is None:
         return None
-    needs: list[Action] = []
-    parts = _object(run, edge, "", needs)
-    return None if parts is None else (outer, parts, tuple(dict.fromkeys(needs)))
+    parts = _object(run, edge, "", needs, nested)
+    return None if parts is None else (outer, parts)
 
 
-def _declaration(type_: GraphQLObjectType, name: str) -> tuple[Declared, GraphQLField] | None:
+def _declaration(
+    type_: GraphQLObjectType, name: str
+) -> tuple[Declared, GraphQLField, StrawberryField] | None:
     definition = type_.fields.get(name)
     field_ = None if definition is None else (definition.extensions or {}).get("strawberry-definition")
     declared = field_.metadata.get("declared") if isinstance(field_, StrawberryField) else None
     if not isinstance(declared, Declared) or declared.guard is not None:
         return None
     assert definition is not None
-    return declared, definition
+    assert isinstance(field_, StrawberryField)
+    return declared, definition, field_
 
 
-def _object(run: Run, asked: Field, prefix: str, needs: list[Action]) -> list[Part] | None:
+def _object(
+    run: Run, asked: Field, prefix: str, needs: list[Action], nested: list[Connection]
+) -> list[Any] | None:
     """The parts of an object's JSON for its selection (its columns named `<prefix><column>`), or
     None when a field of it has no SQL form."""
     if asked.selection is None:
         return None
     type_ = returned_type(asked)
-    parts: list[Part] = []
+    parts: list[Any] = []
     for found in asked.selection.fields_for(type_, run.variables):
         if found.name == TYPENAME:
-            parts.append((found.key, TYPENAME, _constant(type_.name)))
+            parts.append(Value(found.key, type_.name, _constant(type_.name)))
             continue
         declared = _declaration(type_, found.name)
         if declared is None:
             return None
-        source, definition = declared[0].source, declared[1]
+        source, definition, site = declared[0].source, declared[1], declared[2]
         if isinstance(source, Joined):
-            nested = _object(run, found, prefix + source.prefix, needs)
-            if nested is None:
+            within = _object(run, found, prefix + source.prefix, needs, nested)
+            if within is None:
                 return None
-            parts.append((found.key, found.name, nested))
-            continue
-        sql = _leaf_sql(source, definition, prefix, str(_python_name(definition, found.name)), needs)
-        if sql is None:
-            return None
-        parts.append((found.key, found.name, sql))
+            parts.append(Within(found.key, found.name, within, prefix + source.prefix))
+        elif isinstance(source, Paged) and isinstance(source.json, JsonPages) and not prefix:
+            inner = _connection(run, found, needs, nested)
+            if inner is None:
+                return None
+            connection = Connection(
+                found.key, found.name, source.json, found, site, inner[0], inner[1], f"_{len(nested) + 1}"
+            )
+            nested.append(connection)
+            parts.append(connection)
+        else:
+            sql = _leaf_sql(source, definition, prefix, str(site.python_name), needs)
+            if sql is None:
+                return None
+            parts.append(Value(found.key, found.name, sql))
     return parts
 
 
-def _python_name(definition: GraphQLField, name: str) -> str:
-    field_ = (definition.extensions or {}).get("strawberry-definition")
-    return str(field_.python_name) if isinstance(field_, StrawberryField) else name
+def _shows(site: StrawberryField) -> Action | None:
+    declared = site.metadata.get("declared")
+    return declared.shows if isinstance(declared, Declared) else None
+
+
+def _asked(run: Run, connection: Connection) -> Asked | None:
+    """What a nested connection is asked in this run (None: its paging arguments are refused)."""
+    found = connection.field
+    arguments = run.arguments(found)
+    source = connection.site.metadata["declared"].source
+    descending = isinstance(source, Paged) and source.descending
+    try:
+        page = page_args(
+            arguments.get("first"),
+            arguments.get("after"),
+            arguments.get("last"),
+            arguments.get("before"),
+            descending=descending,
+            first_written=written(found.nodes[0], "first", run.variables.coerced),
+        )
+    except BadUserInputError:
+        return None
+    names = {
+        argument.graphql_name or to_camel_case(argument.python_name): argument.python_name
+        for argument in connection.site.arguments
+        if argument.python_name not in PAGING
+    }
+    args = {names[name]: value for name, value in arguments.items() if name in names}
+    return Asked(args, _shows(connection.site), page)
 
 
 def _leaf_sql(
     source: Any, definition: GraphQLField, prefix: str, python_name: str, needs: list[Action]
-) -> Any:
+) -> Callable[[Columns, Env], ColumnElement[Any]] | None:
     if isinstance(source, Computed) and source.sql is not None:
         twin = source.sql
         needs.extend(source.sql_needs)
-        return lambda c, coverages: twin(_Prefixed(c, prefix), coverages)
+        return lambda c, env: twin(_Prefixed(c, prefix), env.coverages)
     if isinstance(source, Column):
         name = prefix + (source.name or python_name)
         write = _write(definition)
-        return None if write is None else (lambda c, coverages: write(c[name]))
+        return None if write is None else (lambda c, env: write(c[name]))
     return None
 
 
@@ -217,20 +362,46 @@ class _Prefixed:
         return self._columns[self._prefix + name]
 
 
-def _build(parts: list[Part], c: Columns, coverages: Coverages) -> ColumnElement[Any]:
+def _build(parts: list[Any], c: Columns, env: Env) -> ColumnElement[Any]:
     pairs: list[Any] = []
-    for key, _, value in parts:
-        pairs.append(literal(key, Text))
-        pairs.append(_build(value, c, coverages) if isinstance(value, list) else value(c, coverages))
+    for part in parts:
+        pairs.append(literal(part.key, Text))
+        if isinstance(part, Within):
+            pairs.append(_build(part.parts, c, env))
+        elif isinstance(part, Connection):
+            pairs.append(_nested(part, c, env))
+        else:
+            pairs.append(part.sql(c, env))
     return json_object(*pairs)
 
 
-def _shape(parts: list[Part]) -> Hashable:
+def _nested(connection: Connection, c: Columns, env: Env) -> ColumnElement[Any]:
+    """A connection of the row `c` as JSON: its page, read by a subquery of the row's."""
+    where, page = env.nested[connection.suffix]
+    pages = connection.pages
+
+    def item(columns: Columns) -> ColumnElement[Any]:
+        return _build(connection.parts, columns, env)
+
+    edges = page_json(pages.rows(), pages.parent, c.id, page, where, item, suffix=connection.suffix)
+    pairs: list[Any] = []
+    for key, typename in connection.outer:
+        pairs += [literal(key, Text), edges if typename is None else literal(typename, Text)]
+    return json_object(*pairs)
+
+
+def _shape(parts: list[Any]) -> Hashable:
     """What the SQL of `parts` depends on: keys and field names (a typename as its type's name)."""
-    return tuple(
-        (key, name, _shape(value) if isinstance(value, list) else None) for key, name, value in parts
-    )
+    shaped: list[Hashable] = []
+    for part in parts:
+        if isinstance(part, Within):
+            shaped.append((part.key, part.name, _shape(part.parts)))
+        elif isinstance(part, Connection):
+            shaped.append((part.key, part.name, part.suffix, tuple(part.outer), _shape(part.parts)))
+        else:
+            shaped.append((part.key, part.name))
+    return tuple(shaped)
 
 
-def _constant(value: str) -> Callable[[Columns, Coverages], ColumnElement[Any]]:
-    return lambda c, coverages: literal(value, Text)
+def _constant(value: str) -> Callable[[Columns, Env], ColumnElement[Any]]:
+    return lambda c, env: literal(value, Text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -29,8 +29,6 @@ from domain.access import Coverage, Grant
 from domain.fiscal import fiscal_year_of
 from domain.model import Enrollment, Invitation, InvitationDismissal, Location, Program, TaxProfile
 from domain.queries.pages import (
-    BUILT,
-    JsonPage,
     Page,
     PageArgs,
     Rows,
@@ -38,9 +36,6 @@ from domain.queries.pages import (
     Where,
     count_of,
     counts_by_parent,
-    json_pages_by_parent,
-    json_pages_statement,
-    page_shape,
     row_page,
     row_pages_by_parent,
 )
@@ -105,43 +100,21 @@ async def enrollment_row_pages_by_location(
 ) -> dict[int, Page[Row[Any]]]:
     """The same page of each location's enrollments that `coverage` reaches (of one fiscal year,
     or all), as `rows` (of the enrollments table), in one statement."""
-    where = _by_location(coverage, fiscal_year)
+    where = enrollments_of_locations(coverage, fiscal_year)
     return await row_pages_by_parent(
         session, rows, Enrollment.__table__.c.location_id, location_ids, args, where
     )
 
 
-def _by_location(coverage: Coverage, fiscal_year: int | None) -> Where:
+def enrollments_of_locations(coverage: Coverage | None, fiscal_year: int | None) -> Where:
+    """The enrollments (of their locations) that `coverage` reaches, of one fiscal year or all."""
+    assert coverage is not None, "a location's enrollments are shown by coverage"
     by_year = fiscal_year is not None
     return Where(
         shape=("enrollments by location", coverage, by_year),
         build=lambda: _location_conditions(coverage, bindparam("fiscal_year") if by_year else None),
         values={"fiscal_year": fiscal_year} if by_year else {},
     )
-
-
-async def enrollment_json_pages_by_location(
-    source: Source,
-    rows: Rows,
-    location_ids: Iterable[int],
-    args: PageArgs,
-    *,
-    coverage: Coverage,
-    fiscal_year: int | None,
-    item: Callable[[Any], ColumnElement[Any]],
-    item_shape: Hashable,
-    values: Mapping[str, Any],
-) -> dict[int, JsonPage]:
-    """`enrollment_row_pages_by_location`, each location's page as JSON that the database builds:
-    `item` makes one enrollment's JSON of the columns of `rows` (the same SQL for the same
-    `item_shape`), `values` its parameters."""
-    where = _by_location(coverage, fiscal_year)
-    location = Enrollment.__table__.c.location_id
-    statement = BUILT.get(
-        ("json pages", rows, page_shape(args), where.shape, item_shape),
-        lambda: json_pages_statement(rows, location, args, where, item),
-    )
-    return await json_pages_by_parent(source, statement, location_ids, args, where, values)
 
 
 async def all_enrollment_rows_page(

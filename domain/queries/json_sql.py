@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, ColumnElement, Text, case, func, literal
+from sqlalchemy import JSON, Boolean, ColumnElement, Text, case, func, literal
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
@@ -51,8 +51,7 @@ def _elsewhere(element: _ByDialect, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 def _json_agg(item: Any, order: Any, where: Any) -> ColumnElement[Any]:
-    aggregated = func.json_agg(aggregate_order_by(item, order)).filter(where)
-    return sql_cast(aggregated, Text)  # the text PostgreSQL wrote
+    return func.json_agg(aggregate_order_by(item, order)).filter(where)
 
 
 def _pg_base64url(text: Any) -> ColumnElement[Any]:
@@ -78,7 +77,7 @@ class json_object(_ByDialect):
 class json_array(_ByDialect):
     """The JSON array of `item` over the rows of a group where `where` holds, ordered by `order`
     (SQLite's takes the rows in the order they come, which its statement orders so); NULL when no
-    row is in it on PostgreSQL, `[]` on SQLite."""
+    row is in it on PostgreSQL, `[]` on SQLite. JSON: `json_text` for its text."""
 
     inherit_cache = True
 
@@ -87,6 +86,25 @@ class json_array(_ByDialect):
 
     def __init__(self, item: ColumnElement[Any], order: Any, where: ColumnElement[bool]) -> None:
         super().__init__(item, order, where)
+
+
+class json_text(_ByDialect):
+    """JSON as the text the database wrote (what goes into an answer as it came)."""
+
+    inherit_cache = True
+
+    postgresql = staticmethod(lambda value: sql_cast(value, Text))
+    elsewhere = staticmethod(lambda value: value)
+
+
+class json_within(_ByDialect):
+    """A JSON array a subquery gives, to put inside other JSON: `[]` when it is NULL. (SQLite's
+    JSON loses its kind through a subquery, so it is read as JSON again.)"""
+
+    inherit_cache = True
+
+    postgresql = staticmethod(lambda value: func.coalesce(value, sql_cast(literal("[]"), JSON)))
+    elsewhere = staticmethod(lambda value: func.json(func.coalesce(value, literal("[]"))))
 
 
 class base64url(_ByDialect):

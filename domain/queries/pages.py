@@ -48,7 +48,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 from domain.model import Base
-from domain.queries.json_sql import json_array
+from domain.queries.json_sql import json_array, json_text, json_within
 
 T = TypeVar("T")
 
@@ -237,6 +237,26 @@ class Where:
     build: Callable[[], Sequence[ColumnElement[bool]]] = _no_conditions
     values: Mapping[str, Any] = field(default_factory=dict)
 
+    def renamed(self, suffix: str) -> Where:
+        """The same conditions with each of its parameters named `<name><suffix>` (for a statement
+        that holds it beside another `Where` of the same names)."""
+        if not suffix:
+            return self
+
+        def build() -> Sequence[ColumnElement[bool]]:
+            def rename(element: Any, **kw: Any) -> Any:
+                if isinstance(element, BindParameter) and element.key in self.values:
+                    return bindparam(element.key + suffix, type_=element.type)
+                return None
+
+            renamed: list[ColumnElement[bool]] = [
+                visitors.replacement_traverse(condition, {}, rename) for condition in self.build()
+            ]
+            return renamed
+
+        values = {name + suffix: value for name, value in self.values.items()}
+        return Where((self.shape, suffix), build, values)
+
 
 EVERYWHERE = Where()
 
@@ -371,28 +391,48 @@ def json_pages_statement(
     where: Where,
     item: Callable[[Any], ColumnElement[Any]],
 ) -> Select[Any]:
-    """For each parent given as `ids`, its page of `rows` as one JSON array of `item(columns)` that
-    the database builds, in the list's order, behind a "+" when another page lies beyond it.
-
-    Each parent's page is its own indexed read of at most `first + 1` rows (`parent = id ORDER BY
-    key LIMIT first + 1`, a correlated subquery of the parents' table), numbered in reading order:
-    the first `first` make the array, and whether there was one more is the "+". No row of a list
-    beyond its page is read, ranked or converted, and only the columns `item` reads are selected.
-    Parameters: `ids`, `first`, `limit` (`first + 1`), `after`/`before` as `row_pages_by_parent`."""
+    """For each parent given as `ids` (read from the table `parent` refers to), its page of `rows` as
+    one JSON array of `item(columns)` that the database builds, in the list's order, behind a "+"
+    when another page lies beyond it (`page_json`). Parameters: `ids`, and those of `page_values`."""
     [foreign] = parent.foreign_keys
     parents = foreign.column.table.alias("parent")
+    page = page_json(rows, parent, parents.c.id, args, where, item, more=True)
+    return select(parents.c.id, page.label("items")).where(InIds(parents.c.id, "ids"))
+
+
+def page_json(
+    rows: Rows,
+    parent: KeyedColumnElement[Any],
+    parent_key: ColumnElement[Any],
+    args: PageArgs,
+    where: Where,
+    item: Callable[[Any], ColumnElement[Any]],
+    *,
+    more: bool = False,
+    suffix: str = "",
+) -> ColumnElement[Any]:
+    """The page of `rows` whose `parent` is `parent_key` (a column of the statement around it), as
+    the JSON array of `item(columns)` in the list's order; with `more`, as text behind a "+" when
+    another page lies beyond it, else as JSON to put inside other JSON.
+
+    The page is its own indexed read of at most `first + 1` rows (`parent = key ORDER BY id LIMIT
+    first + 1`, a correlated subquery), numbered in reading order: the first `first` make the array.
+    No row of the list beyond the page is read, ranked or converted, and only the columns `item`
+    reads are selected. Parameters (`page_values`): `first`, `limit`, `after`, `before`, each
+    named with `suffix`, and those of `where` (to be `renamed` with the same suffix)."""
     narrowed = rows.only(_read_by(item, rows.select().subquery()))
     key = narrowed.table.c.id
-    between = _between(key, _bound(args.after, "after"), _bound(args.before, "before"), args.descending)
+    after, before = _bound(args.after, "after" + suffix), _bound(args.before, "before" + suffix)
+    between = _between(key, after, before, args.descending)
     reading = key.desc() if args.reading_down else key.asc()
     number = func.row_number().over(order_by=reading).label("n")
     page = (
         narrowed.select()
         .add_columns(number)
-        .where(parent == parents.c.id, between, *where.build())
+        .where(parent == parent_key, between, *where.build())
         .order_by(reading)
-        .limit(bindparam("limit"))
-        .correlate(parents)
+        .limit(bindparam("limit" + suffix))
+        .correlate(parent_key.table)
         .subquery()
     )
     # In the list's order: PostgreSQL's aggregate orders itself; SQLite's takes its rows as they
@@ -401,11 +441,18 @@ def json_pages_statement(
     if args.backward:
         listed = select(page).order_by(page.c.id.desc() if args.descending else page.c.id.asc()).subquery()
     order = listed.c.id.desc() if args.descending else listed.c.id.asc()
-    first = listed.c.n <= bindparam("first")
-    more = case((func.count() > bindparam("first"), literal("+", String)), else_=literal("", String))
-    items = func.coalesce(json_array(item(listed.c), order, first), literal("[]", String))
-    answer = select(more.concat(items)).select_from(listed).correlate(parents)
-    return select(parents.c.id, answer.scalar_subquery().label("items")).where(InIds(parents.c.id, "ids"))
+    first: BindParameter[int] = bindparam("first" + suffix)
+    items = json_array(item(listed.c), order, listed.c.n <= first)
+    if not more:
+        return json_within(select(items).select_from(listed).scalar_subquery())
+    behind = case((func.count() > first, literal("+", String)), else_=literal("", String))
+    text = behind.concat(func.coalesce(json_text(items), literal("[]", String)))
+    return select(text).select_from(listed).scalar_subquery()
+
+
+def page_values(args: PageArgs, suffix: str = "") -> dict[str, int]:
+    """The parameters of a `page_json` of `args`."""
+    return {name + suffix: value for name, value in {"first": args.first, **_bound_values(args)}.items()}
 
 
 def _read_by(item: Callable[[Any], ColumnElement[Any]], sample: Subquery) -> set[str]:
@@ -446,7 +493,7 @@ async def json_pages_by_parent(
     """Each parent's page as JSON (a statement of `json_pages_statement`, built once per shape);
     `values` for parameters of its items."""
     ids = sorted(set(parent_ids))
-    values = {**(values or {}), **where.values, "ids": ids, "first": args.first, **_bound_values(args)}
+    values = {**(values or {}), **where.values, "ids": ids, **page_values(args)}
     found = {row[0]: row[1] for row in await _rows(source, statement, values)}
     pages = {}
     backward = args.backward

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from functools import cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
@@ -21,11 +22,11 @@ from domain.access import Action, Coverage, Scope, holders
 from domain.queries.enrollments import (
     covered,
     enrollment_counts_by_location,
-    enrollment_json_pages_by_location,
     enrollment_row_pages_by_location,
+    enrollments_of_locations,
     newest_tax_expiry,
 )
-from domain.queries.pages import JsonPage, Page, rows_by_ids
+from domain.queries.pages import Page, rows_by_ids
 from domain.shown_status import (
     shown_reason,
     shown_status,
@@ -238,32 +239,14 @@ async def _enrollment_counts(reading: Reading, locations: Sequence[Row], asked: 
     return await _by_coverage(reading, locations, asked, read)
 
 
-async def _enrollment_json(
-    source: Any,
-    location_ids: list[int],
-    asked: Asked,
-    coverage: Coverage,
-    item: Callable[[Any], ColumnElement[Any]],
-    item_shape: Hashable,
-    values: Mapping[str, Any],
-) -> Mapping[int, JsonPage]:
-    assert asked.page is not None
-    return await enrollment_json_pages_by_location(
-        source,
-        rows_of("Enrollment"),
-        location_ids,
-        asked.page,
-        coverage=coverage,
-        fiscal_year=asked.args.get("fiscal_year"),
-        item=item,
-        item_shape=item_shape,
-        values=values,
-    )
-
-
 # `Location.enrollments`: its pages (as rows, or as JSON the database builds) and counts.
 location_enrollments = (_enrollment_pages, _enrollment_counts)
-location_enrollments_json = JsonPages(_enrollment_json)
+location_enrollments_json = JsonPages(
+    lambda: rows_of("Enrollment"),
+    models.Enrollment.__table__.c.location_id,
+    lambda asked, coverage: enrollments_of_locations(coverage, asked.args.get("fiscal_year")),
+    attrgetter("organization_id"),
+)
 
 
 async def enrollment_of(context: Context, enrollment_id: int) -> Enrollment:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import strawberry
@@ -16,10 +17,11 @@ from api.graphql.types.base import Connection, Node, children, node_type, object
 from api.graphql.types.location import Location
 from api.graphql.types.payout import PaymentProfile
 from api.graphql.types.people import Contact, RoleAssignment
+from api.read.json_pages import JsonPages
 from domain import model as models
 from domain.access import Action, Scope
 from domain.queries import entities, people
-from domain.queries.pages import counts_by_parent, row_pages_by_parent
+from domain.queries.pages import EVERYWHERE, counts_by_parent, row_pages_by_parent
 from domain.vocabulary import AgreementKind
 
 NULLABLE_WHEN_FORBIDDEN = (
@@ -144,7 +146,14 @@ class Organization(Node):
         _admin_contacts, "The organization's Global and Account admins known to the service."
     )
     locations: Connection[Location] = paged(
-        *_children("Location"), "The organization's locations, oldest first."
+        *_children("Location"),
+        "The organization's locations, oldest first.",
+        json=JsonPages(
+            lambda: rows_of("Location"),
+            models.Location.__table__.c.organization_id,
+            lambda asked, coverage: EVERYWHERE,
+            attrgetter("id"),
+        ),
     )
     role_assignments: Connection[RoleAssignment] | None = paged(
         *_children("RoleAssignment"),
