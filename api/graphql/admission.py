@@ -1,25 +1,40 @@
-"""Whether an operation may run at all, decided before anything of it executes:
+"""Whether an operation may run at all, and what it costs: one decision, `admit`, for both of a
+request's paths (Strawberry's view, through the `Admission` extension, and the planned read's lane,
+`api.read.lane`), made before anything of the operation executes:
 
 1. introspection (`__schema`, `__type`) is for members of a partner organization and operators,
    unless `INCENTIVES_INTROSPECTION=everyone`;
 2. every root mutation field must be one the caller may run somewhere (`domain.access.permits`
    with no scope), so a request of several mutations runs none when one is forbidden;
-3. its cost (`api.graphql.limits.cost_of`) must be within `INCENTIVES_MAX_QUERY_COST`;
-4. the cost is charged to the caller's budget of points (HTTP 429 and `Retry-After` when spent).
+3. its cost (`api.graphql.limits.cost_of`; remembered by the plan the lane passes, `CostMemo`) must
+   be within `INCENTIVES_MAX_QUERY_COST`;
+4. the cost is charged to the caller's budget of points (THROTTLED, HTTP 429 and `Retry-After`
+   when spent); a refused operation is not charged.
 
 `extensions.cost { requested limit remaining resetAt }` is on every answer that got that far.
 
+    admitted = await admit(schema, document, operation, variables, principal, services, memo=plan)
+    admitted.refusal        # None, or the answer's one error: nothing runs
     Schema(..., extensions=[..., Admission, PlannedReads])   # before anything that executes
+
+A request the lane admitted and then hands to Strawberry's view (a refusal, whose status the view
+decides; a read the view does again) carries its admission in the request's state (`ADMITTED`):
+`Admission` uses it, refusal included, instead of admitting the request again, so it is costed and
+charged once.
+
+Time is bounded outside: `api.guard.guarded` runs whichever path answers a request to /graphql
+(`api.app.AuthenticatedGraphQL` wraps the lane and Strawberry's view alike), with the deadline
+`INCENTIVES_REQUEST_TIMEOUT` (504 TIMEOUT) and the watch for a client that leaves. Both paths share
+it already; nothing here measures time.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Hashable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from graphql import (
     DocumentNode,
@@ -32,6 +47,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from adapters.budgets import Charge
 from api.graphql.context import Context
@@ -41,18 +57,114 @@ from api.graphql.limits import asks_introspection, cost_of, root_selections, too
 from auth.principal import Principal
 from domain.access import Action, permits
 
+if TYPE_CHECKING:
+    from api.composition import Services
+
 THROTTLED = "THROTTLED"
-# Where the planned read's lane (api/read/lane.py) leaves what it charged a request that it then
-# hands to Strawberry: the request is not charged twice.
+# Where the planned read's lane leaves its admission (`Admitted`) of a request it then hands to
+# Strawberry's view, in the request's state.
 ADMITTED = "admitted"
+MAX_COSTS = 64  # remembered per plan (one for most documents: their page sizes are written in them)
 
 
-@dataclass(frozen=True)
-class Admitted:
-    """A request already costed and charged (by the lane)."""
+class CostMemo(Protocol):
+    """Costs of one document remembered by what they depend on in the variables (a plan's:
+    `api.read.collect.Plan`)."""
+
+    costs: dict[Hashable, int]
+
+    def cost_key(self, variables: VariableValues) -> Hashable | None: ...
+
+
+class Admitted(NamedTuple):  # a tuple: made for every request the lane answers
+    """An operation's admission: its cost, the caller's budget after it, and its refusal (FORBIDDEN,
+    QUERY_TOO_COMPLEX or THROTTLED) when it may not run."""
 
     cost: int
     charge: Charge
+    refusal: GraphQLError | None = None
+
+    @property
+    def throttled(self) -> bool:
+        """Refused by the budget: HTTP 429, `Retry-After` (`retry_after`)."""
+        return not self.charge.allowed
+
+    def retry_after(self) -> str:
+        return str(self.charge.retry_after(time.time()))
+
+    def extensions(self) -> dict[str, Any]:
+        """The answer's `extensions` (`cost`)."""
+        return cost_extension(self.cost, self.charge)
+
+
+async def admit(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    principal: Principal,
+    services: Services,
+    *,
+    memo: CostMemo | None = None,
+) -> Admitted:
+    """The operation's admission for these (coerced) variables: refused, or charged to the caller."""
+    cost = _cost(schema, document, operation, variables, memo)
+    caller = caller_of(principal)
+    refusal = _refusal(schema, document, operation, cost, principal, services)
+    if refusal is not None:
+        return Admitted(cost, await services.budgets.charge(caller, 0), refusal)  # told what is left
+    charge = await services.budgets.charge(caller, cost)
+    return Admitted(cost, charge, None if charge.allowed else _throttled(charge, cost))
+
+
+def _cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    memo: CostMemo | None,
+) -> int:
+    key = None if memo is None else memo.cost_key(variables)
+    if key is None:
+        return cost_of(schema, document, operation, variables.coerced)
+    assert memo is not None
+    cost = memo.costs.get(key)
+    if cost is None:
+        cost = cost_of(schema, document, operation, variables.coerced)
+        if len(memo.costs) < MAX_COSTS:
+            memo.costs[key] = cost
+    return cost
+
+
+def _refusal(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    cost: int,
+    principal: Principal,
+    services: Services,
+) -> GraphQLError | None:
+    if (
+        not services.introspection_for_everyone
+        and principal.organization_id is None
+        and not principal.is_operator
+        and asks_introspection(document, operation)
+    ):
+        return Refused("Forbidden. Introspection is for members of a partner organization and operators.")
+    if operation.operation is OperationType.MUTATION:
+        # Several writes in one request: none runs when one of them is forbidden. (One alone
+        # is refused by its resolver, before it writes, with the same error.)
+        fields = root_selections(document, operation)
+        actions = mutation_actions(schema)
+        for field in fields if len(fields) > 1 else ():
+            action = actions.get(field.name.value)
+            if action is not None and not permits(principal, action):
+                key = (field.alias or field.name).value
+                return ForbiddenError(action, nodes=[field], path=[key])
+    if cost > services.limits.cost:
+        message = f"This request would cost {cost:,} points; the limit is {services.limits.cost:,}."
+        return too_complex(message, [operation])
+    return None
 
 
 def caller_of(principal: Principal) -> str:
@@ -84,103 +196,51 @@ class Refused(ExpectedError):
 
 
 class Admission(SchemaExtension):
+    """`admit` in Strawberry's view: a refused operation's answer is its refusal (429 and
+    `Retry-After` when throttled); a request the lane admitted is not admitted again."""
+
     def __init__(self) -> None:
         super().__init__()
-        self._cost: int | None = None
-        self._charge: Charge | None = None
+        self._admitted: Admitted | None = None
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         context = execution.context
-        document = execution.graphql_document
-        operation = None if document is None else get_operation_ast(document, execution.operation_name)
-        admitted = _admitted_already(context)
-        if admitted is not None:
-            self._cost, self._charge = admitted.cost, admitted.charge
-        elif (
-            execution.result is None
-            and document is not None
-            and operation is not None
-            and isinstance(context, Context)
-        ):
-            schema, variables = execution.schema._schema, execution.variables
-            result = await self._admit(context, schema, document, operation, variables)
-            if result is not None:
-                execution.result = result
+        if execution.result is None and isinstance(context, Context):
+            admitted = getattr(getattr(context.request, "state", None), ADMITTED, None)
+            if not isinstance(admitted, Admitted):
+                admitted = await _admitted(execution, context)
+            self._admitted = admitted
+            if admitted is not None and admitted.refusal is not None:
+                execution.result = ExecutionResult(None, [admitted.refusal])
+                if admitted.throttled and context.response is not None:
+                    context.response.status_code = 429
+                    context.response.headers["Retry-After"] = admitted.retry_after()
         yield
 
-    async def _admit(
-        self,
-        context: Context,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        variables: Mapping[str, Any] | None,
-    ) -> ExecutionResult | None:
-        coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}))
-        if not isinstance(coerced, VariableValues):
-            return None  # the client's bad variables: graphql-core tells it (BAD_USER_INPUT)
-        services, principal = context.services, context.principal
-        cost = self._cost = cost_of(schema, document, operation, coerced.coerced)
-        caller = caller_of(principal)
-        refusal = self._refusal(context, schema, document, operation, cost)
-        if refusal is not None:
-            self._charge = await services.budgets.charge(caller, 0)  # told what is left, not charged
-            return ExecutionResult(None, [refusal])
-        charge = self._charge = await services.budgets.charge(caller, cost)
-        if charge.allowed:
-            return None
-        if context.response is not None:
-            context.response.status_code = 429
-            context.response.headers["Retry-After"] = str(charge.retry_after(time.time()))
-        return ExecutionResult(None, [_throttled(charge, cost)])
-
-    @staticmethod
-    def _refusal(
-        context: Context,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        cost: int,
-    ) -> GraphQLError | None:
-        services, principal = context.services, context.principal
-        if (
-            not services.introspection_for_everyone
-            and principal.organization_id is None
-            and not principal.is_operator
-            and asks_introspection(document, operation)
-        ):
-            return Refused("Forbidden. Introspection is for members of a partner organization and operators.")
-        if operation.operation is OperationType.MUTATION:
-            # Several writes in one request: none runs when one of them is forbidden. (One alone
-            # is refused by its resolver, before it writes, with the same error.)
-            fields = root_selections(document, operation)
-            actions = mutation_actions(schema)
-            for field in fields if len(fields) > 1 else ():
-                action = actions.get(field.name.value)
-                if action is not None and not permits(principal, action):
-                    key = (field.alias or field.name).value
-                    return ForbiddenError(action, nodes=[field], path=[key])
-        if cost > services.limits.cost:
-            message = f"This request would cost {cost:,} points; the limit is {services.limits.cost:,}."
-            return too_complex(message, [operation])
-        return None
-
     async def get_results(self) -> dict[str, Any]:
-        if self._charge is None:  # refused before admission (invalid document, bad variables)
-            context = self.execution_context.context
-            if not isinstance(context, Context):
-                return {}
-            self._charge = await context.services.budgets.charge(caller_of(context.principal), 0)
-        return cost_extension(self._cost or 0, self._charge)
+        if self._admitted is not None:
+            return self._admitted.extensions()
+        context = self.execution_context.context  # refused before admission: invalid, bad variables
+        if not isinstance(context, Context):
+            return {}
+        return cost_extension(0, await context.services.budgets.charge(caller_of(context.principal), 0))
 
 
-def _admitted_already(context: object) -> Admitted | None:
-    request = getattr(context, "request", None)
-    if request is None:
+async def _admitted(execution: ExecutionContext, context: Context) -> Admitted | None:
+    """The admission of the operation Strawberry is about to execute; None for the client's bad
+    variables (graphql-core tells them: BAD_USER_INPUT)."""
+    document = execution.graphql_document
+    operation = None if document is None else get_operation_ast(document, execution.operation_name)
+    if document is None or operation is None:
         return None
-    admitted = getattr(request.state, ADMITTED, None)
-    return admitted if isinstance(admitted, Admitted) else None
+    schema = execution.schema._schema
+    variables = get_variable_values(
+        schema, operation.variable_definitions or (), dict(execution.variables or {})
+    )
+    if not isinstance(variables, VariableValues):
+        return None
+    return await admit(schema, document, operation, variables, context.principal, context.services)
 
 
 @cache

@@ -4,11 +4,15 @@ userErrors (in payloads)  expected failures: UserErrorCode INVALID, NOT_FOUND, C
                           NOT_ELIGIBLE, PREREQUISITE_MISSING (from domain.errors.UserInputError)
 ForbiddenError            a GraphQL error, extensions.code FORBIDDEN, null at its path
 everything else           masked as "Unexpected error." and logged with the request id
+
+`show` makes an answer's errors what the client sees, for both of a request's paths: Strawberry's
+(`api.graphql.schema.Schema.process_errors`) and the planned read's lane (`api.read.lane`).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from typing import Any
 
 from graphql import GraphQLError
@@ -63,6 +67,8 @@ def is_bad_variable(error: GraphQLError) -> bool:
     return error.path is None and error.message.startswith("Variable '$")
 
 
+logger = logging.getLogger("incentives.graphql")
+
 UNAVAILABLE = "UNAVAILABLE"
 UNAVAILABLE_MESSAGE = "The service cannot reach its database just now; try again shortly."
 RETRY_AFTER_SECONDS = 5
@@ -80,26 +86,61 @@ def should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, ExpectedError)
 
 
-def mark_unavailable(errors: list[GraphQLError]) -> bool:
-    """Say UNAVAILABLE, with no detail of the driver's, where the database could not be reached;
-    whether any was."""
-    found = False
-    for error in errors:
-        if error.original_error is not None and is_unavailable(error.original_error):
-            error.message = UNAVAILABLE_MESSAGE
-            error.extensions = {**(error.extensions or {}), "code": UNAVAILABLE}
-            found = True
-    return found
-
-
-def tag_bad_variables(errors: list[GraphQLError]) -> None:
+def show(errors: list[GraphQLError], *, request_id: str | None, suggestions: bool) -> bool:
+    """Make an answer's errors what the client sees, in place: expected ones as they are, the
+    client's bad variables tagged BAD_USER_INPUT, the database's absence told as UNAVAILABLE (and
+    logged), "Did you mean ...?" cut off unless `suggestions`, every other error masked as
+    "Unexpected error." (its path and locations kept) and its original logged with `request_id`.
+    Whether the database could not be reached: the answer is then HTTP 503 with
+    `Retry-After: RETRY_AFTER_SECONDS`."""
+    unavailable_ = False
     for error in errors:
         if is_bad_variable(error):
             error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+        if _is_unavailable(error):
+            error.message = UNAVAILABLE_MESSAGE  # no detail of the driver's
+            error.extensions = {**(error.extensions or {}), "code": UNAVAILABLE}
+            unavailable_ = True
+        if not suggestions:
+            _hide_suggestions(error)
+    if unavailable_:
+        logger.warning("the database is unavailable", extra={"request_id": request_id})
+    for at, error in enumerate(errors):
+        if should_mask(error):
+            logger.error(
+                "unexpected error at %s",
+                ".".join(str(part) for part in error.path or ()),
+                exc_info=error.original_error,
+                extra={"request_id": request_id},
+            )
+            errors[at] = masked(error)
+    return unavailable_
 
 
-def hide_suggestions(error: GraphQLError) -> None:
-    """graphql-core's "Did you mean ...?" tells a stranger the schema's names: cut it off."""
+def all_expected(errors: list[GraphQLError]) -> bool:
+    """Whether `show` leaves every one of the errors as it is (but for suggestions): none masked,
+    none the database's absence."""
+    return not any(should_mask(error) or _is_unavailable(error) for error in errors)
+
+
+def _is_unavailable(error: GraphQLError) -> bool:
+    return error.original_error is not None and is_unavailable(error.original_error)
+
+
+def masked(error: GraphQLError) -> GraphQLError:
+    """The error as a client sees it masked: "Unexpected error." at its path and locations."""
+    return GraphQLError(
+        MASKED_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+    )
+
+
+def _hide_suggestions(error: GraphQLError) -> None:
+    # graphql-core's "Did you mean ...?" tells a stranger the schema's names: cut it off.
     at = error.message.find(" Did you mean")
     if at != -1:
         error.message = error.message[:at]

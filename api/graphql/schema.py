@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -29,35 +21,23 @@ MAX_TOKENS = 2000
 # Documents kept parsed and validated (by their text), as clients send the same few again and again.
 PARSED_DOCUMENTS = 1000
 
-logger = logging.getLogger("incentives.graphql")
-
 
 class Schema(strawberry.Schema):
-    """Logs the original of every error that will be masked; expected errors are not logged."""
+    """Shows every result's errors as `errors.show` does (masking and logging the unexpected ones)."""
 
     def process_errors(
         self, errors_: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        # Strawberry calls this on every result's errors before they are sent (parse and validation
+        # errors, refusals, execution errors, an extension's failure, each subscription event), so
+        # masking here replaces its MaskErrors extension, which an extension's failure bypassed.
         context = getattr(execution_context, "context", None)
-        request_id = getattr(context, "request_id", None)
-        errors.tag_bad_variables(errors_)
-        if errors.mark_unavailable(errors_):
-            logger.warning("the database is unavailable", extra={"request_id": request_id})
+        suggestions = getattr(getattr(context, "services", None), "suggestions", False)
+        if errors.show(errors_, request_id=getattr(context, "request_id", None), suggestions=suggestions):
             response = getattr(context, "response", None)
             if response is not None:
                 response.status_code = 503
                 response.headers["Retry-After"] = str(errors.RETRY_AFTER_SECONDS)
-        if not getattr(getattr(context, "services", None), "suggestions", False):
-            for error in errors_:
-                errors.hide_suggestions(error)
-        for error in errors_:
-            if errors.should_mask(error):
-                logger.error(
-                    "unexpected error at %s",
-                    ".".join(str(part) for part in error.path or ()),
-                    exc_info=error.original_error,
-                    extra={"request_id": request_id},
-                )
 
 
 def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawberry.Schema:
@@ -74,7 +54,6 @@ def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawbe
         extensions=[
             lambda: AddValidationRules([shape]),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaskErrors(should_mask_error=errors.should_mask, error_message=errors.MASKED_MESSAGE),
             lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
             lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
             Admission,

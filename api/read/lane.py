@@ -8,12 +8,25 @@ extensions (each of which ran once for this document, when its plan was made).
 
 A plan exists only for a document that was parsed, validated (the shape limits included) and
 answered by the planned read before: what the lane skips cannot refuse it. What depends on the
-request is done here as Strawberry's extensions do it: the variables coerced, the cost costed,
-checked against the limit and charged to the caller (`api.graphql.admission`), errors formatted
-as the masking extension leaves expected ones. Anything else (bad variables, a refusal, the
-rate limit, an error that would be masked, the database away, a document the plan cannot answer
-for these variables) goes to Strawberry's view; what was charged here is left in the request's
-state so that it is not charged twice.
+request is decided by the same functions as in Strawberry's view: the admission (cost, refusal,
+charge: `api.graphql.admission.admit`, with the plan's remembered costs) and what the client sees
+of the errors (`api.graphql.errors.show`).
+
+The lane answers with status 200, and only what its own read gave without an error the view would
+mask or tell as UNAVAILABLE. Strawberry's view answers the rest, as for any request:
+
+- a refusal, from the lane's admission (left in the request's state, `admission.ADMITTED`, so it is
+  not costed or charged again): its status is the view's (QUERY_TOO_COMPLEX is 400 as
+  graphql-response+json, THROTTLED 429 with Retry-After);
+- bad variables, and a document the plan cannot answer for these variables;
+- a read that failed, or holds such an error: the view reads it again through a session of its
+  own, and shows what it finds (`errors.show`, through its `process_errors`). On PostgreSQL the
+  lane reads through the driver, on connections it keeps (`adapters.driver_reads`); when the
+  database goes away or restarts, asyncpg fails on those in ways only SQLAlchemy's session takes
+  for the database's absence ("connection is closed", "cannot switch to state ..."), which
+  answered here would reach the client as masked errors instead of 503 UNAVAILABLE
+  (tests/e2e/test_database_outage.py). Such answers are rare (a bug, an outage); only they are
+  read twice.
 """
 
 from __future__ import annotations
@@ -21,26 +34,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from adapters.driver_reads import driver_reads
 from api.graphql import errors
-from api.graphql.admission import ADMITTED, Admitted, caller_of, cost_extension
+from api.graphql.admission import ADMITTED, admit
 from api.graphql.context import Context
-from api.graphql.limits import cost_of
 from api.read.collect import Plan
 from api.read.engine import Run
 from api.read.extension import Plans, executed
 from auth.principal import Principal
-from domain.database import is_unavailable
 
 if TYPE_CHECKING:
     from api.composition import Services
-
-MAX_COSTS = 64  # remembered per plan (one for most documents: their page sizes are written in them)
 
 
 class Lane:
@@ -70,20 +78,15 @@ class Lane:
         coerced = get_variable_values(plan.schema, plan.operation.variable_definitions or (), variables or {})
         if not isinstance(coerced, VariableValues):
             return None  # the client's bad variables: Strawberry tells it
-        cost_key = plan.cost_key(coerced)
-        cost = plan.costs.get(cost_key) if cost_key is not None else None
-        if cost is None:
-            cost = cost_of(plan.schema, plan.document, plan.operation, coerced.coerced)
-            if cost_key is not None and len(plan.costs) < MAX_COSTS:
-                plan.costs[cost_key] = cost
-        if cost > services.limits.cost:
-            return None
-        charge = await services.budgets.charge(caller_of(principal), cost)
-        if not charge.allowed:
-            return None  # refused, so not charged: Strawberry refuses it again and says why
-        setattr(request.state, ADMITTED, Admitted(cost, charge))
+        admitted = await admit(
+            plan.schema, plan.document, plan.operation, coerced, principal, services, memo=plan
+        )
+        state = request.state
+        setattr(state, ADMITTED, admitted)
+        if admitted.refusal is not None:
+            return None  # the view answers with it (its status: 400 as graphql-response+json, 429)
         context = Context(
-            request_id=request.state.request_id,
+            request_id=state.request_id,
             principal=principal,
             services=services,
             request=request,
@@ -111,27 +114,18 @@ class Lane:
                 finally:
                     if made:
                         await made[0].close()
-        except Exception as failure:
-            if is_unavailable(failure):
-                return None  # Strawberry's view says UNAVAILABLE, with its status and Retry-After
-            raise
+        except Exception:
+            return None  # read again by the view (the module's docstring says why)
         if data is None:
             return None
         found = run.errors
-        if any(errors.should_mask(error) or _unavailable(error) for error in found):
-            # Strawberry's view masks it and logs the original with the request id, or says
-            # UNAVAILABLE with its status and Retry-After.
-            return None
-        if not services.suggestions:
-            for error in found:
-                errors.hide_suggestions(error)
+        if found:
+            if not errors.all_expected(found):
+                return None  # read again by the view (the module's docstring says why)
+            errors.show(found, request_id=state.request_id, suggestions=services.suggestions)
         self._plans.answered += 1
         answer: dict[str, Any] = {"data": data}
         if found:
             answer["errors"] = [error.formatted for error in found]
-        answer["extensions"] = cost_extension(cost, charge)
+        answer["extensions"] = admitted.extensions()
         return orjson.dumps(answer)
-
-
-def _unavailable(error: GraphQLError) -> bool:
-    return error.original_error is not None and is_unavailable(error.original_error)
