@@ -174,8 +174,7 @@ class DriverReads:
     async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
         compiled = self._statements.get(statement)
         if self._pooled is None:
-            idle = self._parked.idle
-            self._pooled = idle.pop() if idle else await self._engine.raw_connection()
+            self._pooled = await self._connection()
             if self._sqlite:  # its statement is interrupted with the request (`domain.database`)
                 self._held = hold_for_this_task(self._pooled.driver_connection)
         recorders = _RECORDERS.get(self._engine.sync_engine)
@@ -189,9 +188,22 @@ class DriverReads:
                 records = await driver.fetch(compiled.sql, *compiled.arguments(values))
         except BaseException as error:
             # Gone, or cancelled mid-statement: the connection is never handed out again.
-            self._failed = self._failed or is_unavailable(error) or not isinstance(error, Exception)
+            self._failed = (
+                self._failed or is_unavailable(error) or not isinstance(error, Exception) or _closed(driver)
+            )
             raise
         return compiled.rows(records)
+
+    async def _connection(self) -> Any:
+        """A kept connection that is still open (one the database closed, say by restarting, is
+        let go), else one of the pool's."""
+        idle = self._parked.idle
+        while idle:
+            pooled = idle.pop()
+            if not _closed(pooled.driver_connection):
+                return pooled
+            await greenlet_spawn(pooled.invalidate)
+        return await self._engine.raw_connection()
 
     async def release(self) -> None:
         pooled, self._pooled = self._pooled, None
@@ -206,6 +218,12 @@ class DriverReads:
             self._parked.idle.append(pooled)
             return
         await greenlet_spawn(pooled.close)
+
+
+def _closed(driver: Any) -> bool:
+    """Whether the driver's connection is closed (asyncpg tells; aiosqlite's are closed only by us)."""
+    is_closed = getattr(driver, "is_closed", None)
+    return bool(is_closed()) if callable(is_closed) else False
 
 
 _STATEMENTS: WeakKeyDictionary[Engine, Statements] = WeakKeyDictionary()

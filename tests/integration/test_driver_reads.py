@@ -1,7 +1,7 @@
 """Planned reads straight through asyncpg (adapters/driver_reads.py) on PostgreSQL: the parameters
 as SQLAlchemy would bind them, and the connections the reads keep between requests: taken again
-by the next read, at most a quarter of the pool, never one whose read was cancelled, closed when
-the engine is disposed."""
+by the next read, at most a quarter of the pool, never one whose read was cancelled or that the
+database closed, closed when the engine is disposed."""
 
 from __future__ import annotations
 
@@ -106,6 +106,18 @@ async def test_a_connection_whose_read_was_cancelled_is_not_kept(engine: AsyncEn
         await task
 
     assert _checked_out(engine) == 0  # invalidated: neither kept nor pooled
+
+
+async def test_a_kept_connection_the_database_closed_is_let_go_for_another(engine: AsyncEngine) -> None:
+    kept = await _backend_pid(engine)
+    async with engine.connect() as other:  # as a restart would: the server ends the kept session
+        await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": kept})
+    await asyncio.sleep(0.2)
+
+    replaced = await _backend_pid(engine)  # raised "connection is closed" when it was taken again
+
+    assert replaced != kept
+    assert await _backend_pid(engine) == replaced  # and the new one is kept in its place
 
 
 async def test_a_read_that_raised_keeps_its_connection_usable(engine: AsyncEngine) -> None:
