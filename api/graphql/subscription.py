@@ -8,7 +8,7 @@ caller's token is no longer accepted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import strawberry
@@ -97,21 +97,28 @@ async def _enrollment_status_changed(info: Info) -> AsyncGenerator[Enrollment, N
                 yield Enrollment(row=found)
 
 
+INVITATION_RECEIVED = (
+    "Each new home-page notice of the caller, as `viewer.invitations` would list it, when the "
+    "operator issues invitations."
+)
+ENROLLMENT_STATUS_CHANGED = (
+    "An enrollment the caller may see, after it was created or changed status; the status is "
+    "shown as the caller would see it."
+)
+
+
+def _stream(resolver: Callable[..., Any], description: str, shows: Action) -> Any:
+    """A subscription whose events are those `shows` lets the caller see (its resolver's filter)."""
+    return resolved(resolver, description, shows=shows, kind=strawberry.subscription)
+
+
 @strawberry.type(description="Live events over the WebSocket (graphql-transport-ws).")
 class Subscription:
     """Live notifications: connect to /graphql with graphql-transport-ws, the token in connection_init."""
 
-    invitation_received: AsyncGenerator[Invitation, None] = resolved(
-        _invitations_received,
-        "Each new home-page notice of the caller, as `viewer.invitations` would list it, when the "
-        "operator issues invitations.",
-        shows=Action.INVITATION_NOTICES,
-        kind=strawberry.subscription,
+    invitation_received: AsyncGenerator[Invitation, None] = _stream(
+        _invitations_received, INVITATION_RECEIVED, Action.INVITATION_NOTICES
     )
-    enrollment_status_changed: AsyncGenerator[Enrollment, None] = resolved(
-        _enrollment_status_changed,
-        "An enrollment the caller may see, after it was created or changed status; the status is "
-        "shown as the caller would see it.",
-        shows=Action.READ_ENROLLMENT,
-        kind=strawberry.subscription,
+    enrollment_status_changed: AsyncGenerator[Enrollment, None] = _stream(
+        _enrollment_status_changed, ENROLLMENT_STATUS_CHANGED, Action.READ_ENROLLMENT
     )

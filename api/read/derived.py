@@ -32,17 +32,8 @@ from graphql import (
 from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_camel_case
 
-from api.graphql.declared import (
-    TYPES,
-    Asked,
-    Batch,
-    Column,
-    Computed,
-    ConnectionRow,
-    Declared,
-    Joined,
-    Paged,
-)
+from api.graphql import declared as sources
+from api.graphql.declared import TYPES, Asked, ConnectionRow, Declared, Paged
 from api.graphql.errors import ForbiddenError
 from api.graphql.pagination import BadUserInputError, page_args, written
 from api.graphql.scalars import serialize_date, serialize_date_time
@@ -220,18 +211,23 @@ def asked_with(run: Run, asked: Field, site: Site, page: PageArgs | None = None)
     )
 
 
-def paging(run: Run, asked: Field, objs: list[Obj], descending: bool) -> PageArgs | None:
-    """The field's checked `first`/`after`/`last`/`before`, or None after failing every object."""
+def page_of(run: Run, asked: Field, descending: bool) -> PageArgs:
+    """The field's checked `first`/`after`/`last`/`before` (BadUserInputError when refused)."""
     arguments = run.arguments(asked)
+    return page_args(
+        arguments.get("first"),
+        arguments.get("after"),
+        arguments.get("last"),
+        arguments.get("before"),
+        descending=descending,
+        first_written=written(asked.nodes[0], "first", run.variables.coerced),
+    )
+
+
+def paging(run: Run, asked: Field, objs: list[Obj], descending: bool) -> PageArgs | None:
+    """The field's page, or None after failing every object (BAD_USER_INPUT)."""
     try:
-        return page_args(
-            arguments.get("first"),
-            arguments.get("after"),
-            arguments.get("last"),
-            arguments.get("before"),
-            descending=descending,
-            first_written=written(asked.nodes[0], "first", run.variables.coerced),
-        )
+        return page_of(run, asked, descending)
     except BadUserInputError as error:
         for obj in objs:
             run.fail(obj, asked, error)
@@ -300,7 +296,7 @@ def _child_type(run: Run, asked: Field, site: Site) -> Callable[[Any], tuple[Gra
 
 def _column(site: Site) -> Derived:
     source = site.declared.source
-    assert isinstance(source, Column)
+    assert isinstance(source, sources.Column)
     name = source.name or site.python_name
     rows = site.rows
     get = rows.get(name) if rows is not None and name in rows.names else attrgetter(name)
@@ -311,7 +307,7 @@ def _column(site: Site) -> Derived:
 
 def _computed(site: Site) -> Derived:
     source = site.declared.source
-    assert isinstance(source, Computed)
+    assert isinstance(source, sources.Computed)
     if source.caller_free:
         get: Value = source.make(None)  # type: ignore[arg-type]
     else:
@@ -323,7 +319,7 @@ def _computed(site: Site) -> Derived:
 
 def _joined(site: Site) -> Derived:
     source = site.declared.source
-    assert isinstance(source, Joined)
+    assert isinstance(source, sources.Joined)
     return _object_function(site, source.reader(site.rows))
 
 
@@ -380,7 +376,7 @@ def _object_function(site: Site, read: Value) -> Derived:
 def _batch(site: Site) -> Derived:
     declared = site.declared
     source = declared.source
-    assert isinstance(source, Batch)
+    assert isinstance(source, sources.Batch)
 
     async def handle(run: Run, asked: Field, objs: list[Obj]) -> None:
         kept = allowed(run, asked, objs, declared)
@@ -418,9 +414,9 @@ def _paged(site: Site) -> Derived:
 
 
 DERIVERS: dict[type, Callable[[Site], Derived]] = {
-    Column: _column,
-    Computed: _computed,
-    Joined: _joined,
-    Batch: _batch,
-    Paged: _paged,
+    sources.Column: _column,
+    sources.Computed: _computed,
+    sources.Joined: _joined,
+    sources.Batch: _batch,
+    sources.Paged: _paged,
 }

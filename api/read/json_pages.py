@@ -29,11 +29,11 @@ from sqlalchemy import ColumnElement, Text, literal
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.sql.elements import KeyedColumnElement
 from strawberry.types.field import StrawberryField
-from strawberry.utils.str_converters import to_camel_case
 
 from api.graphql.declared import Asked, Column, Computed, Declared, Joined, Paged, Row
-from api.graphql.pagination import BadUserInputError, page_args, written
+from api.graphql.pagination import BadUserInputError
 from api.read.collect import TYPENAME, Field
+from api.read.derived import Site, asked_with, page_of
 from api.read.engine import Obj, Run, returned_type
 from domain.access import Action, Coverage
 from domain.fiscal import fiscal_year_of
@@ -51,7 +51,6 @@ from domain.queries.pages import (
 )
 
 Columns = Any  # a subquery's column collection
-PAGING = ("first", "after", "last", "before")
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ class Connection:
     name: str
     pages: JsonPages
     field: Field
-    site: StrawberryField
+    site: Site
     outer: list[tuple[str, str | None]]  # (key, typename) or (the edges' key, None)
     parts: list[Any]
     suffix: str  # of its parameters' names
@@ -200,7 +199,7 @@ class Planned:
 
     def actions(self, shows: Action | None) -> tuple[Action, ...]:
         """Every action whose coverage the statement needs: its own, and its lists'."""
-        wanted = [*self.needs, shows, *(_shows(c.site) for c in self.nested)]
+        wanted = [*self.needs, shows, *(c.site.declared.shows for c in self.nested)]
         return tuple(dict.fromkeys(action for action in wanted if action is not None))
 
 
@@ -276,8 +275,9 @@ def _object(
             inner = _connection(run, found, needs, nested)
             if inner is None:
                 return None
+            at = Site(declared[0], site, definition, None)
             connection = Connection(
-                found.key, found.name, source.json, found, site, inner[0], inner[1], f"_{len(nested) + 1}"
+                found.key, found.name, source.json, found, at, inner[0], inner[1], f"_{len(nested) + 1}"
             )
             nested.append(connection)
             parts.append(connection)
@@ -289,35 +289,15 @@ def _object(
     return parts
 
 
-def _shows(site: StrawberryField) -> Action | None:
-    declared = site.metadata.get("declared")
-    return declared.shows if isinstance(declared, Declared) else None
-
-
 def _asked(run: Run, connection: Connection) -> Asked | None:
     """What a nested connection is asked in this run (None: its paging arguments are refused)."""
-    found = connection.field
-    arguments = run.arguments(found)
-    source = connection.site.metadata["declared"].source
-    descending = isinstance(source, Paged) and source.descending
+    source = connection.site.declared.source
+    assert isinstance(source, Paged)
     try:
-        page = page_args(
-            arguments.get("first"),
-            arguments.get("after"),
-            arguments.get("last"),
-            arguments.get("before"),
-            descending=descending,
-            first_written=written(found.nodes[0], "first", run.variables.coerced),
-        )
+        page = page_of(run, connection.field, source.descending)
     except BadUserInputError:
         return None
-    names = {
-        argument.graphql_name or to_camel_case(argument.python_name): argument.python_name
-        for argument in connection.site.arguments
-        if argument.python_name not in PAGING
-    }
-    args = {names[name]: value for name, value in arguments.items() if name in names}
-    return Asked(args, _shows(connection.site), page)
+    return asked_with(run, connection.field, connection.site, page)
 
 
 def _leaf_sql(
