@@ -529,6 +529,11 @@ async def compare(
     return compared
 
 
+async def planned_answer(edge: EdgeWorld, caller_name: str, document: str, variables: Json) -> Json:
+    """The planned schema's answer to one request of the caller named, as `compare` asks it."""
+    return await _answer(PLANNED, services_for(edge.world), edge.callers[caller_name], document, variables)
+
+
 async def _lane_answer(
     services: Services, principal: Principal, document: str, variables: Json
 ) -> Json | None:
