@@ -66,6 +66,23 @@ Json = dict[str, Any]
 TESTS = Path(__file__).resolve().parents[1]
 
 
+GLOBAL_ADMIN_WIDS = frozenset({GLOBAL_ADMINISTRATOR_WID})
+
+
+def caller(
+    tenant: str,
+    object_id: str,
+    *,
+    wids: frozenset[str] = frozenset(),
+    roles: frozenset[str] = frozenset(),
+    app: bool = False,
+) -> Identity:
+    """A token's identity, as a caller of the comparison signs in with (`World.signed_in`)."""
+    return Identity(
+        tenant_id=tenant, object_id=object_id, display_name="Pat", wids=wids, app_roles=roles, is_app=app
+    )
+
+
 @dataclass
 class EdgeWorld:
     """What the corpus reads: ids of every kind, and every kind of caller."""
@@ -74,6 +91,8 @@ class EdgeWorld:
     ids: dict[str, str] = field(default_factory=dict)  # name -> global id
     callers: dict[str, Principal] = field(default_factory=dict)
     cursors: list[str] = field(default_factory=list)
+    # The ids `nodes` is asked for together, a group at a time, by `few_cases`; empty: all at once.
+    id_groups: list[list[str]] = field(default_factory=list)
 
 
 async def edge_world(world: World) -> EdgeWorld:
@@ -150,31 +169,20 @@ async def edge_world(world: World) -> EdgeWorld:
     edge.ids["malformed"] = "not-an-id"
     edge.cursors = [encode_cursor(stockholm), encode_cursor(csp), "bm9wZQ"]
 
-    def person(
-        tenant: str,
-        object_id: str,
-        *,
-        wids: frozenset[str] = frozenset(),
-        roles: frozenset[str] = frozenset(),
-        app: bool = False,
-    ) -> Identity:
-        return Identity(
-            tenant_id=tenant, object_id=object_id, display_name="Pat", wids=wids, app_roles=roles, is_app=app
-        )
-
-    global_admin = frozenset({GLOBAL_ADMINISTRATOR_WID})
     operator_tenant = world.operator.tenant_id
     identities = {
-        "global admin": person(contoso.tenant_id, contoso.global_admin.object_id, wids=global_admin),
-        "account admin": person(contoso.tenant_id, account_id),
-        "incentives admin": person(contoso.tenant_id, admin_id),
-        "incentives admin 2": person(contoso.tenant_id, admin2_id),
-        "incentives user": person(contoso.tenant_id, user_id),
-        "member": person(contoso.tenant_id, member_id),
-        "other global admin": person(fabrikam.tenant_id, fabrikam.global_admin.object_id, wids=global_admin),
-        "stranger": person(actors.new_guid(), actors.new_guid(), wids=global_admin),
-        "operator": person(operator_tenant, actors.new_guid(), roles=frozenset({OPERATOR_APP_ROLE})),
-        "operator daemon": person(
+        "global admin": caller(contoso.tenant_id, contoso.global_admin.object_id, wids=GLOBAL_ADMIN_WIDS),
+        "account admin": caller(contoso.tenant_id, account_id),
+        "incentives admin": caller(contoso.tenant_id, admin_id),
+        "incentives admin 2": caller(contoso.tenant_id, admin2_id),
+        "incentives user": caller(contoso.tenant_id, user_id),
+        "member": caller(contoso.tenant_id, member_id),
+        "other global admin": caller(
+            fabrikam.tenant_id, fabrikam.global_admin.object_id, wids=GLOBAL_ADMIN_WIDS
+        ),
+        "stranger": caller(actors.new_guid(), actors.new_guid(), wids=GLOBAL_ADMIN_WIDS),
+        "operator": caller(operator_tenant, actors.new_guid(), roles=frozenset({OPERATOR_APP_ROLE})),
+        "operator daemon": caller(
             operator_tenant, actors.new_guid(), roles=frozenset({OPERATOR_APP_ROLE}), app=True
         ),
     }
@@ -259,15 +267,20 @@ CURATED = [
 SAMPLE_IDS = ("contoso", "stockholm", "paris", "lapsed", "csp", "malformed")
 
 
-def variable_sets(document: str, edge: EdgeWorld, *, all_ids: bool = True) -> Iterator[Json]:
+def variable_sets(
+    document: str, edge: EdgeWorld, *, all_ids: bool = True, every_case: bool = True
+) -> Iterator[Json]:
     """Values for the document's variables: every id (or a sample), paging edge cases, each status
-    and year."""
+    and year; or, without `every_case`, a few of each kind (`few_cases`)."""
     operation = _operation(document)
     names = {definition.variable.name.value for definition in operation.variable_definitions or ()}
-    ids = list(edge.ids.values()) if all_ids else [edge.ids[name] for name in SAMPLE_IDS]
     if not names:
         yield {}
         return
+    if not every_case:
+        yield from few_cases(names, edge)
+        return
+    ids = list(edge.ids.values()) if all_ids else [edge.ids[name] for name in SAMPLE_IDS]
     if "ids" in names:
         yield {"ids": ids}
         yield {"ids": [*ids] * 6}  # more than 100
@@ -281,7 +294,7 @@ def variable_sets(document: str, edge: EdgeWorld, *, all_ids: bool = True) -> It
             yield {"status": None if status is None else status.value, "first": 3}
         return
     if "year" in names:
-        for year in (None, FISCAL_YEAR, FISCAL_YEAR - 1, 1999):
+        for year in (None, FISCAL_YEAR, FISCAL_YEAR - 1, FISCAL_YEAR + 1, 1999):
             yield {"year": year}
         return
     if "skip" in names:
@@ -295,6 +308,32 @@ def variable_sets(document: str, edge: EdgeWorld, *, all_ids: bool = True) -> It
         yield {"first": 2, "after": after}
     if "last" in names:
         yield from _backward(edge.cursors)
+
+
+def few_cases(names: set[str], edge: EdgeWorld) -> Iterator[Json]:
+    """A few values of each kind, for worlds that vary the data rather than the variables: every id
+    (`ids`: a group of `id_groups` at a time) or two far apart (`id`), the statuses and years rule 8
+    turns on, pages forward and backward, from an end and from a cursor."""
+    ids, cursor = list(edge.ids.values()), edge.cursors[0]
+    if "ids" in names:
+        yield from ({"ids": group} for group in edge.id_groups or [ids])
+    elif "id" in names:
+        yield from ({"id": ids[len(ids) * half // 2]} for half in range(2))
+    elif "status" in names:
+        for status in (
+            EnrollmentStatus.ACTION_REQUIRED,
+            EnrollmentStatus.ENROLLED,
+            EnrollmentStatus.DISCONTINUED,
+        ):
+            yield {"status": status.value, "first": 100}
+    elif "year" in names:
+        yield from ({"year": year} for year in (FISCAL_YEAR - 1, FISCAL_YEAR + 1))
+    elif "skip" in names:
+        yield {"skip": False, "include": True}
+    elif "last" in names:
+        yield from ({"first": 2, "after": cursor}, {"last": 2}, {"last": 1, "before": cursor})
+    else:
+        yield from ({"first": 1}, {"first": 2, "after": cursor})
 
 
 def _backward(cursors: list[str]) -> Iterator[Json]:
@@ -318,6 +357,12 @@ def generated(edge: EdgeWorld, count: int) -> list[str]:
     """Up to `count` distinct read operations drawn by hypothesis-graphql from the committed SDL (the
     same ones on every run for one SDL), their ids and cursors swapped for the edge world's, so that
     `node` finds things. A quarter more are drawn, as some draws repeat others."""
+    return with_ids(drawn_reads(count), edge)[:count]
+
+
+def drawn_reads(count: int) -> list[str]:
+    """A quarter more than `count` read operations, drawn by hypothesis-graphql from the committed
+    SDL, the same ones on every run (not to be called inside another `@given`)."""
     drawn: list[str] = []
     scalars = {
         "Date": st.dates().map(lambda day: StringValueNode(value=day.isoformat())),
@@ -337,8 +382,14 @@ def generated(edge: EdgeWorld, count: int) -> list[str]:
         drawn.append(document)
 
     draw()
+    return drawn
+
+
+def with_ids(documents: Sequence[str], edge: EdgeWorld) -> list[str]:
+    """The documents, distinct and sorted, each `id`, `ids`, `after` and `before` argument swapped for
+    one of the world's ids and cursors."""
     ids, cursors = list(edge.ids.values()), edge.cursors
-    return sorted({print_ast(visit(parse(text), _Ids(ids, cursors))) for text in drawn})[:count]
+    return sorted({print_ast(visit(parse(text), _Ids(ids, cursors))) for text in documents})
 
 
 class _Ids(Visitor):
@@ -441,13 +492,18 @@ LANE = Lane(PLANS)
 
 
 async def compare(
-    edge: EdgeWorld, documents: Sequence[str], *, callers: Sequence[str] | None = None, all_ids: bool = True
+    edge: EdgeWorld,
+    documents: Sequence[str],
+    *,
+    callers: Sequence[str] | None = None,
+    all_ids: bool = True,
+    every_case: bool = True,
 ) -> Compared:
     services = services_for(edge.world)
     compared = Compared()
     for document in documents:
         compared.operations += 1
-        for variables in variable_sets(document, edge, all_ids=all_ids):
+        for variables in variable_sets(document, edge, all_ids=all_ids, every_case=every_case):
             for name in callers or list(edge.callers):
                 principal = edge.callers[name]
                 before = PLANS.answered
@@ -471,6 +527,11 @@ async def compare(
                         f"planned: {json.dumps(planned)}"
                     )
     return compared
+
+
+async def planned_answer(edge: EdgeWorld, caller_name: str, document: str, variables: Json) -> Json:
+    """The planned schema's answer to one request of the caller named, as `compare` asks it."""
+    return await _answer(PLANNED, services_for(edge.world), edge.callers[caller_name], document, variables)
 
 
 async def _lane_answer(

@@ -120,9 +120,12 @@ class World:
         ga_email: str | None = None,
         name: str = "Contoso Ltd",
         country: str = "US",
+        tenant_id: str | None = None,
+        global_admin_id: str | None = None,
     ) -> Org:
-        tenant_id = actors.new_guid()
-        registrant = actors.global_admin(tenant_id, email=ga_email)
+        """Registered by a Global admin of a tenant of its own (new ids unless given)."""
+        tenant_id = tenant_id or actors.new_guid()
+        registrant = actors.global_admin(tenant_id, object_id=global_admin_id, email=ga_email)
         org = await organizations.register_organization(
             self.uow(),
             registrant,
@@ -274,9 +277,12 @@ class RawRows:
         *,
         status: EnrollmentStatus = EnrollmentStatus.INVITED,
         fiscal_year: int = FISCAL_YEAR,
+        payment_profile_id: int | None = None,
+        earnings_start_date: date | None = None,
+        action_required_reason: str | None = None,
     ) -> Enrollment:
-        """An enrollment in any status with no profile on it, without the invitation or review
-        that would have led there (e.g. ENROLLED without a payment profile)."""
+        """An enrollment in any status (with no profile on it unless given), without the invitation
+        or review that would have led there (e.g. ENROLLED without a payment profile)."""
         now = self.clock.now()
         return await self.add(
             Enrollment(
@@ -284,6 +290,9 @@ class RawRows:
                 program_id=program_id,
                 fiscal_year=fiscal_year,
                 status=status,
+                payment_profile_id=payment_profile_id,
+                earnings_start_date=earnings_start_date,
+                action_required_reason=action_required_reason,
                 created_at=now,
                 updated_at=now,
             )
