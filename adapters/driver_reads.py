@@ -12,7 +12,8 @@ invalidated, as SQLAlchemy does with its own. asyncpg runs each statement in aut
 no ROLLBACK), prepared once per connection by its statement cache; aiosqlite reads outside any
 transaction of SQLAlchemy's. Values are converted as SQLAlchemy would (its result and bind
 processors: enums, dates, type decorators). SQLAlchemy's cursor events do not see these
-statements: `every_statement(engine)` sees both, for counting them.
+statements: `every_statement(engine)` sees both, for counting them, and `every_execution(engine)`
+both with their parameters, for explaining them.
 """
 
 from __future__ import annotations
@@ -177,15 +178,15 @@ class DriverReads:
             self._pooled = await self._connection()
             if self._sqlite:  # its statement is interrupted with the request (`domain.database`)
                 self._held = hold_for_this_task(self._pooled.driver_connection)
-        recorders = _RECORDERS.get(self._engine.sync_engine)
-        for recorder in recorders or ():
-            recorder(compiled.sql)
+        arguments = compiled.arguments(values)
+        for recorder in _RECORDERS.get(self._engine.sync_engine) or ():
+            recorder(compiled.sql, arguments)
         driver = self._pooled.driver_connection
         try:
             if self._sqlite:
-                records = await driver.execute_fetchall(compiled.sql, compiled.arguments(values))
+                records = await driver.execute_fetchall(compiled.sql, arguments)
             else:
-                records = await driver.fetch(compiled.sql, *compiled.arguments(values))
+                records = await driver.fetch(compiled.sql, *arguments)
         except BaseException as error:
             # Gone, or cancelled mid-statement: the connection is never handed out again.
             self._failed = (
@@ -237,33 +238,50 @@ def _capacity(engine: AsyncEngine) -> int:
     return max(1, size() // 4) if callable(size) else 1
 
 
-# Told the SQL of each statement run here (`every_statement`): what SQLAlchemy's cursor events are
-# to its own statements.
-_RECORDERS: WeakKeyDictionary[Engine, list[Callable[[str], None]]] = WeakKeyDictionary()
+Recorder = Callable[[str, Sequence[Any]], None]
+
+# Told the SQL and arguments of each statement run here (`every_statement`, `every_execution`): what
+# SQLAlchemy's cursor events are to its own statements.
+_RECORDERS: WeakKeyDictionary[Engine, list[Recorder]] = WeakKeyDictionary()
+
+
+@contextmanager
+def _recording(engine: AsyncEngine, record: Recorder) -> Iterator[None]:
+    """`record(sql, parameters)` of every statement `engine` runs inside the block, in the order
+    they ran: SQLAlchemy's (its `before_cursor_execute` events; an executemany once, with its first
+    set of parameters) and those run through `driver_reads(engine)`, which the events do not see."""
+
+    def by_sqlalchemy(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        record(statement, parameters[0] if executemany and parameters else parameters)
+
+    recorders = _RECORDERS.setdefault(engine.sync_engine, [])
+    recorders.append(record)
+    event.listen(engine.sync_engine, "before_cursor_execute", by_sqlalchemy)
+    try:
+        yield
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", by_sqlalchemy)
+        recorders.remove(record)
 
 
 @contextmanager
 def every_statement(engine: AsyncEngine, keep: Callable[[str], str] = str) -> Iterator[list[str]]:
-    """`keep` of the SQL of every statement `engine` runs inside the block, in the order they ran:
-    SQLAlchemy's (its `before_cursor_execute` events; an executemany once) and those run through
-    `driver_reads(engine)`, which the events do not see. For counting statements in tests and
-    benchmarks."""
+    """`keep` of the SQL of every statement `engine` runs inside the block (`_recording`). For
+    counting statements in tests and benchmarks."""
     seen: list[str] = []
-
-    def by_driver(sql: str) -> None:
-        seen.append(keep(sql))
-
-    def by_sqlalchemy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(keep(statement))
-
-    recorders = _RECORDERS.setdefault(engine.sync_engine, [])
-    recorders.append(by_driver)
-    event.listen(engine.sync_engine, "before_cursor_execute", by_sqlalchemy)
-    try:
+    with _recording(engine, lambda sql, parameters: seen.append(keep(sql))):
         yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", by_sqlalchemy)
-        recorders.remove(by_driver)
+
+
+@contextmanager
+def every_execution(engine: AsyncEngine) -> Iterator[list[tuple[str, Sequence[Any]]]]:
+    """The SQL and parameters of every statement `engine` runs inside the block (`_recording`). For
+    explaining their plans in tests."""
+    seen: list[tuple[str, Sequence[Any]]] = []
+    with _recording(engine, lambda sql, parameters: seen.append((sql, parameters))):
+        yield seen
 
 
 @asynccontextmanager
