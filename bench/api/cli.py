@@ -56,7 +56,13 @@ def parser() -> argparse.ArgumentParser:
         default=0.15,
         help="cores other processes may use during a run before it is repeated (3 tries at most)",
     )
-    p.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
+    p.add_argument(
+        "--backend",
+        choices=["postgres", "sqlite", "both"],
+        default="both",
+        help="postgres: the floor, PostGraphile and incentives; sqlite: the floor and incentives; "
+        "each on the dashboard, node and programs",
+    )
     p.add_argument(
         "--postgres-url", default=os.environ.get("INCENTIVES_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     )

@@ -1,11 +1,12 @@
 """The API benchmark, start to end: seed, verify and count, then measure in interleaved rounds.
 
 For each backend (PostgreSQL: the floor, PostGraphile and incentives; SQLite: the floor and
-incentives, dashboard only): every server is started alone and checked to answer every request
-the load will send with the same data as the floor (else the run stops), and its statements per
-request are counted. Then, round after round (every other round in reverse order), each server is
-started alone, probed, loaded with wrk for each operation, and stopped. On PostgreSQL the rounds
-also load incentives' dashboard at `--scaling-connections` with one worker and with two.
+incentives) and each operation (the dashboard, `node(id:)` and `programs`): every server is started
+alone and checked to answer every request the load will send with the same data as the floor (else
+the run stops), and its statements per request are counted. Then, round after round (every other
+round in reverse order), each server is started alone, probed, loaded with wrk for each operation,
+and stopped. On PostgreSQL the rounds also load incentives' dashboard at `--scaling-connections`
+with one worker and with two.
 """
 
 from __future__ import annotations
@@ -240,9 +241,8 @@ def backends(options: Options, pg_url: str | None, sqlite_url: str | None) -> li
         turns += [Turn(s, ("dashboard",), options.scaling_connections) for s in (INCENTIVES, INCENTIVES_X2)]
         found.append(Backend("postgres", pg_url, servers, ops, turns))
     if sqlite_url is not None:
-        dashboard = [o for o in ops if o.name == "dashboard"]
-        turns = [Turn(s, ("dashboard",), options.connections) for s in (FLOOR, INCENTIVES)]
-        found.append(Backend("sqlite", sqlite_url, [FLOOR, INCENTIVES], dashboard, turns))
+        turns = [Turn(s, all_ops, options.connections) for s in (FLOOR, INCENTIVES)]
+        found.append(Backend("sqlite", sqlite_url, [FLOOR, INCENTIVES], ops, turns))
     return found
 
 
