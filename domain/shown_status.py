@@ -15,7 +15,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, String, and_, case, false, literal, not_, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    String,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    true,
+)
 from sqlalchemy import cast as sql_cast
 
 from domain.fiscal import fiscal_year_of
@@ -44,12 +56,13 @@ def tax_profile_lapsed(status: S, fiscal_year: int, current_expires_on: date | N
 def tax_profile_lapsed_sql(
     status: Sql, fiscal_year: Sql, current_expires_on: Sql, *, today: Sql, current_year: Sql
 ) -> ColumnElement[bool]:
-    """`tax_profile_lapsed` in SQL; `current_year` is `fiscal_year_of(today)`, given as a value."""
+    """`tax_profile_lapsed` in SQL; `current_year` is `fiscal_year_of(today)`, given as a value. The
+    expiry is named once (it is often a subquery: `IS NOT NULL AND <=` ran it twice), and only
+    after the status and year, so that it is looked up only for the enrollments they leave."""
     return and_(
         status == S.ENROLLED,
         fiscal_year >= current_year,
-        current_expires_on.isnot(None),
-        current_expires_on <= today,
+        func.coalesce(current_expires_on <= today, false()),
     )
 
 

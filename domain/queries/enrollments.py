@@ -77,16 +77,15 @@ async def enrollment_counts_by_location(
     return await counts_by_parent(session, Enrollment.location_id, location_ids, *conditions)
 
 
-def newest_tax_expiry() -> ScalarSelect[date]:
-    """The expiry of the enrollment's location's current (newest) tax profile, NULL without one."""
-    return (
-        select(TaxProfile.expires_on)
-        .where(TaxProfile.location_id == Enrollment.location_id)
-        .order_by(TaxProfile.id.desc())
-        .limit(1)
-        .correlate(Enrollment)
-        .scalar_subquery()
-    )
+def newest_tax_expiry(location_id: ColumnElement[int] | None = None) -> ScalarSelect[date]:
+    """The expiry of a location's current (newest) tax profile, NULL without one: of the location
+    `location_id` gives (a column of the statement around it), else of the enrollment's."""
+    newest = select(TaxProfile.expires_on).order_by(TaxProfile.id.desc()).limit(1)
+    if location_id is None:
+        newest = newest.where(TaxProfile.location_id == Enrollment.location_id).correlate(Enrollment)
+    else:
+        newest = newest.where(TaxProfile.location_id == location_id)
+    return newest.scalar_subquery()
 
 
 async def enrollment_row_pages_by_location(

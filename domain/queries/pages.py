@@ -415,36 +415,33 @@ def page_json(
     the JSON array of `item(columns)` in the list's order; with `more`, as text behind a "+" when
     another page lies beyond it, else as JSON to put inside other JSON.
 
-    The page is its own indexed read of at most `first + 1` rows (`parent = key ORDER BY id LIMIT
-    first + 1`, a correlated subquery), numbered in reading order: the first `first` make the array.
-    No row of the list beyond the page is read, ranked or converted, and only the columns `item`
-    reads are selected. Parameters (`page_values`): `first`, `limit`, `after`, `before`, each
-    named with `suffix`, and those of `where` (to be `renamed` with the same suffix)."""
+    The page is its own indexed read (`parent = key ORDER BY id LIMIT n`, a correlated subquery).
+    With `more`, it reads `first + 1` rows, numbered in reading order: the first `first` make the
+    array, and the last tells whether another page lies beyond. Without, it reads `first` rows and
+    numbers none (on SQLite the numbering took a quarter of a dashboard's statement). No row of the
+    list beyond the page is read, ranked or converted, and only the columns `item` reads are
+    selected. Parameters (`page_values`): `first`, `limit`, `after`, `before`, each named with
+    `suffix`, and those of `where` (to be `renamed` with the same suffix)."""
     narrowed = rows.only(_read_by(item, rows.select().subquery()))
     key = narrowed.table.c.id
     after, before = _bound(args.after, "after" + suffix), _bound(args.before, "before" + suffix)
     between = _between(key, after, before, args.descending)
     reading = key.desc() if args.reading_down else key.asc()
-    number = func.row_number().over(order_by=reading).label("n")
-    page = (
-        narrowed.select()
-        .add_columns(number)
-        .where(parent == parent_key, between, *where.build())
-        .order_by(reading)
-        .limit(bindparam("limit" + suffix))
-        .correlate(parent_key.table)
-        .subquery()
-    )
+    first: BindParameter[int] = bindparam("first" + suffix)
+    read = narrowed.select().where(parent == parent_key, between, *where.build()).order_by(reading)
+    if more:
+        read = read.add_columns(func.row_number().over(order_by=reading).label("n"))
+    page = read.limit(bindparam("limit" + suffix) if more else first).correlate(parent_key.table).subquery()
     # In the list's order: PostgreSQL's aggregate orders itself; SQLite's takes its rows as they
     # come, so a backward page (read in reverse) is put back in order first.
     listed = page
     if args.backward:
         listed = select(page).order_by(page.c.id.desc() if args.descending else page.c.id.asc()).subquery()
     order = listed.c.id.desc() if args.descending else listed.c.id.asc()
-    first: BindParameter[int] = bindparam("first" + suffix)
-    items = json_array(item(listed.c), order, listed.c.n <= first)
     if not more:
+        items = json_array(item(listed.c), order, true())
         return json_within(select(items).select_from(listed).scalar_subquery())
+    items = json_array(item(listed.c), order, listed.c.n <= first)
     behind = case((func.count() > first, literal("+", String)), else_=literal("", String))
     text = behind.concat(func.coalesce(json_text(items), literal("[]", String)))
     return select(text).select_from(listed).scalar_subquery()

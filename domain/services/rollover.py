@@ -31,9 +31,9 @@ from domain.model import (
     Location,
     Organization,
     Program,
-    TaxProfile,
     UtcDateTime,
 )
+from domain.queries.enrollments import newest_tax_expiry
 from domain.rollover import next_year_status_sql
 from domain.services.guards import require
 from domain.shown_status import missing_profiles_reason
@@ -240,18 +240,11 @@ def _decided(batch: Batch, run: Run) -> CTE:
     program, year), not by a NOT EXISTS here: PostgreSQL planned that as a scan of the program's
     N+1 rows per row once they outgrew the statistics taken before the run.
     """
-    newest_tax_expiry = (
-        select(TaxProfile.expires_on)
-        .where(TaxProfile.location_id == Enrollment.location_id)
-        .order_by(TaxProfile.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
     status = next_year_status_sql(
         # Rule 14: "if you are still eligible and have an active agreement", whatever the criteria.
         eligible=meets_criteria_of(Enrollment.program_id) & has_agreement(AgreementKind.PARTNER_PROGRAM),
         program_active=Program.status == ProgramStatus.ACTIVE,
-        tax_valid=newest_tax_expiry > literal(run.first_day, Date()),
+        tax_valid=newest_tax_expiry() > literal(run.first_day, Date()),
     )
     return (
         select(

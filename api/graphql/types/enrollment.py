@@ -112,11 +112,14 @@ def _shown_status(context: Context) -> Callable[[Row], EnrollmentStatus]:
 
 
 def _shown_status_sql(columns: Any, coverages: Mapping[Action, Coverage]) -> ColumnElement[Any]:
-    """`_shown_status` in SQL, for rows of one organization whose detail coverage is given."""
+    """`_shown_status` in SQL, for rows of one organization whose detail coverage is given. The tax
+    profile is looked up inside the rule, so only for the ENROLLED ones of this year or later (SQLite
+    and PostgreSQL evaluate the subquery only when the conditions before it hold): as a column of
+    the rows, it was read for every row (on SQLite, a dashboard's statement took 0.9 ms for 0.8)."""
     lapsed = tax_profile_lapsed_sql(
         columns.status,
         columns.fiscal_year,
-        columns.tax_expires_on,
+        newest_tax_expiry(columns.location_id),
         today=bindparam("today", type_=Date),
         current_year=bindparam("current_year", type_=Integer),
     )
