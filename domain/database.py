@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -105,15 +104,13 @@ def _sqlite_checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
         _IN_USE.get(task, set()).discard(record.driver_connection)
 
 
-def hold_for_this_task(connection: Any) -> Callable[[], None]:
-    """Count a SQLite driver connection as the current task's (taken outside the pool's checkout,
-    e.g. kept between requests), so that its statement is interrupted with it; returns how to stop."""
+def release_from_this_task(connection: Any) -> None:
+    """No longer count a SQLite driver connection checked out by the current task as its own: one
+    that every task uses in turn (`adapters.driver_reads.Shared`), whose statement interrupted at one
+    request's deadline would be another request's."""
     task = _current_task()
-    if task is None:
-        return lambda: None
-    held = _IN_USE.setdefault(task, set())
-    held.add(connection)
-    return lambda: held.discard(connection)
+    if task is not None:
+        _IN_USE.get(task, set()).discard(connection)
 
 
 def interrupt_statements(task: asyncio.Task[Any]) -> int:

@@ -11,6 +11,7 @@ import os
 import signal
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from bench.api.dataset import Scale
 from bench.api.report import Row, ratio_table, table, write
@@ -74,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
         help="then load the dashboard with two workers for SECONDS, sampling each worker's memory",
     )
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the SQLite file")
+    p.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of incentives (an earlier commit, its .venv made by its ./run) measured "
+        "beside this one on every operation as 'incentives before', with ours/before in the ratios",
+    )
     return p
 
 
@@ -95,6 +102,7 @@ def options_from(args: argparse.Namespace) -> Options:
         backends=("postgres", "sqlite") if args.backend == "both" else (args.backend,),
         keep=args.keep,
         soak=args.soak,
+        before=_checkout(args.before),
     )
     if args.quick:
         quick_scale = replace(scale, organizations=min(scale.organizations, 20))
@@ -110,6 +118,15 @@ def options_from(args: argparse.Namespace) -> Options:
     if not 1 <= options.organization <= options.scale.organizations:
         raise SystemExit(f"--organization must be 1 to {options.scale.organizations}")
     return options
+
+
+def _checkout(before: Path | None) -> Path | None:
+    if before is None:
+        return None
+    before = before.resolve()
+    if not (before / ".venv" / "bin" / "incentives").exists():
+        raise SystemExit(f"--before {before}: no .venv/bin/incentives there (run its ./run once)")
+    return before
 
 
 def main(argv: Sequence[str] | None = None) -> None:

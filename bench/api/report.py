@@ -4,7 +4,7 @@ Per (backend, operation, server, connections): req/s is the mean over the rounds
 figure is kept beside it), p50 and p99 are over the latencies of all rounds together, errors are
 summed, peak RSS is the server's over its turns (all its operations), "others' CPU" the most that
 other processes took during one of the runs (in cores); ratios divide incentives' req/s by the
-floor's and PostGraphile's.
+floor's, PostGraphile's and (with `--before`) those of the other checkout of incentives.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def ratios(rows: Sequence[Row]) -> list[dict[str, Any]]:
             "operation": ours.operation,
             "connections": ours.connections,
         }
-        for other in ("floor", "postgraphile"):
+        for other in ("floor", "postgraphile", "incentives before"):
             if others.get(other):
                 entry[f"ours/{other}"] = ours.requests_per_second / others[other]
         if len(entry) > 3:
@@ -114,10 +114,15 @@ def ratios(rows: Sequence[Row]) -> list[dict[str, Any]]:
 
 
 def ratio_table(entries: Sequence[dict[str, Any]]) -> str:
-    lines = ["| backend | operation | conns | ours/floor | ours/PostGraphile |", "|---|---|---:|---:|---:|"]
+    keys = ["ours/floor", "ours/postgraphile"]
+    heads = ["ours/floor", "ours/PostGraphile"]
+    if any("ours/incentives before" in e for e in entries):
+        keys.append("ours/incentives before")
+        heads.append("ours/before")
+    lines = [f"| backend | operation | conns | {' | '.join(heads)} |", "|---|---|---:|" + "---:|" * len(keys)]
     for e in entries:
-        cells = [f"{e[k]:.4f}" if k in e else "n/a" for k in ("ours/floor", "ours/postgraphile")]
-        lines.append(f"| {e['backend']} | {e['operation']} | {e['connections']} | {cells[0]} | {cells[1]} |")
+        cells = [f"{e[k]:.4f}" if k in e else "n/a" for k in keys]
+        lines.append(f"| {e['backend']} | {e['operation']} | {e['connections']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

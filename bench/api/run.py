@@ -11,6 +11,7 @@ with one worker and with two.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -49,6 +50,7 @@ from bench.api.wire import CountingProxy
 
 BENCH = Path(__file__).resolve().parent.parent
 INCENTIVES_X2 = Server("incentives x2", "incentives", workers=2)
+BEFORE = "incentives before"  # the checkout given by --before
 BY_CONSTRUCTION = Statements(1, 1, "by construction", {})
 
 
@@ -67,6 +69,7 @@ class Options:
     backends: tuple[str, ...]
     keep: bool
     soak: float = 0.0  # seconds of the long run (two workers, PostgreSQL); 0: none
+    before: Path | None = None  # another checkout of incentives, measured beside this one
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,9 @@ async def verify_and_count(ctx: Context, backend: Backend) -> dict[tuple[str, st
                     http, running.url, server.kind, backend.operations, ctx.signin.token, ctx.today
                 )
                 for operation in backend.operations:
-                    if executed is None:
-                        counted[(server.name, operation.name)] = BY_CONSTRUCTION
+                    if executed is None:  # SQLite: the floor's by construction, incentives' below
+                        if server.kind == "floor":
+                            counted[(server.name, operation.name)] = BY_CONSTRUCTION
                     elif server.kind != "incentives" or backend.name == "postgres":
                         counted[(server.name, operation.name)] = await count(
                             http, running.url, server.kind, operation, ctx.signin.token, executed, "wire"
@@ -234,15 +238,17 @@ async def _measure(
 def backends(options: Options, pg_url: str | None, sqlite_url: str | None) -> list[Backend]:
     ops = operations(options.organization, enrollment_ids(options.scale, options.organization))
     all_ops = tuple(o.name for o in ops)
+    before = [] if options.before is None else [Server(BEFORE, "incentives", project=options.before)]
     found = []
     if pg_url is not None:
-        servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES]
+        servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES, *before]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
         turns += [Turn(s, ("dashboard",), options.scaling_connections) for s in (INCENTIVES, INCENTIVES_X2)]
         found.append(Backend("postgres", pg_url, servers, ops, turns))
     if sqlite_url is not None:
-        turns = [Turn(s, all_ops, options.connections) for s in (FLOOR, INCENTIVES)]
-        found.append(Backend("sqlite", sqlite_url, [FLOOR, INCENTIVES], ops, turns))
+        servers = [FLOOR, INCENTIVES, *before]
+        turns = [Turn(s, all_ops, options.connections) for s in servers]
+        found.append(Backend("sqlite", sqlite_url, servers, ops, turns))
     return found
 
 
@@ -269,6 +275,14 @@ async def _seed(url: str, scale: Scale) -> None:
         f"seeded {where}: {scale.organizations:,} organizations, {scale.locations:,} locations, "
         f"{scale.enrollments:,} enrollments in {seconds:.1f} s"
     )
+
+
+def _commit(checkout: Path | None) -> str | None:
+    """The commit checked out at `checkout`, for the results file."""
+    if checkout is None:
+        return None
+    found = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True)
+    return f"{checkout} at {found.stdout.decode().strip() or 'an unknown commit'}"
 
 
 async def postgres_version(url: str) -> str:
@@ -315,7 +329,7 @@ async def run(options: Options) -> dict[str, Any]:
     return {
         "stamp": stamp,
         "machine": machine(version),
-        "options": {**asdict(options), "scale": asdict(options.scale)},
+        "options": {**asdict(options), "scale": asdict(options.scale), "before": _commit(options.before)},
         "rows": [r.summary() for r in ordered],
         "ratios": ratios(ordered),
         "workers_speedup": workers_speedup(ordered),

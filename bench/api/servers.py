@@ -4,6 +4,7 @@ memory it took (peak RSS of its process tree), and stopping it. Only one runs at
     floor          .venv/bin/python -m bench.api.floor (uvicorn, one process)
     postgraphile   node .../postgraphile/cli.js (PostGraphile v4, installed with npm on first use)
     incentives     .venv/bin/incentives serve --port P [--workers N]
+                   (with --before DIR, also DIR/.venv/bin/incentives: another checkout of it)
 
 No server logs per request: PostGraphile runs with --disable-query-log, incentives at
 INCENTIVES_LOG_LEVEL=warning (no access log), the floor with uvicorn's access log off.
@@ -32,11 +33,13 @@ START_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Server:
-    """A server to measure: `kind` is floor, postgraphile or incentives; `name` labels its results."""
+    """A server to measure: `kind` is floor, postgraphile or incentives; `name` labels its results;
+    `project` is the checkout whose incentives runs (this one unless given: `--before`)."""
 
     name: str
     kind: str
     workers: int = 1
+    project: Path | None = None
 
 
 FLOOR = Server("floor", "floor")
@@ -94,7 +97,8 @@ def command(server: Server, database_url: str, port: int, tools: Tools) -> tuple
         ]
         argv += ["--host", "127.0.0.1", "--port", str(port), "--disable-query-log", "--disable-graphiql"]
         return argv, {**env, "NODE_ENV": "production"}
-    argv = [str(tools.project / ".venv" / "bin" / "incentives"), "serve", "--port", str(port)]
+    project = server.project or tools.project
+    argv = [str(project / ".venv" / "bin" / "incentives"), "serve", "--port", str(port)]
     argv += ["--workers", str(server.workers)]
     return argv, {
         **env,

@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Integer, Text, bindparam, cast, column, func, literal, select, table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import QueuePool
 
 from adapters.driver_reads import driver_reads
 from domain.database import create_engine
 from domain.model import Enrollment, Program
 from domain.queries.pages import InIds, Rows, rows_by_ids
-from tests.support.databases import empty_postgres_database
+from tests.support.databases import checked_out, empty_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -30,12 +29,6 @@ MIXED = select(
     bindparam("given", type_=Program.__table__.c.code.type).label("given"),
     bindparam("defaulted", "fallback").label("defaulted"),
 )
-
-
-def _checked_out(engine: AsyncEngine) -> int:
-    pool = engine.sync_engine.pool
-    assert isinstance(pool, QueuePool)
-    return pool.checkedout()
 
 
 @pytest.fixture
@@ -68,7 +61,7 @@ async def test_the_next_read_takes_the_connection_the_last_one_kept(engine: Asyn
     first = await _backend_pid(engine)
 
     assert await _backend_pid(engine) == first
-    assert _checked_out(engine) == 1  # kept by the reads, not back in the pool
+    assert checked_out(engine) == 1  # kept by the reads, not back in the pool
 
 
 async def test_the_reads_keep_at_most_a_quarter_of_the_pool(engine: AsyncEngine) -> None:
@@ -82,11 +75,11 @@ async def test_the_reads_keep_at_most_a_quarter_of_the_pool(engine: AsyncEngine)
 
     tasks = [asyncio.create_task(read()) for _ in range(6)]
     await asyncio.sleep(0.2)
-    assert _checked_out(engine) == 6
+    assert checked_out(engine) == 6
     started.set()
     await asyncio.gather(*tasks)
 
-    assert _checked_out(engine) == 2  # 8 // 4 kept; the others went back
+    assert checked_out(engine) == 2  # 8 // 4 kept; the others went back
 
 
 async def test_a_connection_whose_read_was_cancelled_is_not_kept(engine: AsyncEngine) -> None:
@@ -105,7 +98,7 @@ async def test_a_connection_whose_read_was_cancelled_is_not_kept(engine: AsyncEn
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert _checked_out(engine) == 0  # invalidated: neither kept nor pooled
+    assert checked_out(engine) == 0  # invalidated: neither kept nor pooled
 
 
 async def test_a_kept_connection_the_database_closed_is_let_go_for_another(engine: AsyncEngine) -> None:

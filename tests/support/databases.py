@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import QueuePool
 
 import migrations
 from domain.database import create_engine, session_factory
@@ -37,6 +38,13 @@ from domain.database import create_engine, session_factory
 T = TypeVar("T")
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 KEPT_TABLES = frozenset({"alembic_version"})
+
+
+def checked_out(engine: AsyncEngine) -> int:
+    """How many of the engine's pooled connections are out (in use, or kept by the planned reads)."""
+    pool = engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedout()
 
 
 def run_in_thread(function: Callable[[], T]) -> T:
