@@ -24,6 +24,7 @@ from collections import namedtuple
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, FromClause
@@ -123,10 +124,12 @@ class Joined:
         joined = TYPES[self.type_name].rows
         assert within is not None
         assert joined is not None
-        shape = namedtuple(f"{self.type_name}Row", joined.names)  # type: ignore[misc]
-        getters = tuple(within.get(self.prefix + name) for name in joined.names)
+        make = namedtuple(f"{self.type_name}Row", joined.names)._make  # type: ignore[attr-defined]
+        # Its columns in one call (an itemgetter of several positions gives a tuple), not one each.
+        positions = [within.names.index(self.prefix + name) for name in joined.names]
+        columns = itemgetter(*positions) if len(positions) > 1 else lambda row: (row[positions[0]],)
         key = within.get(self.prefix + "id")
-        return lambda row: None if key(row) is None else shape(*(get(row) for get in getters))
+        return lambda row: None if key(row) is None else make(columns(row))
 
 
 def _itself(row: Row) -> Row:

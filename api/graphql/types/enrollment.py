@@ -76,6 +76,11 @@ def _column(name: str) -> Callable[[Row], Any]:
     return rows_of("Enrollment").get(name)
 
 
+@cache
+def _status_columns() -> tuple[Callable[[Row], Any], ...]:
+    return tuple(map(_column, ("organization_id", "location_id", "program_id", "status", "program__status")))
+
+
 def _lapsed_for(today: date) -> Callable[[Row], bool]:
     status, year, expires = _column("status"), _column("fiscal_year"), _column("tax_expires_on")
     return lambda row: tax_profile_lapsed(status(row), year(row), expires(row), today=today)
@@ -88,10 +93,7 @@ def _shown_status(context: Context) -> Callable[[Row], EnrollmentStatus]:
     coverages: dict[int, Coverage] = {}
     lapsed = _lapsed_for(context.today())
     active = ProgramStatus.ACTIVE
-    organization_of, location_of, program_of, status_of, program_status_of = (
-        _column(name)
-        for name in ("organization_id", "location_id", "program_id", "status", "program__status")
-    )
+    organization_of, location_of, program_of, status_of, program_status_of = _status_columns()
 
     def shown(row: Row) -> EnrollmentStatus:
         organization_id = organization_of(row)
