@@ -19,7 +19,8 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from datetime import time as midnight
 from pathlib import Path
 
 import asyncpg
@@ -31,8 +32,9 @@ import migrations
 from api.progress import ProgressMeter
 from auth.principal import system_principal
 from bench.seed import INVITE_PROGRAM, Scale, seed
+from domain.clock import FixedClock
 from domain.database import create_engine, session_factory
-from domain.fiscal import fiscal_year_of
+from domain.fiscal import fiscal_year_of, fiscal_year_start
 from domain.model import Program
 from domain.services.invitations import issue_invitations
 from domain.services.rollover import roll_over_fiscal_year
@@ -75,9 +77,12 @@ def _since(started: float) -> float:
 
 async def _roll_over(sessions: async_sessionmaker[AsyncSession], scale: Scale, backend: str) -> Timing:
     actor = system_principal(OPERATOR_TENANT)
+    # Rule 23: year N rolls forward only once N+1 has begun, so the run stands on its July 1.
+    july_1 = datetime.combine(fiscal_year_start(scale.fiscal_year + 1), midnight(), tzinfo=UTC)
+    uow = UnitOfWork(sessions, FixedClock(july_1))
     started = time.perf_counter()
     result = await roll_over_fiscal_year(
-        UnitOfWork(sessions), actor, from_fiscal_year=scale.fiscal_year, progress=ProgressMeter(sys.stderr)
+        uow, actor, from_fiscal_year=scale.fiscal_year, progress=ProgressMeter(sys.stderr)
     )
     return Timing(backend, "roll-forward", result.total, _since(started))
 

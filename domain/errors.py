@@ -7,7 +7,8 @@
           ├── NotFound        absent, or belongs to another organization (code NOT_FOUND)
           ├── Conflict        clashes with what exists                 (code CONFLICT)
           ├── NotEligible     the location does not meet the program   (code NOT_ELIGIBLE)
-          └── PrerequisiteMissing  something must be done first        (code PREREQUISITE_MISSING)
+          ├── PrerequisiteMissing  something must be done first        (code PREREQUISITE_MISSING)
+          └── FiscalYearEnded  the enrollment's fiscal year is over          (code FISCAL_YEAR_ENDED)
 
 A use case raises before it commits, so nothing is written when any of these is raised.
 
@@ -82,6 +83,10 @@ class NotEligible(UserInputError):
 
 class PrerequisiteMissing(UserInputError):
     code = "PREREQUISITE_MISSING"
+
+
+class FiscalYearEnded(UserInputError):
+    code = "FISCAL_YEAR_ENDED"
 
 
 class OutsideServiceError(Exception):

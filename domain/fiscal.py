@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.errors import UserInputError
+from domain.errors import FiscalYearEnded, Invalid, UserInputError
 
 # The fiscal years the service accepts from a client: a roll-forward, say, of year 0 or 10000 is a
 # mistake (and year 10000 has no July 1 in Python's calendar).
@@ -36,3 +36,25 @@ def checked_fiscal_year(fiscal_year: int, field: str) -> int:
             f"The fiscal year must be between {FIRST_FISCAL_YEAR} and {LAST_FISCAL_YEAR}.", [field]
         )
     return fiscal_year
+
+
+def require_fiscal_year_open(fiscal_year: int, today: date, field: str) -> None:
+    """Rule 23: an enrollment expires with its fiscal year; from July 1 of N+1 nothing changes one of N.
+
+    Raises `FiscalYearEnded` (FISCAL_YEAR_ENDED) at `field` when `fiscal_year` ended before `today`.
+    """
+    if fiscal_year < fiscal_year_of(today):
+        raise FiscalYearEnded(
+            f"fiscal year {fiscal_year} ended on {fiscal_year_end(fiscal_year).isoformat()}; "
+            "its enrollments can no longer change",
+            [field],
+        )
+
+
+def require_fiscal_year_ended(fiscal_year: int, today: date, field: str) -> None:
+    """Rule 23: year N rolls forward only once N+1 has begun; `Invalid` (INVALID) at `field` before."""
+    begins = fiscal_year_start(fiscal_year + 1)
+    if today < begins:
+        raise Invalid(
+            f"fiscal year {fiscal_year} has not ended: it rolls forward from {begins.isoformat()}", [field]
+        )

@@ -1,7 +1,8 @@
 """Errors as the API shows them.
 
 userErrors (in payloads)  expected failures: UserErrorCode INVALID, NOT_FOUND, CONFLICT,
-                          NOT_ELIGIBLE, PREREQUISITE_MISSING (from domain.errors.UserInputError)
+                          NOT_ELIGIBLE, PREREQUISITE_MISSING, FISCAL_YEAR_ENDED
+                          (from domain.errors.UserInputError)
 ForbiddenError            a GraphQL error, extensions.code FORBIDDEN, null at its path
 everything else           masked as "Unexpected error." and logged with the request id
 
@@ -28,6 +29,7 @@ class UserErrorCode(enum.Enum):
     CONFLICT = "CONFLICT"
     NOT_ELIGIBLE = "NOT_ELIGIBLE"
     PREREQUISITE_MISSING = "PREREQUISITE_MISSING"
+    FISCAL_YEAR_ENDED = "FISCAL_YEAR_ENDED"
 
 
 described_enum(
@@ -39,6 +41,7 @@ described_enum(
         "CONFLICT": "It clashes with what exists (e.g. a duplicate).",
         "NOT_ELIGIBLE": "The location does not meet the program's eligibility criteria.",
         "PREREQUISITE_MISSING": "Something must be done first (e.g. a payment or tax profile).",
+        "FISCAL_YEAR_ENDED": "The enrollment's fiscal year has ended (June 30): it can no longer change.",
     },
 )
 

@@ -8,7 +8,7 @@ from domain import audit
 from domain.access import Action, Actor, Scope
 from domain.eligibility import is_eligible
 from domain.errors import Conflict, NotEligible, NotFound, PrerequisiteMissing
-from domain.fiscal import fiscal_year_of
+from domain.fiscal import fiscal_year_of, require_fiscal_year_open
 from domain.model import Enrollment, Location, Organization, PaymentProfile, Program
 from domain.queries import entities
 from domain.services.guards import flush_or_conflict, own_enrollment, own_location, program, require
@@ -58,6 +58,7 @@ async def update_enrollment(
         enrollment, location = await own_enrollment(uow.session, actor, enrollment_id)
         chosen = await program(uow.session, enrollment.program_id)
         require(actor, Action.ENROLL, _scope(location, chosen))
+        require_fiscal_year_open(enrollment.fiscal_year, uow.clock.today(), "enrollmentId")
         _require_active(chosen)
         await _check_payment_profile(uow, location.organization_id, payment_profile_id)
         if enrollment.status in ENROLLABLE:
@@ -78,6 +79,7 @@ async def review_enrollment(
         enrollment = await uow.session.get(Enrollment, enrollment_id)
         if enrollment is None:
             raise NotFound("enrollment not found", ["enrollmentId"])
+        require_fiscal_year_open(enrollment.fiscal_year, uow.clock.today(), "enrollmentId")
         if enrollment.status is not EnrollmentStatus.VALIDATING_ENROLLMENT:
             raise Conflict("only an enrollment being validated can be reviewed", ["enrollmentId"])
         enrollment.review(approved=approved, today=uow.clock.today(), reason=reason)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from domain.access import Action, Actor
 from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import has_agreement, meets_criteria_of
-from domain.fiscal import checked_fiscal_year, fiscal_year_start
+from domain.fiscal import checked_fiscal_year, fiscal_year_start, require_fiscal_year_ended
 from domain.jobs import DEFAULT_BATCH_SIZE, Batch, Job, ProgressCallback, count, leased, run_in_batches
 from domain.model import (
     Enrollment,
@@ -104,10 +104,12 @@ async def roll_over_fiscal_year(
 ) -> RolloverResult:
     """Carry every ENROLLED enrollment of N without one in N+1 into N+1; again, it does nothing.
 
-    Raises `Conflict` while another run of the same year holds the lease.
+    Raises `Invalid` before July 1 of N+1 (rule 23), `Conflict` while another run of the same year
+    holds the lease.
     """
     require(actor, Action.OPERATE)
     checked_fiscal_year(from_fiscal_year, "fromFiscalYear")
+    require_fiscal_year_ended(from_fiscal_year, uow.clock.today(), "fromFiscalYear")
     now = uow.clock.now()
     run = Run(
         from_fiscal_year,

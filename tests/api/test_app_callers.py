@@ -19,6 +19,7 @@ from tests.api.world import ApiWorld, Invited
 from tests.support.configured_api import configured_api, written_rows
 from tests.support.entra import OPERATOR_TENANT_ID, RunningEntra
 from tests.support.in_process import InProcessApi
+from tests.support.world import year_ended
 
 DAEMON_APP_ID = "5e1f0c2a-7b3d-4e8f-9a6b-2c4d6e8f0a1b"
 VALID = "2099-12-31"
@@ -46,7 +47,7 @@ def invited(world: ApiWorld) -> Invited:
 
 
 def test_a_daemon_of_the_operator_tenant_with_the_operator_role_runs_operator_mutations(
-    world: ApiWorld, client: Client, entra: RunningEntra, invited: Invited
+    world: ApiWorld, client: Client, entra: RunningEntra, invited: Invited, api: InProcessApi
 ) -> None:
     robot = daemon(entra)
     organization = invited.partner.organization_id
@@ -68,6 +69,7 @@ def test_a_daemon_of_the_operator_tenant_with_the_operator_role_runs_operator_mu
         "enrollment { status }",
     )
     year = client.query(robot, "{ currentFiscalYear }")["currentFiscalYear"]
+    api.clock.at = year_ended(year)  # rule 23: the year rolls forward once it has ended
     rolled = client.ok(robot, "rollOverFiscalYear", {"fromFiscalYear": year}, "carried")
 
     assert created["invitationsCreated"] == 1

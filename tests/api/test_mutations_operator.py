@@ -9,6 +9,7 @@ import pytest
 from tests.api.client import ENROLLMENT_FIELDS, Client, Json
 from tests.api.world import ApiWorld, Invited, enrollments_of
 from tests.support.in_process import InProcessApi
+from tests.support.world import year_ended
 
 VALID = "2099-12-31"
 PROGRAM = "query Program($id: ID!) { node(id: $id) { ... on IncentiveProgram { status } } }"
@@ -228,7 +229,9 @@ def test_a_discontinued_program_shows_all_its_enrollments_discontinued(
 # Rule 12: the roll-forward.
 
 
-def roll_over(client: Client, fiscal_year: int) -> Json:
+def roll_over(client: Client, fiscal_year: int, api: InProcessApi) -> Json:
+    """The operator's roll-forward, on the API's clock moved to the day the year has ended (rule 23)."""
+    api.clock.at = max(api.clock.at, year_ended(fiscal_year))
     return client.ok(
         client.operator(),
         "rollOverFiscalYear",
@@ -238,13 +241,13 @@ def roll_over(client: Client, fiscal_year: int) -> Json:
 
 
 def test_rolling_over_carries_enrolled_enrollments_and_running_it_again_changes_nothing(
-    world: ApiWorld, client: Client, invited: Invited
+    world: ApiWorld, client: Client, invited: Invited, api: InProcessApi
 ) -> None:
     year = client.current_fiscal_year(invited.admin)
     world.enrolled(invited, VALID)
     (enrolled,) = enrollments_of(client, invited)
-    assert roll_over(client, year)["carried"] == 1
-    assert roll_over(client, year) == {
+    assert roll_over(client, year, api)["carried"] == 1
+    assert roll_over(client, year, api) == {
         "carried": 0,
         "actionRequired": 0,
         "ineligible": 0,
@@ -256,29 +259,33 @@ def test_rolling_over_carries_enrolled_enrollments_and_running_it_again_changes_
 
 
 def test_a_tax_profile_expiring_by_july_first_asks_for_action_after_the_roll_over(
-    world: ApiWorld, client: Client, invited: Invited
+    world: ApiWorld, client: Client, invited: Invited, api: InProcessApi
 ) -> None:
     year = client.current_fiscal_year(invited.admin)
     world.enrolled(invited, f"{year}-07-01")
-    assert roll_over(client, year)["actionRequired"] == 1
+    assert roll_over(client, year, api)["actionRequired"] == 1
     assert [e["status"] for e in enrollments_of(client, invited, fiscal_year=year + 1)] == ["ACTION_REQUIRED"]
 
 
-def test_a_location_no_longer_eligible_is_rolled_over_ineligible(world: ApiWorld, client: Client) -> None:
+def test_a_location_no_longer_eligible_is_rolled_over_ineligible(
+    world: ApiWorld, client: Client, api: InProcessApi
+) -> None:
     partner = world.partner()
     world.agree(partner, "PARTNER_PROGRAM")
     invited = world.invited(["PARTNER_PROGRAM_AGREEMENT"], partner=partner)
     year = client.current_fiscal_year(invited.admin)
     world.enrolled(invited, VALID)
     world.agree(partner, "PARTNER_PROGRAM", active=False)
-    assert roll_over(client, year)["ineligible"] == 1
+    assert roll_over(client, year, api)["ineligible"] == 1
     assert [e["status"] for e in enrollments_of(client, invited, fiscal_year=year + 1)] == ["INELIGIBLE"]
 
 
-def test_enrollments_not_enrolled_are_not_carried(world: ApiWorld, client: Client, invited: Invited) -> None:
+def test_enrollments_not_enrolled_are_not_carried(
+    world: ApiWorld, client: Client, invited: Invited, api: InProcessApi
+) -> None:
     year = client.current_fiscal_year(invited.admin)
     world.enroll(invited)
-    roll_over(client, year)
+    roll_over(client, year, api)
     assert enrollments_of(client, invited, fiscal_year=year + 1) == []
 
 

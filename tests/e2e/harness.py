@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 # Settings a developer may have exported; a test names exactly the ones it means.
 SETTINGS_PREFIXES = ("DATABASE_URL", "AZURE_", "INCENTIVES_")
 COMMAND_SECONDS = 120
+LIBFAKETIME = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
 START_SECONDS = 60
 STOP_SECONDS = 30
 
@@ -155,3 +157,14 @@ class GraphQL:
 def error_codes(body: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """(path, extensions.code) of every error in a GraphQL response."""
     return [(tuple(error.get("path") or ()), error["extensions"]["code"]) for error in body.get("errors", [])]
+
+
+def on_clock(at: datetime, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` for a process whose clock starts at `at` (UTC) and runs on, through Debian's libfaketime
+    (`apt-get install faketime`); the test is skipped without it."""
+    if not LIBFAKETIME:
+        pytest.skip(
+            "libfaketime is not installed (apt-get install faketime): a process's clock cannot be set"
+        )
+    # "@" starts the clock there and lets it run: a frozen clock would stop sleeps and timeouts.
+    return {**env, "LD_PRELOAD": str(LIBFAKETIME[0]), "FAKETIME": f"@{at:%Y-%m-%d %H:%M:%S}", "TZ": "UTC"}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 import signal
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import GraphQL, environment, free_port, incentives, running
+from domain.fiscal import fiscal_year_of
+from tests.e2e.harness import GraphQL, environment, free_port, incentives, on_clock, running
 
 pytestmark = pytest.mark.e2e
 
@@ -60,11 +62,42 @@ def test_serve_on_an_unmigrated_database_fails_with_the_migrate_hint(database_en
 
 def test_rollover_of_an_empty_database_counts_nothing(database_env: dict[str, str]) -> None:
     assert incentives("migrate", env=database_env).returncode == 0
+    last_year = str(fiscal_year_of(date.today()) - 1)  # ended: it may roll forward (rule 23)
 
-    rolled = incentives("rollover", "--from-fiscal-year", "2027", env=database_env)
+    rolled = incentives("rollover", "--from-fiscal-year", last_year, env=database_env)
 
     assert rolled.returncode == 0, rolled.stderr
     assert re.search(r"carried 0, action required 0, ineligible 0, inactive 0", rolled.stdout), rolled.stdout
+
+
+def test_rollover_of_the_current_fiscal_year_is_a_usage_error(database_env: dict[str, str]) -> None:
+    assert incentives("migrate", env=database_env).returncode == 0
+    this_year = fiscal_year_of(date.today())
+
+    refused = incentives("rollover", "--from-fiscal-year", str(this_year), env=database_env)
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"fiscal year {this_year} has not ended" in refused.stderr
+    assert "Rolled" not in refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("at", "exit_code"),
+    [(datetime(2027, 6, 30, 23, 59, 30, tzinfo=UTC), 2), (datetime(2027, 7, 1, 0, 0, tzinfo=UTC), 0)],
+    ids=["june-30", "july-1"],
+)
+def test_rollover_waits_for_the_first_day_of_the_next_fiscal_year(
+    database_env: dict[str, str], at: datetime, exit_code: int
+) -> None:
+    assert incentives("migrate", env=database_env).returncode == 0
+
+    rolled = incentives("rollover", "--from-fiscal-year", "2027", env=on_clock(at, database_env))
+
+    assert rolled.returncode == exit_code, rolled.stdout + rolled.stderr
+    if exit_code:
+        assert "fiscal year 2027 has not ended: it rolls forward from 2027-07-01" in rolled.stderr
+    else:
+        assert "Rolled fiscal year 2027 forward to 2028" in rolled.stdout
 
 
 def test_unknown_commands_are_usage_errors() -> None:

@@ -19,7 +19,16 @@ from typing import Any
 import pytest
 
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE
-from tests.e2e.harness import GraphQL, Running, environment, error_codes, free_port, incentives, running
+from tests.e2e.harness import (
+    GraphQL,
+    Running,
+    environment,
+    error_codes,
+    free_port,
+    incentives,
+    on_clock,
+    running,
+)
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +49,8 @@ ENROLLMENT_AS_SEEN = """query($id: ID!) { node(id: $id) { ... on Enrollment {
   status paymentProfile { name bankAccountLast4 } } } }"""
 NEXT_YEAR_ENROLLMENTS = """query($id: ID!, $year: Int!) { node(id: $id) { ... on Location {
   enrollments(fiscalYear: $year) { totalCount edges { node { fiscalYear status program { id } } } } } } }"""
+ROLL_OVER = """mutation($input: RollOverFiscalYearInput!) {
+  rollOverFiscalYear(input: $input) { carried userErrors { field code } } }"""
 LOOK_AROUND = """query($org: ID!, $location: ID!, $enrollment: ID!) {
   org: node(id: $org) { id } location: node(id: $location) { id } enrollment: node(id: $enrollment) { id }
   viewer { organization { legalName } } }"""
@@ -130,13 +141,14 @@ def test_a_partner_enrolls_a_location_and_the_enrollment_rolls_into_the_next_fis
     enrollment_id = _incentives_admin_enrolls(api, cast, stockholm, program_id, fiscal_year)
     _incentives_user_sees_enrolling_without_bank_details(api, cast, enrollment_id)
     _operator_approves(api, cast, enrollment_id)
-    _operator_rolls_the_year_forward_and_the_enrollment_is_carried(
-        api, cast, stockholm, program_id, fiscal_year
-    )
+    _operator_cannot_roll_the_year_forward_before_it_ends(api, cast, fiscal_year)
     _another_tenant_sees_none_of_it(api, cast, org_id, stockholm, enrollment_id)
-
-    assert server.process.stop() == 0, server.process.output()
     assert cast.incentives_admin.email in _queued_invitation_recipients(server.database)
+
+    _on_july_1_the_year_rolls_forward_and_the_enrollment_is_carried(
+        server, cast, stockholm, program_id, fiscal_year
+    )
+    assert server.process.stop() == 0, server.process.output()
 
 
 def _global_admin_registers_the_organization_with_three_locations(
@@ -292,17 +304,32 @@ def _operator_approves(api: GraphQL, cast: Cast, enrollment_id: str) -> None:
     }
 
 
-def _operator_rolls_the_year_forward_and_the_enrollment_is_carried(
-    api: GraphQL, cast: Cast, location_id: str, program_id: str, fiscal_year: int
-) -> None:
-    rolled = api.mutate(
+def _operator_cannot_roll_the_year_forward_before_it_ends(api: GraphQL, cast: Cast, fiscal_year: int) -> None:
+    refused = api.data(
         cast.operator.token,
-        "rollOverFiscalYear",
-        "carried actionRequired ineligible",
-        fromFiscalYear=fiscal_year,
-    )
-    assert (rolled["carried"], rolled["actionRequired"], rolled["ineligible"]) == (1, 0, 0)
+        ROLL_OVER,
+        input={"fromFiscalYear": fiscal_year},
+    )["rollOverFiscalYear"]
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [
+        (["input", "fromFiscalYear"], "INVALID")
+    ]
+    assert refused["carried"] == 0
 
+
+def _on_july_1_the_year_rolls_forward_and_the_enrollment_is_carried(
+    server: Server, cast: Cast, location_id: str, program_id: str, fiscal_year: int
+) -> None:
+    """The operator's command line on the first day of the next year (rule 23), on the server's
+    database; the server (on today's clock, as the tokens are) then shows the carried enrollment."""
+    env = environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{server.database}", AZURE_TENANT_ID=OPERATOR_TENANT_ID
+    )
+    july_1 = datetime(fiscal_year, 7, 1, 0, 0, tzinfo=UTC)
+    rolled = incentives("rollover", "--from-fiscal-year", str(fiscal_year), env=on_clock(july_1, env))
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert "carried 1, action required 0, ineligible 0" in rolled.stdout
+
+    api = server.api
     found = api.data(cast.global_admin.token, NEXT_YEAR_ENROLLMENTS, id=location_id, year=fiscal_year + 1)
     enrollments = found["node"]["enrollments"]
     assert enrollments["totalCount"] == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, text
@@ -20,7 +20,7 @@ from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 from tests.support import actors
 from tests.support.databases import run_async
-from tests.support.world import FISCAL_YEAR, TODAY, World
+from tests.support.world import FISCAL_YEAR, TODAY, World, year_ended
 
 RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
 Job = Callable[[UnitOfWork], Awaitable[object]]
@@ -36,13 +36,13 @@ def crash_after_first_batch(progress: Progress) -> None:
     raise Crash(f"stopped after {progress.done} rows")
 
 
-def in_another_process(database_url: str, job: Job) -> BaseException | None:
+def in_another_process(database_url: str, job: Job, at: datetime = TODAY) -> BaseException | None:
     """Run `job` on an engine and event loop of its own (another thread); what it raised, if anything."""
 
     async def run() -> BaseException | None:
         engine = create_engine(database_url)
         try:
-            await job(UnitOfWork(session_factory(engine), FixedClock(TODAY)))
+            await job(UnitOfWork(session_factory(engine), FixedClock(at)))
         except Exception as error:
             return error
         finally:
@@ -59,6 +59,7 @@ async def five_enrolled(world: World) -> None:
     for n in range(5):
         location_id = await world.location(org, f"Loc {n}", PartnerType.DIRECT_RESELLER)
         await world.enrolled(org, location_id, program_id, tax_expires=date(2028, 1, 1))
+    world.clock.at = year_ended(FISCAL_YEAR)  # FY 2027 may roll forward now (rule 23)
 
 
 async def five_invitable(world: World) -> int:
@@ -87,7 +88,7 @@ async def test_a_roll_forward_started_while_one_runs_is_refused(world: World, da
 
     def second_run(progress: Progress) -> None:
         if not refused:
-            refused.append(in_another_process(database_url, roll(world)))
+            refused.append(in_another_process(database_url, roll(world), world.clock.at))
 
     result = await roll(world, progress=second_run)(world.uow())
     assert result == RolloverResult(carried=5, action_required=0, ineligible=0, inactive=0)

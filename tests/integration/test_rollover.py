@@ -5,15 +5,17 @@ from datetime import date
 import pytest
 
 from domain.access import Coverage
+from domain.clock import FixedClock
 from domain.errors import Forbidden, Invalid
 from domain.model import Enrollment, Invitation, OutboxMessage
 from domain.queries.enrollments import home_page_notices
 from domain.services import enrollment, invitations, organizations, programs
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
+from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, PartnerType
 from tests.integration.statements import counted_statements
 from tests.support import actors
-from tests.support.world import FISCAL_YEAR, Org, World
+from tests.support.world import FISCAL_YEAR, Org, World, year_ended
 
 NEXT = FISCAL_YEAR + 1
 JULY_1 = date(2027, 7, 1)  # first day of the next fiscal year
@@ -21,7 +23,9 @@ RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
 
 
 async def roll(world: World) -> RolloverResult:
-    return await roll_over_fiscal_year(world.uow(), world.operator, from_fiscal_year=FISCAL_YEAR)
+    """The roll-forward as it runs once FY 2027 has ended (rule 23); the world stays on its day."""
+    july_1 = UnitOfWork(world.sessions, FixedClock(year_ended(FISCAL_YEAR)))
+    return await roll_over_fiscal_year(july_1, world.operator, from_fiscal_year=FISCAL_YEAR)
 
 
 async def next_year(world: World) -> dict[int, Enrollment]:

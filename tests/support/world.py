@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
@@ -31,6 +31,7 @@ from auth.principal import Identity, Principal
 from domain.access import Role
 from domain.clock import FixedClock
 from domain.database import create_engine, session_factory
+from domain.fiscal import fiscal_year_start
 from domain.model import Agreement, AuditEvent, Base, Enrollment, Invitation, OutboxMessage
 from domain.services import enrollment, invitations, organizations, payout, programs, roles
 from domain.uow import UnitOfWork
@@ -46,6 +47,13 @@ from tests.support import actors
 
 TODAY = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # fiscal year 2027
 FISCAL_YEAR = 2027
+
+
+def year_ended(fiscal_year: int) -> datetime:
+    """The first moment of FY `fiscal_year + 1`: `fiscal_year` may roll forward from then on (rule 23)."""
+    return datetime.combine(fiscal_year_start(fiscal_year + 1), time(), tzinfo=UTC)
+
+
 M = TypeVar("M", bound=Base)
 
 
