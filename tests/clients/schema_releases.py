@@ -8,7 +8,9 @@ A breaking change (graphql-core's `find_breaking_changes`) passes only when CHAN
 section for a version of a higher major than the last release (`## [2.0.0] - 2027-03-01`) that
 names it: `Query.field`, `Type.field(argument:)`, `Enum.VALUE`, `Input.field`, `Type` or
 `@directive`, as `subject` derives it from graphql-core's description. Dangerous changes (an enum
-value or optional argument added, a default changed) are reported, never refused.
+value or optional argument added, a default changed) are reported, never refused; but an enum value
+added since the release must be listed (`Enum.VALUE`) under `## [Unreleased]` or a later version's
+section, as a client's exhaustive switch over the enum meets it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from graphql import (
     BreakingChange,
     DangerousChange,
+    DangerousChangeType,
     build_schema,
     find_breaking_changes,
     find_dangerous_changes,
@@ -28,6 +31,7 @@ from graphql import (
 Version = tuple[int, int, int]
 RELEASED_FILE = re.compile(r"schema-(\d+)\.(\d+)\.(\d+)\.graphql")
 SECTION = re.compile(r"^## \[(\d+)\.(\d+)\.(\d+)\][^\n]*$", re.MULTILINE)
+UNRELEASED = re.compile(r"^## \[Unreleased\][^\n]*\n(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)
 # "Field Query.x was removed.", "Argument T.f(a:) has changed ...", "Enum value E.V was removed."
 DOTTED = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*(?:\([A-Za-z_]\w*:\))?")
 DIRECTIVE = re.compile(r"@[A-Za-z_]\w*")
@@ -86,6 +90,7 @@ class Verdict:
     breaking: list[BreakingChange] = field(default_factory=list)
     dangerous: list[DangerousChange] = field(default_factory=list)
     unrecorded: list[BreakingChange] = field(default_factory=list)
+    unlisted: list[DangerousChange] = field(default_factory=list)  # enum values added, not in CHANGELOG.md
 
     def report(self) -> str:
         lines = [f"schema.graphql against the released {version_text(self.released)}:"]
@@ -94,6 +99,11 @@ class Verdict:
         ]
         lines += [f"  breaking, recorded: `{subject(c)}`" for c in self.breaking if c not in self.unrecorded]
         lines += [f"  dangerous: {c.description}" for c in self.dangerous]
+        lines += [f"  added, not in CHANGELOG.md: `{subject(c)}`" for c in self.unlisted]
+        if self.unlisted:
+            lines.append(
+                "List each added enum value under ## [Unreleased], ### Added, naming it as quoted above."
+            )
         if self.unrecorded:
             next_major = f"{self.released[0] + 1}.0.0"
             lines.append(
@@ -111,4 +121,13 @@ def gate(released: Version, released_sdl: str, current_sdl: str, changelog: str)
         text for version, text in changelog_sections(changelog).items() if version[0] > released[0]
     )
     verdict.unrecorded = [change for change in verdict.breaking if not names(majors, subject(change))]
+    since = "\n".join(
+        [*UNRELEASED.findall(changelog)]
+        + [text for version, text in changelog_sections(changelog).items() if version > released]
+    )
+    verdict.unlisted = [
+        change
+        for change in verdict.dangerous
+        if change.type is DangerousChangeType.VALUE_ADDED_TO_ENUM and not names(since, subject(change))
+    ]
     return verdict

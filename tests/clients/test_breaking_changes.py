@@ -32,7 +32,7 @@ def test_schema_graphql_has_no_breaking_change_the_changelog_does_not_record() -
         SCHEMA.read_text(encoding="utf-8"),
         CHANGELOG.read_text(encoding="utf-8"),
     )
-    assert verdict.unrecorded == [], verdict.report()
+    assert (verdict.unrecorded, verdict.unlisted) == ([], []), verdict.report()
     for change in verdict.dangerous:  # allowed, but a client may see something new: say what
         warnings.warn(f"dangerous schema change since the last release: {change.description}", stacklevel=1)
 
@@ -123,3 +123,32 @@ def test_changelog_sections_run_to_the_next_heading() -> None:
     assert sorted(sections) == [(1, 0, 0), (2, 0, 0)]
     assert "legacyName" in sections[(2, 0, 0)]
     assert "legacyName" not in sections[(1, 0, 0)]
+
+
+WITH_PAUSED = RELEASED.replace("ACTIVE DISCONTINUED", "ACTIVE DISCONTINUED PAUSED")
+
+
+def test_an_added_enum_value_is_not_breaking_but_must_be_listed_as_an_addition() -> None:
+    verdict = gate((1, 0, 0), RELEASED, WITH_PAUSED, ONE_OH)
+    assert verdict.unrecorded == []
+    assert [subject(change) for change in verdict.unlisted] == ["Status.PAUSED"]
+    assert "added, not in CHANGELOG.md: `Status.PAUSED`" in verdict.report()
+
+
+@pytest.mark.parametrize(
+    "changelog",
+    [
+        ONE_OH.replace("## [Unreleased]\n", "## [Unreleased]\n\n### Added\n\n- `Status.PAUSED`: on hold.\n"),
+        with_section("1.1.0", "### Added\n\n- `Status.PAUSED`."),
+    ],
+    ids=["unreleased", "next-minor"],
+)
+def test_an_added_enum_value_listed_since_the_release_passes(changelog: str) -> None:
+    assert gate((1, 0, 0), RELEASED, WITH_PAUSED, changelog).unlisted == []
+
+
+def test_an_added_enum_value_listed_only_under_the_release_itself_is_still_unlisted() -> None:
+    changelog = ONE_OH.replace("- First release.", "- First release. `Status.PAUSED` later.")
+    assert [subject(c) for c in gate((1, 0, 0), RELEASED, WITH_PAUSED, changelog).unlisted] == [
+        "Status.PAUSED"
+    ]
