@@ -46,7 +46,8 @@ def message_id(invitation_id: int, n: int) -> str:
 
 
 def get_started_url(public_url: str, invitation_id: int) -> str:
-    return f"{public_url.rstrip('/')}/incentives/invitations/{invitation_id}"
+    # The console opens the invitation at this path (api/console.py), signed in or not yet.
+    return f"{public_url.rstrip('/')}/console/invitations/{invitation_id}"
 
 
 def invitation_email(
