@@ -170,8 +170,15 @@ async def seed(sessions: async_sessionmaker[AsyncSession], *, public_url: str) -
     contoso, stockholm, malmo = await _contoso(seeder)
     fabrikam = await _fabrikam(seeder)
     csp, co_op = await _programs(seeder, operator)
-    await _agreements(seeder, operator, contoso, list(AgreementKind), designated=True)
-    await _agreements(seeder, operator, fabrikam, [AgreementKind.PARTNER_PROGRAM, AgreementKind.RESELLER])
+    # Agreements invite as they make locations eligible (rule 18): their links name the demo's port.
+    await _agreements(seeder, operator, contoso, list(AgreementKind), designated=True, public_url=public_url)
+    await _agreements(
+        seeder,
+        operator,
+        fabrikam,
+        [AgreementKind.PARTNER_PROGRAM, AgreementKind.RESELLER],
+        public_url=public_url,
+    )
     await _assign_roles(seeder, administered=[stockholm.id, malmo.id])
     for program in (csp, co_op):
         await invitations.issue_invitations(
@@ -245,14 +252,15 @@ async def _agreements(
     kinds: Sequence[AgreementKind],
     *,
     designated: bool = False,
+    public_url: str,
 ) -> None:
     for kind in kinds:
         await organizations.record_agreement(
-            seeder.uow(), operator, organization_id=org.id, kind=kind, active=True
+            seeder.uow(), operator, organization_id=org.id, kind=kind, active=True, public_url=public_url
         )
     if designated:
         await organizations.set_solutions_partner_designation(
-            seeder.uow(), operator, organization_id=org.id, designated=True
+            seeder.uow(), operator, organization_id=org.id, designated=True, public_url=public_url
         )
 
 
