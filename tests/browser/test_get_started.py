@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Demo, start_demo
-from tests.support.smtp import SmtpSink, free_port
+from tests.support.smtp import SmtpSink, started_sink
 
 pytestmark = pytest.mark.e2e
 
@@ -25,12 +25,8 @@ LINK = re.compile(r"https?://[\w.:-]+/console/invitations/\d+")
 
 @pytest.fixture(scope="module")
 def mail() -> Iterator[SmtpSink]:
-    sink = SmtpSink(free_port())
-    sink.start()
-    try:
+    with started_sink() as sink:
         yield sink
-    finally:
-        sink.stop()
 
 
 @pytest.fixture(scope="module")
