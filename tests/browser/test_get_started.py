@@ -5,8 +5,10 @@ Incentives admin lands on the enrollment form with the invitation's location and
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,12 +32,15 @@ def mail() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def demo(
-    browser: Any, spa_server: str, mail: SmtpSink, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Demo]:
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def demo(browser: Any, spa_server: str, mail: SmtpSink, directory: Path) -> Iterator[Demo]:
     """The demo delivering its outbox to `mail` (this module's sign_in signs in to it)."""
     yield from start_demo(
-        tmp_path_factory.mktemp("demo"),
+        directory,
         spa_server,
         INCENTIVES_SMTP_HOST="127.0.0.1",
         INCENTIVES_SMTP_PORT=str(mail.port),
@@ -104,3 +109,35 @@ def test_anyone_else_sees_who_can_enroll_the_invitation(sign_in: Any, demo: Demo
     section = lars.page.locator("#who-can-enroll")
     expect(section).to_contain_text("Maja Berg")
     expect(lars.page.locator("#enroll-form")).to_have_count(0)
+
+
+def test_with_no_incentives_admin_the_global_admin_is_asked_to_assign_one(
+    sign_in: Any, mail: SmtpSink
+) -> None:
+    link = delivered_link(mail, "Contoso Distribution Göteborg", CSP)  # no Incentives admin covers it
+    astrid = sign_in("Astrid Lindqvist", at=link)
+    expect(astrid.page.locator("#no-admin")).to_contain_text(
+        "A Global admin or an Account admin must assign one"
+    )
+    expect(astrid.page.locator("#enroll-form")).to_have_count(0)
+
+
+def test_an_organization_not_migrated_sees_the_migration_step_first(
+    sign_in: Any, mail: SmtpSink, directory: Path
+) -> None:
+    link = delivered_link(mail, MALMO, CSP)
+    with sqlite3.connect(directory / "demo-data" / "demo.db") as database:  # as if never migrated
+        database.execute("UPDATE organizations SET migration_completed = 0 WHERE legal_name = 'Contoso Ltd'")
+
+    lars = sign_in("Lars Nilsson", at=link)  # an Incentives user may not complete it (rule 19)
+    step = lars.page.locator("#migration-step")
+    expect(step).to_contain_text("must complete it before anyone can enroll")
+    expect(step.get_by_role("button")).to_have_count(0)
+
+    maja = sign_in("Maja Berg", at=link)
+    expect(maja.page.locator("#enroll-form")).to_have_count(0)
+    maja.page.locator("#migration-step").get_by_role("button", name="Complete migration").click()
+    # Migrated: the invitation goes on to its enrollment form, location and program chosen.
+    form = maja.page.locator("#enroll-form")
+    expect(form.get_by_label("Program").locator("option:checked")).to_have_text(CSP)
+    assert form.get_by_label("Location").locator("option:checked").inner_text().startswith(MALMO)
