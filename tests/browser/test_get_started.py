@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Demo, start_demo
+from tests.support.get_started import delivered_link
 from tests.support.smtp import SmtpSink, started_sink
 
 pytestmark = pytest.mark.e2e
 
 MALMO, CSP = "Contoso Malmö", "Cloud Solution Provider"
 SHOWN = {"VALIDATING_ENROLLMENT": "Validating enrollment", "ACTION_REQUIRED": "Action required"}
-LINK = re.compile(r"https?://[\w.:-]+/console/invitations/\d+")
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +44,6 @@ def demo(browser: Any, spa_server: str, mail: SmtpSink, directory: Path) -> Iter
         INCENTIVES_SMTP_HOST="127.0.0.1",
         INCENTIVES_SMTP_PORT=str(mail.port),
     )
-
-
-def delivered_link(mail: SmtpSink, *words: str, within: float = 20.0) -> str:
-    """The Get Started link of the first delivered email whose text has all `words`."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for received in list(mail.received):
-            text = received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-            if all(word in text for word in words):
-                found = LINK.search(text)
-                assert found, text
-                return found.group(0)
-        time.sleep(0.2)
-    raise AssertionError(f"no email with {words}: {[r.message['Subject'] for r in mail.received]}")
 
 
 def shown_status(demo: Demo, token: str) -> str:
