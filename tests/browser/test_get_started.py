@@ -77,6 +77,7 @@ def test_get_started_from_a_delivered_email_signs_in_and_submits_the_enrollment(
     expect(form.get_by_label("Location")).to_have_value(re.compile(".+"))
     assert form.get_by_label("Location").locator("option:checked").inner_text().startswith(MALMO)
     assert form.get_by_label("Program").locator("option:checked").inner_text() == CSP
+    assert maja.accessibility_violations() == []
     form.get_by_label("Payment profiles").select_option(label="Contoso main account (SEK)")
     form.get_by_role("button", name="Submit enrollment").click()
 
@@ -94,6 +95,7 @@ def test_anyone_else_sees_who_can_enroll_the_invitation(sign_in: Any, demo: Demo
     section = lars.page.locator("#who-can-enroll")
     expect(section).to_contain_text("Maja Berg")
     expect(lars.page.locator("#enroll-form")).to_have_count(0)
+    assert lars.accessibility_violations() == []
 
 
 def test_with_no_incentives_admin_the_global_admin_is_asked_to_assign_one(
@@ -118,6 +120,7 @@ def test_an_organization_not_migrated_sees_the_migration_step_first(
     step = lars.page.locator("#migration-step")
     expect(step).to_contain_text("must complete it before anyone can enroll")
     expect(step.get_by_role("button")).to_have_count(0)
+    assert lars.accessibility_violations() == []
 
     maja = sign_in("Maja Berg", at=link)
     expect(maja.page.locator("#enroll-form")).to_have_count(0)
