@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
@@ -25,6 +25,8 @@ from api.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static" / "console"
 CONSOLE_PATH = "/console"
+# Where the invitation email's link lands under CONSOLE_PATH (domain.mail.messages.get_started_url).
+INVITATION_PATH = "/invitations/{invitation_id:int}"
 # Partners sign in from their own tenants, operators from the operator tenant: any work account.
 SIGN_IN_AUDIENCE = "organizations"
 
@@ -50,8 +52,14 @@ def console_routes(settings: Settings) -> list[BaseRoute]:
     async def configuration(request: Request) -> Response:
         return JSONResponse(config)
 
+    async def invitation(request: Request) -> Response:
+        # The invitation email's "Get Started" (rule 22): the page itself, which opens the
+        # invitation once signed in (its files are named from /console/, so any depth works).
+        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": policy})
+
     return [
         Route("/config.json", configuration, methods=["GET"]),
+        Route(INVITATION_PATH, invitation, methods=["GET", "HEAD"]),
         Mount("/", _Files(policy)),  # index.html at /console/
     ]
 

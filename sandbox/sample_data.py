@@ -170,14 +170,23 @@ async def seed(sessions: async_sessionmaker[AsyncSession], *, public_url: str) -
     contoso, stockholm, malmo = await _contoso(seeder)
     fabrikam = await _fabrikam(seeder)
     csp, co_op = await _programs(seeder, operator)
-    await _agreements(seeder, operator, contoso, list(AgreementKind), designated=True)
-    await _agreements(seeder, operator, fabrikam, [AgreementKind.PARTNER_PROGRAM, AgreementKind.RESELLER])
-    await _assign_roles(seeder, administered=[stockholm.id, malmo.id])
+    # Roles before agreements: the agreements invite at once (rule 18), and the invitation emails
+    # go to whoever covers the locations then; Stockholm and Malmö have their Incentives admin.
+    # Their links name the demo's port (public_url), as every other email's.
+    await _assign_roles(seeder, administered=[stockholm.id, malmo.id], public_url=public_url)
+    await _agreements(seeder, operator, contoso, list(AgreementKind), designated=True, public_url=public_url)
+    await _agreements(
+        seeder,
+        operator,
+        fabrikam,
+        [AgreementKind.PARTNER_PROGRAM, AgreementKind.RESELLER],
+        public_url=public_url,
+    )
     for program in (csp, co_op):
         await invitations.issue_invitations(
             seeder.uow(), operator, program_id=program.id, public_url=public_url
         )
-    await _enroll(seeder, operator, stockholm, csp)
+    await _enroll(seeder, operator, stockholm, csp, public_url=public_url)
 
 
 async def _contoso(seeder: Seeder) -> tuple[Organization, Location, Location]:
@@ -245,18 +254,19 @@ async def _agreements(
     kinds: Sequence[AgreementKind],
     *,
     designated: bool = False,
+    public_url: str,
 ) -> None:
     for kind in kinds:
         await organizations.record_agreement(
-            seeder.uow(), operator, organization_id=org.id, kind=kind, active=True
+            seeder.uow(), operator, organization_id=org.id, kind=kind, active=True, public_url=public_url
         )
     if designated:
         await organizations.set_solutions_partner_designation(
-            seeder.uow(), operator, organization_id=org.id, designated=True
+            seeder.uow(), operator, organization_id=org.id, designated=True, public_url=public_url
         )
 
 
-async def _assign_roles(seeder: Seeder, *, administered: list[int]) -> None:
+async def _assign_roles(seeder: Seeder, *, administered: list[int], public_url: str) -> None:
     """An Account admin, an Incentives admin of `administered` locations, an Incentives user of all."""
     admin = await seeder.as_(CONTOSO_GLOBAL_ADMIN)
     assignments = [
@@ -274,10 +284,13 @@ async def _assign_roles(seeder: Seeder, *, administered: list[int]) -> None:
             role=role,
             location_ids=location_ids,
             program_ids=None,
+            public_url=public_url,
         )
 
 
-async def _enroll(seeder: Seeder, operator: Principal, location: Location, program: Program) -> None:
+async def _enroll(
+    seeder: Seeder, operator: Principal, location: Location, program: Program, *, public_url: str
+) -> None:
     """The Incentives admin completes both profiles and enrolls; the operator approves."""
     admin = await seeder.as_(CONTOSO_INCENTIVES_ADMIN)
     expires_on = seeder.uow().clock.today() + timedelta(days=2 * 365)
@@ -300,5 +313,5 @@ async def _enroll(seeder: Seeder, operator: Principal, location: Location, progr
         seeder.uow(), admin, location_id=location.id, program_id=program.id, payment_profile_id=profile.id
     )
     await enrollment.review_enrollment(
-        seeder.uow(), operator, enrollment_id=enrolled.id, approved=True, reason=None
+        seeder.uow(), operator, enrollment_id=enrolled.id, approved=True, reason=None, public_url=public_url
     )

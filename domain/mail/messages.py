@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
 from html import escape
 from typing import Any
 
@@ -28,6 +29,15 @@ class Invited:
     program_name: str
     location_name: str
     partner_id: str
+    migration_completed: bool = True
+
+
+class Wording(Enum):
+    """Which invitation body an address gets; the value names it in `Texts` (rule 26)."""
+
+    INVITED = "invited"
+    NEEDS_ADMIN = "needs_admin"
+    ADMINS_WITHOUT_ADDRESS = "admins_without_address"
 
 
 @dataclass(frozen=True)
@@ -46,21 +56,36 @@ def message_id(invitation_id: int, n: int) -> str:
 
 
 def get_started_url(public_url: str, invitation_id: int) -> str:
-    return f"{public_url.rstrip('/')}/incentives/invitations/{invitation_id}"
+    # The console opens the invitation at this path (api/console.py), signed in or not yet.
+    return f"{public_url.rstrip('/')}/console/invitations/{invitation_id}"
 
 
 def invitation_email(
     invited: Invited, to_address: str, n: int, *, public_url: str, language: str = ENGLISH
 ) -> Email:
     """To an Incentives admin of the location: enroll it in the program."""
-    return _compose(invited, to_address, n, public_url, texts_for(language).invited, language)
+    return compose_invitation(
+        invited, to_address, Wording.INVITED, message_id(invited.invitation_id, n), public_url, language
+    )
 
 
 def assign_admin_email(
     invited: Invited, to_address: str, n: int, *, public_url: str, language: str = ENGLISH
 ) -> Email:
     """To a Global or Account admin when nobody administers the location's incentives yet."""
-    return _compose(invited, to_address, n, public_url, texts_for(language).needs_admin, language)
+    return compose_invitation(
+        invited, to_address, Wording.NEEDS_ADMIN, message_id(invited.invitation_id, n), public_url, language
+    )
+
+
+def assigned_message_id(invitation_id: int, user_id: int) -> str:
+    """The invitation's email to an Incentives admin assigned after it: one per (invitation, user)."""
+    return f"<invitation-{invitation_id}-admin-{user_id}@incentives>"
+
+
+def unassigned_message_id(invitation_id: int, revoked_event_id: int, n: int) -> str:
+    """The n-th "assign one" email after the revocation audited as `revoked_event_id`."""
+    return f"<invitation-{invitation_id}-unassigned-{revoked_event_id}-{n}@incentives>"
 
 
 def with_contract_words(localized: str, english: str) -> str:
@@ -73,16 +98,54 @@ def with_contract_words(localized: str, english: str) -> str:
     return localized if localized == english else f"{localized} ({english})"
 
 
-def _compose(invited: Invited, to_address: str, n: int, public_url: str, body: str, language: str) -> Email:
+def compose_invitation(
+    invited: Invited, to_address: str, wording: Wording, message_id: str, public_url: str, language: str
+) -> Email:
+    """An invitation email with the body `wording` names; the migration comes first when it is due."""
     localized, english = texts_for(language), TEXTS[ENGLISH]
     subject = with_contract_words(localized.subject, english.subject)
     get_started = with_contract_words(localized.get_started, english.get_started)
-    intro = body.format(
+    intro = getattr(localized, wording.value).format(
         location=invited.location_name, partner_id=invited.partner_id, program=invited.program_name
     )
+    if not invited.migration_completed:
+        # Enrolling is refused until the migration is completed (PREREQUISITE_MISSING): say so first.
+        intro = f"{localized.migration_first}\n\n{intro}"
     link = get_started_url(public_url, invited.invitation_id)
     text, html = render(intro, get_started, link, language)
-    return Email(message_id(invited.invitation_id, n), to_address, subject, text, html, language)
+    return Email(message_id, to_address, subject, text, html, language)
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """What a review outcome email is about; `reason` is None when the enrollment was approved."""
+
+    review_event_id: int
+    program_name: str
+    location_name: str
+    partner_id: str
+    reason: str | None
+
+
+def review_message_id(review_event_id: int, n: int) -> str:
+    """Once per review: `<review-31-0@incentives>` is the first email of the review audited as 31."""
+    return f"<review-{review_event_id}-{n}@incentives>"
+
+
+def review_email(reviewed: Reviewed, to_address: str, n: int, *, public_url: str, language: str) -> Email:
+    """To an Incentives admin covering the enrollment: approved, or sent back with the reason."""
+    words = texts_for(language).review
+    approved = reviewed.reason is None
+    body = words.enrolled if approved else words.action_required
+    intro = body.format(
+        location=reviewed.location_name,
+        partner_id=reviewed.partner_id,
+        program=reviewed.program_name,
+        reason=reviewed.reason,
+    )
+    subject = words.enrolled_subject if approved else words.action_required_subject
+    text, html = render(intro, words.open_console, f"{public_url.rstrip('/')}/console/", language)
+    return Email(review_message_id(reviewed.review_event_id, n), to_address, subject, text, html, language)
 
 
 @dataclass(frozen=True)

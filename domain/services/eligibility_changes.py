@@ -80,7 +80,7 @@ async def follow_eligibility(uow: UnitOfWork, actor: Actor, organization_id: int
     await _lose(session, organization_id, program_ids, year, now)
     await _regain(session, organization_id, program_ids, year, now)
     criteria = await entities.criteria_by_program(session, program_ids)
-    recipients = await load_recipients(session)
+    recipients = await load_recipients(session, organization_id)
     locations = OrganizationLocations(session, organization_id)
     invited = 0
     for program_id, name in programs:

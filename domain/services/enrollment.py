@@ -9,6 +9,8 @@ from domain.access import Action, Actor, Scope
 from domain.eligibility import is_eligible
 from domain.errors import Conflict, NotEligible, NotFound, PrerequisiteMissing
 from domain.fiscal import fiscal_year_of, require_fiscal_year_open
+from domain.mail.follow_ups import queue_review_outcome
+from domain.mail.messages import DEFAULT_PUBLIC_URL
 from domain.model import Enrollment, Location, Organization, PaymentProfile, Program
 from domain.queries import entities
 from domain.services.guards import flush_or_conflict, own_enrollment, own_location, program, require
@@ -71,9 +73,16 @@ async def update_enrollment(
 
 
 async def review_enrollment(
-    uow: UnitOfWork, actor: Actor, *, enrollment_id: int, approved: bool, reason: str | None
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    enrollment_id: int,
+    approved: bool,
+    reason: str | None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> Enrollment:
-    """The operator ends validation: ENROLLED, or back to ACTION_REQUIRED with a reason."""
+    """The operator ends validation: ENROLLED, or back to ACTION_REQUIRED with a reason; the
+    covering Incentives admins are emailed the outcome (rule 27)."""
     require(actor, Action.OPERATE)
     async with uow:
         enrollment = await uow.session.get(Enrollment, enrollment_id)
@@ -85,7 +94,11 @@ async def review_enrollment(
         enrollment.review(approved=approved, today=uow.clock.today(), reason=reason)
         location = await uow.session.get(Location, enrollment.location_id)
         assert location is not None, "an enrollment's location exists"
-        await _flush_audited(uow, actor, location.organization_id, enrollment, "reviewEnrollment")
+        await flush_or_conflict(uow, CHANGED_CONCURRENTLY)
+        event = audit.record(uow, actor, "reviewEnrollment", location.organization_id, enrollment)
+        await uow.session.flush()  # the event's id names the emails: once per review
+        await queue_review_outcome(uow, enrollment, event.id, public_url)
+        await uow.commit()
         return enrollment
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import meets_criteria
-from domain.mail.messages import Email, Invited, assign_admin_email, invitation_email, outbox_row
+from domain.mail.messages import Email, Invited, Wording, compose_invitation, message_id, outbox_row
 from domain.mail.recipients import Recipients
 from domain.mail.texts import language_for_country
 from domain.model import Enrollment, Invitation, Location, Organization, OutboxMessage, UtcDateTime
@@ -136,6 +136,7 @@ async def _queue_emails(
             Location.name,
             Location.partner_id,
             Organization.country,
+            Organization.migration_completed,
         )
         .join(Location, Location.id == Invitation.location_id)
         .join(Organization, Organization.id == Location.organization_id)
@@ -144,9 +145,9 @@ async def _queue_emails(
     invited = (await session.execute(statement)).all()
     messages = [
         outbox_row(email, organization_id, issue.now)
-        for invitation_id, location_id, organization_id, name, partner_id, country in invited
+        for invitation_id, location_id, organization_id, name, partner_id, country, migrated in invited
         for email in _emails(
-            Invited(invitation_id, issue.program_name, name, partner_id),
+            Invited(invitation_id, issue.program_name, name, partner_id, migrated),
             recipients.for_invitation(organization_id, location_id, issue.program_id),
             language_for_country(country),
             issue.public_url,
@@ -159,11 +160,11 @@ async def _queue_emails(
 
 
 def _emails(
-    invited: Invited, addressed: list[tuple[str, bool]], language: str, public_url: str
+    invited: Invited, addressed: list[tuple[str, Wording]], language: str, public_url: str
 ) -> list[Email]:
     return [
-        (assign_admin_email if asks_to_assign else invitation_email)(
-            invited, address, n, public_url=public_url, language=language
+        compose_invitation(
+            invited, address, wording, message_id(invited.invitation_id, n), public_url, language
         )
-        for n, (address, asks_to_assign) in enumerate(addressed)
+        for n, (address, wording) in enumerate(addressed)
     ]

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 
 from domain import audit
-from domain.access import Action, Actor, Role, Scope
+from domain.access import Action, Actor, Grant, Role, Scope
 from domain.errors import Conflict, NotFound
+from domain.mail.follow_ups import queue_last_admin_revoked, queue_late_assignment
+from domain.mail.messages import DEFAULT_PUBLIC_URL
 from domain.model import (
     Location,
     Program,
@@ -39,9 +41,11 @@ async def assign_role(
     role: Role,
     location_ids: Sequence[int] | None,
     program_ids: Sequence[int] | None,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> RoleAssignment:
     """A Global or Account admin gives a user of their tenant a stored role (never GLOBAL_ADMIN,
-    which comes from Entra), scoped to the organization's locations and existing programs."""
+    which comes from Entra), scoped to the organization's locations and existing programs. A new
+    Incentives admin gets the emails of the waiting invitations they now cover (rule 26)."""
     organization_id = own_organization_id(actor, Action.MANAGE_ROLES)
     require(actor, Action.MANAGE_ROLES, Scope(organization_id=organization_id))
     check = Checks()
@@ -65,6 +69,9 @@ async def assign_role(
             raise Conflict(ALREADY_ASSIGNED)
         assignment = await _store(uow, organization_id, user.id, role, locations, programs)
         audit.record(uow, actor, "assignRole", organization_id, assignment)
+        if role is Role.INCENTIVES_ADMIN:
+            grant = Grant(role, locations, programs)
+            await queue_late_assignment(uow, organization_id, grant, user.id, user.email, public_url)
         await uow.commit()
         return assignment
 
@@ -137,13 +144,19 @@ async def _store(
     return assignment
 
 
-async def revoke_role(uow: UnitOfWork, actor: Actor, *, role_assignment_id: int) -> int:
-    """Returns the id of the revoked assignment."""
+async def revoke_role(
+    uow: UnitOfWork, actor: Actor, *, role_assignment_id: int, public_url: str = DEFAULT_PUBLIC_URL
+) -> int:
+    """Returns the id of the revoked assignment. When it was the last Incentives admin covering a
+    waiting invitation, the Global and Account admins are asked to assign one (rule 26)."""
     async with uow:
         assignment = await uow.session.get(RoleAssignment, role_assignment_id)
         if assignment is None or assignment.organization_id != actor.organization_id:
             raise NotFound("role assignment not found", ["roleAssignmentId"])
         require(actor, Action.MANAGE_ROLES, Scope(organization_id=assignment.organization_id))
+        held = (await people.assignments_where(uow.session, RoleAssignment.id == role_assignment_id))[
+            role_assignment_id
+        ]
         for child in (RoleAssignmentLocation, RoleAssignmentProgram):
             await uow.session.execute(delete(child).where(child.assignment_id == role_assignment_id))
         # Deleted by this statement or not at all: of concurrent revocations one deletes the row,
@@ -153,6 +166,9 @@ async def revoke_role(uow: UnitOfWork, actor: Actor, *, role_assignment_id: int)
         )
         if getattr(deleted, "rowcount", 0) != 1:
             raise Conflict("the assignment was revoked at the same time", ["roleAssignmentId"])
-        audit.record(uow, actor, "revokeRole", assignment.organization_id, assignment)
+        event = audit.record(uow, actor, "revokeRole", assignment.organization_id, assignment)
+        if held.grant.role is Role.INCENTIVES_ADMIN:
+            await uow.session.flush()  # the event's id names the emails: once per revocation
+            await queue_last_admin_revoked(uow, held.organization_id, held.grant, event.id, public_url)
         await uow.commit()
         return role_assignment_id

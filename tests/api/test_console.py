@@ -9,10 +9,12 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from graphql import ExecutableDefinitionNode, build_schema, parse, validate
 
 from api.console import STATIC
+from domain.mail.messages import get_started_url
 from tests.support.configured_api import configured_api
 from tests.support.entra import API_CLIENT_ID, RunningEntra
 
@@ -54,10 +56,31 @@ def test_the_console_is_served_only_when_its_app_registration_is_configured(
     assert redirected.headers["location"].endswith("/console/")
 
 
+def test_an_invitation_email_link_answers_the_console_page_before_sign_in(
+    entra: RunningEntra, sqlite_url: str
+) -> None:
+    link = get_started_url("https://partner.example", 123)
+    with configured_api(sqlite_url, authority=entra.base_url, console_client_id=CONSOLE_ID) as on:
+        page = on.http.get(urlsplit(link).path)  # no token: the page signs in, then opens the invitation
+        home = on.http.get("/console/")
+        not_a_number = on.http.get("/console/invitations/abc")
+
+    assert link == "https://partner.example/console/invitations/123"  # rule 22's link
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.text == home.text
+    assert page.headers["content-security-policy"] == home.headers["content-security-policy"]
+    # Its files are named from /console/, so the page loads them from any depth.
+    named = re.findall(r'(?:src|href)="([^"#]+)"', page.text)
+    assert len(named) == 4
+    assert all(url.startswith("/console/") for url in named), named
+    assert not_a_number.status_code == 404
+
+
 def test_the_page_loads_the_pinned_files_with_their_integrity() -> None:
     pinned = {entry["file"]: entry for entry in json.loads((STATIC / "versions.json").read_text("utf-8"))}
     page = (STATIC / "index.html").read_text(encoding="utf-8")
-    loaded = dict(re.findall(r'<script src="([\w.-]+)" integrity="([^"]+)"', page))
+    loaded = dict(re.findall(r'<script src="/console/([\w.-]+)" integrity="([^"]+)"', page))
 
     assert set(loaded) == {"msal-browser.min.js", "graphql-ws.min.js"}
     for name, integrity in loaded.items():

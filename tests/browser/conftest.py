@@ -176,17 +176,18 @@ class Console:
 
 @pytest.fixture
 def sign_in(browser: Any, demo: Demo) -> Iterator[Any]:
-    """`sign_in("Maja Berg", locale="fr-FR")`: a new browser session of that sample user."""
+    """`sign_in("Maja Berg", locale="fr-FR")`: a new browser session of that sample user, started
+    at the console's home or at `at` (a link into it)."""
     contexts: list[tuple[Any, Offline]] = []
 
-    def signed_in(person: str, *, locale: str = "en-US") -> Console:
+    def signed_in(person: str, *, locale: str = "en-US", at: str | None = None) -> Console:
         context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
         offline = Offline()
         context.route("**/*", only_loopback(offline))
         contexts.append((context, offline))
         page = context.new_page()
         page.set_default_timeout(20_000)
-        page.goto(f"{demo.url}/console/")
+        page.goto(at or f"{demo.url}/console/")
         page.wait_for_url("**/oauth2/v2.0/authorize**")  # MSAL.js sent the browser to sign in
         picker = page.get_by_label("Sign in as")
         choice = next(text for text in picker.locator("option").all_text_contents() if person in text)

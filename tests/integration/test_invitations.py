@@ -140,9 +140,10 @@ async def test_without_an_incentives_admin_the_global_and_account_admins_are_ask
     assert {m.organization_id for m in messages} == {org.id}
 
 
-async def test_an_incentives_admin_without_an_address_leaves_the_global_admin_asked_to_assign_one(
+async def test_an_incentives_admin_without_an_address_is_named_not_replaced_by_assign_one(
     world: World,
 ) -> None:
+    # Rule 26 refines rule 17: "assign one" only when none covers the invitation.
     org = await world.organization(ga_email="ga@contoso.example")
     await world.location(org)
     await world.agree(org, AgreementKind.RESELLER)
@@ -150,7 +151,8 @@ async def test_an_incentives_admin_without_an_address_leaves_the_global_admin_as
     await issue(world, await world.program(criteria=RESELLER))
     (message,) = await world.rows(OutboxMessage)
     assert message.to_address == "ga@contoso.example"
-    assert "assign an Incentives admin" in message.body_text
+    assert "none of them has an email address known to Partner Center" in message.body_text
+    assert "assign an Incentives admin" not in message.body_text
 
 
 async def test_a_person_holding_two_roles_is_written_to_once(world: World) -> None:

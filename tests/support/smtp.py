@@ -13,6 +13,7 @@ certificate for 127.0.0.1) and a login (`SMTP_LOGIN`), with the `client_context`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import ipaddress
@@ -150,14 +151,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpSink]:
+@contextlib.contextmanager
+def started_sink() -> Iterator[SmtpSink]:
+    """A sink on a free port, for as long as the block runs."""
     sink = SmtpSink(free_port())
     sink.start()
     try:
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    with started_sink() as sink:
+        yield sink
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,19 @@ def test_a_link_to_a_missing_file_or_heading_is_reported(tmp_path: Path) -> None
     )
 
     assert broken_links(readme) == ["docs/gone.md", "docs/page.md#settings", "none.png"]
+
+
+def test_the_readme_and_the_pages_it_links_say_what_is_modelled_otherwise() -> None:
+    """Rule 28: competency requirements are the Solutions Partner designation; password resets are
+    Entra ID's. Rule 22: the invitations page says where Get Started lands."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = " ".join(
+        (ROOT / target.split("#")[0]).read_text(encoding="utf-8")
+        for target in relative_links(readme)
+        if target.endswith(".md") or ".md#" in target
+    )
+    said = re.sub(r"\s+", " ", readme + " " + linked)
+
+    assert re.search(r"competency requirements\W+.{0,80}Solutions Partner designation", said, re.IGNORECASE)
+    assert re.search(r"password resets are Entra ID's", said, re.IGNORECASE)
+    assert "/console/invitations/{number}" in said

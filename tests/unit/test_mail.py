@@ -16,8 +16,8 @@ def test_invitation_email_names_program_location_and_partner_id_with_a_get_start
         assert "1000007" in body
         assert "Get Started" in body
     assert "CSP <Growth>" in email.body_text
-    assert "https://incentives.example/incentives/invitations/42" in email.body_text
-    assert 'href="https://incentives.example/incentives/invitations/42"' in email.body_html
+    assert "https://incentives.example/console/invitations/42" in email.body_text
+    assert 'href="https://incentives.example/console/invitations/42"' in email.body_html
 
 
 def test_html_body_escapes_names() -> None:

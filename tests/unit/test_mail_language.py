@@ -28,7 +28,7 @@ def test_a_french_invitation_is_french_throughout() -> None:
         "(Partner Incentive Enrollment Invitation)"
     )
     assert "Votre emplacement Contoso Lyon (PartnerID 1000042)" in email.body_text
-    assert "Commencer (Get Started): https://pc.example/incentives/invitations/7" in email.body_text
+    assert "Commencer (Get Started): https://pc.example/console/invitations/7" in email.body_text
     assert email.body_html.startswith('<html lang="fr">')
     assert ">Commencer (Get Started)</a>" in email.body_html
 

@@ -214,6 +214,7 @@ async def _review_enrollment(info: Info, input: ReviewEnrollmentInput) -> Review
             enrollment_id=key(input.enrollment_id, "Enrollment", "enrollmentId"),
             approved=input.approved,
             reason=optional_text(input.reason, "reason", 500),
+            public_url=info.context.services.public_url,
         ),
         lambda reviewed: with_enrollment(info, ReviewEnrollmentPayload, reviewed.id),
         announce=lambda reviewed: EnrollmentChanged(reviewed.id),

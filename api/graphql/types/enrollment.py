@@ -15,10 +15,11 @@ from api.graphql.declared import Asked, Guard, Reading, Row
 from api.graphql.fields import batch, column, for_caller, joined
 from api.graphql.types.base import Node, node_type, rows_of, to_one
 from api.graphql.types.payout import PaymentProfile
+from api.graphql.types.people import Contact
 from api.graphql.types.program import IncentiveProgram
 from api.read.json_pages import JsonPages
 from domain import model as models
-from domain.access import Action, Coverage, Scope, holders
+from domain.access import Action, Coverage, Role, Scope, holders, permits
 from domain.queries.enrollments import (
     covered,
     enrollment_counts_by_location,
@@ -27,6 +28,8 @@ from domain.queries.enrollments import (
     newest_tax_expiry,
 )
 from domain.queries.pages import Page, rows_by_ids
+from domain.queries.people import Contact as ContactRow
+from domain.queries.people import incentive_admins_by_location
 from domain.shown_status import (
     shown_reason,
     shown_status,
@@ -49,6 +52,18 @@ def of_location_in_program(row: Row) -> Scope:
     return Scope(row.organization_id, row.location_id, row.program_id)
 
 
+async def _incentives_admins(reading: Reading, invitations: Sequence[Row], asked: Asked) -> list[Any]:
+    found = await incentive_admins_by_location(reading.session, [row.location_id for row in invitations])
+    return [
+        [ContactRow(u.id, u.display_name, u.email, Role.INCENTIVES_ADMIN) for u in found[row.location_id]]
+        for row in invitations
+    ]
+
+
+def _viewer_can_enroll(context: Context) -> Callable[[Row], bool]:
+    return lambda row: permits(context.principal, Action.ENROLL, of_location_in_program(row))
+
+
 @node_type(
     "A location's invitation to enroll in a program for a fiscal year.",
     Guard(Action.READ_ENROLLMENT, of_location_in_program),
@@ -65,6 +80,14 @@ class Invitation(Node):
     )
     fiscal_year: int = column("The fiscal year it is for: FY N runs July 1 of N-1 to June 30 of N.")
     channel: InvitationChannel = column("How the partner was told of the invitation.")
+    incentives_admins: list[Contact] = batch(
+        _incentives_admins,
+        "The INCENTIVES_ADMINs covering it: who can enroll it. Empty: a GLOBAL_ADMIN or "
+        "ACCOUNT_ADMIN must assign one first.",
+    )
+    viewer_can_enroll: bool = for_caller(
+        _viewer_can_enroll, "Whether the caller may enroll it: an INCENTIVES_ADMIN covering it."
+    )
 
 
 # --- an enrollment's row: its program, location and organization joined, its tax profile's expiry -

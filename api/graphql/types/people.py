@@ -97,4 +97,6 @@ class Contact:
     row: strawberry.Private[Any]
     display_name: str | None = column("The name to show; null when unknown.")
     email: str | None = column("Where to write to them; null when unknown.")
-    role: Role = column("GLOBAL_ADMIN or ACCOUNT_ADMIN.")
+    role: Role = column(
+        "GLOBAL_ADMIN or ACCOUNT_ADMIN (INCENTIVES_ADMIN in an invitation's incentivesAdmins)."
+    )

@@ -1,7 +1,7 @@
 // @ts-check
 // The incentives console: signs in with MSAL.js (authorization code + PKCE), then shows the
 // caller's workspace from the API. Pages: #/home, #/incentives, #/profiles, #/users, #/audit,
-// #/operations. No build step: ES modules and two pinned scripts (MSAL.js, graphql-ws).
+// #/operations, and #/invitations/{number} (the email's /console/invitations/{number} lands there). No build step: ES modules and two pinned scripts (MSAL.js, graphql-ws).
 //
 // This module routes between the pages (one module each) and follows live events. Every operation
 // is in operations.graphql; the types the modules name are generated from it and from
@@ -13,6 +13,7 @@ import { app, main, t } from "./state.js";
 import { auditPage } from "./audit.js";
 import { homePage } from "./home.js";
 import { incentivesPage } from "./incentives.js";
+import { invitationPage } from "./invitation.js";
 import { isAdminOfUsers, loadWorkspace, organization, replaceEnrollment, roles } from "./workspace.js";
 import { operationsPage, reviewRow } from "./operations.js";
 import { profilesPage } from "./profiles.js";
@@ -35,6 +36,16 @@ const PAGES = {
   audit: { label: "nav.audit", show: () => roles().has("GLOBAL_ADMIN"), render: auditPage },
   operations: { label: "nav.operations", show: () => app.workspace.viewer.isOperator, render: operationsPage },
 };
+
+// The console's folder (/console/): its files and MSAL's redirect URI, from any page under it.
+const HOME = new URL("./", import.meta.url);
+const INVITATION_PATH = /\/invitations\/(\d+)\/?$/;
+const INVITATION_HASH = /^#\/invitations\/(\d+)$/;
+
+/** The invitation number an email's link opened (#/invitations/42), if that is the page. */
+function invitationShown() {
+  return organization() != null ? INVITATION_HASH.exec(location.hash)?.[1] ?? null : null;
+}
 
 /** @returns {keyof typeof PAGES} */
 function currentPage() {
@@ -59,8 +70,9 @@ function renderNav() {
 async function render(focus = false) {
   renderNav();
   const page = PAGES[currentPage()];
+  const invitation = invitationShown();
   try {
-    const content = await page.render();
+    const content = await (invitation ? invitationPage(invitation) : page.render());
     main.replaceChildren(...content.filter((node) => node !== null));
   } catch (error) {
     main.replaceChildren(h("p", { class: "form-error", role: "alert" }, t("loadFailed", { reason: String(error instanceof Error ? error.message : error) })));
@@ -135,7 +147,9 @@ function followChanges() {
 async function signInClient(config) {
   const authority = `${config.authorityHost}/${config.tenant}`;
   /** @type {Record<string, unknown>} */
-  const auth = { clientId: config.clientId, authority, redirectUri: new URL("./", location.href).href, navigateToLoginRequestUrl: true };
+  // Back to /console/ (the registered redirect URI) from any page; MSAL then returns to the page
+  // that started the sign-in (an invitation's link), so the deep link survives it.
+  const auth = { clientId: config.clientId, authority, redirectUri: HOME.href, navigateToLoginRequestUrl: true };
   if (authority.startsWith("http://")) {
     const discovery = await fetch(`${authority}/v2.0/.well-known/openid-configuration`);
     const host = new URL(authority).host;
@@ -151,8 +165,8 @@ async function signInClient(config) {
 
 async function start() {
   app.render = render;
-  app.config = await (await fetch("config.json")).json();
-  const document_ = await (await fetch("operations.graphql")).text();
+  app.config = await (await fetch(new URL("config.json", HOME))).json();
+  const document_ = await (await fetch(new URL("operations.graphql", HOME))).text();
   const msal = await signInClient(app.config);
   const redirected = await msal.handleRedirectPromise();
   const account = redirected?.account ?? msal.getAllAccounts()[0];
@@ -162,6 +176,9 @@ async function start() {
     return;
   }
   msal.setActiveAccount(account);
+  // Signed in on an invitation's link: the console's own route to it, one page for the router.
+  const invited = INVITATION_PATH.exec(location.pathname)?.[1];
+  if (invited) history.replaceState(null, "", `${HOME.pathname}#/invitations/${invited}`);
   const token = async () => {
     try {
       return (await msal.acquireTokenSilent({ scopes: app.config.scopes, account })).accessToken;

@@ -80,8 +80,11 @@ export function enrollmentTable(rows) {
       h("td", null, words.date(enrollment.earningsStartDate))))));
 }
 
-/** The enrollment flow: location and program, their eligibility, the payment profile, submit. */
-export async function enrollForm() {
+/** The enrollment flow: location and program, their eligibility, the payment profile, submit.
+ * `chosen`: an invitation's location and program, picked already; once enrolled, the Incentives
+ * page shows the enrollment among the others.
+ * @param {{ locationId: string, programId: string } | null} [chosen] */
+export async function enrollForm(chosen = null) {
   const canEnroll = roles().has("GLOBAL_ADMIN") || roles().has("INCENTIVES_ADMIN");
   if (!canEnroll) return h("div");
   /** @type {{ data: PaymentProfilesAnswer }} */
@@ -105,12 +108,12 @@ export async function enrollForm() {
       h("div", null,
         h("label", { for: "locationId" }, t("incentives.location")),
         h("select", { id: "locationId", name: "locationId", "aria-describedby": "locationId-error tax-status", onchange: () => showTax() },
-          locations().map((location) => h("option", { value: location.id }, `${location.name} (${location.partnerId})`))),
+          locations().map((location) => h("option", { value: location.id, selected: location.id === chosen?.locationId }, `${location.name} (${location.partnerId})`))),
         h("p", { id: "locationId-error", class: "field-error" })),
       h("div", null,
         h("label", { for: "programId" }, t("incentives.program")),
         h("select", { id: "programId", name: "programId", "aria-describedby": "programId-error" },
-          programs().filter((program) => program.status === "ACTIVE").map((program) => h("option", { value: program.id }, program.name))),
+          programs().filter((program) => program.status === "ACTIVE").map((program) => h("option", { value: program.id, selected: program.id === chosen?.programId }, program.name))),
         h("p", { id: "programId-error", class: "field-error" })),
       h("button", { type: "button", class: "secondary", onclick: () => checkEligibility(form, eligibility) }, t("incentives.checkEligibility"))),
     taxStatus,
@@ -131,7 +134,8 @@ export async function enrollForm() {
     if (showErrors(form, problemsOf(answer.enroll, errors)) && enrolled) {
       announce(t("incentives.submitted", { status: t(`status.${enrolled.status}`) }));
       replaceEnrollment(enrolled);
-      await app.render();
+      if (chosen) window.location.hash = "#/incentives";
+      else await app.render();
     }
   });
   showTax();
