@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.model import OutboxMessage
 from tests.api.client import ENROLLMENT_FIELDS, Caller, Client, Json
 from tests.api.world import ApiWorld, Invited, enrollments_of
 from tests.support.in_process import InProcessApi
@@ -30,6 +31,12 @@ def this_year(client: Client, invited: Invited) -> list[Json]:
 def audited(client: Client, invited: Invited) -> list[str]:
     """The actions in the audit log of the invited location's organization, as its Global admin reads it."""
     return [action for action, _ in client.audit_actions(invited.partner.admin)]
+
+
+def review_emails(world: ApiWorld) -> int:
+    """How many review outcomes were queued to be emailed (rule 27)."""
+    queued = world.run(world.builder.rows(OutboxMessage))
+    return sum(message.message_id.startswith("<review-") for message in queued)
 
 
 def refused_as_ended(client: Client, caller: Caller, mutation: str, input: Json) -> None:
@@ -72,10 +79,14 @@ def test_completing_an_enrollment_after_its_year_ended_is_refused_and_changes_no
 # reviewEnrollment: the operator approves (or sends back) an enrollment of FY 2027.
 
 
-def review(world: ApiWorld, api: InProcessApi, at: datetime, approved: bool) -> tuple[Invited, Json]:
-    """An enrollment of FY 2027 being validated, and the reviewEnrollment input, on `at`."""
+def review(
+    world: ApiWorld, client: Client, api: InProcessApi, at: datetime, approved: bool
+) -> tuple[Invited, Json]:
+    """An enrollment of FY 2027 being validated, and the reviewEnrollment input, on `at`. Its admin
+    has called the API, so the service knows their address for the outcome's email (rule 27)."""
     invited = world.invited()
     input = {"enrollmentId": world.validating(invited, VALID), "approved": approved, "reason": "unreadable"}
+    this_year(client, invited)
     api.clock.at = at
     return invited, input
 
@@ -84,10 +95,11 @@ def review(world: ApiWorld, api: InProcessApi, at: datetime, approved: bool) -> 
 def test_reviewing_an_enrollment_on_the_last_minute_of_its_year_still_works(
     world: ApiWorld, client: Client, api: InProcessApi, approved: bool
 ) -> None:
-    invited, input = review(world, api, LAST_MINUTE, approved)
+    invited, input = review(world, client, api, LAST_MINUTE, approved)
     reviewed = client.ok(client.operator(), "reviewEnrollment", input, ENROLLMENT_FIELDS)["enrollment"]
     assert reviewed["status"] == ("ENROLLED" if approved else "ACTION_REQUIRED")
     assert "reviewEnrollment" in audited(client, invited)
+    assert review_emails(world) == 1
 
 
 @pytest.mark.parametrize("approved", [True, False])
@@ -95,12 +107,13 @@ def test_reviewing_an_enrollment_after_its_year_ended_is_refused_and_changes_not
     world: ApiWorld, client: Client, api: InProcessApi, approved: bool
 ) -> None:
     # The issue's finding: a FY2027 enrollment approved in August 2027, earning from August 1.
-    invited, input = review(world, api, FIRST_MINUTE_AFTER, approved)
+    invited, input = review(world, client, api, FIRST_MINUTE_AFTER, approved)
     before = this_year(client, invited)
     refused_as_ended(client, client.operator(), "reviewEnrollment", input)
     assert this_year(client, invited) == before
     assert (before[0]["status"], before[0]["earningsStartDate"]) == ("VALIDATING_ENROLLMENT", None)
     assert "reviewEnrollment" not in audited(client, invited)
+    assert review_emails(world) == 0
 
 
 # enroll: it always acts on the enrollment of the year the day falls in, never on an ended one.
