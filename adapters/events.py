@@ -27,7 +27,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.loops import Periodic
-from domain.events import CallersChanged, EnrollmentChanged, Event, EventBus, InvitationsIssued
+from domain.events import (
+    CallersChanged,
+    EnrollmentChanged,
+    Event,
+    EventBus,
+    EventsMissed,
+    InvitationsIssued,
+)
 
 logger = logging.getLogger("incentives.events")
 
@@ -52,9 +59,11 @@ def encode(event: Event) -> str:
         return json.dumps({"kind": "enrollment", "id": event.id})
     if isinstance(event, CallersChanged):
         return json.dumps({"kind": "callers", "tenant_id": event.tenant_id})
-    return json.dumps(
-        {"kind": "invitations", "program_id": event.program_id, "fiscal_year": event.fiscal_year}
-    )
+    if isinstance(event, InvitationsIssued):
+        return json.dumps(
+            {"kind": "invitations", "program_id": event.program_id, "fiscal_year": event.fiscal_year}
+        )
+    raise ValueError(f"{event!r} is never sent between processes")
 
 
 def decode(payload: str) -> Event | None:
@@ -241,6 +250,8 @@ class PostgresBus:
             self._listening.set()
             self._first_attempt_done.set()
             logger.info("listening for events on %s", self._channel)
+            # Whatever was announced while no connection listened is lost: say so in this process.
+            self._local.deliver(EventsMissed())
             while not await _lost_within(lost, PROBE_INTERVAL_SECONDS):
                 await connection.execute("SELECT 1", timeout=PROBE_TIMEOUT_SECONDS)
             logger.warning("event LISTEN connection lost")

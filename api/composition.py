@@ -41,7 +41,7 @@ from domain.clock import Clock, SystemClock
 from domain.database import create_engine, session_factory
 from domain.directory import Directory
 from domain.errors import Conflict
-from domain.events import CallersChanged, Event, EventBus
+from domain.events import CallersChanged, Event, EventBus, EventsMissed
 from domain.fiscal import fiscal_year_of
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
@@ -195,7 +195,8 @@ async def known_tenants(sessions: async_sessionmaker[AsyncSession]) -> list[str]
 
 
 def _forget_changed_callers(events: EventBus, authenticator: Authenticator) -> None:
-    """Whatever process changed a tenant's roles, every process reads its callers afresh."""
+    """A fast path only: the version of a tenant's callers is what makes a change hold everywhere
+    (`domain.caller_versions`); a listener that was down drops everything remembered."""
     recent = authenticator.recent
     if recent is None:
         return
@@ -203,6 +204,8 @@ def _forget_changed_callers(events: EventBus, authenticator: Authenticator) -> N
     def forget(event: Event) -> None:
         if isinstance(event, CallersChanged):
             recent.forget_tenant(event.tenant_id)
+        elif isinstance(event, EventsMissed):
+            recent.forget_all()
 
     events.on_event(forget)
 

@@ -2,8 +2,10 @@
 
 App-only callers (daemons, `idtyp=app`) are operators or nothing: they never hold partner roles.
 What the service stores of a caller (organization, assignments) is remembered for a few seconds
-(`Callers`), so a caller's requests do not each read it again; a change of roles makes every
-process forget its tenant's callers at once (the `CallersChanged` event).
+(`Callers`), so a caller's requests do not each read it again, but only while the version of the
+tenant's callers is the one it was read at: each request reads that version (one primary-key read),
+and every change to what callers may do bumps it in its own transaction, so the change holds on the
+next request to every process, whatever became of the `CallersChanged` event (a fast path only).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ class IdentitySource(Protocol):
     async def validate(self, authorization: Sequence[str]) -> Identity: ...
 
 
+class VersionReader(Protocol):
+    """The shape of `domain.services.callers.callers_version`."""
+
+    async def __call__(self, uow: UnitOfWork, tenant_id: str) -> int: ...
+
+
 class CallerLoader(Protocol):
     """The shape of `domain.services.callers.load_caller`; tests pass a fake."""
 
@@ -45,6 +53,7 @@ class CallerLoader(Protocol):
 CALLER_SECONDS = 10.0
 MAX_CALLERS = 10_000
 CallerKey = tuple[str, str, str | None, str | None, bool]
+Remembered = tuple[float, int, CallerRecord]  # until when, the tenant's version it was read at, what
 
 
 class Callers:
@@ -63,20 +72,21 @@ class Callers:
         self._seconds = seconds
         self._capacity = capacity
         self._now = now
-        self._records: OrderedDict[CallerKey, tuple[float, CallerRecord]] = OrderedDict()
+        self._records: OrderedDict[CallerKey, Remembered] = OrderedDict()
 
-    def get(self, key: CallerKey) -> CallerRecord | None:
+    def get(self, key: CallerKey, version: int) -> CallerRecord | None:
+        """The record read at `version` of its tenant's callers, unless it has expired."""
         found = self._records.get(key)
         if found is None:
             return None
-        if self._now() >= found[0]:
+        if self._now() >= found[0] or found[1] != version:
             del self._records[key]
             return None
         self._records.move_to_end(key)
-        return found[1]
+        return found[2]
 
-    def put(self, key: CallerKey, record: CallerRecord) -> None:
-        self._records[key] = (self._now() + self._seconds, record)
+    def put(self, key: CallerKey, version: int, record: CallerRecord) -> None:
+        self._records[key] = (self._now() + self._seconds, version, record)
         self._records.move_to_end(key)
         while len(self._records) > self._capacity:
             self._records.popitem(last=False)
@@ -86,6 +96,10 @@ class Callers:
         tenant = tenant_id.lower()
         for key in [key for key in self._records if key[0].lower() == tenant]:
             del self._records[key]
+
+    def forget_all(self) -> None:
+        """This process may have missed changes (its event listener was down): read everyone afresh."""
+        self._records.clear()
 
 
 class Authenticator:
@@ -102,11 +116,13 @@ class Authenticator:
         *,
         load_caller: CallerLoader = callers.load_caller,
         recent: Callers | None = None,
+        read_version: VersionReader = callers.callers_version,
     ) -> None:
         self._validator = validator
         self._sessions = sessions
         self._operator_tenant_id = operator_tenant_id
         self._load_caller = load_caller
+        self._read_version = read_version
         self.recent = recent
 
     async def principal_for(self, authorization: Sequence[str]) -> Principal:
@@ -128,7 +144,10 @@ class Authenticator:
     ) -> CallerRecord:
         assert self.recent is not None
         key = (tenant_id, object_id, display_name, email, is_global_admin)
-        record = self.recent.get(key)
+        # Read before the record: a change committed in between is then newer than the version
+        # remembered with it, and the next request reads the caller again.
+        version = await self._read_version(uow, tenant_id)
+        record = self.recent.get(key, version)
         if record is None:
             record = await self._load_caller(
                 uow,
@@ -138,7 +157,7 @@ class Authenticator:
                 email=email,
                 is_global_admin=is_global_admin,
             )
-            self.recent.put(key, record)
+            self.recent.put(key, version, record)
         return record
 
 

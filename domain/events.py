@@ -38,7 +38,15 @@ class CallersChanged:
     tenant_id: str
 
 
-Event: TypeAlias = EnrollmentChanged | InvitationsIssued | CallersChanged
+@dataclass(frozen=True)
+class EventsMissed:
+    """This process may have missed events: its listener was down, and is listening again.
+
+    Never sent between processes; what the process remembers of callers is dropped.
+    """
+
+
+Event: TypeAlias = EnrollmentChanged | InvitationsIssued | CallersChanged | EventsMissed
 
 
 class Subscription(Protocol):

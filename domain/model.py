@@ -108,6 +108,19 @@ class OrganizationTenant(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CallerVersion(Base):
+    """How many times what a tenant's callers may do has changed (`domain.caller_versions`).
+
+    A process remembers a caller only while this number is the one it read them at, so a change
+    through any process holds on the next request to every process.
+    """
+
+    __tablename__ = "caller_versions"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class Agreement(Base):
     __tablename__ = "agreements"
 

@@ -12,11 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.model import Base
 
 
+def _insert(session: AsyncSession, entity: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    build = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return build(entity)
+
+
 def insert_ignoring_conflicts(session: AsyncSession, entity: type[Base]) -> postgresql.Insert | sqlite.Insert:
     """`INSERT ... ON CONFLICT DO NOTHING` in the session's dialect; add `.values(...)` or
     `.from_select(...)`. A row a concurrent transaction inserted first wins; the rest are kept."""
-    build = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return build(entity).on_conflict_do_nothing()
+    return _insert(session, entity).on_conflict_do_nothing()
+
+
+async def insert_or_update(
+    session: AsyncSession, entity: type[Base], values: dict[str, Any], *, key: str, update: dict[str, Any]
+) -> None:
+    """One row, or when a row with the same `key` exists (or a concurrent transaction inserted it
+    first), `update` applied to that row: `INSERT ... ON CONFLICT (key) DO UPDATE`."""
+    statement = _insert(session, entity).values(**values)
+    await session.execute(statement.on_conflict_do_update(index_elements=[key], set_=update))
 
 
 async def insert_if_absent(session: AsyncSession, entity: type[Base], values: dict[str, Any]) -> None:

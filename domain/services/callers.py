@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from domain.access import INCENTIVE_ROLES, Grant, Role
+from domain.caller_versions import current_version
 from domain.model import OrganizationTenant, RoleAssignment, User
 from domain.queries import people
 from domain.uow import UnitOfWork
@@ -50,6 +51,13 @@ async def load_caller(
         org_roles = frozenset(g.role for g in held if g.role is Role.ACCOUNT_ADMIN)
         grants = tuple(g for g in held if g.role in INCENTIVE_ROLES)
         return CallerRecord(organization_id, user.id if user is not None else None, org_roles, grants)
+
+
+async def callers_version(uow: UnitOfWork, tenant_id: str) -> int:
+    """The version of the tenant's callers now (one primary-key read): what a caller was read as
+    at another version may no longer hold (`domain.caller_versions`)."""
+    async with uow:
+        return await current_version(uow.session, tenant_id)
 
 
 def _differs(user: User, display_name: str | None, email: str | None, is_global_admin: bool) -> bool:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from domain import audit
 from domain.access import Action, Actor, Scope
+from domain.caller_versions import callers_changed
 from domain.errors import Conflict
 from domain.mail.messages import DEFAULT_PUBLIC_URL
 from domain.model import Agreement, Location, Organization, OrganizationTenant
@@ -54,6 +55,7 @@ async def register_organization(
             raise Conflict(TENANT_TAKEN)
         await _store_organization(uow, actor, org, global_partner_id)
         await _remember_registrant(uow, actor)
+        await callers_changed(uow.session, actor.tenant_id)
         audit.record(uow, actor, "registerOrganization", org.id, org)
         await commit_or_conflict(uow, TENANT_TAKEN)
         return org

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 
 from domain import audit
 from domain.access import Action, Actor, Grant, Role, Scope
+from domain.caller_versions import callers_changed
 from domain.errors import Conflict, NotFound
 from domain.mail.follow_ups import queue_last_admin_revoked, queue_late_assignment
 from domain.mail.messages import DEFAULT_PUBLIC_URL
@@ -17,6 +18,7 @@ from domain.model import (
     RoleAssignment,
     RoleAssignmentLocation,
     RoleAssignmentProgram,
+    User,
     scope_key,
 )
 from domain.queries import people
@@ -68,6 +70,7 @@ async def assign_role(
         if await _same_assignment_exists(uow, organization_id, user.id, role, locations, programs):
             raise Conflict(ALREADY_ASSIGNED)
         assignment = await _store(uow, organization_id, user.id, role, locations, programs)
+        await callers_changed(uow.session, actor.tenant_id)
         audit.record(uow, actor, "assignRole", organization_id, assignment)
         if role is Role.INCENTIVES_ADMIN:
             grant = Grant(role, locations, programs)
@@ -166,9 +169,15 @@ async def revoke_role(
         )
         if getattr(deleted, "rowcount", 0) != 1:
             raise Conflict("the assignment was revoked at the same time", ["roleAssignmentId"])
+        # The assignee's tenant, which may be another tenant of the organization than the actor's.
+        await callers_changed(uow.session, await _tenant_of(uow, assignment.user_id))
         event = audit.record(uow, actor, "revokeRole", assignment.organization_id, assignment)
         if held.grant.role is Role.INCENTIVES_ADMIN:
             await uow.session.flush()  # the event's id names the emails: once per revocation
             await queue_last_admin_revoked(uow, held.organization_id, held.grant, event.id, public_url)
         await uow.commit()
         return role_assignment_id
+
+
+async def _tenant_of(uow: UnitOfWork, user_id: int) -> str:
+    return (await uow.session.execute(select(User.tenant_id).where(User.id == user_id))).scalar_one()

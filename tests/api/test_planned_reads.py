@@ -96,7 +96,7 @@ class SignedIn:
 
 
 @pytest.mark.parametrize(("locations", "enrollments"), [(1, 1), (5, 5), (50, 5), (100, 100)])
-async def test_the_dashboard_costs_at_most_three_statements_sign_in_included(
+async def test_the_dashboard_costs_at_most_four_statements_sign_in_included(
     edge: EdgeWorld, sessions: async_sessionmaker[AsyncSession], locations: int, enrollments: int
 ) -> None:
     admin = edge.callers["global admin"]
@@ -119,4 +119,5 @@ async def test_the_dashboard_costs_at_most_three_statements_sign_in_included(
 
     edges = data["viewer"]["organization"]["locations"]["edges"]
     assert [edge_["node"]["name"] for edge_ in edges] == ["Stockholm", "Gothenburg", "Malmo"][:locations]
-    assert len(statements) <= 3, statements
+    # Three to read, and the version of the caller's tenant: a remembered caller still holds?
+    assert len(statements) <= 4, statements
