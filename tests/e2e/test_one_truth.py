@@ -1,0 +1,131 @@
+"""A caller's access is the same in every process: a change through one `incentives serve` holds on
+the next request to the other, on SQLite (where no event crosses processes) and on PostgreSQL, also
+when the other's event listener was down when the change was made (issue 24).
+
+Each test first makes the other process remember the caller, then changes them through the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.e2e.harness import GraphQL, error_codes
+from tests.e2e.test_exactly_once import Servers, servers  # noqa: F401 (the two processes' fixture)
+from tests.support import personas
+from tests.support.databases import run_async
+from tests.support.entra import RunningEntra
+from tests.support.world import Org
+
+pytestmark = pytest.mark.e2e
+
+ADD_LOCATION = """mutation {
+  addLocation(input: {name: "Uppsala", country: "SE", partnerType: DIRECT_RESELLER})
+  { location { id } userErrors { code } } }"""
+ORGANIZATION = "{ viewer { organization { legalName } } }"
+LISTENER = "incentives-events"  # adapters.events.APPLICATION_NAME
+OF_LISTENERS = "FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()"
+COUNT_LISTENERS = f"SELECT count(pid) {OF_LISTENERS}"
+TERMINATE_LISTENERS = f"SELECT count(pg_terminate_backend(pid)) {OF_LISTENERS}"
+
+
+@pytest.fixture
+def clients(servers: Servers) -> Iterator[tuple[GraphQL, GraphQL]]:  # noqa: F811
+    a, b = GraphQL(servers.urls[0]), GraphQL(servers.urls[1])
+    yield a, b
+    a.close()
+    b.close()
+
+
+def _organization(on: Servers) -> Org:
+    async def arrange() -> Org:
+        async with on.world() as world:
+            return await world.organization()
+
+    return run_async(arrange)
+
+
+def _account_admin(on: Servers, entra: RunningEntra, b: GraphQL) -> tuple[personas.Persona, str, str]:
+    """An Account admin assigned through B: (them, their assignment's id, the Global admin's token)."""
+    org = _organization(on)
+    tenant = personas.Tenant(org.tenant_id)
+    boss = personas.global_admin(entra, tenant, object_id=org.global_admin.object_id).token
+    someone = personas.user(entra, tenant)
+    assigned = b.mutate(
+        boss, "assignRole", "roleAssignment { id }", userObjectId=someone.object_id, role="ACCOUNT_ADMIN"
+    )
+    return someone, assigned["roleAssignment"]["id"], boss
+
+
+def _added(body: dict[str, Any]) -> bool:
+    return bool(body.get("data", {}).get("addLocation", {}).get("location"))
+
+
+def _refused(body: dict[str, Any]) -> bool:
+    return [code for _, code in error_codes(body)] == ["FORBIDDEN"]
+
+
+def test_a_role_revoked_through_one_process_is_refused_by_the_other_at_once(
+    servers: Servers,  # noqa: F811
+    clients: tuple[GraphQL, GraphQL],
+    entra: RunningEntra,
+) -> None:
+    a, b = clients
+    admin, assignment, boss = _account_admin(servers, entra, b)
+    assert _added(a.post(admin.token, ADD_LOCATION))  # A now remembers them as an Account admin
+
+    b.mutate(boss, "revokeRole", "revokedRoleAssignmentId", roleAssignmentId=assignment)
+
+    assert _refused(a.post(admin.token, ADD_LOCATION))
+
+
+def test_an_organization_registered_through_one_process_is_seen_by_the_other_at_once(
+    clients: tuple[GraphQL, GraphQL], entra: RunningEntra
+) -> None:
+    a, b = clients
+    founder = personas.global_admin(entra, personas.Tenant()).token
+    assert a.data(founder, ORGANIZATION)["viewer"]["organization"] is None  # remembered by A
+
+    b.mutate(founder, "registerOrganization", "organization { id }", legalName="Truth AB", country="SE")
+
+    assert a.data(founder, ORGANIZATION)["viewer"]["organization"] == {"legalName": "Truth AB"}
+    assert _added(a.post(founder, ADD_LOCATION))
+
+
+def _listeners(database_url: str, *, terminate: bool = False) -> int:
+    """How many event listeners are connected to the servers' database, after ending them if asked."""
+    query = TERMINATE_LISTENERS if terminate else COUNT_LISTENERS
+
+    async def ask() -> int:
+        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        connection = await asyncpg.connect(dsn)
+        try:
+            count: int = await connection.fetchval(query, LISTENER)
+            return count
+        finally:
+            await connection.close()
+
+    return run_async(ask)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_role_revoked_while_the_other_process_was_not_listening_is_refused_by_it(
+    servers: Servers,  # noqa: F811
+    clients: tuple[GraphQL, GraphQL],
+    entra: RunningEntra,
+) -> None:
+    a, b = clients
+    admin, assignment, boss = _account_admin(servers, entra, b)
+    assert _added(a.post(admin.token, ADD_LOCATION))
+
+    assert _listeners(servers.database_url, terminate=True) == 2
+    b.mutate(boss, "revokeRole", "revokedRoleAssignmentId", roleAssignmentId=assignment)
+    # The listeners wait half a second before listening again: the revocation's NOTIFY was lost.
+    assert _listeners(servers.database_url) == 0
+
+    assert _refused(a.post(admin.token, ADD_LOCATION))
