@@ -146,13 +146,17 @@ class InProcessBus:
         self.deliver(event)
 
     def deliver(self, event: Event) -> None:
+        self.handle(event)
+        for stream in list(self._streams):
+            stream.offer(event)
+
+    def handle(self, event: Event) -> None:
+        """Tell this process's own bookkeeping (`on_event`), not its subscribers."""
         for handler in self._handlers:
             try:
                 handler(event)
             except Exception:  # one handler's bug must not keep the event from the others
                 logger.exception("an event handler failed on %r", event)
-        for stream in list(self._streams):
-            stream.offer(event)
 
     def subscribe(self) -> EventStream:
         return EventStream(self._streams)
@@ -250,8 +254,9 @@ class PostgresBus:
             self._listening.set()
             self._first_attempt_done.set()
             logger.info("listening for events on %s", self._channel)
-            # Whatever was announced while no connection listened is lost: say so in this process.
-            self._local.deliver(EventsMissed())
+            # Whatever was announced while no connection listened is lost: this process's caches
+            # hear so (subscribers are not told: their streams carry changes only).
+            self._local.handle(EventsMissed())
             while not await _lost_within(lost, PROBE_INTERVAL_SECONDS):
                 await connection.execute("SELECT 1", timeout=PROBE_TIMEOUT_SECONDS)
             logger.warning("event LISTEN connection lost")

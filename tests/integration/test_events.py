@@ -20,7 +20,7 @@ from adapters.events import APPLICATION_NAME, EventStream, PostgresBus
 from api.app import create_app
 from domain.clock import FixedClock
 from domain.database import create_engine
-from domain.events import EnrollmentChanged, InvitationsIssued
+from domain.events import EnrollmentChanged, Event, EventsMissed, InvitationsIssued
 from tests.api.client import Client
 from tests.api.world import api_world
 from tests.support.databases import empty_postgres_database, run_async
@@ -115,6 +115,20 @@ async def test_listening_resumes_after_the_connection_is_lost(
                 except TimeoutError:
                     continue
     assert listener.listening
+
+
+async def test_a_listener_that_listens_again_tells_its_process_that_events_were_missed(
+    buses: tuple[PostgresBus, PostgresBus], empty_postgres: str
+) -> None:
+    _, listener = buses
+    heard: list[Event] = []
+    listener.on_event(heard.append)
+    with listener.subscribe() as stream:
+        await _terminate_listeners(empty_postgres)
+
+        await eventually(lambda: heard == [EventsMissed()])  # the callers it remembers are dropped
+        await buses[0].publish(EnrollmentChanged(id=3))
+        assert await next_event(stream) == EnrollmentChanged(id=3)  # subscribers hear changes only
 
 
 async def _terminate_listeners(url: str) -> None:

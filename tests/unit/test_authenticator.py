@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from auth.authenticate import Authenticator
+from auth.authenticate import Authenticator, Callers
 from auth.errors import Unauthenticated
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity
 from domain.access import Grant, Role
@@ -157,3 +157,46 @@ async def test_an_app_only_caller_is_an_operator_or_nothing_and_never_reaches_th
     assert not principal.is_global_admin
     assert (principal.organization_id, principal.org_roles, principal.grants) == (None, frozenset(), ())
     assert loader.calls == []
+
+
+class FakeVersions:
+    """The version of each tenant's callers, as `domain.services.callers.callers_version` reads it."""
+
+    def __init__(self) -> None:
+        self.now: dict[str, int] = {}
+
+    async def __call__(self, uow: UnitOfWork, tenant_id: str) -> int:
+        return self.now.get(tenant_id, 0)
+
+
+async def test_a_remembered_caller_is_read_again_once_their_tenants_version_moved(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    loader, versions = FakeLoader(), FakeVersions()
+    authenticator = Authenticator(
+        FakeValidator(_identity()),
+        sessions,
+        OPERATOR_TENANT,
+        load_caller=loader,
+        recent=Callers(),
+        read_version=versions,
+    )
+
+    await authenticator.principal_for(["Bearer x"])
+    await authenticator.principal_for(["Bearer x"])
+    assert len(loader.calls) == 1  # remembered
+    versions.now[PARTNER_TENANT] = 1  # another process assigned or revoked a role there
+    await authenticator.principal_for(["Bearer x"])
+    await authenticator.principal_for(["Bearer x"])
+    assert len(loader.calls) == 2
+
+
+def test_callers_are_all_forgotten_when_events_may_have_been_missed() -> None:
+    recent = Callers()
+    key = (PARTNER_TENANT, OBJECT_ID, None, None, False)
+    recent.put(key, 4, RECORD)
+    assert recent.get(key, 4) == RECORD
+
+    recent.forget_all()
+
+    assert recent.get(key, 4) is None
