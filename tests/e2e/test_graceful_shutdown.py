@@ -18,7 +18,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,6 +30,7 @@ from domain.database import create_engine
 from domain.model import Location, OutboxMessage
 from domain.vocabulary import OutboxStatus
 from tests.e2e.harness import Running, environment, free_port, running
+from tests.e2e.test_mail_restart import due_messages
 from tests.support import personas
 from tests.support.databases import run_async
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
@@ -215,18 +215,7 @@ def _probe(base_url: str, process: Running) -> dict[str, list[int]]:
 
 
 def _queue(database_url: str, count: int) -> set[str]:
-    now = datetime.now(UTC) - timedelta(seconds=1)
-    messages = [
-        OutboxMessage(
-            message_id=f"<drain-{n}@incentives.test>",
-            to_address=f"admin{n}@contoso.example",
-            subject=f"Invitation {n}",
-            body_text=f"Hello {n}",
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for n in range(count)
-    ]
+    messages = due_messages("drain", count)
     ids = {message.message_id for message in messages}
 
     async def insert() -> None:
