@@ -132,9 +132,10 @@ def test_sigterm_under_load_answers_every_accepted_request_and_passes_the_outbox
         time.sleep(0.5)  # load on
         first.process.terminate()
         readiness = _probe(base_url, first)
+        exit_code = first.process.wait(timeout=30)
+        load.stop.set()
         for client in clients:
             client.join(timeout=30)
-        exit_code = first.process.wait(timeout=30)
         output = first.output()
         closed.join(timeout=10)
         sent_by_first = Counter(smtp_server.message_ids())
