@@ -15,6 +15,10 @@ aiosqlite reads outside any transaction of SQLAlchemy's. Values are converted as
 (its result and bind processors: enums, dates, type decorators). SQLAlchemy's cursor events do not
 see these statements: `every_statement(engine)` sees both, for counting them, and
 `every_execution(engine)` both with their parameters, for explaining them.
+
+A read may carry one more value with its first statements, instead of a statement of its own
+(`DriverReads.carry`): how a request learns its caller's tenant's version in the round trip of
+its read (`api.read.lane`).
 """
 
 from __future__ import annotations
@@ -125,6 +129,15 @@ class Statements:
         self._dialect = dialect
         self._found: OrderedDict[int, tuple[Select[Any], Compiled]] = OrderedDict()
         self._capacity = capacity
+        self._carried: dict[int, tuple[Compiled, Carried]] = {}
+
+    def carrying(self, scalar: Select[Any]) -> Carried:
+        """How built statements carry `scalar` (`Carried`), made once per scalar statement."""
+        compiled = self.get(scalar)
+        found = self._carried.get(id(compiled))
+        if found is None or found[0] is not compiled:
+            found = self._carried[id(compiled)] = (compiled, Carried(compiled))
+        return found[1]
 
     def get(self, statement: Select[Any]) -> Compiled:
         found = self._found.get(id(statement))
@@ -136,6 +149,37 @@ class Statements:
         if len(self._found) > self._capacity:
             self._found.popitem(last=False)
         return compiled
+
+
+class Carried:
+    """A scalar statement (one parameter) read as one more column of the rows of a built statement,
+    `SELECT (<scalar>) AS carried, <its columns> FROM ...`: the same snapshot, no round trip of its
+    own (on PostgreSQL an InitPlan, run once). Only for a statement whose text begins `SELECT ` and
+    is neither DISTINCT nor a compound (the column must go into its own list)."""
+
+    def __init__(self, scalar: Compiled, capacity: int = MAX_STATEMENTS) -> None:
+        self._scalar = scalar
+        self._found: OrderedDict[int, tuple[Compiled, str | None]] = OrderedDict()
+        self._capacity = capacity
+
+    def sql(self, compiled: Compiled, dialect: Dialect) -> str | None:
+        """`compiled`'s SQL carrying the scalar, its parameter last ($n+1) or first (?); None
+        when it cannot carry it."""
+        found = self._found.get(id(compiled))
+        if found is not None and found[0] is compiled:
+            return found[1]
+        text = compiled.sql
+        can = text.startswith("SELECT ") and not text.startswith("SELECT DISTINCT")
+        statement = compiled.compiled.statement
+        can = can and isinstance(statement, Select) and not statement._distinct
+        scalar = self._scalar.sql
+        if dialect.paramstyle == "numeric_dollar":
+            scalar = scalar.replace("$1", f"${len(compiled.order) + 1}")
+        wrapped = f"SELECT ({scalar}) AS carried, {text[len('SELECT ') :]}" if can else None
+        self._found[id(compiled)] = (compiled, wrapped)
+        if len(self._found) > self._capacity:
+            self._found.popitem(last=False)
+        return wrapped
 
 
 class Parked:
@@ -214,27 +258,51 @@ class DriverReads:
         self._pooled: Any = None
         self._failed = False
         self._sqlite = isinstance(keeper, Shared)
+        self._carry: tuple[Carried, Any] | None = None
+        self.carried: tuple[Any] | None = None  # the carried scalar's value, once a statement brought a row
+
+    def carry(self, scalar: Select[Any], value: Any) -> None:
+        """Read `scalar` (one parameter, given `value`) with the next statements, until one brings
+        a row: then `carried` holds its value, in a one-tuple. A statement that cannot carry it
+        runs as it is."""
+        self._carry = (self._statements.carrying(scalar), value)
 
     async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
         compiled = self._statements.get(statement)
         if self._pooled is None:
             self._pooled = await self._connection()
         arguments = compiled.arguments(values)
+        if self._carry is not None:
+            carried, value = self._carry
+            sql = carried.sql(compiled, self._engine.dialect)
+            if sql is not None:
+                return await self._carrying(compiled, sql, arguments, value)
+        return compiled.rows(await self._fetch(compiled.sql, arguments))
+
+    async def _carrying(self, compiled: Compiled, sql: str, arguments: list[Any], value: Any) -> list[Any]:
+        arguments = [value, *arguments] if self._sqlite else [*arguments, value]
+        records = await self._fetch(sql, arguments)
+        if records:
+            self._carry = None
+            self.carried = (records[0][0],)
+        return compiled.rows([record[1:] for record in records])
+
+    async def _fetch(self, sql: str, arguments: list[Any]) -> Sequence[Any]:
         for recorder in _RECORDERS.get(self._engine.sync_engine) or ():
-            recorder(compiled.sql, arguments)
+            recorder(sql, arguments)
         driver = self._pooled.driver_connection
         try:
             if self._sqlite:
-                records = await driver.execute_fetchall(compiled.sql, arguments)
+                records: Sequence[Any] = await driver.execute_fetchall(sql, arguments)
             else:
-                records = await driver.fetch(compiled.sql, *arguments)
+                records = await driver.fetch(sql, *arguments)
         except BaseException as error:
             # Gone, or cancelled mid-statement (asyncpg's connection may be left mid-protocol; a
             # cancelled aiosqlite statement just runs to its end first): never handed out again.
             cancelled = not isinstance(error, Exception) and not self._sqlite
             self._failed = self._failed or is_unavailable(error) or cancelled or _closed(driver)
             raise
-        return compiled.rows(records)
+        return records
 
     async def _connection(self) -> Any:
         """A kept connection that is still open (one the database closed, say by restarting, is

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from cross_web import HTTPException
@@ -58,7 +58,7 @@ from api.read.extension import Plans
 from api.read.lane import Lane
 from api.settings import Settings
 from api.websocket import TransportHandler, WebSocketEndpoint, authenticate_connection
-from auth.authenticate import Authenticator
+from auth.authenticate import Authenticator, Unconfirmed
 from auth.errors import Unauthenticated
 from auth.principal import Identity, Principal
 from domain.clock import Clock
@@ -66,6 +66,7 @@ from domain.database import is_unavailable
 from domain.events import EventBus
 
 logger = logging.getLogger("incentives.api")
+T = TypeVar("T")
 
 UNAUTHENTICATED_BODY = {
     "errors": [
@@ -410,21 +411,16 @@ class AuthenticatedGraphQL:
         state = scope["state"]
         state["media_type"] = media
         services: Services = state["services"]
-        principal = _NOBODY
+        principal, unconfirmed = _NOBODY, None
         if not graphiql:
-            try:
-                principal = await services.authenticator.principal_for(asked.authorization)
-            except Unauthenticated as refusal:
-                logger.info("token refused: %s", refusal.reason)
-                await _unauthenticated(media or JSON)(scope, receive, send)
+            # A remembered caller is trusted here, and confirmed before anything is answered: by
+            # the lane in its own first statement, else by one statement before the view.
+            signed = await _signing_in(
+                services.authenticator.remembered_for(asked.authorization), media, send
+            )
+            if signed is None:
                 return
-            except Exception as error:
-                if not is_unavailable(error):
-                    raise
-                logger.warning("the database is unavailable while signing a caller in: %r", error)
-                retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
-                await send_json(send, 503, error_body(UNAVAILABLE_MESSAGE, UNAVAILABLE), retry, media=media)
-                return
+            principal, unconfirmed = signed
             state["principal"] = principal
         # The body must arrive, and the answer be ready, within INCENTIVES_REQUEST_TIMEOUT each.
         timeout = services.request_timeout
@@ -438,21 +434,55 @@ class AuthenticatedGraphQL:
             return
         app: ASGIApp = self._graphql
         if parsed is not None and principal is not _NOBODY:
-            app = self._planned_or_general(parsed, principal, media or JSON)
+            app = self._planned_or_general(parsed, principal, unconfirmed, asked.authorization, media or JSON)
+        elif unconfirmed is not None:
+            app = self._confirmed(self._graphql, unconfirmed, asked.authorization, media)
         await guarded(app, scope, body, receive, send, seconds=timeout)
 
-    def _planned_or_general(self, parsed: dict[str, Any], principal: Principal, media: str) -> ASGIApp:
+    def _planned_or_general(
+        self,
+        parsed: dict[str, Any],
+        principal: Principal,
+        unconfirmed: Unconfirmed | None,
+        authorization: list[str],
+        media: str,
+    ) -> ASGIApp:
         """The lane's answer to a query it has a plan for, else Strawberry's view's."""
+        general: ASGIApp = self._graphql
+        if unconfirmed is not None:
+            general = self._confirmed(general, unconfirmed, authorization, media)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             request = Request(scope, receive)
-            body = await self._lane.answer(request, parsed, principal, scope["state"]["services"])
+            services = scope["state"]["services"]
+            body = await self._lane.answer(request, parsed, principal, services, unconfirmed)
             if body is None:
-                await self._graphql(scope, receive, send)
+                await general(scope, receive, send)
             else:
                 await send_json(send, 200, body, media=media)
 
         return app
+
+    @staticmethod
+    def _confirmed(
+        app: ASGIApp, unconfirmed: Unconfirmed, authorization: list[str], media: str | None
+    ) -> ASGIApp:
+        """`app`, once the remembered caller is confirmed at their tenant's version (one statement),
+        or read afresh: Strawberry's view may write, and a stale caller must never."""
+
+        async def confirmed(scope: Scope, receive: Receive, send: Send) -> None:
+            authenticator = scope["state"]["services"].authenticator
+            holds = await _signing_in(authenticator.confirm(unconfirmed), media, send)
+            if holds is None:
+                return
+            if not holds:
+                principal = await _signing_in(authenticator.principal_for(authorization), media, send)
+                if principal is None:
+                    return
+                scope["state"]["principal"] = principal
+            await app(scope, receive, send)
+
+        return confirmed
 
 
 class _Asked(NamedTuple):
@@ -514,9 +544,23 @@ def _asks_for_graphiql(request: Request) -> bool:
     )
 
 
-def _unauthenticated(media: str) -> Response:
-    body = orjson.dumps(UNAUTHENTICATED_BODY)
-    return Response(body, status_code=401, headers={"WWW-Authenticate": "Bearer"}, media_type=media)
+async def _signing_in(step: Awaitable[T], media: str | None, send: Send) -> T | None:
+    """What a step of signing in gives, or None once the client was told it failed: 401 for a
+    refused token, 503 while the database is away."""
+    try:
+        return await step
+    except Unauthenticated as refusal:
+        logger.info("token refused: %s", refusal.reason)
+        challenge = [(b"www-authenticate", b"Bearer")]
+        await send_json(send, 401, orjson.dumps(UNAUTHENTICATED_BODY), challenge, media=media or JSON)
+        return None
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        logger.warning("the database is unavailable while signing a caller in: %r", error)
+        retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+        await send_json(send, 503, error_body(UNAVAILABLE_MESSAGE, UNAVAILABLE), retry, media=media)
+        return None
 
 
 async def healthz(request: Request) -> Response:

@@ -33,6 +33,7 @@ from adapters.loops import Periodic
 from adapters.smtp import SmtpSettings, SmtpTransport
 from api.draining import Draining
 from api.graphql.limits import Limits
+from api.read.versions import version_reader
 from api.settings import Settings
 from auth.authenticate import Authenticator, Callers
 from auth.keys import SigningKeys
@@ -188,7 +189,11 @@ async def _signing_in(
     refresh = key_refresh_loop(keys.refresh_in_use, interval=settings.key_background_refresh)
     refresh.start()
     stack.push_async_callback(refresh.stop)
-    return Authenticator(TokenValidator(rules, keys), sessions, rules.operator_tenant_id, recent=Callers())
+    validator = TokenValidator(rules, keys)
+    read_version = version_reader(sessions)
+    return Authenticator(
+        validator, sessions, rules.operator_tenant_id, recent=Callers(), read_version=read_version
+    )
 
 
 async def known_tenants(sessions: async_sessionmaker[AsyncSession]) -> list[str]:

@@ -3,9 +3,13 @@
 App-only callers (daemons, `idtyp=app`) are operators or nothing: they never hold partner roles.
 What the service stores of a caller (organization, assignments) is remembered for a few seconds
 (`Callers`), so a caller's requests do not each read it again, but only while the version of the
-tenant's callers is the one it was read at: each request reads that version (one primary-key read),
-and every change to what callers may do bumps it in its own transaction, so the change holds on the
-next request to every process, whatever became of the `CallersChanged` event (a fast path only).
+tenant's callers is the one it was read at: each request reads that version, and every change to
+what callers may do bumps it in its own transaction, so the change holds on the next request to
+every process, whatever became of the `CallersChanged` event (a fast path only).
+
+`principal_for` reads the version before answering (one statement). `remembered_for` trusts a
+remembered caller first and hands back what to `confirm` (`Unconfirmed`): the planned read's lane
+reads the version in its own first statement, and asks again when it moved.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,9 +35,9 @@ class IdentitySource(Protocol):
 
 
 class VersionReader(Protocol):
-    """The shape of `domain.services.callers.callers_version`."""
+    """The version of a tenant's callers now (`domain.caller_versions`), in one statement."""
 
-    async def __call__(self, uow: UnitOfWork, tenant_id: str) -> int: ...
+    async def __call__(self, tenant_id: str) -> int: ...
 
 
 class CallerLoader(Protocol):
@@ -56,6 +61,18 @@ CallerKey = tuple[str, str, str | None, str | None, bool]
 Remembered = tuple[float, int, CallerRecord]  # until when, the tenant's version it was read at, what
 
 
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A remembered caller trusted before its tenant's version was read: `Authenticator.confirm`."""
+
+    key: CallerKey
+    version: int  # the version of the tenant's callers it was read at
+
+    @property
+    def tenant_id(self) -> str:
+        return self.key[0]
+
+
 class Callers:
     """The stored record of recent callers, for `seconds` at most, the least recently seen first out.
 
@@ -76,14 +93,25 @@ class Callers:
 
     def get(self, key: CallerKey, version: int) -> CallerRecord | None:
         """The record read at `version` of its tenant's callers, unless it has expired."""
+        found = self.remembered(key)
+        if found is None or found[0] != version:
+            self.forget(key)
+            return None
+        return found[1]
+
+    def remembered(self, key: CallerKey) -> tuple[int, CallerRecord] | None:
+        """The record and the version it was read at, unless it has expired; to be confirmed."""
         found = self._records.get(key)
         if found is None:
             return None
-        if self._now() >= found[0] or found[1] != version:
+        if self._now() >= found[0]:
             del self._records[key]
             return None
         self._records.move_to_end(key)
-        return found[2]
+        return found[1], found[2]
+
+    def forget(self, key: CallerKey) -> None:
+        self._records.pop(key, None)
 
     def put(self, key: CallerKey, version: int, record: CallerRecord) -> None:
         self._records[key] = (self._now() + self._seconds, version, record)
@@ -116,49 +144,67 @@ class Authenticator:
         *,
         load_caller: CallerLoader = callers.load_caller,
         recent: Callers | None = None,
-        read_version: VersionReader = callers.callers_version,
+        read_version: VersionReader | None = None,
     ) -> None:
         self._validator = validator
         self._sessions = sessions
         self._operator_tenant_id = operator_tenant_id
         self._load_caller = load_caller
-        self._read_version = read_version
+        self.read_version = read_version or self._version_in_a_session
         self.recent = recent
 
     async def principal_for(self, authorization: Sequence[str]) -> Principal:
-        identity = await self._validator.validate(authorization)
-        loader = self._load_caller if self.recent is None else self._remembering
-        return await principal_of(
-            identity, UnitOfWork(self._sessions), self._operator_tenant_id, load_caller=loader
-        )
+        """The caller, what is remembered of them confirmed at their tenant's version now."""
+        principal, unconfirmed = await self.remembered_for(authorization)
+        if unconfirmed is None or await self.confirm(unconfirmed):
+            return principal
+        principal, _ = await self.remembered_for(authorization)  # forgotten: read afresh
+        return principal
 
-    async def _remembering(
-        self,
-        uow: UnitOfWork,
-        *,
-        tenant_id: str,
-        object_id: str,
-        display_name: str | None,
-        email: str | None,
-        is_global_admin: bool,
-    ) -> CallerRecord:
-        assert self.recent is not None
-        key = (tenant_id, object_id, display_name, email, is_global_admin)
+    async def remembered_for(self, authorization: Sequence[str]) -> tuple[Principal, Unconfirmed | None]:
+        """The caller, and when they were remembered, what to `confirm` before their answer counts."""
+        identity = await self._validator.validate(authorization)
+        operator_tenant_id = self._operator_tenant_id
+        if self.recent is None or identity.is_app:
+            uow = UnitOfWork(self._sessions)
+            return await principal_of(identity, uow, operator_tenant_id, load_caller=self._load_caller), None
+        key = (
+            identity.tenant_id,
+            identity.object_id,
+            identity.display_name,
+            identity.email,
+            identity.claims_global_admin,
+        )
+        found = self.recent.remembered(key)
+        if found is not None:
+            return _principal(identity, found[1], operator_tenant_id), Unconfirmed(key, found[0])
         # Read before the record: a change committed in between is then newer than the version
         # remembered with it, and the next request reads the caller again.
-        version = await self._read_version(uow, tenant_id)
-        record = self.recent.get(key, version)
-        if record is None:
-            record = await self._load_caller(
-                uow,
-                tenant_id=tenant_id,
-                object_id=object_id,
-                display_name=display_name,
-                email=email,
-                is_global_admin=is_global_admin,
-            )
-            self.recent.put(key, version, record)
-        return record
+        version = await self.read_version(identity.tenant_id)
+        record = await self._load_caller(
+            UnitOfWork(self._sessions),
+            tenant_id=identity.tenant_id,
+            object_id=identity.object_id,
+            display_name=identity.display_name,
+            email=identity.email,
+            is_global_admin=identity.claims_global_admin,
+        )
+        self.recent.put(key, version, record)
+        return _principal(identity, record, operator_tenant_id), None
+
+    async def confirm(self, unconfirmed: Unconfirmed, version: int | None = None) -> bool:
+        """Whether the remembered caller still holds at `version` (read now when not given);
+        when not, they are forgotten."""
+        if version is None:
+            version = await self.read_version(unconfirmed.tenant_id)
+        if version == unconfirmed.version:
+            return True
+        if self.recent is not None:
+            self.recent.forget(unconfirmed.key)
+        return False
+
+    async def _version_in_a_session(self, tenant_id: str) -> int:
+        return await callers.callers_version(UnitOfWork(self._sessions), tenant_id)
 
 
 async def principal_of(
@@ -186,11 +232,15 @@ async def principal_of(
         email=identity.email,
         is_global_admin=identity.claims_global_admin,
     )
+    return _principal(identity, record, operator_tenant_id)
+
+
+def _principal(identity: Identity, record: CallerRecord, operator_tenant_id: str) -> Principal:
     return Principal(
         identity=identity,
         organization_id=record.organization_id,
         user_id=record.user_id,
-        is_operator=is_operator,
+        is_operator=_is_operator(identity, operator_tenant_id),
         org_roles=record.org_roles,
         grants=record.grants,
     )

@@ -8,24 +8,33 @@ request anywhere: one primary-key read per request, where events are only a hint
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import CallerVersion
 from domain.storage import insert_or_update
 
+# The tenant's version, given `{"tenant_id": version_key(tenant_id)}`; no row while it is 0. Built
+# once: the planned reads' driver compiles a statement once per statement object.
+VERSION: Select[Any] = select(CallerVersion.version).where(CallerVersion.tenant_id == bindparam("tenant_id"))
 
-def _key(tenant_id: str) -> str:
-    # Tokens spell a tenant's GUID in lower case; an upper-case spelling must not escape the bump.
+
+def version_key(tenant_id: str) -> str:
+    """The tenant's key: tokens spell its GUID in lower case, and an upper-case spelling must not
+    escape the bump."""
     return tenant_id.lower()
+
+
+def version_of(found: Any) -> int:
+    """The version from what `VERSION` found (None: no row, so nothing has changed yet)."""
+    return int(found or 0)
 
 
 async def current_version(session: AsyncSession, tenant_id: str) -> int:
     """The tenant's version; 0 while nothing about its callers has changed through the service."""
-    found = await session.scalar(
-        select(CallerVersion.version).where(CallerVersion.tenant_id == _key(tenant_id))
-    )
-    return found or 0
+    return version_of(await session.scalar(VERSION, {"tenant_id": version_key(tenant_id)}))
 
 
 async def callers_changed(session: AsyncSession, tenant_id: str) -> None:
@@ -37,7 +46,7 @@ async def callers_changed(session: AsyncSession, tenant_id: str) -> None:
     await insert_or_update(
         session,
         CallerVersion,
-        {"tenant_id": _key(tenant_id), "version": 1},
+        {"tenant_id": version_key(tenant_id), "version": 1},
         key="tenant_id",
         update={"version": CallerVersion.version + 1},
     )

@@ -38,14 +38,17 @@ from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from adapters.driver_reads import driver_reads
+from adapters.driver_reads import DriverReads, driver_reads
 from api.graphql import errors
 from api.graphql.admission import ADMITTED, admit
 from api.graphql.context import Context
 from api.read.collect import Plan
 from api.read.engine import Run
 from api.read.extension import Plans, executed
+from api.read.versions import carried, version_on
+from auth.authenticate import Unconfirmed
 from auth.principal import Principal
+from domain.caller_versions import version_of
 
 if TYPE_CHECKING:
     from api.composition import Services
@@ -56,10 +59,19 @@ class Lane:
         self._plans = plans
 
     async def answer(
-        self, request: Request, body: Any, principal: Principal, services: Services
+        self,
+        request: Request,
+        body: Any,
+        principal: Principal,
+        services: Services,
+        unconfirmed: Unconfirmed | None = None,
     ) -> bytes | None:
         """The JSON answer (status 200) to a POSTed query that has a plan; None for Strawberry's
-        view to answer."""
+        view to answer.
+
+        A remembered caller (`unconfirmed`) is confirmed by the version of their tenant's callers
+        read with the first statement that brings a row (`DriverReads.carry`), else by one statement
+        after the read: an answer given to a caller who no longer holds is never sent (None)."""
         if request.method != "POST" or not isinstance(body, dict):
             return None
         query, name, variables = body.get("query"), body.get("operationName"), body.get("variables")
@@ -100,6 +112,8 @@ class Lane:
 
         try:
             async with driver_reads(services.engine) as driver:
+                if driver is not None and unconfirmed is not None:
+                    driver.carry(*carried(unconfirmed))
                 run = Run(
                     plan,
                     coerced,
@@ -114,6 +128,8 @@ class Lane:
                 finally:
                     if made:
                         await made[0].close()
+                if unconfirmed is not None and not await _holds(services, unconfirmed, driver):
+                    return None  # read afresh; Strawberry's view answers for who the caller is now
         except Exception:
             return None  # read again by the view (the module's docstring says why)
         if data is None:
@@ -129,3 +145,14 @@ class Lane:
             answer["errors"] = [error.formatted for error in found]
         answer["extensions"] = admitted.extensions()
         return orjson.dumps(answer)
+
+
+async def _holds(services: Services, unconfirmed: Unconfirmed, driver: DriverReads | None) -> bool:
+    """Whether the remembered caller holds: at the version the read carried, else one read now
+    (on the read's own connection when it has one)."""
+    authenticator = services.authenticator
+    if driver is None:
+        return await authenticator.confirm(unconfirmed)
+    if driver.carried is None:  # no statement brought a row (or none ran)
+        return await authenticator.confirm(unconfirmed, await version_on(driver, unconfirmed.tenant_id))
+    return await authenticator.confirm(unconfirmed, version_of(driver.carried[0]))

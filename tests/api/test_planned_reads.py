@@ -119,5 +119,7 @@ async def test_the_dashboard_costs_at_most_four_statements_sign_in_included(
 
     edges = data["viewer"]["organization"]["locations"]["edges"]
     assert [edge_["node"]["name"] for edge_ in edges] == ["Stockholm", "Gothenburg", "Malmo"][:locations]
-    # Three to read, and the version of the caller's tenant: a remembered caller still holds?
+    # Three to read, and the version of the caller's tenant (one statement, no transaction): on
+    # Strawberry's path, which may write, it is read before. The lane carries it in its own first
+    # statement (tests/api/test_planned_lane.py: three, as before the version).
     assert len(statements) <= 4, statements

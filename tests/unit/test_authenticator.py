@@ -165,7 +165,7 @@ class FakeVersions:
     def __init__(self) -> None:
         self.now: dict[str, int] = {}
 
-    async def __call__(self, uow: UnitOfWork, tenant_id: str) -> int:
+    async def __call__(self, tenant_id: str) -> int:
         return self.now.get(tenant_id, 0)
 
 
