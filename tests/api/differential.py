@@ -52,7 +52,7 @@ from api.graphql.pagination import encode_cursor
 from api.graphql.schema import build_schema
 from api.read.extension import Plans
 from api.read.lane import Lane
-from auth.authenticate import Authenticator
+from auth.authenticate import Authenticator, Unconfirmed
 from auth.principal import GLOBAL_ADMINISTRATOR_WID, OPERATOR_APP_ROLE, Identity, Principal
 from domain.access import Role
 from domain.directory import DirectoryUser
@@ -539,7 +539,12 @@ async def _lane_answer(
 ) -> Json | None:
     scope = {"type": "http", "method": "POST", "headers": [], "state": {"request_id": "differential"}}
     body = {"query": document, "variables": variables}
-    answered = await LANE.answer(Request(scope), body, principal, services)
+    # As a remembered caller: every statement shape of the corpus carries their tenant's version.
+    identity = principal.identity
+    key = (identity.tenant_id, identity.object_id, None, None, identity.claims_global_admin)
+    version = await services.authenticator.read_version(identity.tenant_id)
+    unconfirmed = Unconfirmed(key, version)
+    answered = await LANE.answer(Request(scope), body, principal, services, unconfirmed)
     if answered is None:
         return None
     answer: Json = json.loads(answered)
