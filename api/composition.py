@@ -46,6 +46,7 @@ from domain.fiscal import fiscal_year_of
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OrganizationTenant
+from domain.services.invitation_jobs import queue_new_year, run_invitation_jobs
 from domain.services.rollover import roll_over_fiscal_year
 from domain.uow import UnitOfWork
 
@@ -140,6 +141,7 @@ async def running(
         mail_queued = await _mail_delivery(stack, settings, sessions, clock)
         _tax_reminders(stack, settings, sessions, clock, mail_queued)
         _roll_forward(stack, settings, sessions, clock)
+        _invitation_jobs(stack, settings, sessions, clock, mail_queued)
         budgets = budgets_for(settings)
         stack.push_async_callback(budgets.close)
         yield Services(
@@ -413,6 +415,8 @@ def roll_forward_loop(
             )
         except Conflict:
             return  # another server is rolling it forward now: look again next round
+        # Rules 24 and 25: the new year's invitations, issued by the invitation worker.
+        await queue_new_year(UnitOfWork(sessions, clock), from_year + 1)
         finished.add(from_year)
         if made.total:
             logger.info(
@@ -437,6 +441,49 @@ def _roll_forward(
         clock,
         operator_tenant_id=settings.azure_tenant_id or "",
         interval=settings.rollover_interval,
+    )
+    loop.start()
+    stack.push_async_callback(loop.stop)
+
+
+def invitation_job_loop(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    operator_tenant_id: str,
+    public_url: str,
+    interval: float,
+    mail_queued: Callable[[], None] = lambda: None,
+) -> Periodic:
+    """Rule 24: issues the pending invitation jobs (createProgram's, the new year's) as the operator;
+    their lease per program lets one server work on a program, the others skip it."""
+    operator = system_principal(operator_tenant_id)
+
+    async def issue() -> None:
+        invited = await run_invitation_jobs(UnitOfWork(sessions, clock), operator, public_url=public_url)
+        if invited:
+            logger.info("issued %d invitation(s) in the background", invited)
+            mail_queued()
+
+    return Periodic("invitation-jobs", issue, interval=interval, failure="background invitations failed")
+
+
+def _invitation_jobs(
+    stack: AsyncExitStack,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    mail_queued: Callable[[], None],
+) -> None:
+    if settings.invitation_job_interval <= 0:
+        return
+    loop = invitation_job_loop(
+        sessions,
+        clock,
+        operator_tenant_id=settings.azure_tenant_id or "",
+        public_url=settings.public_url,
+        interval=settings.invitation_job_interval,
+        mail_queued=mail_queued,
     )
     loop.start()
     stack.push_async_callback(loop.stop)
