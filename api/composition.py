@@ -141,7 +141,18 @@ async def running(
         mail_queued = await _mail_delivery(stack, settings, sessions, clock)
         _tax_reminders(stack, settings, sessions, clock, mail_queued)
         _roll_forward(stack, settings, sessions, clock)
-        _invitation_jobs(stack, settings, sessions, clock, mail_queued)
+        _invitation_jobs(
+            stack,
+            settings,
+            lambda: invitation_job_loop(
+                sessions,
+                clock,
+                operator_tenant_id=settings.azure_tenant_id or "",
+                public_url=settings.public_url,
+                interval=settings.invitation_job_interval,
+                mail_queued=mail_queued,
+            ),
+        )
         budgets = budgets_for(settings)
         stack.push_async_callback(budgets.close)
         yield Services(
@@ -468,25 +479,12 @@ def invitation_job_loop(
     return Periodic("invitation-jobs", issue, interval=interval, failure="background invitations failed")
 
 
-def _invitation_jobs(
-    stack: AsyncExitStack,
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    mail_queued: Callable[[], None],
-) -> None:
-    if settings.invitation_job_interval <= 0:
-        return
-    loop = invitation_job_loop(
-        sessions,
-        clock,
-        operator_tenant_id=settings.azure_tenant_id or "",
-        public_url=settings.public_url,
-        interval=settings.invitation_job_interval,
-        mail_queued=mail_queued,
-    )
-    loop.start()
-    stack.push_async_callback(loop.stop)
+def _invitation_jobs(stack: AsyncExitStack, settings: Settings, loop: Callable[[], Periodic]) -> None:
+    """Rule 24's worker, unless INCENTIVES_INVITATION_JOB_INTERVAL is 0."""
+    if settings.invitation_job_interval > 0:
+        started = loop()
+        started.start()
+        stack.push_async_callback(started.stop)
 
 
 def _nothing() -> None:
