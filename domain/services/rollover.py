@@ -39,7 +39,7 @@ from domain.queries.enrollments import newest_tax_expiry
 from domain.rollover import next_year_status_sql, still_eligible_sql
 from domain.services.guards import require
 from domain.shown_status import missing_profiles_reason
-from domain.storage import insert_ignoring_conflicts
+from domain.storage import insert_ignoring_conflicts, refresh_statistics
 from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, EnrollmentStatus, ProgramStatus
 
@@ -130,6 +130,9 @@ async def roll_over_fiscal_year(
     async with leased(uow.sessions, uow.clock, f"rollover-{from_fiscal_year}", busy=busy) as lease:
         job = Job("rollover", lease, busy, await count(uow.sessions, sources), progress)
         await run_in_batches(uow.sessions, job, sources, batch_size, carry)
+        if totals.total:  # N+1's enrollments, new to the planner: the new year's invitations probe them
+            async with uow.sessions() as session, session.begin():
+                await refresh_statistics(session, Enrollment)
     return totals
 
 
