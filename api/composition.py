@@ -47,6 +47,7 @@ from domain.fiscal import fiscal_year_of
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OrganizationTenant
+from domain.services.invitation_jobs import queue_new_year, run_invitation_jobs
 from domain.services.rollover import roll_over_fiscal_year
 from domain.uow import UnitOfWork
 
@@ -144,6 +145,19 @@ async def running(
         mail_queued = await _mail_delivery(stack, settings, sessions, clock, draining)
         _tax_reminders(stack, settings, sessions, clock, mail_queued, draining)
         _roll_forward(stack, settings, sessions, clock, draining)
+        _invitation_jobs(
+            stack,
+            settings,
+            draining,
+            lambda: invitation_job_loop(
+                sessions,
+                clock,
+                operator_tenant_id=settings.azure_tenant_id or "",
+                public_url=settings.public_url,
+                interval=settings.invitation_job_interval,
+                mail_queued=mail_queued,
+            ),
+        )
         budgets = budgets_for(settings)
         stack.push_async_callback(budgets.close)
         # First on the way out (or already under way since SIGTERM): the loops end, leases go back.
@@ -425,6 +439,8 @@ def roll_forward_loop(
             )
         except Conflict:
             return  # another server is rolling it forward now: look again next round
+        # Rules 24 and 25: the new year's invitations, issued by the invitation worker.
+        await queue_new_year(UnitOfWork(sessions, clock), from_year + 1)
         finished.add(from_year)
         if made.total:
             logger.info(
@@ -462,6 +478,36 @@ def _started(stack: AsyncExitStack, draining: Draining, loop: Periodic) -> None:
     loop.start()
     stack.push_async_callback(loop.stop)
     draining.on_stop(loop.stop)
+
+
+def invitation_job_loop(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    operator_tenant_id: str,
+    public_url: str,
+    interval: float,
+    mail_queued: Callable[[], None] = lambda: None,
+) -> Periodic:
+    """Rule 24: issues the pending invitation jobs (createProgram's, the new year's) as the operator;
+    their lease per program lets one server work on a program, the others skip it."""
+    operator = system_principal(operator_tenant_id)
+
+    async def issue() -> None:
+        invited = await run_invitation_jobs(UnitOfWork(sessions, clock), operator, public_url=public_url)
+        if invited:
+            logger.info("issued %d invitation(s) in the background", invited)
+            mail_queued()
+
+    return Periodic("invitation-jobs", issue, interval=interval, failure="background invitations failed")
+
+
+def _invitation_jobs(
+    stack: AsyncExitStack, settings: Settings, draining: Draining, loop: Callable[[], Periodic]
+) -> None:
+    """Rule 24's worker, unless INCENTIVES_INVITATION_JOB_INTERVAL is 0."""
+    if settings.invitation_job_interval > 0:
+        _started(stack, draining, loop())
 
 
 def _nothing() -> None:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Rule 15: how often `serve` looks whether the last fiscal year still needs rolling forward
     # (at start-up, then every this many seconds); 0: never (operators run `incentives rollover`).
     rollover_interval: float = Field(3600.0, ge=0, validation_alias="INCENTIVES_ROLLOVER_INTERVAL")
+    # Rule 24: how often a server looks for createProgram's and the new year's invitations to issue
+    # (0: never); well under the 60 s the contract allows.
+    invitation_job_interval: float = Field(5.0, ge=0, validation_alias="INCENTIVES_INVITATION_JOB_INTERVAL")
     # Least seconds between refetches of one tenant's keys for an unknown kid; 0 in tests.
     key_refresh_interval: float = Field(300.0, ge=0, validation_alias="INCENTIVES_KEY_REFRESH_INTERVAL")
     # Seconds between background refreshes of the signing keys of the tenants in use (about hourly).
