@@ -143,3 +143,9 @@ def pgbouncer(postgres_url: str) -> Iterator[PgBouncer]:
 @pytest.fixture(scope="session")
 def pooled_postgres(pgbouncer: PgBouncer, postgres_url: str) -> Pooled:
     return pgbouncer.pooled(postgres_url)
+
+
+def direct_settings(url: str) -> dict[str, str]:
+    """The settings a process needs beside DATABASE_URL=`url`: the direct URL when it is PgBouncer."""
+    direct = DIRECT.get(url)
+    return {} if direct is None else {"INCENTIVES_DIRECT_DATABASE_URL": direct}
