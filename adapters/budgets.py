@@ -7,8 +7,9 @@
 A fixed window per caller and minute, as GitHub's GraphQL API counts: a request is allowed when
 its points fit in what is left of the window, and is then charged; a refused request is not
 charged. With Redis every server process shares the budgets (one atomic script per request). When
-Redis cannot be reached the request is allowed and the failure logged (at most once a minute):
-the limit protects the service; it must not become the outage.
+Redis cannot be reached each process falls back to a budget of its own (CONTRACT 6.5), says so once
+as a warning, and asks Redis again every `retry_seconds`; the shared budget resumes (and is said to)
+at the first answer. The limit protects the service; it must not become the outage.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ logger = logging.getLogger("incentives.limits")
 WINDOW_SECONDS = 60
 DEFAULT_POINTS = 100_000  # per caller and minute
 MAX_CALLERS_IN_PROCESS = 100_000  # then windows that have ended are dropped
+# While Redis is away, how often a request asks it again (the others use the local budget without
+# waiting on a connect timeout).
+REDIS_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ return {1, used}
 
 
 class RedisBudgets:
-    """Budgets in Redis, shared by every server process that uses the same Redis."""
+    """Budgets in Redis, shared by every server process that uses the same Redis; while Redis is
+    away, this process's own (`InProcessBudgets`)."""
 
     def __init__(
         self,
@@ -105,6 +110,7 @@ class RedisBudgets:
         *,
         prefix: str = "incentives:budget",
         now: Callable[[], float] = time.time,
+        retry_seconds: float = REDIS_RETRY_SECONDS,
     ) -> None:
         import redis.asyncio
 
@@ -113,23 +119,39 @@ class RedisBudgets:
         self._script = self._redis.register_script(_CHARGE)
         self._prefix = prefix
         self._now = now
-        self._last_warning = 0.0
+        self._local = InProcessBudgets(points, now=now)
+        self._retry_seconds = retry_seconds
+        self._away_until: float | None = None  # set while Redis is away: when to ask it again
+
+    @property
+    def shared(self) -> bool:
+        """False while Redis is away and this process counts on its own."""
+        return self._away_until is None
 
     async def charge(self, caller: str, points: int) -> Charge:
         now = self._now()
+        if self._away_until is not None and now < self._away_until:
+            return await self._local.charge(caller, points)
         window = _window(now)
-        reset_at = float((window + 1) * WINDOW_SECONDS)
         key = f"{self._prefix}:{window}:{caller}"
         try:
             allowed, used = await self._script(keys=[key], args=[points, self.points, WINDOW_SECONDS])
-        except Exception:  # Redis away: allow, and say so (not on every request)
-            if now - self._last_warning >= WINDOW_SECONDS:
-                self._last_warning = now
-                logger.warning(
-                    "rate limit budgets unavailable (Redis); requests are not limited", exc_info=True
-                )
-            return Charge(True, self.points, self.points, reset_at)
+        except Exception:  # Redis away (refused, timed out, restarting): the local budget serves
+            self._went_away(now)
+            return await self._local.charge(caller, points)
+        if self._away_until is not None:
+            self._away_until = None
+            logger.info("Redis answers again: rate limit budgets are shared once more")
+        reset_at = float((window + 1) * WINDOW_SECONDS)
         return Charge(bool(allowed), self.points, max(0, self.points - int(used)), reset_at)
+
+    def _went_away(self, now: float) -> None:
+        if self._away_until is None:  # once per outage, not once per request
+            logger.warning(
+                "rate limit budgets unavailable (Redis); each process keeps its own until it returns",
+                exc_info=True,
+            )
+        self._away_until = now + self._retry_seconds
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -118,6 +118,7 @@ def create_app(
         Route("/graphql", endpoint),
         WebSocketRoute("/graphql", WebSocketEndpoint(graphql)),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/livez", healthz, methods=["GET"]),  # never touches the database (CONTRACT 6.5)
         Route("/readyz", readyz, methods=["GET"]),
         # GraphiQL's files ship with the package: it works with no internet.
         *([Mount(ASSETS_PATH, graphiql_assets())] if settings.graphiql else []),
@@ -523,7 +524,10 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    if await _database_answers(services_of(request).engine):
+    services = services_of(request)
+    if services.draining.stopping:  # a load balancer sends no more; requests in flight finish
+        return JSONResponse({"status": "unavailable", "reason": "stopping"}, status_code=503)
+    if await _database_answers(services.engine):
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
 

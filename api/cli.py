@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
@@ -25,7 +24,6 @@ from api.entry import (
     schema_problem,
     settings_from_environment,
 )
-from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
@@ -54,7 +52,7 @@ def migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from api import graceful
 
     missing = settings.missing_for_serve()
     if missing:
@@ -62,24 +60,21 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     _require_current_schema(settings)
     _require_mail_settings(settings)
     log_level = settings.log_level.lower()
+    stopping = graceful.Stopping(settings.shutdown_grace_seconds, settings.shutdown_window_seconds)
     if args.workers > 1:
-        if serve_workers(args.host, args.port, args.workers, log_level) != 0:
+        if serve_workers(args.host, args.port, args.workers, log_level, stopping) != 0:
             raise CommandError("a worker did not start (see the log above)")
         return 0
-    # A service manager stops us with SIGTERM: shut down as gracefully as on Ctrl-C, and exit 0.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # A service manager stops us with SIGTERM: drain (api.graceful), and exit 0.
+    config = graceful.server_config(APP, stopping, log_level, host=args.host, port=args.port)
+    server = graceful.GracefulServer(config, stopping)
     try:
-        uvicorn.run(
-            APP,
-            factory=True,
-            host=args.host,
-            port=args.port,
-            log_level=log_level,
-            ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
-        )
+        graceful.run(server)
     except SystemExit as exit_:
         if exit_.code not in (0, None):
             raise CommandError("the server did not start (see the log above)") from None
+    if not server.started:
+        raise CommandError("the server did not start (see the log above)")
     return 0
 
 

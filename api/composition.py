@@ -31,6 +31,7 @@ from adapters.graph import ClientCertificate, ClientCredential, ClientSecret, Gr
 from adapters.graph_mail import Clients, GraphMailTransport, default_clients
 from adapters.loops import Periodic
 from adapters.smtp import SmtpSettings, SmtpTransport
+from api.draining import Draining
 from api.graphql.limits import Limits
 from api.settings import Settings
 from auth.authenticate import Authenticator, Callers
@@ -78,6 +79,8 @@ class Services:
     introspection_for_everyone: bool = False  # else organization members and operators only
     # Each caller's points per minute (CONTRACT 6.3); in Redis when INCENTIVES_REDIS_URL is set.
     budgets: Budgets = field(default_factory=lambda: InProcessBudgets(DEFAULT_POINTS))
+    # Set from SIGTERM on (api.graceful): /readyz answers 503, the loops below stop.
+    draining: Draining = field(default_factory=Draining)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work for one use case (never shared between concurrent resolvers)."""
@@ -141,11 +144,14 @@ async def running(
         await events.start()
         stack.push_async_callback(events.stop)
         directory = graph or await _graph(stack, settings)
-        mail_queued = await _mail_delivery(stack, settings, sessions, clock)
-        _tax_reminders(stack, settings, sessions, clock, mail_queued)
-        _roll_forward(stack, settings, sessions, clock)
+        draining = Draining()
+        mail_queued = await _mail_delivery(stack, settings, sessions, clock, draining)
+        _tax_reminders(stack, settings, sessions, clock, mail_queued, draining)
+        _roll_forward(stack, settings, sessions, clock, draining)
         budgets = budgets_for(settings)
         stack.push_async_callback(budgets.close)
+        # First on the way out (or already under way since SIGTERM): the loops end, leases go back.
+        stack.push_async_callback(draining.stop_background)
         yield Services(
             clock=clock,
             engine=engine,
@@ -160,6 +166,7 @@ async def running(
             request_timeout=settings.request_timeout,
             suggestions=settings.graphql_suggestions,
             introspection_for_everyone=settings.introspection == "everyone",
+            draining=draining,
         )
 
 
@@ -339,7 +346,11 @@ def mail_delivery_loop(
 
 
 async def _mail_delivery(
-    stack: AsyncExitStack, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    stack: AsyncExitStack,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    draining: Draining,
 ) -> Callable[[], None]:
     """Deliver the outbox in the background while the app runs; returns how to wake the delivery."""
     transport = mail_transport(settings)
@@ -347,9 +358,10 @@ async def _mail_delivery(
         logger.info("INCENTIVES_SMTP_HOST is not set: outgoing mail stays queued")
         return _nothing
     stack.push_async_callback(transport.aclose)
-    loop = mail_delivery_loop(mail_delivery(settings, sessions, clock, transport))
-    loop.start()
-    stack.push_async_callback(loop.stop)
+    # The message in flight may finish within half the shutdown grace; the rest of the batch goes back.
+    stop_timeout = min(MAIL_STOP_SECONDS, settings.shutdown_grace_seconds / 2)
+    loop = mail_delivery_loop(mail_delivery(settings, sessions, clock, transport), stop_timeout=stop_timeout)
+    _started(stack, draining, loop)
     return loop.wake
 
 
@@ -382,6 +394,7 @@ def _tax_reminders(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
     mail_queued: Callable[[], None],
+    draining: Draining,
 ) -> None:
     if settings.tax_reminder_interval <= 0:
         return
@@ -393,8 +406,7 @@ def _tax_reminders(
         interval=settings.tax_reminder_interval,
         mail_queued=mail_queued,
     )
-    loop.start()
-    stack.push_async_callback(loop.stop)
+    _started(stack, draining, loop)
 
 
 def roll_forward_loop(
@@ -432,7 +444,11 @@ def roll_forward_loop(
 
 
 def _roll_forward(
-    stack: AsyncExitStack, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    stack: AsyncExitStack,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    draining: Draining,
 ) -> None:
     if settings.rollover_interval <= 0:
         return
@@ -442,8 +458,14 @@ def _roll_forward(
         operator_tenant_id=settings.azure_tenant_id or "",
         interval=settings.rollover_interval,
     )
+    _started(stack, draining, loop)
+
+
+def _started(stack: AsyncExitStack, draining: Draining, loop: Periodic) -> None:
+    """Start a background loop, stopped at SIGTERM (giving up its leases) or else on the way out."""
     loop.start()
     stack.push_async_callback(loop.stop)
+    draining.on_stop(loop.stop)
 
 
 def _nothing() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.budgets import DEFAULT_POINTS
@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     rate_limit_points: int = Field(DEFAULT_POINTS, ge=1, validation_alias="INCENTIVES_RATE_LIMIT_POINTS")
     redis_url: str | None = Field(None, validation_alias="INCENTIVES_REDIS_URL")
     request_timeout: float = Field(10.0, gt=0, le=3600, validation_alias="INCENTIVES_REQUEST_TIMEOUT")
+    # SIGTERM (CONTRACT 6.5): /readyz answers 503 for the window while new connections are still
+    # taken, then the listener closes; everything ends within the grace.
+    shutdown_grace_seconds: float = Field(
+        25.0, ge=2, le=3600, validation_alias="INCENTIVES_SHUTDOWN_GRACE_SECONDS"
+    )
+    shutdown_window_seconds: float = Field(
+        1.0, ge=1, le=600, validation_alias="INCENTIVES_SHUTDOWN_WINDOW_SECONDS"
+    )
 
     # Tenants never seen before whose signing keys may be fetched, per minute (the rest: 401 at once).
     new_tenants_per_minute: int = Field(60, ge=1, validation_alias="INCENTIVES_NEW_TENANTS_PER_MINUTE")
@@ -128,6 +136,14 @@ class Settings(BaseSettings):
             if not _ORIGIN.fullmatch(origin):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
         return value
+
+    @model_validator(mode="after")
+    def _window_within_grace(self) -> Settings:
+        if self.shutdown_window_seconds >= self.shutdown_grace_seconds:
+            raise ValueError(
+                "INCENTIVES_SHUTDOWN_WINDOW_SECONDS must be less than INCENTIVES_SHUTDOWN_GRACE_SECONDS"
+            )
+        return self
 
     def cors_origins(self) -> tuple[str, ...]:
         return tuple(part.strip().lower() for part in self.cors_allowed_origins.split(",") if part.strip())

@@ -156,5 +156,11 @@ class WebSocketEndpoint:
             # Closing before accepting makes the server answer the handshake with 403.
             await WebSocket(scope, receive, send).close(code=status.WS_1008_POLICY_VIOLATION)
             return
-        scope.setdefault("state", {})["request_id"] = str(uuid.uuid4())
-        await self._graphql(scope, receive, send)
+        state = scope.setdefault("state", {})
+        state["request_id"] = str(uuid.uuid4())
+        draining = state["services"].draining
+        draining.opened(send)  # a SIGTERM closes it with 1001 (api.draining)
+        try:
+            await self._graphql(scope, receive, send)
+        finally:
+            draining.closed(send)

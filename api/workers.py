@@ -24,15 +24,18 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from api.entry import CommandError
-from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
+
+if TYPE_CHECKING:  # uvicorn is imported by the workers only
+    from api.graceful import Stopping
 
 log = logging.getLogger("incentives.api")
 
 APP = "api.entry:app_from_environment"
 BACKLOG = 2048  # uvicorn's default
-STOP_SECONDS = 30.0  # how long a worker may take to finish its requests before it is killed
+STOP_MARGIN_SECONDS = 5.0  # past the shutdown grace, a worker still running is killed
 POLL_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -42,6 +45,7 @@ class Listen:
     host: str
     port: int
     log_level: str
+    stopping: Stopping
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -73,20 +77,18 @@ def require_free_port(host: str, port: int) -> None:
 
 def _serve_one(listen: Listen, ready: Event, supervisor: int) -> None:
     """One worker: its own socket on the shared port, one uvicorn server on it; `ready` once it serves."""
-    import uvicorn
+    from api import graceful
 
     _die_with_parent(supervisor)
 
-    class Server(uvicorn.Server):
+    class Server(graceful.GracefulServer):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:
                 ready.set()
 
-    server = Server(
-        uvicorn.Config(APP, factory=True, log_level=listen.log_level, ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES)
-    )
-    server.run(sockets=[listening_socket(listen.host, listen.port)])
+    server = Server(graceful.server_config(APP, listen.stopping, listen.log_level), listen.stopping)
+    graceful.run(server, sockets=[listening_socket(listen.host, listen.port)])
     if not server.started:
         sys.exit(3)
 
@@ -163,20 +165,21 @@ class Workers:
     def _stop_all(self) -> None:
         for process, _ in self._running:
             if process.is_alive():
-                process.terminate()  # SIGTERM: uvicorn finishes its requests, then exits
-        deadline = time.monotonic() + STOP_SECONDS
+                process.terminate()  # SIGTERM: the worker drains (api.graceful), then exits
+        seconds = self._listen.stopping.grace + STOP_MARGIN_SECONDS
+        deadline = time.monotonic() + seconds
         for process, _ in self._running:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
-                log.warning("worker %s did not stop in %.0f s; killing it", process.pid, STOP_SECONDS)
+                log.warning("worker %s did not stop in %.0f s; killing it", process.pid, seconds)
                 process.kill()
                 process.join()
         self._running.clear()
 
 
-def serve_workers(host: str, port: int, count: int, log_level: str) -> int:
+def serve_workers(host: str, port: int, count: int, log_level: str, stopping: Stopping) -> int:
     """Run `count` workers on host:port until stopped; the exit code for `incentives serve`."""
     from api.logs import configure_logging
 
     configure_logging(log_level)
-    return Workers(Listen(host, port, log_level), count).run()
+    return Workers(Listen(host, port, log_level, stopping), count).run()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -70,18 +70,28 @@ class OutboxDelivery:
     async def run_once(self, stopping: Callable[[], bool] = lambda: False) -> int:
         """Claim the due messages, send each, record each outcome; return how many were delivered.
 
-        `stopping()` is asked before each message: a loop being stopped leaves the rest leased,
-        to be sent once the lease runs out.
+        `stopping()` is asked before each message: a loop being stopped gives the rest of the batch
+        back (due at once, for another process), as it does when the claim's lease runs short or
+        the round is cancelled; only a message whose send was under way keeps its lease.
         """
         claimed_at = self._clock.now()
         async with self._transaction() as session:
             batch = await outbox.claim_due(session, claimed_at, self.batch_size, self._lease.total_seconds())
+        unsent = list(reversed(batch))
         delivered = 0
-        for mail in batch:
-            if stopping() or self._clock.now() > claimed_at + self._lease * LEASE_SAFETY:
-                break
-            delivered += await self._deliver(mail)
+        try:
+            while unsent and not stopping() and self._clock.now() <= claimed_at + self._lease * LEASE_SAFETY:
+                delivered += await self._deliver(unsent.pop())
+        finally:
+            if unsent:
+                await self._give_back(unsent, claimed_at + self._lease)
         return delivered
+
+    async def _give_back(self, unsent: list[QueuedMail], leased_until: datetime) -> None:
+        ids = [mail.id for mail in unsent]
+        async with self._transaction() as session:
+            released = await outbox.release(session, ids, leased_until, self._clock.now())
+        logger.info("gave %d claimed message(s) back unsent", released)
 
     async def _deliver(self, mail: QueuedMail) -> int:
         try:

@@ -112,6 +112,24 @@ async def claim_due(
     return sorted((_queued(message) for message in claimed), key=lambda mail: mail.id)
 
 
+async def release(session: AsyncSession, ids: Sequence[int], leased_until: datetime, now: datetime) -> int:
+    """Give claimed messages back unsent (a sender stopping): due again at `now`, for any process.
+
+    Only while the claim is still this sender's (`next_attempt_at` is its lease's end): a message
+    another process claimed since, after the lease ran out, stays that process's.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at == leased_until,
+        )
+        .values(next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
 async def mark_sent(session: AsyncSession, id: int, now: datetime) -> None:
     """The mail server accepted the message: it will not be sent again."""
     await session.execute(

@@ -144,6 +144,9 @@ async def _store(
     return assignment
 
 
+REVOKED_CONCURRENTLY = "the assignment was revoked at the same time"
+
+
 async def revoke_role(
     uow: UnitOfWork, actor: Actor, *, role_assignment_id: int, public_url: str = DEFAULT_PUBLIC_URL
 ) -> int:
@@ -154,9 +157,11 @@ async def revoke_role(
         if assignment is None or assignment.organization_id != actor.organization_id:
             raise NotFound("role assignment not found", ["roleAssignmentId"])
         require(actor, Action.MANAGE_ROLES, Scope(organization_id=assignment.organization_id))
-        held = (await people.assignments_where(uow.session, RoleAssignment.id == role_assignment_id))[
+        held = (await people.assignments_where(uow.session, RoleAssignment.id == role_assignment_id)).get(
             role_assignment_id
-        ]
+        )
+        if held is None:  # a concurrent revocation deleted it between the two reads
+            raise Conflict(REVOKED_CONCURRENTLY, ["roleAssignmentId"])
         for child in (RoleAssignmentLocation, RoleAssignmentProgram):
             await uow.session.execute(delete(child).where(child.assignment_id == role_assignment_id))
         # Deleted by this statement or not at all: of concurrent revocations one deletes the row,
@@ -165,7 +170,7 @@ async def revoke_role(
             delete(RoleAssignment).where(RoleAssignment.id == role_assignment_id)
         )
         if getattr(deleted, "rowcount", 0) != 1:
-            raise Conflict("the assignment was revoked at the same time", ["roleAssignmentId"])
+            raise Conflict(REVOKED_CONCURRENTLY, ["roleAssignmentId"])
         event = audit.record(uow, actor, "revokeRole", assignment.organization_id, assignment)
         if held.grant.role is Role.INCENTIVES_ADMIN:
             await uow.session.flush()  # the event's id names the emails: once per revocation

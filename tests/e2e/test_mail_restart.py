@@ -100,18 +100,7 @@ def test_serve_killed_mid_queue_and_restarted_loses_nothing_and_resends_only_the
 
 def _queue(engine: Engine, count: int) -> set[str]:
     """Insert `count` pending messages due now, as a mutation would; return their Message-IDs."""
-    now = datetime.now(UTC) - timedelta(seconds=1)
-    messages = [
-        OutboxMessage(
-            message_id=f"<restart-{n}@incentives.test>",
-            to_address=f"admin{n}@contoso.example",
-            subject=f"Invitation {n}",
-            body_text=f"Hello {n}",
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for n in range(count)
-    ]
+    messages = due_messages("restart", count)
     message_ids = {message.message_id for message in messages}
     with Session(engine) as session, session.begin():
         session.add_all(messages)
@@ -121,3 +110,19 @@ def _queue(engine: Engine, count: int) -> set[str]:
 def _with_status(engine: Engine, status: OutboxStatus) -> set[str]:
     with Session(engine) as session:
         return set(session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.status == status)))
+
+
+def due_messages(prefix: str, count: int) -> list[OutboxMessage]:
+    """`count` pending messages due now, each with its own Message-ID `<{prefix}-{n}@incentives.test>`."""
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    return [
+        OutboxMessage(
+            message_id=f"<{prefix}-{n}@incentives.test>",
+            to_address=f"admin{n}@contoso.example",
+            subject=f"Invitation {n}",
+            body_text=f"Hello {n}",
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for n in range(count)
+    ]

@@ -21,10 +21,7 @@ REQUIRED = {"AZURE_CLIENT_ID": "client", "AZURE_TENANT_ID": "tenant", "POSTGRES_
 
 
 def known_settings() -> set[str]:
-    return {str(field.validation_alias) for field in Settings.model_fields.values()} | {
-        "INCENTIVES_SHUTDOWN_GRACE_SECONDS",  # CONTRACT 6.5 (issue 24, item 2)
-        "INCENTIVES_LOG_FORMAT",  # CONTRACT 6.5 (observability)
-    }
+    return {str(field.validation_alias) for field in Settings.model_fields.values()}
 
 
 def compose() -> dict[str, Any]:

@@ -1,0 +1,265 @@
+"""`incentives serve` told to stop (SIGTERM) under load, mid-way through delivering the outbox
+(CONTRACT 6.5, issue 24 item 2), on both databases.
+
+Clients send queries and mutations in a loop; a subscription is open; the SMTP server is slow, so
+the outbox sender is in the middle of a claimed batch (lease: 300 s). Then SIGTERM:
+- /readyz answers 503 at once, /livez 200, and for the readiness window new connections are served;
+- every mutation that was written got a whole 200 answer, and every 200 answer was written: a
+  request either was accepted and answered, or its connection was refused before it was read;
+- the websocket is closed with 1001; the process exits 0;
+- the rest of the claimed batch is given back: a second process delivers it at once, not after
+  the lease, and no message arrives twice.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from domain.database import create_engine
+from domain.model import Location, OutboxMessage
+from domain.vocabulary import OutboxStatus
+from tests.e2e.harness import Running, environment, free_port, running
+from tests.e2e.test_mail_restart import due_messages
+from tests.support import personas
+from tests.support.databases import run_async
+from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
+from tests.support.smtp import SmtpSink
+
+pytestmark = pytest.mark.e2e
+
+MESSAGES = 40
+SECONDS_PER_MESSAGE = 0.15
+CLIENTS = 4
+ADD_LOCATION = """mutation($input: AddLocationInput!) {
+  addLocation(input: $input) { location { id } userErrors { code } } }"""
+VIEWER = "{ viewer { objectId organization { locations(first: 5) { totalCount } } } }"
+SUBSCRIBE = "subscription { invitationReceived { id } }"
+
+
+@dataclass
+class Load:
+    """What the clients saw: names of locations answered 200, and requests refused before acceptance."""
+
+    answered: set[str] = field(default_factory=set)
+    queries: int = 0
+    refused: int = 0
+    broken: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, base_url: str, token: str, client: int) -> None:
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            name = f"c{client}-{n}"
+            self._one(base_url, token, name)
+
+    def _one(self, base_url: str, token: str, name: str) -> None:
+        # A connection per request: an error is then the connection's, never a reused one's.
+        headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
+        variables = {"input": {"name": name, "country": "DE", "partnerType": "DIRECT_RESELLER"}}
+        mutation = self._send(base_url, headers, {"query": ADD_LOCATION, "variables": variables}, name)
+        if mutation is not None:
+            if mutation.status_code == 200 and "errors" not in mutation.json():
+                self.answered.add(name)
+            else:
+                self.broken.append(f"{name}: {mutation.status_code} {mutation.text[:200]}")
+        query = self._send(base_url, headers, {"query": VIEWER}, name)
+        if query is not None:
+            if query.status_code == 200 and "errors" not in query.json():
+                self.queries += 1
+            else:
+                self.broken.append(f"{name} (query): {query.status_code} {query.text[:200]}")
+
+    def _send(self, base_url: str, headers: dict[str, str], body: object, name: str) -> httpx.Response | None:
+        try:
+            return httpx.post(f"{base_url}/graphql", json=body, headers=headers, timeout=30)
+        except httpx.ConnectError:  # refused before acceptance: a client retries elsewhere
+            self.refused += 1
+            time.sleep(0.05)
+        except httpx.TransportError as error:
+            self.broken.append(f"{name}: {error!r}")
+        return None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def test_sigterm_under_load_answers_every_accepted_request_and_passes_the_outbox_on_at_once(
+    tmp_path: Path, database_url: str, entra: RunningEntra, smtp_server: SmtpSink
+) -> None:
+    queued = _queue(database_url, MESSAGES)
+    smtp_server.slow_down(SECONDS_PER_MESSAGE)
+    env = environment(
+        DATABASE_URL=database_url,
+        AZURE_AUTHORITY_HOST=entra.base_url,
+        AZURE_CLIENT_ID=API_CLIENT_ID,
+        AZURE_TENANT_ID=OPERATOR_TENANT_ID,
+        INCENTIVES_SMTP_HOST=smtp_server.host,
+        INCENTIVES_SMTP_PORT=str(smtp_server.port),
+        INCENTIVES_TAX_REMINDER_INTERVAL="0",
+        INCENTIVES_ROLLOVER_INTERVAL="0",
+        INCENTIVES_SHUTDOWN_WINDOW_SECONDS="2",
+        INCENTIVES_SHUTDOWN_GRACE_SECONDS="15",
+    )
+    admin = personas.global_admin(entra, personas.Tenant())
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    load = Load()
+    with running("serve", "--port", str(port), env=env, log=tmp_path / "first.log") as first:
+        first.wait_until_healthy(base_url)
+        _register(base_url, admin.token)
+        closed = _subscribed(base_url, admin.token)
+        clients = [
+            threading.Thread(target=load.run, args=(base_url, admin.token, n), daemon=True)
+            for n in range(CLIENTS)
+        ]
+        for client in clients:
+            client.start()
+        first.wait_for(lambda: len(smtp_server.received) >= 3, "3 messages received")
+        time.sleep(0.5)  # load on
+        first.process.terminate()
+        readiness = _probe(base_url, first)
+        exit_code = first.process.wait(timeout=30)
+        load.stop.set()
+        for client in clients:
+            client.join(timeout=30)
+        output = first.output()
+        closed.join(timeout=10)
+        sent_by_first = Counter(smtp_server.message_ids())
+
+    assert exit_code == 0, output
+    assert set(readiness["readyz"]) == {503}, readiness  # at least one probe, every one 503
+    assert set(readiness["livez"]) == {200}, readiness
+    assert _closed_with == [1001], (_closed_with, output)
+    written = _locations(database_url)
+    assert load.answered, "no mutation was answered before the signal"
+    assert written == load.answered, (
+        f"written but unanswered: {sorted(written - load.answered)[:5]}; "
+        f"answered but not written: {sorted(load.answered - written)[:5]}; broken: {load.broken[:5]}"
+    )
+    assert load.refused > 0, "the listener never closed while clients were sending"
+    assert len(sent_by_first) < MESSAGES, "the first process sent everything before the signal"
+
+    # The second process takes the rest at once: the lease (300 s) has not run out.
+    with running("serve", "--port", str(free_port()), env=env, log=tmp_path / "second.log") as second:
+        second.wait_for(lambda: set(smtp_server.message_ids()) >= queued, "every message sent", seconds=60)
+        assert second.stop() == 0, second.output()
+
+    received = Counter(smtp_server.message_ids())
+    assert set(received) == queued
+    assert max(received.values()) == 1, "a message went twice"
+
+
+_closed_with: list[int] = []
+
+
+def _register(base_url: str, token: str) -> None:
+    reply = httpx.post(
+        f"{base_url}/graphql",
+        json={
+            "query": 'mutation { registerOrganization(input: {legalName: "Drain Ltd", country: "DE"}) '
+            "{ userErrors { code } } }"
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert reply["data"]["registerOrganization"]["userErrors"] == [], reply
+
+
+def _subscribed(base_url: str, token: str) -> threading.Thread:
+    """A subscription held open in a thread; the close code it ends with goes to `_closed_with`."""
+    _closed_with.clear()
+    url = "ws" + base_url.removeprefix("http") + "/graphql"
+    socket = connect(url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+    assert json.loads(socket.recv(timeout=10))["type"] == "connection_ack"
+    socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+
+    def hold() -> None:
+        try:
+            while True:
+                socket.recv(timeout=60)
+        except ConnectionClosed as closed:
+            _closed_with.append(closed.rcvd.code if closed.rcvd else -1)
+        except TimeoutError:
+            _closed_with.append(-2)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    return thread
+
+
+def _probe(base_url: str, process: Running) -> dict[str, list[int]]:
+    """/readyz and /livez on new connections from the signal until the listener closes."""
+    seen: dict[str, list[int]] = {"readyz": [], "livez": []}
+    deadline = time.monotonic() + 30
+    while process.process.poll() is None and time.monotonic() < deadline:
+        try:
+            for path in seen:
+                seen[path].append(httpx.get(f"{base_url}/{path}", timeout=5).status_code)
+        except httpx.TransportError:
+            break  # refused: the window is over
+        time.sleep(0.05)
+    return seen
+
+
+def _queue(database_url: str, count: int) -> set[str]:
+    messages = due_messages("drain", count)
+    ids = {message.message_id for message in messages}
+
+    async def insert() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(lambda sync: _add(sync, messages))
+        finally:
+            await engine.dispose()
+
+    run_async(insert)
+    return ids
+
+
+def _add(connection: object, messages: list[OutboxMessage]) -> None:
+    from sqlalchemy.orm import Session
+
+    with Session(bind=connection) as session:  # type: ignore[arg-type]
+        session.add_all(messages)
+        session.flush()
+
+
+def _locations(database_url: str) -> set[str]:
+    async def names() -> set[str]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(select(Location.name).where(Location.name.like("c%-%")))
+                return {row[0] for row in rows}
+        finally:
+            await engine.dispose()
+
+    return run_async(names)
+
+
+def _pending(database_url: str) -> int:
+    async def count() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                query = select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING)
+                return int((await connection.execute(query)).scalar_one())
+        finally:
+            await engine.dispose()
+
+    return run_async(count)
