@@ -129,7 +129,11 @@ async def running(
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         if engine is None:
-            engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+            engine = create_engine(
+                settings.database_url,
+                pool_size=settings.database_pool_size,
+                direct_url=settings.direct_database_url or None,
+            )
             stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
         if authenticator is None:

@@ -32,6 +32,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.clock import Clock
+from domain.database import session_connection
 from domain.errors import Conflict
 from domain.model import JobLock
 from domain.storage import insert_ignoring_conflicts, without_jit
@@ -114,7 +115,7 @@ async def _session_lock(
         yield False
         return
     key = advisory_key(name)
-    async with engine.connect() as connection:
+    async with session_connection(engine) as connection:  # behind PgBouncer: the direct URL
         taken = (await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})).scalar()
         await connection.commit()  # a session-level lock: it outlives the transaction
         if not taken:

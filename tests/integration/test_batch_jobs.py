@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, text
 
 from domain.clock import FixedClock
-from domain.database import create_engine, session_factory
+from domain.database import session_connection, session_factory
 from domain.errors import Conflict
 from domain.jobs import Progress, ProgressCallback, advisory_key
 from domain.model import AuditEvent, Enrollment, Invitation, JobLock, OutboxMessage
@@ -20,6 +20,7 @@ from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 from tests.support import actors
 from tests.support.databases import run_async
+from tests.support.pgbouncer import engine_for
 from tests.support.world import FISCAL_YEAR, TODAY, World, year_ended
 
 RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
@@ -40,7 +41,7 @@ def in_another_process(database_url: str, job: Job, at: datetime = TODAY) -> Bas
     """Run `job` on an engine and event loop of its own (another thread); what it raised, if anything."""
 
     async def run() -> BaseException | None:
-        engine = create_engine(database_url)
+        engine = engine_for(database_url)
         try:
             await job(UnitOfWork(session_factory(engine), FixedClock(at)))
         except Exception as error:
@@ -180,7 +181,7 @@ async def holding_the_advisory_lock(world: World, name: str) -> AsyncIterator[No
         yield
         return
     key = advisory_key(name)
-    async with engine.connect() as connection:
+    async with session_connection(engine) as connection:  # behind PgBouncer: the direct URL
         await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
         try:
             yield

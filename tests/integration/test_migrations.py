@@ -9,10 +9,10 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 import migrations
-from domain.database import create_engine
 from domain.model import Base, Enrollment
 from domain.vocabulary import CriterionKind, EnrollmentStatus
 from tests.support.databases import run_in_thread, sqlite_url_for
+from tests.support.pgbouncer import engine_for
 from tests.support.world import world_on
 
 
@@ -22,7 +22,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 async def test_the_migrated_schema_matches_the_model(database_url: str) -> None:
-    engine = create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(differences) == []
@@ -33,7 +33,7 @@ async def test_the_migrated_schema_matches_the_model(database_url: str) -> None:
 async def test_migrating_twice_is_safe(database_url: str) -> None:
     run_in_thread(lambda: migrations.upgrade(database_url))
     run_in_thread(lambda: migrations.upgrade(database_url))
-    engine = create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
