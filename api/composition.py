@@ -44,6 +44,7 @@ from domain.directory import Directory
 from domain.errors import Conflict
 from domain.events import CallersChanged, Event, EventBus
 from domain.fiscal import fiscal_year_of
+from domain.jobs import Stopping
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OrganizationTenant
@@ -53,7 +54,7 @@ from domain.uow import UnitOfWork
 logger = logging.getLogger("incentives.api")
 
 MAIL_POLL_SECONDS = 2.0
-MAIL_STOP_SECONDS = 10.0
+MAIL_STOP_SECONDS = 10.0  # and for a batch job's batch in flight, at most half the shutdown grace
 
 
 class GraphMailNotConfigured(ValueError):
@@ -354,9 +355,9 @@ async def _mail_delivery(
         logger.info("INCENTIVES_SMTP_HOST is not set: outgoing mail stays queued")
         return _nothing
     stack.push_async_callback(transport.aclose)
-    # The message in flight may finish within half the shutdown grace; the rest of the batch goes back.
-    stop_timeout = min(MAIL_STOP_SECONDS, settings.shutdown_grace_seconds / 2)
-    loop = mail_delivery_loop(mail_delivery(settings, sessions, clock, transport), stop_timeout=stop_timeout)
+    # The message in flight may finish within the stop grace; the rest of the batch goes back.
+    delivery = mail_delivery(settings, sessions, clock, transport)
+    loop = mail_delivery_loop(delivery, stop_timeout=_stop_grace(settings))
     _started(stack, draining, loop)
     return loop.wake
 
@@ -369,9 +370,11 @@ def tax_reminder_loop(
     public_url: str,
     interval: float,
     mail_queued: Callable[[], None] = lambda: None,
+    grace: float = 0.0,
 ) -> Periodic:
     """Queues the due tax expiry reminders at start-up, then every `interval` seconds. Each round
-    claims what it sends in the database, so several workers never queue a reminder twice."""
+    claims what it sends in the database, so several workers never queue a reminder twice; a
+    round in flight when the loop stops may commit within `grace` seconds."""
 
     async def remind() -> None:
         queued = await queue_tax_expiry_reminders(
@@ -381,7 +384,9 @@ def tax_reminder_loop(
             logger.info("queued %d tax profile expiry reminder(s)", queued)
             mail_queued()
 
-    return Periodic("tax-expiry-reminders", remind, interval=interval, failure="tax expiry reminders failed")
+    return Periodic(
+        "tax-expiry-reminders", remind, interval=interval, grace=grace, failure="tax expiry reminders failed"
+    )
 
 
 def _tax_reminders(
@@ -401,17 +406,26 @@ def _tax_reminders(
         public_url=settings.public_url,
         interval=settings.tax_reminder_interval,
         mail_queued=mail_queued,
+        grace=_stop_grace(settings),
     )
     _started(stack, draining, loop)
 
 
 def roll_forward_loop(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, *, operator_tenant_id: str, interval: float
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    operator_tenant_id: str,
+    interval: float,
+    stopping: Stopping | None = None,
+    grace: float = 0.0,
 ) -> Periodic:
     """Rule 15: on or after July 1 of N+1 the running server rolls fiscal year N forward by itself,
     as the operator, under the same lease as `incentives rollover`: of several servers one does it,
     the others find it busy and, next round, nothing left. Each server remembers the years it
-    finished; a re-run (or the operator's mutation) changes nothing more."""
+    finished; a re-run (or the operator's mutation) changes nothing more. Once `stopping` is
+    requested the run ends after the batch in flight (committed within `grace` seconds) and gives
+    its lease back, so another server carries the rest at once."""
     finished: set[int] = set()
     operator = system_principal(operator_tenant_id)
 
@@ -421,11 +435,12 @@ def roll_forward_loop(
             return
         try:
             made = await roll_over_fiscal_year(
-                UnitOfWork(sessions, clock), operator, from_fiscal_year=from_year
+                UnitOfWork(sessions, clock), operator, from_fiscal_year=from_year, stopping=stopping
             )
         except Conflict:
             return  # another server is rolling it forward now: look again next round
-        finished.add(from_year)
+        if stopping is None or not stopping.requested():
+            finished.add(from_year)
         if made.total:
             logger.info(
                 "rolled FY %d forward: carried %d, action required %d, ineligible %d, inactive %d",
@@ -436,7 +451,9 @@ def roll_forward_loop(
                 made.inactive,
             )
 
-    return Periodic("roll-forward", roll, interval=interval, failure="the fiscal-year roll-forward failed")
+    return Periodic(
+        "roll-forward", roll, interval=interval, grace=grace, failure="the fiscal-year roll-forward failed"
+    )
 
 
 def _roll_forward(
@@ -453,8 +470,15 @@ def _roll_forward(
         clock,
         operator_tenant_id=settings.azure_tenant_id or "",
         interval=settings.rollover_interval,
+        stopping=draining,
+        grace=_stop_grace(settings),
     )
     _started(stack, draining, loop)
+
+
+def _stop_grace(settings: Settings) -> float:
+    """How long a loop's batch in flight may run on once it is told to stop, before it is cancelled."""
+    return min(MAIL_STOP_SECONDS, settings.shutdown_grace_seconds / 2)
 
 
 def _started(stack: AsyncExitStack, draining: Draining, loop: Periodic) -> None:
