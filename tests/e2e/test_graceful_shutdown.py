@@ -138,24 +138,30 @@ def test_sigterm_under_load_answers_every_accepted_request_and_passes_the_outbox
     with running("serve", "--port", str(port), env=env, log=tmp_path / "first.log") as first:
         first.wait_until_healthy(base_url)
         _register(base_url, admin.token)
-        closed = _subscribed(base_url, admin.token)
+        subscription = Subscription(base_url, admin.token)
+        subscription.start()
+        assert subscription.subscribed.wait(timeout=10), "no connection_ack"
         clients = load.start(base_url, admin.token)
         first.wait_for(lambda: len(smtp_server.received) >= 3, "3 messages received")
         time.sleep(0.5)  # load on
-        first.process.terminate()
-        readiness = _probe(base_url, first)
+        with httpx.Client(base_url=base_url, timeout=5) as kept_alive:
+            before = kept_alive.get("/readyz").headers.get("connection")
+            first.process.terminate()
+            after = _first_not_ready(kept_alive).headers.get("connection")
+            readiness = _probe(base_url, first)
         exit_code = first.process.wait(timeout=30)
         load.stop.set()
         for client in clients:
             client.join(timeout=30)
         output = first.output()
-        closed.join(timeout=10)
+        subscription.join(timeout=10)
         sent_by_first = Counter(smtp_server.message_ids())
 
     assert exit_code == 0, output
     assert set(readiness["readyz"]) == {503}, readiness  # at least one probe, every one 503
     assert set(readiness["livez"]) == {200}, readiness
-    assert _closed_with == [1001], (_closed_with, output)
+    assert (before, after) == (None, "close"), "a kept-alive connection is told to go elsewhere"
+    assert subscription.closed_with == 1001, (subscription.closed_with, output)
     written = _locations(database_url, load.prefix)
     assert load.answered, "no mutation was answered before the signal"
     assert written == load.answered, (
@@ -263,9 +269,6 @@ def _settings(database_url: str, entra: RunningEntra, **more: str) -> dict[str, 
     )
 
 
-_closed_with: list[int] = []
-
-
 def _register(base_url: str, token: str) -> None:
     reply = httpx.post(
         f"{base_url}/graphql",
@@ -278,27 +281,38 @@ def _register(base_url: str, token: str) -> None:
     assert reply["data"]["registerOrganization"]["userErrors"] == [], reply
 
 
-def _subscribed(base_url: str, token: str) -> threading.Thread:
-    """A subscription held open in a thread; the close code it ends with goes to `_closed_with`."""
-    _closed_with.clear()
-    url = "ws" + base_url.removeprefix("http") + "/graphql"
-    socket = connect(url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
-    socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
-    assert json.loads(socket.recv(timeout=10))["type"] == "connection_ack"
-    socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+class Subscription(threading.Thread):
+    """A subscription held open in a thread; `closed_with` is the close code it ended with."""
 
-    def hold() -> None:
-        try:
-            while True:
-                socket.recv(timeout=60)
-        except ConnectionClosed as closed:
-            _closed_with.append(closed.rcvd.code if closed.rcvd else -1)
-        except TimeoutError:
-            _closed_with.append(-2)
+    def __init__(self, base_url: str, token: str) -> None:
+        super().__init__(daemon=True)
+        self.url = "ws" + base_url.removeprefix("http") + "/graphql"
+        self.token = token
+        self.subscribed = threading.Event()
+        self.closed_with: int | None = None
 
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    return thread
+    def run(self) -> None:
+        with connect(self.url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}
+            socket.send(json.dumps(init))
+            if json.loads(socket.recv(timeout=10))["type"] != "connection_ack":
+                return
+            socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+            self.subscribed.set()
+            try:
+                while True:
+                    socket.recv(timeout=60)
+            except ConnectionClosed as closed:
+                self.closed_with = closed.rcvd.code if closed.rcvd else -1
+            except TimeoutError:
+                self.closed_with = -2
+
+
+def _first_not_ready(client: httpx.Client) -> httpx.Response:
+    """/readyz on the client's kept-alive connection until the process has seen the signal."""
+    while (answer := client.get("/readyz")).status_code != 503:
+        time.sleep(0.01)
+    return answer
 
 
 def _probe(base_url: str, process: Running) -> dict[str, list[int]]:
