@@ -105,8 +105,8 @@ async def _new_year(sessions: async_sessionmaker[AsyncSession], scale: Scale, ba
     uow = UnitOfWork(sessions, _next_year(scale))
     started = time.perf_counter()
     await queue_new_year(uow, scale.fiscal_year + 1)
-    created = await run_invitation_jobs(uow, actor, public_url="https://incentives.example")
-    return Timing(backend, "new-year invitations", created, _since(started))
+    issued = await run_invitation_jobs(uow, actor, public_url="https://incentives.example")
+    return Timing(backend, "new-year invitations", sum(job.invited for job in issued), _since(started))
 
 
 async def _invite(sessions: async_sessionmaker[AsyncSession], backend: str) -> Timing:

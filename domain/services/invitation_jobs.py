@@ -11,6 +11,7 @@ nothing is invited or emailed twice (one invitation per location, program and ye
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor
 from domain.errors import Conflict, Invalid, NotFound
-from domain.jobs import DEFAULT_BATCH_SIZE
+from domain.jobs import DEFAULT_BATCH_SIZE, Stopping
 from domain.model import InvitationJob, Program
 from domain.services.invitations import issue_invitations
 from domain.storage import insert_ignoring_conflicts
@@ -45,30 +46,50 @@ async def queue_new_year(uow: UnitOfWork, fiscal_year: int) -> None:
         await uow.commit()
 
 
+@dataclass(frozen=True)
+class Issued:
+    """What one job issued: `invited` invitations of `program_id` for `fiscal_year`."""
+
+    program_id: int
+    fiscal_year: int
+    invited: int
+
+
 async def run_invitation_jobs(
-    uow: UnitOfWork, operator: Actor, *, public_url: str, batch_size: int = DEFAULT_BATCH_SIZE
-) -> int:
-    """Issue the pending jobs' invitations; returns how many were made. A job whose program another
-    process is issuing is left for the next round."""
+    uow: UnitOfWork,
+    operator: Actor,
+    *,
+    public_url: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    stopping: Stopping | None = None,
+) -> list[Issued]:
+    """Issue the pending jobs' invitations; returns what each job made. A job whose program another
+    process is issuing is left for the next round; so is the rest of one when `stopping` is
+    requested (its committed batches stay, its lease is given back)."""
     async with uow.sessions() as session:
         pending = (await session.execute(select(InvitationJob.program_id, InvitationJob.fiscal_year))).all()
-    invited = 0
+    issued: list[Issued] = []
     for program_id, fiscal_year in pending:
         try:
-            invited += await issue_invitations(
+            invited = await issue_invitations(
                 uow,
                 operator,
                 program_id=program_id,
                 fiscal_year=fiscal_year,
                 public_url=public_url,
                 batch_size=batch_size,
+                stopping=stopping,
             )
         except Conflict:
             continue  # another server holds this program's lease: it finishes the job
         except (Invalid, NotFound) as refused:  # discontinued meanwhile, or its year is over
             logger.info("invitations of program %d for FY %d dropped: %s", program_id, fiscal_year, refused)
+            invited = 0
+        issued.append(Issued(program_id, fiscal_year, invited))
+        if stopping is not None and stopping.requested():
+            break  # the job stays: the next round, here or in another process, resumes it
         await _done(uow, program_id, fiscal_year)
-    return invited
+    return issued
 
 
 async def _done(uow: UnitOfWork, program_id: int, fiscal_year: int) -> None:

@@ -26,7 +26,16 @@ from domain.access import Action, Actor
 from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import has_agreement, meets_criteria_of
 from domain.fiscal import checked_fiscal_year, fiscal_year_start, require_fiscal_year_ended
-from domain.jobs import DEFAULT_BATCH_SIZE, Batch, Job, ProgressCallback, count, leased, run_in_batches
+from domain.jobs import (
+    DEFAULT_BATCH_SIZE,
+    Batch,
+    Job,
+    ProgressCallback,
+    Stopping,
+    count,
+    leased,
+    run_in_batches,
+)
 from domain.model import (
     Enrollment,
     Location,
@@ -103,11 +112,13 @@ async def roll_over_fiscal_year(
     from_fiscal_year: int,
     progress: ProgressCallback | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    stopping: Stopping | None = None,
 ) -> RolloverResult:
     """Carry every ENROLLED enrollment of N without one in N+1 into N+1; again, it does nothing.
 
     Raises `Invalid` before July 1 of N+1 (rule 23), `Conflict` while another run of the same year
-    holds the lease.
+    holds the lease. Once `stopping` is requested it ends after the batch in flight, returning
+    what this run carried; the next run carries the rest.
     """
     require(actor, Action.OPERATE)
     checked_fiscal_year(from_fiscal_year, "fromFiscalYear")
@@ -130,7 +141,7 @@ async def roll_over_fiscal_year(
         return made.total
 
     async with leased(uow.sessions, uow.clock, f"rollover-{from_fiscal_year}", busy=busy) as lease:
-        job = Job("rollover", lease, busy, await count(uow.sessions, sources), progress)
+        job = Job("rollover", lease, busy, await count(uow.sessions, sources), progress, stopping)
         await run_in_batches(uow.sessions, job, sources, batch_size, carry)
         if totals.total:  # N+1's enrollments, new to the planner: the new year's invitations probe them
             async with uow.sessions() as session, session.begin():

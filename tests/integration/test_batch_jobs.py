@@ -12,7 +12,7 @@ from sqlalchemy import insert, text
 from domain.clock import FixedClock
 from domain.database import session_connection, session_factory
 from domain.errors import Conflict
-from domain.jobs import Progress, ProgressCallback, advisory_key
+from domain.jobs import Progress, ProgressCallback, Stopping, advisory_key
 from domain.model import AuditEvent, Enrollment, Invitation, JobLock, OutboxMessage
 from domain.services import invitations
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
@@ -35,6 +35,19 @@ class Crash(Exception):
 
 def crash_after_first_batch(progress: Progress) -> None:
     raise Crash(f"stopped after {progress.done} rows")
+
+
+class StopAfterFirstBatch:
+    """The server's stop signal (SIGTERM, `domain.jobs.Stopping`), requested once a batch committed."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def requested(self) -> bool:
+        return self.asked
+
+    def progress(self, progress: Progress) -> None:
+        self.asked = True
 
 
 def in_another_process(database_url: str, job: Job, at: datetime = TODAY) -> BaseException | None:
@@ -71,15 +84,27 @@ async def five_invitable(world: World) -> int:
     return await world.program(criteria=RESELLER)
 
 
-def roll(world: World, progress: ProgressCallback | None = None, batch_size: int = 2) -> RollJob:
+def roll(
+    world: World,
+    progress: ProgressCallback | None = None,
+    batch_size: int = 2,
+    stopping: Stopping | None = None,
+) -> RollJob:
     return lambda uow: roll_over_fiscal_year(
-        uow, world.operator, from_fiscal_year=FISCAL_YEAR, progress=progress, batch_size=batch_size
+        uow,
+        world.operator,
+        from_fiscal_year=FISCAL_YEAR,
+        progress=progress,
+        batch_size=batch_size,
+        stopping=stopping,
     )
 
 
-def invite(world: World, program_id: int, progress: ProgressCallback | None = None) -> InviteJob:
+def invite(
+    world: World, program_id: int, progress: ProgressCallback | None = None, stopping: Stopping | None = None
+) -> InviteJob:
     return lambda uow: invitations.issue_invitations(
-        uow, world.operator, program_id=program_id, progress=progress, batch_size=2
+        uow, world.operator, program_id=program_id, progress=progress, batch_size=2, stopping=stopping
     )
 
 
@@ -133,6 +158,38 @@ async def test_issuing_crashed_after_a_batch_resumes_without_duplicates(world: W
         await invite(world, program_id, progress=crash_after_first_batch)(world.uow())
     assert await world.count(Invitation) == 2
     assert await invite(world, program_id)(world.uow()) == 3
+    assert await world.count(Invitation) == await world.count(Enrollment) == 5
+    messages = await world.rows(OutboxMessage)
+    assert len(messages) == len({m.message_id for m in messages}) == 5
+
+
+async def test_a_roll_forward_told_to_stop_ends_after_the_batch_in_flight_and_another_run_carries_the_rest(
+    world: World, database_url: str
+) -> None:
+    await five_enrolled(world)
+    stop = StopAfterFirstBatch()
+
+    stopped = await roll(world, progress=stop.progress, stopping=stop)(world.uow())
+
+    assert stopped == RolloverResult(carried=2, action_required=0, ineligible=0, inactive=0)
+    assert await world.count(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1) == 2
+    assert await world.count(JobLock) == 0
+    # At once (the clock has not moved): the lease row and, on PostgreSQL, the advisory lock are free.
+    assert in_another_process(database_url, roll(world), world.clock.at) is None
+    carried = await world.rows(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1)
+    assert len(carried) == len({e.carried_from_id for e in carried}) == 5
+
+
+async def test_issuing_told_to_stop_ends_after_the_batch_in_flight_and_another_run_issues_the_rest(
+    world: World, database_url: str
+) -> None:
+    program_id = await five_invitable(world)
+    stop = StopAfterFirstBatch()
+
+    assert await invite(world, program_id, progress=stop.progress, stopping=stop)(world.uow()) == 2
+    assert await world.count(Invitation) == 2
+    assert await world.count(JobLock) == 0
+    assert in_another_process(database_url, invite(world, program_id)) is None
     assert await world.count(Invitation) == await world.count(Enrollment) == 5
     messages = await world.rows(OutboxMessage)
     assert len(messages) == len({m.message_id for m in messages}) == 5

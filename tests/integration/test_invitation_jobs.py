@@ -9,7 +9,7 @@ import pytest
 from domain.jobs import Progress
 from domain.model import Enrollment, Invitation, InvitationJob, OutboxMessage
 from domain.services import invitations
-from domain.services.invitation_jobs import run_invitation_jobs
+from domain.services.invitation_jobs import Issued, run_invitation_jobs
 from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus
 from tests.support.world import FISCAL_YEAR, World
 
@@ -35,12 +35,13 @@ async def test_a_new_program_with_criteria_leaves_a_job_and_the_worker_invites_e
     assert [(j.program_id, j.fiscal_year) for j in await world.rows(InvitationJob)] == [
         (program_id, FISCAL_YEAR)
     ]
-    assert await run_invitation_jobs(world.uow(), world.operator, public_url="https://pc.example") == 3
+    issued = await run_invitation_jobs(world.uow(), world.operator, public_url="https://pc.example")
+    assert issued == [Issued(program_id, FISCAL_YEAR, 3)]
     assert sorted(i.location_id for i in await world.rows(Invitation)) == sorted(locations)
     assert {e.status for e in await world.rows(Enrollment)} == {EnrollmentStatus.INVITED}
     assert len(await world.rows(OutboxMessage)) == 3
     assert await world.rows(InvitationJob) == []  # done: the next round finds nothing
-    assert await run_invitation_jobs(world.uow(), world.operator, public_url="https://pc.example") == 0
+    assert await run_invitation_jobs(world.uow(), world.operator, public_url="https://pc.example") == []
 
 
 async def test_an_open_program_leaves_no_job(world: World) -> None:
@@ -70,4 +71,33 @@ async def test_a_crash_halfway_resumes_and_sends_each_email_once(world: World) -
     assert Counter(e.to_address for e in await world.rows(OutboxMessage)) == Counter(
         f"ga{i}@example.com" for i in range(4)
     )
+    assert await world.rows(InvitationJob) == []
+
+
+class StopAfter:
+    """Asked before each batch: stop once `batches` have been asked about."""
+
+    def __init__(self, batches: int) -> None:
+        self.asked = 0
+        self.batches = batches
+
+    def requested(self) -> bool:
+        self.asked += 1
+        return self.asked > self.batches
+
+
+async def test_a_job_told_to_stop_keeps_its_row_and_the_next_round_finishes_it(world: World) -> None:
+    locations = await eligible_locations(world, 4)
+    program_id = await world.program(criteria=RESELLER)
+    first = await run_invitation_jobs(
+        world.uow(), world.operator, public_url="https://pc.example", batch_size=2, stopping=StopAfter(1)
+    )
+    assert first == [Issued(program_id, FISCAL_YEAR, 2)]  # the batch in flight, committed
+    assert await world.rows(InvitationJob) != []  # the rest is left to the next round
+    rest = await run_invitation_jobs(
+        world.uow(), world.operator, public_url="https://pc.example", batch_size=2
+    )
+    assert rest == [Issued(program_id, FISCAL_YEAR, 2)]
+    assert Counter(i.location_id for i in await world.rows(Invitation)) == Counter(locations)
+    assert len(await world.rows(OutboxMessage)) == 4
     assert await world.rows(InvitationJob) == []
