@@ -24,9 +24,11 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.loops import Periodic
+from domain.database import session_url
 from domain.events import (
     CallersChanged,
     EnrollmentChanged,
@@ -244,7 +246,12 @@ class PostgresBus:
 
     async def _listen_until_lost(self) -> None:
         lost = asyncio.Event()
-        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # Behind PgBouncer in transaction mode LISTEN needs a session of its own: the direct URL.
+        dsn = (
+            make_url(session_url(self._engine))
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
         connection = await asyncpg.connect(
             dsn, timeout=CONNECT_TIMEOUT_SECONDS, server_settings={"application_name": APPLICATION_NAME}
         )

@@ -160,6 +160,8 @@ class App(Starlette):
         self.graphql_posts = graphql_posts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = _closing_once_stopping(scope, send)
         if (
             scope["type"] == "http"
             and scope["method"] == "POST"
@@ -170,6 +172,22 @@ class App(Starlette):
             await self.graphql_posts(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _closing_once_stopping(scope: Scope, send: Send) -> Send:
+    """From SIGTERM on every answer says `Connection: close` (CONTRACT 6.5): a client on a kept-alive
+    connection reconnects, and the load balancer, which sees /readyz 503, sends it elsewhere."""
+    services: Services | None = scope.get("state", {}).get("services")
+    if services is None:
+        return send
+    draining = services.draining
+
+    async def send_closing(message: Message) -> None:
+        if message["type"] == "http.response.start" and draining.stopping:
+            message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
+        await send(message)
+
+    return send_closing
 
 
 def services_of(connection: HTTPConnection) -> Services:

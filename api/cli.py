@@ -44,7 +44,8 @@ T = TypeVar("T")
 
 
 def migrate(settings: Settings, args: argparse.Namespace) -> int:
-    url = _database_url(settings)
+    _database_url(settings)
+    url = settings.session_database_url()  # DDL straight to PostgreSQL, past any PgBouncer
     upgrade(url)
     print(f"{display_url(url)} is at the latest schema (revision {latest_revision(url)}).")
     return 0
@@ -129,7 +130,7 @@ def invite(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _as_operator(settings: Settings, job: Callable[[UnitOfWork, Principal], Awaitable[T]]) -> T:
     """Run a batch job as the command line's operator, on an engine of its own."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, direct_url=settings.direct_database_url or None)
     try:
         actor = system_principal(settings.azure_tenant_id or NO_TENANT)
         return await job(UnitOfWork(session_factory(engine)), actor)
@@ -157,7 +158,8 @@ def _database_url(settings: Settings) -> str:
 
 
 def _require_current_schema(settings: Settings) -> None:
-    problem = asyncio.run(schema_problem(_database_url(settings)))
+    _database_url(settings)
+    problem = asyncio.run(schema_problem(settings.session_database_url()))
     if problem is not None:
         raise CommandError(problem)
 

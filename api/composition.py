@@ -43,18 +43,20 @@ from domain.clock import Clock, SystemClock
 from domain.database import create_engine, session_factory
 from domain.directory import Directory
 from domain.errors import Conflict
-from domain.events import CallersChanged, Event, EventBus, EventsMissed
+from domain.events import CallersChanged, Event, EventBus, EventsMissed, InvitationsIssued
 from domain.fiscal import fiscal_year_of
+from domain.jobs import Stopping
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OrganizationTenant
+from domain.services.invitation_jobs import queue_new_year, run_invitation_jobs
 from domain.services.rollover import roll_over_fiscal_year
 from domain.uow import UnitOfWork
 
 logger = logging.getLogger("incentives.api")
 
 MAIL_POLL_SECONDS = 2.0
-MAIL_STOP_SECONDS = 10.0
+MAIL_STOP_SECONDS = 10.0  # and for a batch job's batch in flight, at most half the shutdown grace
 
 
 class GraphMailNotConfigured(ValueError):
@@ -129,7 +131,11 @@ async def running(
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         if engine is None:
-            engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+            engine = create_engine(
+                settings.database_url,
+                pool_size=settings.database_pool_size,
+                direct_url=settings.direct_database_url or None,
+            )
             stack.push_async_callback(engine.dispose)
         sessions = session_factory(engine)
         if authenticator is None:
@@ -145,6 +151,22 @@ async def running(
         mail_queued = await _mail_delivery(stack, settings, sessions, clock, draining)
         _tax_reminders(stack, settings, sessions, clock, mail_queued, draining)
         _roll_forward(stack, settings, sessions, clock, draining)
+        _invitation_jobs(
+            stack,
+            settings,
+            draining,
+            lambda: invitation_job_loop(
+                sessions,
+                clock,
+                operator_tenant_id=settings.azure_tenant_id or "",
+                public_url=settings.public_url,
+                interval=settings.invitation_job_interval,
+                mail_queued=mail_queued,
+                announce=events.publish,
+                stopping=draining,
+                grace=_stop_grace(settings),
+            ),
+        )
         budgets = budgets_for(settings)
         stack.push_async_callback(budgets.close)
         # First on the way out (or already under way since SIGTERM): the loops end, leases go back.
@@ -362,9 +384,9 @@ async def _mail_delivery(
         logger.info("INCENTIVES_SMTP_HOST is not set: outgoing mail stays queued")
         return _nothing
     stack.push_async_callback(transport.aclose)
-    # The message in flight may finish within half the shutdown grace; the rest of the batch goes back.
-    stop_timeout = min(MAIL_STOP_SECONDS, settings.shutdown_grace_seconds / 2)
-    loop = mail_delivery_loop(mail_delivery(settings, sessions, clock, transport), stop_timeout=stop_timeout)
+    # The message in flight may finish within the stop grace; the rest of the batch goes back.
+    delivery = mail_delivery(settings, sessions, clock, transport)
+    loop = mail_delivery_loop(delivery, stop_timeout=_stop_grace(settings))
     _started(stack, draining, loop)
     return loop.wake
 
@@ -377,9 +399,11 @@ def tax_reminder_loop(
     public_url: str,
     interval: float,
     mail_queued: Callable[[], None] = lambda: None,
+    grace: float = 0.0,
 ) -> Periodic:
     """Queues the due tax expiry reminders at start-up, then every `interval` seconds. Each round
-    claims what it sends in the database, so several workers never queue a reminder twice."""
+    claims what it sends in the database, so several workers never queue a reminder twice; a
+    round in flight when the loop stops may commit within `grace` seconds."""
 
     async def remind() -> None:
         queued = await queue_tax_expiry_reminders(
@@ -389,7 +413,9 @@ def tax_reminder_loop(
             logger.info("queued %d tax profile expiry reminder(s)", queued)
             mail_queued()
 
-    return Periodic("tax-expiry-reminders", remind, interval=interval, failure="tax expiry reminders failed")
+    return Periodic(
+        "tax-expiry-reminders", remind, interval=interval, grace=grace, failure="tax expiry reminders failed"
+    )
 
 
 def _tax_reminders(
@@ -409,17 +435,26 @@ def _tax_reminders(
         public_url=settings.public_url,
         interval=settings.tax_reminder_interval,
         mail_queued=mail_queued,
+        grace=_stop_grace(settings),
     )
     _started(stack, draining, loop)
 
 
 def roll_forward_loop(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, *, operator_tenant_id: str, interval: float
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    operator_tenant_id: str,
+    interval: float,
+    stopping: Stopping | None = None,
+    grace: float = 0.0,
 ) -> Periodic:
     """Rule 15: on or after July 1 of N+1 the running server rolls fiscal year N forward by itself,
     as the operator, under the same lease as `incentives rollover`: of several servers one does it,
     the others find it busy and, next round, nothing left. Each server remembers the years it
-    finished; a re-run (or the operator's mutation) changes nothing more."""
+    finished; a re-run (or the operator's mutation) changes nothing more. Once `stopping` is
+    requested the run ends after the batch in flight (committed within `grace` seconds) and gives
+    its lease back, so another server carries the rest at once."""
     finished: set[int] = set()
     operator = system_principal(operator_tenant_id)
 
@@ -429,11 +464,14 @@ def roll_forward_loop(
             return
         try:
             made = await roll_over_fiscal_year(
-                UnitOfWork(sessions, clock), operator, from_fiscal_year=from_year
+                UnitOfWork(sessions, clock), operator, from_fiscal_year=from_year, stopping=stopping
             )
         except Conflict:
             return  # another server is rolling it forward now: look again next round
-        finished.add(from_year)
+        if stopping is None or not stopping.requested():
+            # Rules 24 and 25: the new year's invitations, issued by the invitation worker.
+            await queue_new_year(UnitOfWork(sessions, clock), from_year + 1)
+            finished.add(from_year)
         if made.total:
             logger.info(
                 "rolled FY %d forward: carried %d, action required %d, ineligible %d, inactive %d",
@@ -444,7 +482,9 @@ def roll_forward_loop(
                 made.inactive,
             )
 
-    return Periodic("roll-forward", roll, interval=interval, failure="the fiscal-year roll-forward failed")
+    return Periodic(
+        "roll-forward", roll, interval=interval, grace=grace, failure="the fiscal-year roll-forward failed"
+    )
 
 
 def _roll_forward(
@@ -461,8 +501,15 @@ def _roll_forward(
         clock,
         operator_tenant_id=settings.azure_tenant_id or "",
         interval=settings.rollover_interval,
+        stopping=draining,
+        grace=_stop_grace(settings),
     )
     _started(stack, draining, loop)
+
+
+def _stop_grace(settings: Settings) -> float:
+    """How long a loop's batch in flight may run on once it is told to stop, before it is cancelled."""
+    return min(MAIL_STOP_SECONDS, settings.shutdown_grace_seconds / 2)
 
 
 def _started(stack: AsyncExitStack, draining: Draining, loop: Periodic) -> None:
@@ -470,6 +517,49 @@ def _started(stack: AsyncExitStack, draining: Draining, loop: Periodic) -> None:
     loop.start()
     stack.push_async_callback(loop.stop)
     draining.on_stop(loop.stop)
+
+
+def invitation_job_loop(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    operator_tenant_id: str,
+    public_url: str,
+    interval: float,
+    mail_queued: Callable[[], None] = lambda: None,
+    announce: Callable[[Event], Awaitable[None]] | None = None,
+    stopping: Stopping | None = None,
+    grace: float = 0.0,
+) -> Periodic:
+    """Rule 24: issues the pending invitation jobs (createProgram's, the new year's) as the operator;
+    their lease per program lets one server work on a program, the others skip it. Each program's
+    new invitations are announced, as the operator's batch announces them (live notices), and the
+    outbox is woken. Once `stopping` is requested the job ends after the batch in flight."""
+    operator = system_principal(operator_tenant_id)
+
+    async def issue() -> None:
+        issued = await run_invitation_jobs(
+            UnitOfWork(sessions, clock), operator, public_url=public_url, stopping=stopping
+        )
+        made = [job for job in issued if job.invited]
+        if announce is not None:
+            for job in made:
+                await announce(InvitationsIssued(job.program_id, job.fiscal_year))
+        if made:
+            logger.info("issued %d invitation(s) in the background", sum(job.invited for job in made))
+            mail_queued()
+
+    return Periodic(
+        "invitation-jobs", issue, interval=interval, grace=grace, failure="background invitations failed"
+    )
+
+
+def _invitation_jobs(
+    stack: AsyncExitStack, settings: Settings, draining: Draining, loop: Callable[[], Periodic]
+) -> None:
+    """Rule 24's worker, unless INCENTIVES_INVITATION_JOB_INTERVAL is 0."""
+    if settings.invitation_job_interval > 0:
+        _started(stack, draining, loop())
 
 
 def _nothing() -> None:

@@ -2,7 +2,9 @@
 
     draining = Draining()
     draining.on_stop(loop.stop)        # the composition root: background loops (outbox, batch jobs)
-    draining.begin()                   # the server, at the signal: /readyz answers 503 from now on
+    draining.begin()                   # the server, at the signal: /readyz answers 503 from now on,
+                                       # and batch jobs (given `draining` as their `Stopping`) end
+                                       # after the batch in flight
     await draining.stop_background()   # loops end at a batch boundary and give up their leases
     await draining.close_websockets()  # subscriptions end with close code 1001 (going away)
 
@@ -38,11 +40,16 @@ class Draining:
         """From now on /readyz answers 503. Safe to call from a signal handler (sets a flag only)."""
         self.stopping = True
 
+    def requested(self) -> bool:
+        """`domain.jobs.Stopping`: batch jobs end at their next batch boundary once this is True."""
+        return self.stopping
+
     def on_stop(self, stop: Stop) -> None:
         self._stops.append(stop)
 
     async def stop_background(self) -> None:
         """Stop every registered loop, together; a second call waits for the first's end."""
+        self.begin()  # also on the way out without a signal: jobs end at a batch boundary
         if self._stopped is None:
             self._stopped = asyncio.gather(*(stop() for stop in self._stops), return_exceptions=True)
         for failure in await asyncio.shield(self._stopped):

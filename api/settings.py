@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="INCENTIVES_LOG_LEVEL")
     # PostgreSQL connections each `serve` process keeps open; a request uses one for all its SQL.
     database_pool_size: int = Field(20, ge=1, le=500, validation_alias="INCENTIVES_DATABASE_POOL_SIZE")
+    # When DATABASE_URL is PgBouncer in transaction mode: PostgreSQL itself, for what needs a session
+    # of its own (LISTEN, the batch jobs' advisory locks, migrations). Empty: DATABASE_URL is direct.
+    direct_database_url: str = Field("", validation_alias="INCENTIVES_DIRECT_DATABASE_URL")
     # v1 tokens (issuer https://sts.windows.net/{tid}/) are refused unless this is switched on.
     accept_v1_tokens: bool = Field(False, validation_alias="INCENTIVES_ACCEPT_V1_TOKENS")
     # Comma-separated client application ids (azp/appid) allowed to call; empty allows any.
@@ -65,6 +68,9 @@ class Settings(BaseSettings):
     # Rule 15: how often `serve` looks whether the last fiscal year still needs rolling forward
     # (at start-up, then every this many seconds); 0: never (operators run `incentives rollover`).
     rollover_interval: float = Field(3600.0, ge=0, validation_alias="INCENTIVES_ROLLOVER_INTERVAL")
+    # Rule 24: how often a server looks for createProgram's and the new year's invitations to issue
+    # (0: never); well under the 60 s the contract allows.
+    invitation_job_interval: float = Field(5.0, ge=0, validation_alias="INCENTIVES_INVITATION_JOB_INTERVAL")
     # Least seconds between refetches of one tenant's keys for an unknown kid; 0 in tests.
     key_refresh_interval: float = Field(300.0, ge=0, validation_alias="INCENTIVES_KEY_REFRESH_INTERVAL")
     # Seconds between background refreshes of the signing keys of the tenants in use (about hourly).
@@ -115,6 +121,15 @@ class Settings(BaseSettings):
             raise ValueError("INCENTIVES_GRAPHIQL_PERSONAS_URL must be an http(s) URL on a loopback host")
         return value
 
+    @field_validator("direct_database_url")
+    @classmethod
+    def _direct_postgres(cls, value: str) -> str:
+        if value and not value.startswith("postgresql+asyncpg://"):
+            raise ValueError(
+                "INCENTIVES_DIRECT_DATABASE_URL must be a postgresql+asyncpg://user@host:port/db URL"
+            )
+        return value
+
     @field_validator("cors_allowed_origins")
     @classmethod
     def _exact_origins(cls, value: str) -> str:
@@ -138,6 +153,10 @@ class Settings(BaseSettings):
 
     def allowed_client_app_ids(self) -> frozenset[str]:
         return frozenset(app.strip().lower() for app in self.allowed_client_apps.split(",") if app.strip())
+
+    def session_database_url(self) -> str:
+        """PostgreSQL itself, for what needs a session: the direct URL when there is one."""
+        return self.direct_database_url or self.database_url
 
     def missing_for_serve(self) -> list[str]:
         """The settings `serve` cannot start without."""

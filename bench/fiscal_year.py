@@ -1,5 +1,9 @@
 """Benchmark of the fiscal-year jobs: roll-forward of 1,000,000 enrollments, invitations to 100,000.
 
+After the roll-forward (on July 1 of N+1), the new year's invitations (rules 24 and 25): the job the
+automatic roll-forward queues for every ACTIVE program, run to completion by the invitation worker,
+timed beside the roll-forward's own time (the target: no longer than it).
+
     python -m bench.fiscal_year --backend sqlite|postgres|both [--locations 100000]
         [--enrollments-per-location 10] [--postgres-url postgresql+asyncpg://postgres@127.0.0.1:5432/]
 
@@ -20,7 +24,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from datetime import time as midnight
 from pathlib import Path
 
 import asyncpg
@@ -34,8 +37,9 @@ from auth.principal import system_principal
 from bench.seed import INVITE_PROGRAM, Scale, seed
 from domain.clock import FixedClock
 from domain.database import create_engine, session_factory
-from domain.fiscal import fiscal_year_of, fiscal_year_start
+from domain.fiscal import fiscal_year_of
 from domain.model import Program
+from domain.services.invitation_jobs import queue_new_year, run_invitation_jobs
 from domain.services.invitations import issue_invitations
 from domain.services.rollover import roll_over_fiscal_year
 from domain.uow import UnitOfWork
@@ -66,7 +70,9 @@ async def measure(database_url: str, scale: Scale, backend: str) -> list[Timing]
             await seed(session, scale)
         print(f"{backend}: seeded in {_since(started):.1f} s", file=sys.stderr)
         seeded = Timing(backend, "seed", scale.locations * scale.enrollments_per_location, _since(started))
-        return [seeded, await _roll_over(sessions, scale, backend), await _invite(sessions, backend)]
+        rolled = await _roll_over(sessions, scale, backend)
+        new_year = await _new_year(sessions, scale, backend)
+        return [seeded, rolled, new_year, await _invite(sessions, backend)]
     finally:
         await engine.dispose()
 
@@ -77,14 +83,30 @@ def _since(started: float) -> float:
 
 async def _roll_over(sessions: async_sessionmaker[AsyncSession], scale: Scale, backend: str) -> Timing:
     actor = system_principal(OPERATOR_TENANT)
-    # Rule 23: year N rolls forward only once N+1 has begun, so the run stands on its July 1.
-    july_1 = datetime.combine(fiscal_year_start(scale.fiscal_year + 1), midnight(), tzinfo=UTC)
-    uow = UnitOfWork(sessions, FixedClock(july_1))
     started = time.perf_counter()
     result = await roll_over_fiscal_year(
-        uow, actor, from_fiscal_year=scale.fiscal_year, progress=ProgressMeter(sys.stderr)
+        UnitOfWork(sessions, _next_year(scale)),
+        actor,
+        from_fiscal_year=scale.fiscal_year,
+        progress=ProgressMeter(sys.stderr),
     )
     return Timing(backend, "roll-forward", result.total, _since(started))
+
+
+def _next_year(scale: Scale) -> FixedClock:
+    """A few minutes into July 1 of N+1, when the server rolls N forward by itself."""
+    return FixedClock(datetime(scale.fiscal_year, 7, 1, 0, 5, tzinfo=UTC))
+
+
+async def _new_year(sessions: async_sessionmaker[AsyncSession], scale: Scale, backend: str) -> Timing:
+    """What the automatic roll-forward leaves to the invitation worker, queued and run to completion:
+    the uncarried eligible locations of the programs with criteria, OVERVIEW of the open ones."""
+    actor = system_principal(OPERATOR_TENANT)
+    uow = UnitOfWork(sessions, _next_year(scale))
+    started = time.perf_counter()
+    await queue_new_year(uow, scale.fiscal_year + 1)
+    issued = await run_invitation_jobs(uow, actor, public_url="https://incentives.example")
+    return Timing(backend, "new-year invitations", sum(job.invited for job in issued), _since(started))
 
 
 async def _invite(sessions: async_sessionmaker[AsyncSession], backend: str) -> Timing:

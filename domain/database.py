@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from domain.queries.json_sql import register_functions
 
@@ -40,11 +43,22 @@ DEFAULT_POOL_SIZE = 20
 DEFAULT_MAX_OVERFLOW = 0
 
 
+# Behind a transaction pooler (PgBouncer, pool_mode = transaction) consecutive transactions of one
+# client connection run on different server sessions: no statement may stay prepared between them.
+# asyncpg then sends each statement unnamed and parses it again with its bind (asyncpg's FAQ);
+# SQLAlchemy's dialect keeps no prepared statements of its own.
+POOLED_CONNECT_ARGS = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
+
+# The direct URL of each engine made for a transaction pooler (`create_engine(..., direct_url=)`).
+_DIRECT: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def create_engine(
     url: str,
     *,
     pool_size: int = DEFAULT_POOL_SIZE,
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    direct_url: str | None = None,
     **options: Any,
 ) -> AsyncEngine:
     """An engine for `url`. On PostgreSQL, a pool of `pool_size` connections kept open, and by
@@ -56,6 +70,10 @@ def create_engine(
     No ping on checkout (`pool_pre_ping` would cost every request a round trip): when the database
     went away, the first statement on a dead connection fails and SQLAlchemy replaces every
     connection older than that failure, so one request per process pays for an outage.
+
+    With `direct_url` (INCENTIVES_DIRECT_DATABASE_URL), `url` is PgBouncer in transaction mode: its
+    connections keep no prepared statements, and what needs a session of its own (LISTEN, session
+    advisory locks) connects to `direct_url` instead (`session_url`, `session_connection`).
     """
     check_url(url)
     if is_sqlite(url):
@@ -64,7 +82,44 @@ def create_engine(
         event.listen(engine.sync_engine, "checkout", _sqlite_checked_out)
         event.listen(engine.sync_engine, "checkin", _sqlite_checked_in)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
+    if direct_url is None:
+        return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
+    check_url(direct_url)
+    if is_sqlite(direct_url):
+        raise ValueError(
+            "INCENTIVES_DIRECT_DATABASE_URL must be a postgresql+asyncpg:// URL, as DATABASE_URL is"
+        )
+    connect_args = {**POOLED_CONNECT_ARGS, **options.pop("connect_args", {})}
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, connect_args=connect_args, **options
+    )
+    _DIRECT[engine.sync_engine] = direct_url
+    return engine
+
+
+def session_url(engine: AsyncEngine) -> str:
+    """Where to open a connection that keeps its session (LISTEN, session advisory locks): the
+    direct URL of an engine behind PgBouncer, else the engine's own URL."""
+    direct = _DIRECT.get(engine.sync_engine)
+    return direct if direct is not None else engine.url.render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def session_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose session is its own for the block: one of `engine`'s, or, behind
+    PgBouncer, a connection of its own to the direct URL, closed after the block (session-level
+    state on a pooled connection would stay on a server session that other clients then use)."""
+    direct = _DIRECT.get(engine.sync_engine)
+    if direct is None:
+        async with engine.connect() as connection:
+            yield connection
+        return
+    alone = create_async_engine(direct, poolclass=NullPool)
+    try:
+        async with alone.connect() as connection:
+            yield connection
+    finally:
+        await alone.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

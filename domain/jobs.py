@@ -10,6 +10,10 @@ of its own, for as long as it runs. The database frees it the moment the holder'
 process died, its connection dropped): a run that gets the advisory lock knows that whoever holds
 the lease row is gone, and takes the row over at once instead of waiting for it to expire.
 
+A job given a `Stopping` (the server's, at SIGTERM) looks at it between batches: once a stop is
+requested it ends after the batch in flight commits and gives its lease row and advisory lock back
+at once, so another process, or the next run, takes over where it stopped.
+
     async with leased(sessions, clock, "rollover-2027", busy="...") as lease:
         job = Job("rollover", lease, busy="...", total=await count(sessions, ids))
         created = await run_in_batches(sessions, job, ids, 10_000, work)  # work(batch) -> created
@@ -25,13 +29,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, delete, func, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.clock import Clock
+from domain.database import session_connection
 from domain.errors import Conflict
 from domain.model import JobLock
 from domain.storage import insert_ignoring_conflicts, without_jit
@@ -51,6 +56,12 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class Stopping(Protocol):
+    """Whether the process asked its jobs to stop (SIGTERM): they end at the next batch boundary."""
+
+    def requested(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ async def _session_lock(
         yield False
         return
     key = advisory_key(name)
-    async with engine.connect() as connection:
+    async with session_connection(engine) as connection:  # behind PgBouncer: the direct URL
         taken = (await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})).scalar()
         await connection.commit()  # a session-level lock: it outlives the transaction
         if not taken:
@@ -179,6 +190,7 @@ class Job:
     busy: str
     total: int
     progress: ProgressCallback | None = None
+    stopping: Stopping | None = None
 
 
 async def run_in_batches(
@@ -188,10 +200,11 @@ async def run_in_batches(
 
     `work` does a batch's writes and returns how many rows it created; they commit together with
     the lease renewal, so a batch happened entirely or not at all. Progress is reported after
-    each commit (an exception raised by the callback stops the job like a crash would).
+    each commit (an exception raised by the callback stops the job like a crash would). Once
+    `job.stopping` is requested no further batch starts: it returns what was created so far.
     """
     after, done, created = 0, 0, 0
-    while True:
+    while job.stopping is None or not job.stopping.requested():
         async with sessions() as session, session.begin():
             upto, size_found = await _bounds(session, ids, after, size)
             if not size_found:
@@ -202,6 +215,7 @@ async def run_in_batches(
         after, done = upto, done + size_found
         if job.progress is not None:
             job.progress(Progress(job.name, done, max(job.total, done), created))
+    return created
 
 
 async def _bounds(session: AsyncSession, ids: Select[int], after: int, size: int) -> tuple[int, int]:

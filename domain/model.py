@@ -412,3 +412,15 @@ class JobLock(Base):
     holder: Mapped[str] = mapped_column(String(100))
     acquired_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class InvitationJob(Base):
+    """Invitations still to issue for (program, fiscal year) in the background (rule 24): written with
+    the program (or by the roll-forward for the new year), deleted once every batch is done; a crash
+    leaves the row, and the next worker resumes (the issuing is idempotent)."""
+
+    __tablename__ = "invitation_jobs"
+
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()

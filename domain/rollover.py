@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, case, literal, not_
+from sqlalchemy import ColumnElement, and_, case, literal, not_, or_
 
 from domain.model import Enrollment
 from domain.vocabulary import EnrollmentStatus
+
+
+def still_eligible(*, meets_criteria: bool, partner_agreement: bool, open_to_all: bool) -> bool:
+    """Whether an ENROLLED enrollment is carried as eligible: it meets the program's criteria and
+    the organization's PARTNER_PROGRAM agreement is active (rule 14), which a program open to all
+    partners does not ask for (rule 25: open programs follow the year)."""
+    return meets_criteria and (partner_agreement or open_to_all)
+
+
+def still_eligible_sql(
+    *,
+    meets_criteria: ColumnElement[bool],
+    partner_agreement: ColumnElement[bool],
+    open_to_all: ColumnElement[bool],
+) -> ColumnElement[bool]:
+    """`still_eligible` as a SQL condition."""
+    return and_(meets_criteria, or_(partner_agreement, open_to_all))
 
 
 def next_year_status(*, eligible: bool, program_active: bool, tax_valid: bool) -> EnrollmentStatus:

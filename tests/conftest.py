@@ -4,6 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "tests.support.entra",
+    "tests.support.pgbouncer",
     "tests.support.databases",
     "tests.support.server",
     "tests.support.in_process",

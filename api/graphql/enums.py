@@ -90,7 +90,9 @@ EnrollmentStatus = described_enum(
         "ENROLLED": "Validated; nothing further is required.",
         "ENROLLING": "ACTION_REQUIRED or VALIDATING_ENROLLMENT, as shown to callers who are not its "
         "INCENTIVES_ADMIN.",
-        "INELIGIBLE": "The location no longer meets the program's eligibility criteria.",
+        "INELIGIBLE": "The location no longer meets the program's eligibility criteria (or, carried by the "
+        "roll-forward, its organization has no active PARTNER_PROGRAM agreement). enroll refuses it "
+        "(NOT_ELIGIBLE) until the location qualifies again and is INVITED. Never for a program open to all.",
         "INACTIVE": "Not active this fiscal year (e.g. not carried over at roll-over).",
         "DISCONTINUED": "The program is no longer offered.",
     },

@@ -74,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="then load the dashboard with two workers for SECONDS, sampling each worker's memory",
     )
+    p.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="also measure incentives through a private PgBouncer in transaction mode (Debian's "
+        "pgbouncer), beside direct connections, on the same data",
+    )
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the SQLite file")
     p.add_argument(
         "--before",
@@ -103,6 +109,7 @@ def options_from(args: argparse.Namespace) -> Options:
         keep=args.keep,
         soak=args.soak,
         before=_checkout(args.before),
+        pgbouncer=args.pgbouncer,
     )
     if args.quick:
         quick_scale = replace(scale, organizations=min(scale.organizations, 20))

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -47,10 +47,13 @@ from bench.api.signin import SignIn, signed_in
 from bench.api.soak import soak
 from bench.api.verify import Answers, Statements, answers, count, probe, same
 from bench.api.wire import CountingProxy
+from bench.pgbouncer import private_pgbouncer, through
 
 BENCH = Path(__file__).resolve().parent.parent
 INCENTIVES_X2 = Server("incentives x2", "incentives", workers=2)
 BEFORE = "incentives before"  # the checkout given by --before
+PGBOUNCER = "incentives pgbouncer"  # --pgbouncer: the same build through PgBouncer
+PGBOUNCER_POOL = 20  # PgBouncer's server connections: as many as one serve process's own pool
 BY_CONSTRUCTION = Statements(1, 1, "by construction", {})
 
 
@@ -70,6 +73,7 @@ class Options:
     keep: bool
     soak: float = 0.0  # seconds of the long run (two workers, PostgreSQL); 0: none
     before: Path | None = None  # another checkout of incentives, measured beside this one
+    pgbouncer: bool = False  # also incentives through a private PgBouncer in transaction mode
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ async def verify_and_count(ctx: Context, backend: Backend) -> dict[tuple[str, st
                     if executed is None:  # SQLite: the floor's by construction, incentives' below
                         if server.kind == "floor":
                             counted[(server.name, operation.name)] = BY_CONSTRUCTION
+                    elif server.pooled_url is not None:
+                        continue  # through PgBouncer, past the counting proxy: not counted
                     elif server.kind != "incentives" or backend.name == "postgres":
                         counted[(server.name, operation.name)] = await count(
                             http, running.url, server.kind, operation, ctx.signin.token, executed, "wire"
@@ -235,13 +241,16 @@ async def _measure(
     return measured
 
 
-def backends(options: Options, pg_url: str | None, sqlite_url: str | None) -> list[Backend]:
+def backends(
+    options: Options, pg_url: str | None, sqlite_url: str | None, pooled_url: str | None = None
+) -> list[Backend]:
     ops = operations(options.organization, enrollment_ids(options.scale, options.organization))
     all_ops = tuple(o.name for o in ops)
     before = [] if options.before is None else [Server(BEFORE, "incentives", project=options.before)]
+    pooled = [] if pooled_url is None else [Server(PGBOUNCER, "incentives", pooled_url=pooled_url)]
     found = []
     if pg_url is not None:
-        servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES, *before]
+        servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES, *pooled, *before]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
         turns += [Turn(s, ("dashboard",), options.scaling_connections) for s in (INCENTIVES, INCENTIVES_X2)]
         found.append(Backend("postgres", pg_url, servers, ops, turns))
@@ -306,6 +315,7 @@ async def run(options: Options) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="incentives-bench-api-") as scratch,
         signed_in(viewer_of(options.organization)) as signin,
+        ExitStack() as stack,
     ):
         directory = keep_dir or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
@@ -314,7 +324,14 @@ async def run(options: Options) -> dict[str, Any]:
         async with databases(options, directory) as (pg_url, sqlite_url):
             if pg_url and options.keep:
                 log(f"keeping {pg_url}")
-            for backend in backends(options, pg_url, sqlite_url):
+            pooled_url = None
+            if pg_url is not None and options.pgbouncer:
+                where = make_url(pg_url)
+                bouncer = private_pgbouncer(
+                    where.host or "127.0.0.1", where.port or 5432, pool_size=PGBOUNCER_POOL
+                )
+                pooled_url = through(pg_url, stack.enter_context(bouncer))
+            for backend in backends(options, pg_url, sqlite_url, pooled_url):
                 statements = await verify_and_count(ctx, backend)
                 counted[backend.name] = {f"{s} / {o}": v.summary() for (s, o), v in statements.items()}
                 await measure(ctx, backend, rows)

@@ -40,6 +40,8 @@ class Server:
     kind: str
     workers: int = 1
     project: Path | None = None
+    # incentives through PgBouncer (--pgbouncer): DATABASE_URL this, the database's own URL direct.
+    pooled_url: str | None = None
 
 
 FLOOR = Server("floor", "floor")
@@ -100,9 +102,11 @@ def command(server: Server, database_url: str, port: int, tools: Tools) -> tuple
     project = server.project or tools.project
     argv = [str(project / ".venv" / "bin" / "incentives"), "serve", "--port", str(port)]
     argv += ["--workers", str(server.workers)]
+    pooled = {} if server.pooled_url is None else {"INCENTIVES_DIRECT_DATABASE_URL": database_url}
     return argv, {
         **env,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": server.pooled_url or database_url,
+        **pooled,
         "INCENTIVES_TAX_REMINDER_INTERVAL": "0",
         # The fiscal-year jobs have their own benchmark (bench.fiscal_year): the roll-forward that
         # `serve` runs at start-up (rule 15) would write and read beside the measured load.

@@ -18,7 +18,12 @@ from domain.uow import UnitOfWork
 from domain.vocabulary import EnrollmentStatus
 
 CHANGED_CONCURRENTLY = "the enrollment was changed at the same time; try again"
-ENROLLABLE = frozenset({EnrollmentStatus.INVITED, EnrollmentStatus.INELIGIBLE})
+# Rule 25: `enroll` accepts only what a caller is shown as something to act on. An INELIGIBLE
+# enrollment (the criteria lost, or rule 14's roll-forward without the agreement) is refused, shown
+# INELIGIBLE, until eligibility returns it to INVITED with its invitation (rules 18 and 24); an open
+# program's is never INELIGIBLE (the roll-forward carries it, migration 0006 reopened older ones).
+ENROLLABLE = frozenset({EnrollmentStatus.INVITED})
+NOT_STARTED = ENROLLABLE | {EnrollmentStatus.INELIGIBLE}
 RESUBMITTABLE = frozenset(
     {EnrollmentStatus.ACTION_REQUIRED, EnrollmentStatus.VALIDATING_ENROLLMENT, EnrollmentStatus.ENROLLED}
 )
@@ -63,7 +68,7 @@ async def update_enrollment(
         require_fiscal_year_open(enrollment.fiscal_year, uow.clock.today(), "enrollmentId")
         _require_active(chosen)
         await _check_payment_profile(uow, location.organization_id, payment_profile_id)
-        if enrollment.status in ENROLLABLE:
+        if enrollment.status in NOT_STARTED:
             raise PrerequisiteMissing("enroll first", ["enrollmentId"])
         if enrollment.status not in RESUBMITTABLE:
             raise NotEligible("the enrollment is inactive", ["enrollmentId"])
@@ -149,6 +154,11 @@ async def _current_enrollment(uow: UnitOfWork, location_id: int, program_id: int
         )
         uow.session.add(enrollment)
         await flush_or_conflict(uow, CHANGED_CONCURRENTLY)
+    elif enrollment.status is EnrollmentStatus.INELIGIBLE:
+        raise NotEligible(
+            "the location is not eligible for this program this fiscal year; it is invited once it is",
+            ["programId"],
+        )
     elif enrollment.status not in ENROLLABLE:
         raise Conflict("the location is already enrolled or enrolling in this program", ["programId"])
     return enrollment

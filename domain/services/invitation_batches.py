@@ -87,12 +87,15 @@ def _eligible(batch: Locations, issue: Issue) -> Select[*tuple[Any, ...]]:
     # program had no enrollments that year (estimated at one row), that join compared every location
     # with every enrollment the earlier batches had just made, 100,000,000 comparisons by the second
     # batch (27 s for 100,000 locations); as a subplan it is one probe of the unique index per row.
+    # An INVITED enrollment does not keep its location out: one that regained eligibility (rule 24,
+    # INELIGIBLE after a roll-forward, then eligible again) has no invitation yet and gets it here.
     enrolled = (
         select(Enrollment.id)
         .where(
             Enrollment.location_id == Location.id,
             Enrollment.program_id == issue.program_id,
             Enrollment.fiscal_year == issue.fiscal_year,
+            Enrollment.status != EnrollmentStatus.INVITED,
         )
         .offset(0)
         .exists()

@@ -9,7 +9,7 @@ from domain.access import Action, Actor, Scope
 from domain.audit import RunEvent
 from domain.errors import Invalid, NotFound
 from domain.fiscal import fiscal_year_of
-from domain.jobs import DEFAULT_BATCH_SIZE, Job, ProgressCallback, count, leased, run_in_batches
+from domain.jobs import DEFAULT_BATCH_SIZE, Job, ProgressCallback, Stopping, count, leased, run_in_batches
 from domain.mail.messages import DEFAULT_PUBLIC_URL
 from domain.mail.recipients import Recipients, load_recipients
 from domain.model import Invitation, InvitationDismissal, Location, Program
@@ -30,6 +30,7 @@ async def issue_invitations(
     public_url: str = DEFAULT_PUBLIC_URL,
     progress: ProgressCallback | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    stopping: Stopping | None = None,
 ) -> int:
     """One invitation (with an INVITED enrollment) for `fiscal_year` (the current one, or the next;
     None: the current) per eligible location that has neither an invitation nor an enrollment that
@@ -38,7 +39,8 @@ async def issue_invitations(
     criteria invite by email and home-page notice, open ones on the overview.
 
     Works over the locations in batches, each its own transaction, under a lease per program:
-    a second run meanwhile gets `Conflict`, a run after a crash resumes.
+    a second run meanwhile gets `Conflict`, a run after a crash, or after `stopping` was requested
+    (it ends after the batch in flight), resumes.
     """
     require(actor, Action.OPERATE)
     issue = await _prepare(uow, actor, program_id, fiscal_year, public_url)
@@ -46,7 +48,7 @@ async def issue_invitations(
     locations = select(Location.id)
     async with leased(uow.sessions, uow.clock, f"invitations-{issue.program_id}", busy=busy) as lease:
         recipients = await _recipients(uow, issue)
-        job = Job("invite", lease, busy, await count(uow.sessions, locations), progress)
+        job = Job("invite", lease, busy, await count(uow.sessions, locations), progress, stopping)
         return await run_in_batches(
             uow.sessions, job, locations, batch_size, lambda batch: issue_batch(batch, issue, recipients)
         )

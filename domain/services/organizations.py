@@ -105,10 +105,16 @@ async def complete_migration(uow: UnitOfWork, actor: Actor, *, organization_id: 
 
 
 async def add_location(
-    uow: UnitOfWork, actor: Actor, *, name: str, country: str, partner_type: PartnerType
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    name: str,
+    country: str,
+    partner_type: PartnerType,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> Location:
     """A Global or Account admin adds a location to their organization, with a fresh PartnerID of
-    digits, unique across the service."""
+    digits, unique across the service; if eligible, it is invited in the same transaction (rule 24)."""
     organization_id = own_organization_id(actor, Action.MANAGE_ORGANIZATION)
     require(actor, Action.MANAGE_ORGANIZATION, Scope(organization_id=organization_id))
     check = Checks()
@@ -130,6 +136,7 @@ async def add_location(
         uow.session.add(location)
         await flush_or_conflict(uow, "the organization already has a location of this name", ["name"])
         audit.record(uow, actor, "addLocation", organization_id, location)
+        await follow_eligibility(uow, actor, organization_id, public_url=public_url)
         await uow.commit()
         return location
 

@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 
 from domain.access import Action, Actor
 from domain.errors import Conflict
+from domain.fiscal import fiscal_year_of
 from domain.model import Program, ProgramCriterion
 from domain.services.guards import commit_or_conflict, flush_or_conflict, program, require
+from domain.services.invitation_jobs import queue_invitation_job
 from domain.uow import UnitOfWork
 from domain.validation import Checks
 from domain.vocabulary import CriterionKind, ProgramStatus
@@ -35,6 +37,9 @@ async def create_program(
         await flush_or_conflict(uow, CODE_TAKEN, ["code"])
         kinds = dict.fromkeys(criteria)  # de-duplicated, in the order given
         uow.session.add_all(ProgramCriterion(program_id=created.id, kind=kind) for kind in kinds)
+        if kinds:  # rule 24: its eligible locations are invited in the background (open ones: rule 7)
+            year = fiscal_year_of(uow.clock.today())
+            await queue_invitation_job(uow.session, created.id, year, created.created_at)
         await commit_or_conflict(uow, CODE_TAKEN, ["code"])
         return created
 

@@ -1,7 +1,8 @@
 """The fiscal-year roll-forward: every ENROLLED enrollment of N gets one of N+1, set-based and in batches.
 
 It is carried ENROLLED only while the location meets the program's criteria and its organization's
-PARTNER_PROGRAM agreement is active (rule 14); otherwise INELIGIBLE (or ACTION_REQUIRED for a tax
+PARTNER_PROGRAM agreement is active (rule 14; a program open to all asks for no agreement, rule 25);
+otherwise INELIGIBLE (or ACTION_REQUIRED for a tax
 profile not valid on July 1, INACTIVE for a discontinued program).
 
 Each batch of ENROLLED enrollments of N (keyset over their ids) is one transaction of a constant
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import CTE, ColumnElement, Date, Select, case, func, literal, null, select, update
+from sqlalchemy import CTE, ColumnElement, Date, Select, case, exists, func, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,19 +26,29 @@ from domain.access import Action, Actor
 from domain.audit import RunEvent, record_organizations
 from domain.eligibility_sql import has_agreement, meets_criteria_of
 from domain.fiscal import checked_fiscal_year, fiscal_year_start, require_fiscal_year_ended
-from domain.jobs import DEFAULT_BATCH_SIZE, Batch, Job, ProgressCallback, count, leased, run_in_batches
+from domain.jobs import (
+    DEFAULT_BATCH_SIZE,
+    Batch,
+    Job,
+    ProgressCallback,
+    Stopping,
+    count,
+    leased,
+    run_in_batches,
+)
 from domain.model import (
     Enrollment,
     Location,
     Organization,
     Program,
+    ProgramCriterion,
     UtcDateTime,
 )
 from domain.queries.enrollments import newest_tax_expiry
-from domain.rollover import next_year_status_sql
+from domain.rollover import next_year_status_sql, still_eligible_sql
 from domain.services.guards import require
 from domain.shown_status import missing_profiles_reason
-from domain.storage import insert_ignoring_conflicts
+from domain.storage import insert_ignoring_conflicts, refresh_statistics
 from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, EnrollmentStatus, ProgramStatus
 
@@ -101,11 +112,13 @@ async def roll_over_fiscal_year(
     from_fiscal_year: int,
     progress: ProgressCallback | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    stopping: Stopping | None = None,
 ) -> RolloverResult:
     """Carry every ENROLLED enrollment of N without one in N+1 into N+1; again, it does nothing.
 
     Raises `Invalid` before July 1 of N+1 (rule 23), `Conflict` while another run of the same year
-    holds the lease.
+    holds the lease. Once `stopping` is requested it ends after the batch in flight, returning
+    what this run carried; the next run carries the rest.
     """
     require(actor, Action.OPERATE)
     checked_fiscal_year(from_fiscal_year, "fromFiscalYear")
@@ -128,8 +141,11 @@ async def roll_over_fiscal_year(
         return made.total
 
     async with leased(uow.sessions, uow.clock, f"rollover-{from_fiscal_year}", busy=busy) as lease:
-        job = Job("rollover", lease, busy, await count(uow.sessions, sources), progress)
+        job = Job("rollover", lease, busy, await count(uow.sessions, sources), progress, stopping)
         await run_in_batches(uow.sessions, job, sources, batch_size, carry)
+        if totals.total:  # N+1's enrollments, new to the planner: the new year's invitations probe them
+            async with uow.sessions() as session, session.begin():
+                await refresh_statistics(session, Enrollment)
     return totals
 
 
@@ -243,8 +259,13 @@ def _decided(batch: Batch, run: Run) -> CTE:
     N+1 rows per row once they outgrew the statistics taken before the run.
     """
     status = next_year_status_sql(
-        # Rule 14: "if you are still eligible and have an active agreement", whatever the criteria.
-        eligible=meets_criteria_of(Enrollment.program_id) & has_agreement(AgreementKind.PARTNER_PROGRAM),
+        # Rule 14: "if you are still eligible and have an active agreement", whatever the criteria;
+        # rule 25: a program open to all partners asks for no agreement.
+        eligible=still_eligible_sql(
+            meets_criteria=meets_criteria_of(Enrollment.program_id),
+            partner_agreement=has_agreement(AgreementKind.PARTNER_PROGRAM),
+            open_to_all=~exists().where(ProgramCriterion.program_id == Enrollment.program_id),
+        ),
         program_active=Program.status == ProgramStatus.ACTIVE,
         tax_valid=newest_tax_expiry() > literal(run.first_day, Date()),
     )

@@ -52,8 +52,10 @@ def _ask(api: ApiServer, query: str, token: str, accept: str) -> tuple[int, str,
 
 
 def _without_remaining(body: dict[str, Any]) -> dict[str, Any]:
+    """The answer without what the budget says: what remains, and when it is reset (the next
+    minute, which two requests on either side of a minute's end see differently)."""
     cost = dict(body["extensions"]["cost"])
-    del cost["remaining"]
+    del cost["remaining"], cost["resetAt"]
     return {**body, "extensions": {"cost": cost}}
 
 

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import Role
-from domain.database import create_engine, session_factory
+from domain.database import session_factory
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 from tests.api.differential import (
     CURATED,
@@ -56,6 +56,7 @@ from tests.api.world_plans import (
     worlds,
 )
 from tests.support.databases import copy_sqlite_database, empty_postgres_database, run_async
+from tests.support.pgbouncer import engine_for
 from tests.support.world import FISCAL_YEAR, World
 
 # Four worlds per database (1,344 runs): on this machine 27 s on SQLite and 20 s on PostgreSQL when
@@ -237,7 +238,7 @@ async def _compared(
 ) -> dict[str, Compared]:
     """Each document of the corpus (or those named in `only`) compared in the plan's world, built
     on the database at `url`."""
-    engine = create_engine(url)
+    engine = engine_for(url)
     try:
         edge = await build(plan, World(session_factory(engine), operator=operator()))
         documents = corpus(edge, drawn)

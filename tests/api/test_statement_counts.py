@@ -35,8 +35,10 @@ async def _organization_with_enrollments(world: World, entra: RunningEntra) -> t
     an Incentives admin of the whole organization.
 
     Who is invited to what follows from the rules: a distributor agreement is asked of indirect
-    providers only, a reseller agreement of direct resellers only, and a location added after a
-    program's invitations were issued is not invited to them.
+    providers only, a reseller agreement of direct resellers only, and a location is invited to
+    what it is eligible for when it is added (rule 24): the later direct resellers, to the partner
+    program and the distributor one, not to the reseller one (the organization has no reseller
+    agreement).
     """
     org = await world.organization()
     partner_program, distributor, reseller = [
@@ -48,9 +50,9 @@ async def _organization_with_enrollments(world: World, entra: RunningEntra) -> t
     first = [await world.location(org, f"First {n}", kind) for n, kind in enumerate(first_kinds)]
     await world.agree(org, AgreementKind.PARTNER_PROGRAM)
     await world.invite(partner_program)  # all of the first: direct resellers and indirect providers
-    later = [await world.location(org, f"Later {n}", PartnerType.INDIRECT_RESELLER) for n in range(7)]
-    await world.invite(distributor)  # the direct and indirect resellers
-    await world.invite(reseller)  # the indirect providers and resellers; these stay INVITED
+    later = [await world.location(org, f"Later {n}", PartnerType.DIRECT_RESELLER) for n in range(7)]
+    await world.invite(distributor)  # the direct resellers (the later ones were invited when added)
+    await world.invite(reseller)  # the indirect providers; these stay INVITED
     admin = personas.user(entra, Tenant(org.tenant_id))
     await world.assign(org, admin.object_id, Role.INCENTIVES_ADMIN)
     acting = await world.signed_in(Identity(tenant_id=org.tenant_id, object_id=admin.object_id))

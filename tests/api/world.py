@@ -24,12 +24,13 @@ from api.graphql.ids import key_of, to_global_id
 from auth.principal import Identity, Principal
 from domain.access import Role
 from domain.clock import FixedClock
-from domain.database import create_engine, session_factory
+from domain.database import session_factory
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 from tests.api.client import Caller, Client, Json
 from tests.support import actors
 from tests.support.entra import OPERATOR_TENANT_ID
 from tests.support.loop_thread import LoopThread, loop_thread
+from tests.support.pgbouncer import engine_for
 from tests.support.server import TODAY
 from tests.support.world import Org, RawRows, World
 
@@ -238,7 +239,7 @@ def enrollments_of(
 @contextmanager
 def api_world(database_url: str, client: Client) -> Iterator[ApiWorld]:
     """An `ApiWorld` on `database_url`, at the API's `TODAY`, its operator of the API's operator tenant."""
-    engine = create_engine(database_url)
+    engine = engine_for(database_url)
     with loop_thread("world") as loop:
         world = World(
             session_factory(engine),

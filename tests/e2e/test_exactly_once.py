@@ -25,6 +25,7 @@ from tests.e2e.harness import environment, free_port, incentives, running
 from tests.support import actors, personas
 from tests.support.databases import run_async
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
+from tests.support.pgbouncer import direct_settings
 from tests.support.world import Org, World, world_on
 
 pytestmark = pytest.mark.e2e
@@ -58,6 +59,7 @@ def servers(tmp_path: Path, entra: RunningEntra, database_url: str) -> Iterator[
         AZURE_CLIENT_ID=API_CLIENT_ID,
         AZURE_TENANT_ID=OPERATOR_TENANT_ID,
         INCENTIVES_TAX_REMINDER_INTERVAL="0",
+        **direct_settings(database_url),  # the "pgbouncer" variant: PgBouncer, and PostgreSQL direct
     )
     assert incentives("migrate", env=env).returncode == 0
     ports = [free_port(), free_port()]

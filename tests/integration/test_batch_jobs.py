@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import insert, text
 
 from domain.clock import FixedClock
-from domain.database import create_engine, session_factory
+from domain.database import session_connection, session_factory
 from domain.errors import Conflict
-from domain.jobs import Progress, ProgressCallback, advisory_key
+from domain.jobs import Progress, ProgressCallback, Stopping, advisory_key
 from domain.model import AuditEvent, Enrollment, Invitation, JobLock, OutboxMessage
 from domain.services import invitations
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
@@ -20,6 +20,7 @@ from domain.uow import UnitOfWork
 from domain.vocabulary import AgreementKind, CriterionKind, PartnerType
 from tests.support import actors
 from tests.support.databases import run_async
+from tests.support.pgbouncer import engine_for
 from tests.support.world import FISCAL_YEAR, TODAY, World, year_ended
 
 RESELLER = (CriterionKind.RESELLER_AGREEMENT,)
@@ -36,11 +37,24 @@ def crash_after_first_batch(progress: Progress) -> None:
     raise Crash(f"stopped after {progress.done} rows")
 
 
+class StopAfterFirstBatch:
+    """The server's stop signal (SIGTERM, `domain.jobs.Stopping`), requested once a batch committed."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def requested(self) -> bool:
+        return self.asked
+
+    def progress(self, progress: Progress) -> None:
+        self.asked = True
+
+
 def in_another_process(database_url: str, job: Job, at: datetime = TODAY) -> BaseException | None:
     """Run `job` on an engine and event loop of its own (another thread); what it raised, if anything."""
 
     async def run() -> BaseException | None:
-        engine = create_engine(database_url)
+        engine = engine_for(database_url)
         try:
             await job(UnitOfWork(session_factory(engine), FixedClock(at)))
         except Exception as error:
@@ -70,15 +84,27 @@ async def five_invitable(world: World) -> int:
     return await world.program(criteria=RESELLER)
 
 
-def roll(world: World, progress: ProgressCallback | None = None, batch_size: int = 2) -> RollJob:
+def roll(
+    world: World,
+    progress: ProgressCallback | None = None,
+    batch_size: int = 2,
+    stopping: Stopping | None = None,
+) -> RollJob:
     return lambda uow: roll_over_fiscal_year(
-        uow, world.operator, from_fiscal_year=FISCAL_YEAR, progress=progress, batch_size=batch_size
+        uow,
+        world.operator,
+        from_fiscal_year=FISCAL_YEAR,
+        progress=progress,
+        batch_size=batch_size,
+        stopping=stopping,
     )
 
 
-def invite(world: World, program_id: int, progress: ProgressCallback | None = None) -> InviteJob:
+def invite(
+    world: World, program_id: int, progress: ProgressCallback | None = None, stopping: Stopping | None = None
+) -> InviteJob:
     return lambda uow: invitations.issue_invitations(
-        uow, world.operator, program_id=program_id, progress=progress, batch_size=2
+        uow, world.operator, program_id=program_id, progress=progress, batch_size=2, stopping=stopping
     )
 
 
@@ -137,6 +163,38 @@ async def test_issuing_crashed_after_a_batch_resumes_without_duplicates(world: W
     assert len(messages) == len({m.message_id for m in messages}) == 5
 
 
+async def test_a_roll_forward_told_to_stop_ends_after_the_batch_in_flight_and_another_run_carries_the_rest(
+    world: World, database_url: str
+) -> None:
+    await five_enrolled(world)
+    stop = StopAfterFirstBatch()
+
+    stopped = await roll(world, progress=stop.progress, stopping=stop)(world.uow())
+
+    assert stopped == RolloverResult(carried=2, action_required=0, ineligible=0, inactive=0)
+    assert await world.count(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1) == 2
+    assert await world.count(JobLock) == 0
+    # At once (the clock has not moved): the lease row and, on PostgreSQL, the advisory lock are free.
+    assert in_another_process(database_url, roll(world), world.clock.at) is None
+    carried = await world.rows(Enrollment, Enrollment.fiscal_year == FISCAL_YEAR + 1)
+    assert len(carried) == len({e.carried_from_id for e in carried}) == 5
+
+
+async def test_issuing_told_to_stop_ends_after_the_batch_in_flight_and_another_run_issues_the_rest(
+    world: World, database_url: str
+) -> None:
+    program_id = await five_invitable(world)
+    stop = StopAfterFirstBatch()
+
+    assert await invite(world, program_id, progress=stop.progress, stopping=stop)(world.uow()) == 2
+    assert await world.count(Invitation) == 2
+    assert await world.count(JobLock) == 0
+    assert in_another_process(database_url, invite(world, program_id)) is None
+    assert await world.count(Invitation) == await world.count(Enrollment) == 5
+    messages = await world.rows(OutboxMessage)
+    assert len(messages) == len({m.message_id for m in messages}) == 5
+
+
 async def test_a_crashed_holders_expired_lease_is_taken_over(world: World) -> None:
     await five_enrolled(world)
     await hold_lease(world, f"rollover-{FISCAL_YEAR}", expires_in=timedelta(seconds=-1))
@@ -180,7 +238,7 @@ async def holding_the_advisory_lock(world: World, name: str) -> AsyncIterator[No
         yield
         return
     key = advisory_key(name)
-    async with engine.connect() as connection:
+    async with session_connection(engine) as connection:  # behind PgBouncer: the direct URL
         await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
         try:
             yield

@@ -3,10 +3,10 @@ same transaction as the operator's change, with no batch."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from domain.model import Enrollment, Invitation, InvitationDismissal, OutboxMessage
-from domain.services import enrollment, invitations, organizations
+from domain.services import enrollment, invitations, organizations, rollover
 from domain.vocabulary import AgreementKind, CriterionKind, EnrollmentStatus, PartnerType
 from tests.integration.statements import counted_statements
 from tests.support import actors
@@ -98,3 +98,40 @@ async def test_an_agreement_takes_the_same_number_of_statements_for_many_locatio
         assert len(await statuses(world, org)) == size
         counts.append(len(seen))
     assert counts[0] == counts[1]
+
+
+async def test_adding_an_eligible_location_invites_it_in_the_same_transaction(world: World) -> None:
+    """Rule 24: addLocation, like an agreement, invites at once (email and INVITED enrollment)."""
+    program_id = await world.program(criteria=RESELLER)
+    org = await world.organization(ga_email="ga@contoso.example")
+    await reseller_agreement(world, org, active=True)
+    seattle = await world.location(org, "Seattle", PartnerType.DIRECT_RESELLER)
+    await world.location(org, "Distributor", PartnerType.INDIRECT_PROVIDER)  # not eligible: no reseller
+    invited = [(i.location_id, i.program_id, i.fiscal_year) for i in await world.rows(Invitation)]
+    assert (seattle, program_id, FISCAL_YEAR) in invited
+    assert (await statuses(world, org))[seattle] is S.INVITED
+    assert [email.to_address for email in await world.rows(OutboxMessage)].count("ga@contoso.example") >= 1
+
+
+async def test_a_location_rolled_forward_ineligible_that_qualifies_again_is_invited(world: World) -> None:
+    """Rule 24: INELIGIBLE after a roll-forward, then eligible again: INVITED, an invitation of the
+    new year, and its email (the roll-forward made no invitation row for it)."""
+    program_id = await world.program(criteria=RESELLER)
+    org = await world.organization(ga_email="ga@contoso.example")
+    await world.agree(org, AgreementKind.PARTNER_PROGRAM)
+    await reseller_agreement(world, org, active=True)
+    location = await world.location(org, "Seattle", PartnerType.DIRECT_RESELLER)
+    await world.enrolled(org, location, program_id, tax_expires=date(2028, 1, 1))
+    await reseller_agreement(world, org, active=False)
+    world.clock.at = datetime(2027, 7, 2, tzinfo=UTC)
+    await rollover.roll_over_fiscal_year(world.uow(), world.operator, from_fiscal_year=FISCAL_YEAR)
+    next_year = Enrollment.fiscal_year == FISCAL_YEAR + 1
+    assert [e.status for e in await world.rows(Enrollment, next_year)] == [S.INELIGIBLE]
+    emails_before = await world.count(OutboxMessage)
+
+    await reseller_agreement(world, org, active=True)
+    assert [e.status for e in await world.rows(Enrollment, next_year)] == [S.INVITED]
+    (invitation,) = await world.rows(Invitation, Invitation.fiscal_year == FISCAL_YEAR + 1)
+    assert invitation.location_id == location
+    (email,) = (await world.rows(OutboxMessage))[emails_before:]
+    assert str(invitation.id) in email.message_id

@@ -17,12 +17,13 @@ from adapters.loops import Periodic
 from adapters.smtp import SmtpSettings, SmtpTransport
 from api.composition import mail_delivery_loop
 from domain.clock import FixedClock
-from domain.database import create_engine, session_factory
+from domain.database import session_factory
 from domain.mail import outbox
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.outbox import QueuedMail
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
+from tests.support.pgbouncer import engine_for
 from tests.support.smtp import SMTP_LOGIN, SecureSmtp, SmtpSink
 from tests.support.world import World
 
@@ -229,7 +230,7 @@ async def test_after_a_crash_mid_queue_a_restart_delivers_the_rest_and_repeats_n
     with pytest.raises(asyncio.CancelledError):
         await round_
 
-    engine = create_engine(database_url)  # the restarted process
+    engine = engine_for(database_url)  # the restarted process
     try:
         restarted = session_factory(engine)
         clock = FixedClock(NOW)
@@ -300,7 +301,7 @@ class FailingOnce(async_sessionmaker[AsyncSession]):
 async def test_a_failed_round_is_logged_and_the_loop_carries_on(
     database_url: str, smtp_server: SmtpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         sessions = FailingOnce(engine, expire_on_commit=False)
         message_id = await queue(session_factory(engine), 1)
@@ -336,7 +337,7 @@ class Slow:
 
 @pytest.fixture
 async def two_processes(database_url: str) -> AsyncIterator[tuple[Sessions, Sessions]]:
-    engines = [create_engine(database_url), create_engine(database_url)]
+    engines = [engine_for(database_url), engine_for(database_url)]
     try:
         yield session_factory(engines[0]), session_factory(engines[1])
     finally:

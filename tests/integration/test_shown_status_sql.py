@@ -18,7 +18,7 @@ from domain.access import Coverage, Grant, Role
 from domain.fiscal import fiscal_year_of
 from domain.model import Enrollment, Program
 from domain.queries.enrollments import covered
-from domain.rollover import next_year_status, next_year_status_sql
+from domain.rollover import next_year_status, next_year_status_sql, still_eligible, still_eligible_sql
 from domain.shown_status import (
     STORED,
     can_show,
@@ -139,3 +139,18 @@ async def test_the_next_year_status_is_the_same_in_sql(sessions: async_sessionma
             # NULL: the location has no tax profile at all, which is not valid either.
             expected = next_year_status(eligible=eligible, program_active=active, tax_valid=bool(tax_valid))
             assert found is expected, (eligible, active, tax_valid)
+
+
+async def test_who_is_still_eligible_is_the_same_in_sql(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session:
+        for meets, agreement, open_to_all in itertools.product((True, False), repeat=3):
+            condition = still_eligible_sql(
+                meets_criteria=literal(meets, Boolean),
+                partner_agreement=literal(agreement, Boolean),
+                open_to_all=literal(open_to_all, Boolean),
+            )
+            found = bool((await session.execute(select(condition))).scalar_one())
+            expected = still_eligible(
+                meets_criteria=meets, partner_agreement=agreement, open_to_all=open_to_all
+            )
+            assert found is expected, (meets, agreement, open_to_all)

@@ -17,9 +17,9 @@ from sqlalchemy import text
 from api.app import create_app
 from api.settings import Settings
 from domain.clock import FixedClock
-from domain.database import create_engine
 from tests.support.databases import run_async
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID
+from tests.support.pgbouncer import engine_for
 from tests.support.served import serve
 from tests.support.server import TODAY, ApiServer
 
@@ -56,7 +56,7 @@ def configured_settings(database_url: str, *, authority: str, **updates: Any) ->
 @contextmanager
 def configured_api(database_url: str, *, authority: str, **updates: Any) -> Iterator[ApiServer]:
     """Serve the API on `database_url` (migrated), trusting `authority`, for the block."""
-    engine = create_engine(database_url)
+    engine = engine_for(database_url)
     clock = FixedClock(TODAY)
     app = create_app(
         configured_settings(database_url, authority=authority, **updates), clock=clock, engine=engine
@@ -72,7 +72,7 @@ def written_rows(database_url: str) -> dict[str, int]:
     """How many rows each watched table holds, read through an engine of its own."""
 
     async def count() -> dict[str, int]:
-        engine = create_engine(database_url)
+        engine = engine_for(database_url)
         try:
             async with engine.connect() as connection:
                 return {

@@ -6,8 +6,10 @@ Fixtures (stable names; other test modules rely on them):
 - `postgres_url` (session): a fresh database `incentives_test_<random>` on the server named by
   `INCENTIVES_TEST_POSTGRES_URL` (default `postgresql+asyncpg://postgres@127.0.0.1:5432/`),
   migrated, dropped at the end; the test is skipped with a message when the server is unreachable.
-- `database_url` (function): parametrised over "sqlite" and "postgres" (marked `postgres`); the
-  PostgreSQL database is emptied (every table but alembic_version truncated) before each test.
+- `database_url` (function): parametrised over "sqlite", "postgres" (marked `postgres`) and
+  "pgbouncer" (marked `postgres` and `pgbouncer`: the same database through a private PgBouncer in
+  transaction mode, `tests.support.pgbouncer`); the PostgreSQL database is emptied (every table
+  but alembic_version truncated) before each test. Make engines on it with `engine_for`.
 - `sessions` (function): an `async_sessionmaker` on `database_url`; the engine is disposed after.
 
 Plain helpers for other fixtures: `run_in_thread`, `run_async`, `migrate`, `sqlite_url_for`,
@@ -33,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import QueuePool
 
 import migrations
-from domain.database import create_engine, session_factory
+from domain.database import session_factory
+from tests.support.pgbouncer import engine_for
 
 T = TypeVar("T")
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
@@ -156,18 +159,26 @@ def postgres_url() -> Iterator[str]:
         drop_postgres_database(url)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("pgbouncer", marks=[pytest.mark.postgres, pytest.mark.pgbouncer]),
+    ]
+)
 def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     url = str(request.getfixturevalue("postgres_url"))
     run_async(lambda: empty_postgres_database(url))
+    if request.param == "pgbouncer":
+        return str(request.getfixturevalue("pooled_postgres").url)
     return url
 
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         yield session_factory(engine)
     finally:

@@ -39,8 +39,8 @@ from api.graphql.schema import build_schema
 from api.settings import Settings
 from auth.errors import Unauthenticated
 from domain.clock import FixedClock
-from domain.database import create_engine
 from tests.support.entra import API_CLIENT_ID, RunningEntra, routed_async_http, routed_msal_http
+from tests.support.pgbouncer import engine_for
 from tests.support.server import GRAPH_SECRET, TODAY, StatementLog, api_settings, count_statements
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class InProcessApi:
 
     def __init__(self, settings: Settings, schema: strawberry.Schema, *, graph: GraphClient | None) -> None:
         self.database_url = settings.database_url
-        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.engine: AsyncEngine = engine_for(settings.database_url)
         self.clock = FixedClock(TODAY)
         self.last_status: int | None = None
         self._settings = settings

@@ -30,7 +30,7 @@ from auth.authenticate import principal_of
 from auth.principal import Identity, Principal
 from domain.access import Role
 from domain.clock import FixedClock
-from domain.database import create_engine, session_factory
+from domain.database import session_factory
 from domain.fiscal import fiscal_year_start
 from domain.model import Agreement, AuditEvent, Base, Enrollment, Invitation, OutboxMessage
 from domain.services import enrollment, invitations, organizations, payout, programs, roles
@@ -44,6 +44,7 @@ from domain.vocabulary import (
     PartnerType,
 )
 from tests.support import actors
+from tests.support.pgbouncer import engine_for
 
 TODAY = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # fiscal year 2027
 FISCAL_YEAR = 2027
@@ -250,7 +251,7 @@ class World:
 @asynccontextmanager
 async def world_on(database_url: str) -> AsyncIterator[World]:
     """A `World` on an engine of its own, e.g. on the database of a served API."""
-    engine = create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         yield World(session_factory(engine))
     finally:

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from domain.rollover import next_year_status
+from domain.rollover import next_year_status, still_eligible
 from domain.vocabulary import EnrollmentStatus as S
 
 
@@ -24,3 +24,12 @@ def test_no_longer_eligible_is_ineligible(tax_valid: bool) -> None:
 @pytest.mark.parametrize(("eligible", "tax_valid"), list(itertools.product([True, False], repeat=2)))
 def test_a_discontinued_program_makes_the_next_year_inactive(eligible: bool, tax_valid: bool) -> None:
     assert next_year_status(eligible=eligible, program_active=False, tax_valid=tax_valid) is S.INACTIVE
+
+
+@pytest.mark.parametrize(("meets", "agreement"), list(itertools.product([True, False], repeat=2)))
+def test_a_program_open_to_all_carries_whatever_the_agreements(meets: bool, agreement: bool) -> None:
+    # Rule 25: an open program has no criteria, so it always "meets" them; no agreement is asked.
+    assert still_eligible(meets_criteria=True, partner_agreement=agreement, open_to_all=True)
+    assert still_eligible(meets_criteria=meets, partner_agreement=agreement, open_to_all=False) is (
+        meets and agreement
+    )

@@ -160,6 +160,7 @@ async def _add_location(info: Info, input: AddLocationInput) -> AddLocationPaylo
             name=text(input.name, "name", 200),
             country=text(input.country, "country", 2),
             partner_type=input.partner_type,
+            public_url=info.context.services.public_url,
         ),
         lambda location: AddLocationPayload(location=Location(row=location)),
     )
