@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -46,7 +47,7 @@ async def test_migration_0006_reopens_the_ineligible_enrollments_of_open_program
     """Rule 25: an older roll-forward left an open program's enrollment INELIGIBLE, which `enroll`
     now refuses; after 0006 it is INVITED. A program with criteria keeps its INELIGIBLE ones."""
     url = sqlite_url_for(tmp_path / "before-0006.db")
-    run_in_thread(lambda: migrations.upgrade(url, "0005"))
+    run_in_thread(lambda: migrations.upgrade(url))  # the services below write today's schema
     async with world_on(url) as world:
         org = await world.organization()
         location = await world.location(org)
@@ -56,6 +57,8 @@ async def test_migration_0006_reopens_the_ineligible_enrollments_of_open_program
             for program_id in (open_to_all, with_criteria):
                 await raw.enrollment(location, program_id, status=EnrollmentStatus.INELIGIBLE)
             await raw.enrollment(location, open_to_all, status=EnrollmentStatus.ENROLLED, fiscal_year=2026)
+    config = migrations.alembic_config(url)
+    run_in_thread(lambda: command.downgrade(config, "0005"))  # back to before 0006, rows kept
     run_in_thread(lambda: migrations.upgrade(url))
     async with world_on(url) as world:
         rows = await world.rows(Enrollment)
