@@ -8,17 +8,18 @@ Each test first makes the other process remember the caller, then changes them t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.harness import GraphQL, error_codes
+from tests.e2e.harness import GraphQL, environment, error_codes, free_port, incentives, running
 from tests.e2e.test_exactly_once import Servers, servers  # noqa: F401 (the two processes' fixture)
 from tests.support import personas
 from tests.support.databases import run_async
-from tests.support.entra import RunningEntra
+from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
 from tests.support.world import Org
 
 pytestmark = pytest.mark.e2e
@@ -135,3 +136,56 @@ def test_a_role_revoked_while_the_other_process_was_not_listening_is_refused_by_
     assert _listeners(servers.database_url) == 0
 
     assert _refused(a.post(admin.token, ADD_LOCATION))
+
+
+@pytest.fixture
+def workers(tmp_path: Path, entra: RunningEntra) -> Iterator[Servers]:
+    """`serve --workers 2` on SQLite: two processes behind one port, which the kernel shares out
+    by connection (no event crosses from one to the other)."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
+    env = environment(
+        DATABASE_URL=database_url,
+        AZURE_AUTHORITY_HOST=entra.base_url,
+        AZURE_CLIENT_ID=API_CLIENT_ID,
+        AZURE_TENANT_ID=OPERATOR_TENANT_ID,
+        INCENTIVES_TAX_REMINDER_INTERVAL="0",
+    )
+    assert incentives("migrate", env=env).returncode == 0
+    port = free_port()
+    with running(
+        "serve", "--port", str(port), "--workers", "2", env=env, log=tmp_path / "serve.log"
+    ) as process:
+        process.wait_for(lambda: process.output().count("Application startup complete") == 2, "two workers")
+        url = f"http://127.0.0.1:{port}"
+        process.wait_until_healthy(url)
+        yield Servers([url, url], database_url)
+
+
+def _roles_on_new_connections(url: str, token: str, times: int = 20) -> list[list[str]]:
+    """The caller's roles as `times` new connections are told them: the kernel hashes new
+    connections over the workers' sockets, so both workers answer some (all but surely)."""
+    found = []
+    for _ in range(times):
+        client = GraphQL(url)
+        try:
+            found.append(client.data(token, LOCATIONS)["viewer"]["roles"])
+        finally:
+            client.close()
+    return found
+
+
+def test_a_role_revoked_through_one_worker_is_refused_by_every_worker_at_once(
+    workers: Servers, entra: RunningEntra
+) -> None:
+    url = workers.urls[0]
+    b = GraphQL(url)
+    try:
+        admin, assignment, boss = _account_admin(workers, entra, b)
+        # Both workers now remember them as an Account admin.
+        assert _roles_on_new_connections(url, admin.token) == [["ACCOUNT_ADMIN"]] * 20
+
+        b.mutate(boss, "revokeRole", "revokedRoleAssignmentId", roleAssignmentId=assignment)
+    finally:
+        b.close()
+
+    assert _roles_on_new_connections(url, admin.token) == [[]] * 20
