@@ -55,7 +55,7 @@ from api.guard import (
 )
 from api.media import GRAPHQL_RESPONSE, JSON, negotiate
 from api.read.extension import Plans
-from api.read.lane import Lane
+from api.read.lane import UNCONFIRMED, Lane
 from api.settings import Settings
 from api.websocket import TransportHandler, WebSocketEndpoint, authenticate_connection
 from auth.authenticate import Authenticator, Unconfirmed
@@ -404,6 +404,8 @@ class GraphQLApp(GraphQL[Context, None]):
             request_id=request.state.request_id,
             principal=getattr(request.state, "principal", _NOBODY),
             services=services,
+            unconfirmed=getattr(request.state, UNCONFIRMED, None),
+            authorization=getattr(request.state, "authorization", ()),
         )
 
 
@@ -431,8 +433,9 @@ class AuthenticatedGraphQL:
         services: Services = state["services"]
         principal, unconfirmed = _NOBODY, None
         if not graphiql:
-            # A remembered caller is trusted here, and confirmed before anything is answered: by
-            # the lane in its own first statement, else by one statement before the view.
+            # A remembered caller is trusted here, and confirmed once the request is admitted, before
+            # anything is answered: in the first statement of its read (the lane's, or Strawberry's
+            # planned read), else by one statement before graphql-core executes (`Context.confirm`).
             signed = await _signing_in(
                 services.authenticator.remembered_for(asked.authorization), media, send
             )
@@ -440,6 +443,8 @@ class AuthenticatedGraphQL:
                 return
             principal, unconfirmed = signed
             state["principal"] = principal
+            state[UNCONFIRMED] = unconfirmed
+            state["authorization"] = asked.authorization
         # The body must arrive, and the answer be ready, within INCENTIVES_REQUEST_TIMEOUT each.
         timeout = services.request_timeout
         try:
@@ -452,55 +457,24 @@ class AuthenticatedGraphQL:
             return
         app: ASGIApp = self._graphql
         if parsed is not None and principal is not _NOBODY:
-            app = self._planned_or_general(parsed, principal, unconfirmed, asked.authorization, media or JSON)
-        elif unconfirmed is not None:
-            app = self._confirmed(self._graphql, unconfirmed, asked.authorization, media)
+            app = self._planned_or_general(parsed, principal, unconfirmed, media or JSON)
         await guarded(app, scope, body, receive, send, seconds=timeout)
 
     def _planned_or_general(
-        self,
-        parsed: dict[str, Any],
-        principal: Principal,
-        unconfirmed: Unconfirmed | None,
-        authorization: list[str],
-        media: str,
+        self, parsed: dict[str, Any], principal: Principal, unconfirmed: Unconfirmed | None, media: str
     ) -> ASGIApp:
         """The lane's answer to a query it has a plan for, else Strawberry's view's."""
-        general: ASGIApp = self._graphql
-        if unconfirmed is not None:
-            general = self._confirmed(general, unconfirmed, authorization, media)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             request = Request(scope, receive)
             services = scope["state"]["services"]
             body = await self._lane.answer(request, parsed, principal, services, unconfirmed)
             if body is None:
-                await general(scope, receive, send)
+                await self._graphql(scope, receive, send)
             else:
                 await send_json(send, 200, body, media=media)
 
         return app
-
-    @staticmethod
-    def _confirmed(
-        app: ASGIApp, unconfirmed: Unconfirmed, authorization: list[str], media: str | None
-    ) -> ASGIApp:
-        """`app`, once the remembered caller is confirmed at their tenant's version (one statement),
-        or read afresh: Strawberry's view may write, and a stale caller must never."""
-
-        async def confirmed(scope: Scope, receive: Receive, send: Send) -> None:
-            authenticator = scope["state"]["services"].authenticator
-            holds = await _signing_in(authenticator.confirm(unconfirmed), media, send)
-            if holds is None:
-                return
-            if not holds:
-                principal = await _signing_in(authenticator.principal_for(authorization), media, send)
-                if principal is None:
-                    return
-                scope["state"]["principal"] = principal
-            await app(scope, receive, send)
-
-        return confirmed
 
 
 class _Asked(NamedTuple):

@@ -8,8 +8,9 @@ what callers may do bumps it in its own transaction, so the change holds on the 
 every process, whatever became of the `CallersChanged` event (a fast path only).
 
 `principal_for` reads the version before answering (one statement). `remembered_for` trusts a
-remembered caller first and hands back what to `confirm` (`Unconfirmed`): the planned read's lane
-reads the version in its own first statement, and asks again when it moved.
+remembered caller first and hands back what to `confirm` (`Unconfirmed`): a planned read (the
+lane's, Strawberry's) reads the version in its own first statement, and asks again when it moved;
+anything else once the request is admitted (`api.graphql.context.Context.confirm`).
 """
 
 from __future__ import annotations

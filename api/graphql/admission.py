@@ -31,7 +31,7 @@ it already; nothing here measures time.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -53,7 +53,7 @@ from adapters.budgets import Charge
 from api.graphql.context import Context
 from api.graphql.declared import declaration
 from api.graphql.errors import ExpectedError, ForbiddenError
-from api.graphql.limits import asks_introspection, cost_of, root_selections, too_complex
+from api.graphql.limits import TOO_COMPLEX, asks_introspection, cost_of, root_selections, too_complex
 from auth.principal import Principal
 from domain.access import Action, permits
 
@@ -106,9 +106,15 @@ async def admit(
     services: Services,
     *,
     memo: CostMemo | None = None,
+    confirm: Callable[[], Awaitable[Principal]] | None = None,
 ) -> Admitted:
-    """The operation's admission for these (coerced) variables: refused, or charged to the caller."""
+    """The operation's admission for these (coerced) variables: refused, or charged to the caller.
+
+    `confirm` gives the caller confirmed (a remembered one read at their tenant's version): asked
+    only when the cost is within the limit, so that a request refused for its cost runs no SQL."""
     cost = _cost(schema, document, operation, variables, memo)
+    if confirm is not None and cost <= services.limits.cost:
+        principal = await confirm()
     caller = caller_of(principal)
     refusal = _refusal(schema, document, operation, cost, principal, services)
     if refusal is not None:
@@ -197,7 +203,11 @@ class Refused(ExpectedError):
 
 class Admission(SchemaExtension):
     """`admit` in Strawberry's view: a refused operation's answer is its refusal (429 and
-    `Retry-After` when throttled); a request the lane admitted is not admitted again."""
+    `Retry-After` when throttled); a request the lane admitted is not admitted again.
+
+    A remembered caller (`Context.unconfirmed`) is confirmed here before a mutation is admitted or
+    refused (what they may write is decided for who they are now), and before a refusal that
+    depends on who they are is told; a query's reads confirm them later (`ConfirmedCaller`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -209,6 +219,9 @@ class Admission(SchemaExtension):
         if execution.result is None and isinstance(context, Context):
             admitted = getattr(getattr(context.request, "state", None), ADMITTED, None)
             if not isinstance(admitted, Admitted):
+                admitted = await _admitted(execution, context)
+            if admitted is not None and _hinges_on_the_caller(admitted) and not await context.confirm():
+                # Refused (at no charge) for who the caller was: admitted for who they are now.
                 admitted = await _admitted(execution, context)
             self._admitted = admitted
             if admitted is not None and admitted.refusal is not None:
@@ -240,7 +253,35 @@ async def _admitted(execution: ExecutionContext, context: Context) -> Admitted |
     )
     if not isinstance(variables, VariableValues):
         return None
-    return await admit(schema, document, operation, variables, context.principal, context.services)
+    confirm: Callable[[], Awaitable[Principal]] | None = None
+    if context.unconfirmed is not None and (
+        operation.operation is not OperationType.QUERY or asks_introspection(document, operation)
+    ):
+        confirm = context.confirmed
+    return await admit(
+        schema, document, operation, variables, context.principal, context.services, confirm=confirm
+    )
+
+
+def _hinges_on_the_caller(admitted: Admitted) -> bool:
+    """Whether the refusal depends on who the caller is (FORBIDDEN), not on the request's cost or the
+    caller's budget alone."""
+    refusal = admitted.refusal
+    code = None if refusal is None else (refusal.extensions or {}).get("code")
+    return refusal is not None and code not in (TOO_COMPLEX, THROTTLED)
+
+
+class ConfirmedCaller(SchemaExtension):
+    """The last step before graphql-core executes an operation: a remembered caller not confirmed yet
+    (`Context.unconfirmed`; a query the planned read did not answer) is confirmed at their
+    tenant's version, read afresh when it moved, so no resolver acts for who they were."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        if execution.result is None and isinstance(context, Context) and context.unconfirmed is not None:
+            await context.confirm()
+        yield
 
 
 @cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from adapters.events import publish_safely
+from auth.authenticate import Unconfirmed
 from auth.principal import Principal
 from domain.clock import Clock
 from domain.events import CallersChanged, Event
@@ -30,6 +31,11 @@ class Context:
     for all its resolvers (`memo`: the status function of this caller, the request's DataLoaders).
 
     `request` and `response` are None when the schema runs in process (`schema.execute` in tests).
+
+    A remembered caller is `unconfirmed` until their tenant's callers version is read (`confirm`):
+    not before the request is admitted (a refused request runs no SQL), and in the first statement
+    of a planned read when it has one (`api.read.versions.CarryingRows`), else once, before the
+    schema executes anything (`api.graphql.admission.ConfirmedCaller`).
     """
 
     request_id: str
@@ -41,6 +47,10 @@ class Context:
     # authenticate its token again (each event re-reads the caller, so a revoked role stops them).
     connection_params: dict[str, object] = field(default_factory=dict)
     reauthenticate: Callable[[], Awaitable[Principal]] | None = None
+    # What is remembered of the caller, until confirmed at their tenant's version; their token's
+    # Authorization header, to read them afresh when it moved.
+    unconfirmed: Unconfirmed | None = None
+    authorization: Sequence[str] = ()
     _memos: dict[Hashable, Any] = field(default_factory=dict)
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
@@ -49,6 +59,25 @@ class Context:
         if found is _MISSING:
             found = self._memos[key] = make()
         return cast(T, found)
+
+    async def confirm(self, version: int | None = None) -> bool:
+        """Confirm the remembered caller at `version` of their tenant's callers (read now when not
+        given): whether `principal` held. When it did not, the caller is read afresh into
+        `principal` and what the request made for the old one is forgotten."""
+        unconfirmed, self.unconfirmed = self.unconfirmed, None
+        if unconfirmed is None:
+            return True
+        authenticator = self.services.authenticator
+        if await authenticator.confirm(unconfirmed, version):
+            return True
+        self.principal = await authenticator.principal_for(self.authorization)
+        self.forget_read()
+        return False
+
+    async def confirmed(self) -> Principal:
+        """The caller, confirmed (`confirm`)."""
+        await self.confirm()
+        return self.principal
 
     def forget_read(self) -> None:
         """Forget what was made for this request: after a change it made, or for the next event of

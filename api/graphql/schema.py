@@ -9,7 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.graphql import errors
-from api.graphql.admission import Admission
+from api.graphql.admission import Admission, ConfirmedCaller
 from api.graphql.limits import Limits, shape_rule
 from api.graphql.mutations import Mutation
 from api.graphql.query import Query
@@ -58,6 +58,7 @@ def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawbe
             lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
             Admission,
             *([lambda: PlannedReads(plans)] if planned else []),
+            ConfirmedCaller,  # last: a remembered caller is confirmed before graphql-core executes
         ],
     )
 

@@ -6,6 +6,10 @@ answers is executed by it, and graphql-core is not called.
 
 Strawberry skips its executor when an extension has set the execution context's result, so the
 rest of the request (errors masked and logged, the HTTP answer) is as for any other operation.
+
+A remembered caller (`Context.unconfirmed`) is confirmed by their tenant's version carried in the
+read's first statement that brings a row (`api.read.versions.CarryingRows`); when it moved, the
+caller is read afresh and the read done again for them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from api.graphql.context import Context
 from api.read.collect import Plan
 from api.read.derived import read_model
 from api.read.engine import ReadModel, Run, Unplannable
+from api.read.versions import CarryingRows
 from domain.database import is_unavailable
 
 logger = logging.getLogger("incentives.read")
@@ -105,9 +110,16 @@ async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | 
     )
     if not isinstance(variables, VariableValues):
         return None  # graphql-core reports the variables' errors
+    model = plans.model(plan.schema)
     async with context.services.reads() as session:
-        run = Run(plan, variables, context, lambda: session, plans.model(plan.schema))
+        unconfirmed = context.unconfirmed
+        carrying = None if unconfirmed is None else CarryingRows(lambda: session, unconfirmed)
+        run = Run(plan, variables, context, lambda: session, model, rows=carrying)
         data = await executed(plans, key, run)
+        if data is not None and carrying is not None and not await context.confirm(carrying.version()):
+            # The caller was remembered at an older version: read again for who they are now.
+            run = Run(plan, variables, context, lambda: session, model)
+            data = await executed(plans, key, run)
     if data is None:
         return None
     plans.answered += 1

@@ -53,6 +53,10 @@ from domain.caller_versions import version_of
 if TYPE_CHECKING:
     from api.composition import Services
 
+# Where a request's remembered caller waits in its state for confirmation (`auth.authenticate.
+# Unconfirmed`; the view's `Context.unconfirmed`), until their tenant's version is read.
+UNCONFIRMED = "unconfirmed"
+
 
 class Lane:
     def __init__(self, plans: Plans) -> None:
@@ -128,8 +132,10 @@ class Lane:
                 finally:
                     if made:
                         await made[0].close()
-                if unconfirmed is not None and not await _holds(services, unconfirmed, driver):
-                    return None  # read afresh; Strawberry's view answers for who the caller is now
+                if unconfirmed is not None:
+                    if not await _holds(services, unconfirmed, driver):
+                        return None  # read afresh; Strawberry's view answers for who the caller is now
+                    setattr(state, UNCONFIRMED, None)  # confirmed: the view, should it answer, need not
         except Exception:
             return None  # read again by the view (the module's docstring says why)
         if data is None:

@@ -507,7 +507,7 @@ async def compare(
             for name in callers or list(edge.callers):
                 principal = edge.callers[name]
                 before = PLANS.answered
-                planned = await _answer(PLANNED, services, principal, document, variables)
+                planned = await _answer(PLANNED, services, principal, document, variables, remembered=True)
                 reference = await _answer(REFERENCE, services, principal, document, variables)
                 compared.runs += 1
                 compared.planned += PLANS.answered - before
@@ -540,10 +540,7 @@ async def _lane_answer(
     scope = {"type": "http", "method": "POST", "headers": [], "state": {"request_id": "differential"}}
     body = {"query": document, "variables": variables}
     # As a remembered caller: every statement shape of the corpus carries their tenant's version.
-    identity = principal.identity
-    key = (identity.tenant_id, identity.object_id, None, None, identity.claims_global_admin)
-    version = await services.authenticator.read_version(identity.tenant_id)
-    unconfirmed = Unconfirmed(key, version)
+    unconfirmed = await _remembered(services, principal)
     answered = await LANE.answer(Request(scope), body, principal, services, unconfirmed)
     if answered is None:
         return None
@@ -551,10 +548,28 @@ async def _lane_answer(
     return answer
 
 
+async def _remembered(services: Services, principal: Principal) -> Unconfirmed:
+    """The caller as remembered at their tenant's version now (to be confirmed by the read)."""
+    identity = principal.identity
+    key = (identity.tenant_id, identity.object_id, None, None, identity.claims_global_admin)
+    return Unconfirmed(key, await services.authenticator.read_version(identity.tenant_id))
+
+
 async def _answer(
-    schema: strawberry.Schema, services: Services, principal: Principal, document: str, variables: Json
+    schema: strawberry.Schema,
+    services: Services,
+    principal: Principal,
+    document: str,
+    variables: Json,
+    *,
+    remembered: bool = False,
 ) -> Json:
-    context = Context(request_id="differential", principal=principal, services=services)
+    """The schema's answer; `remembered`: as a remembered caller, whose tenant's version Strawberry's
+    planned read carries in its first statement (`api.read.versions.CarryingRows`)."""
+    unconfirmed = await _remembered(services, principal) if remembered else None
+    context = Context(
+        request_id="differential", principal=principal, services=services, unconfirmed=unconfirmed
+    )
     result = await schema.execute(document, variable_values=variables, context_value=context)
     body: Json = json.loads(json.dumps(process_result(result)))
     return body

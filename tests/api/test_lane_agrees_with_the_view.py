@@ -75,9 +75,11 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
     watch = Watch()
     answer, charge = Lane.answer, InProcessBudgets.charge
 
-    async def lane_answer(self: Lane, request: Any, body: Any, principal: Any, services: Any) -> bytes | None:
+    async def lane_answer(
+        self: Lane, request: Any, body: Any, principal: Any, services: Any, unconfirmed: Any = None
+    ) -> bytes | None:
         watch.paths[request.state.request_id] = STOPPED_IN_LANE
-        answered = await answer(self, request, body, principal, services)
+        answered = await answer(self, request, body, principal, services, unconfirmed)
         admitted = getattr(request.state, ADMITTED, None) is not None
         watch.paths[request.state.request_id] = (
             LANE if answered is not None else LANE_THEN_VIEW if admitted else VIEW

@@ -23,7 +23,8 @@ NESTED_BACKWARD = NESTED_BACKWARD.replace(
     "enrollments {", "enrollments(last: 1) { pageInfo { hasPreviousPage }"
 )
 
-# Authentication: remembered from the caller's first request (0; `auth.authenticate.Callers`).
+# Authentication: remembered from the caller's first request (0; `auth.authenticate.Callers`), and
+# confirmed by their tenant's version read in the first statement below (0; `api.read.versions`).
 # Reading, planned (api/read): the organization by id, the locations page, the enrollments page of
 # all those locations (with their programs and the locations' current tax expiry, which the shown
 # status depends on), their counts, the programs' criteria (5).

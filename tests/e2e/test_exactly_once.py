@@ -42,6 +42,7 @@ ENROLL = """mutation($location: ID!, $program: ID!, $profile: ID!) {
 class Servers:
     urls: list[str]
     database_url: str
+    pids: tuple[int, ...] = ()  # the processes', in the order of `urls`
 
     @asynccontextmanager
     async def world(self) -> AsyncIterator[World]:
@@ -70,7 +71,7 @@ def servers(tmp_path: Path, entra: RunningEntra, database_url: str) -> Iterator[
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         first.wait_until_healthy(urls[0])
         second.wait_until_healthy(urls[1])
-        yield Servers(urls, database_url)
+        yield Servers(urls, database_url, (first.process.pid, second.process.pid))
 
 
 def at_once(servers: Servers, query: str, variables: dict[str, Any], token: str) -> list[dict[str, Any]]:

@@ -7,7 +7,9 @@ Each test first makes the other process remember the caller, then changes them t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,12 @@ ORGANIZATION = "{ viewer { organization { legalName } } }"
 # Its locations are read (rows, which carry the version on the planned lane); its roles are the caller's.
 LOCATIONS = "{ viewer { roles organization { locations(first: 5) { edges { node { name } } } } } }"
 LISTENER = "incentives-events"  # adapters.events.APPLICATION_NAME
-OF_LISTENERS = "FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()"
+# Only the servers' own (by the client port of each of their connections): an earlier test's listener
+# may linger on the same database a moment after its process let it go.
+OF_LISTENERS = (
+    "FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()"
+    " AND client_port = ANY($2::int[])"
+)
 COUNT_LISTENERS = f"SELECT count(pid) {OF_LISTENERS}"
 TERMINATE_LISTENERS = f"SELECT count(pg_terminate_backend(pid)) {OF_LISTENERS}"
 
@@ -103,20 +110,53 @@ def test_an_organization_registered_through_one_process_is_seen_by_the_other_at_
     assert _added(a.post(founder, ADD_LOCATION))
 
 
-def _listeners(database_url: str, *, terminate: bool = False) -> int:
-    """How many event listeners are connected to the servers' database, after ending them if asked."""
+def _listeners(servers: Servers, *, terminate: bool = False) -> int:  # noqa: F811
+    """How many event listeners the servers have connected to their database, after ending them if
+    asked."""
     query = TERMINATE_LISTENERS if terminate else COUNT_LISTENERS
+    ports = _tcp_ports(servers.pids)
 
     async def ask() -> int:
-        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        url = make_url(servers.database_url)
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         connection = await asyncpg.connect(dsn)
         try:
-            count: int = await connection.fetchval(query, LISTENER)
+            count: int = await connection.fetchval(query, LISTENER, ports)
             return count
         finally:
             await connection.close()
 
     return run_async(ask)
+
+
+def _tcp_ports(pids: Sequence[int]) -> list[int]:
+    """The local ports of the TCP connections of these processes and their children (Linux /proc)."""
+    sockets: set[str] = set()
+    for pid in _and_children(pids):
+        with contextlib.suppress(OSError):  # a descriptor closed while listed
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        sockets.add(target[len("socket:[") : -1])
+    ports = []
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        for line in table.read_text().splitlines()[1:] if table.exists() else ():
+            fields = line.split()  # sl local_address rem_address st ... uid timeout inode
+            if fields[9] in sockets:
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _and_children(pids: Sequence[int]) -> list[int]:
+    found, pending = [], list(pids)
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pending += [int(child) for child in children.read_text().split()]
+    return found
 
 
 @pytest.mark.postgres
@@ -130,10 +170,10 @@ def test_a_role_revoked_while_the_other_process_was_not_listening_is_refused_by_
     admin, assignment, boss = _account_admin(servers, entra, b)
     assert _added(a.post(admin.token, ADD_LOCATION))
 
-    assert _listeners(servers.database_url, terminate=True) == 2
+    assert _listeners(servers, terminate=True) == 2
     b.mutate(boss, "revokeRole", "revokedRoleAssignmentId", roleAssignmentId=assignment)
     # The listeners wait half a second before listening again: the revocation's NOTIFY was lost.
-    assert _listeners(servers.database_url) == 0
+    assert _listeners(servers) == 0
 
     assert _refused(a.post(admin.token, ADD_LOCATION))
 

@@ -105,13 +105,16 @@ class InProcessApi:
         reset = logs.request_id.set(request_id)
         try:
             try:
-                principal = await services.authenticator.principal_for(authorization)
+                # As the app signs in: a remembered caller is confirmed once admitted (`Context.confirm`).
+                principal, unconfirmed = await services.authenticator.remembered_for(authorization)
             except Unauthenticated:
                 return 401, copy.deepcopy(UNAUTHENTICATED_BODY)
             context = Context(
                 request_id=request_id,
                 principal=principal,
                 services=services,
+                unconfirmed=unconfirmed,
+                authorization=authorization,
             )
             result = await self._schema.execute(
                 query, variable_values=variables, context_value=context, allowed_operation_types=_OVER_POST
