@@ -14,6 +14,9 @@ in-progress statuses and for ENROLLED ones of this year whose tax profile lapsed
 from __future__ import annotations
 
 import secrets
+import shutil
+import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -212,3 +215,43 @@ async def admin(base_url: str, sql: str) -> None:
         await connection.execute(sql)
     finally:
         await connection.close()
+
+
+def schema_head(checkout: Path) -> str:
+    """The newest migration of another checkout of incentives, as its own code names it."""
+    code = "from api.entry import latest_revision; print(latest_revision('sqlite://'))"
+    python = checkout / ".venv" / "bin" / "python"
+    found = subprocess.run(
+        [str(python), "-c", code], cwd=checkout, capture_output=True, text=True, check=True
+    )
+    return found.stdout.strip()
+
+
+@asynccontextmanager
+async def stamped_copy(url: str, revision: str, *, keep: bool) -> AsyncIterator[str]:
+    """A copy of the seeded database `url` marked as being at migration `revision`: an earlier
+    checkout serves only a database at its own newest migration (`serve` checks), and the tables
+    and columns added since are ones it never reads, nor does the benchmark write. Yields its
+    database name (a path on SQLite), for `Server.database`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        assert parsed.database, "a SQLite file"
+        copy = str(Path(parsed.database).with_name("bench-api-before.db"))
+        shutil.copyfile(parsed.database, copy)
+        with sqlite3.connect(copy) as connection:
+            connection.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+        yield copy
+        return
+    copy = f"{parsed.database}_before"
+    await admin(url, f'CREATE DATABASE "{copy}" TEMPLATE "{parsed.database}"')
+    dsn = parsed.set(drivername="postgresql", database=copy).render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await connection.execute("UPDATE alembic_version SET version_num = $1", revision)
+    finally:
+        await connection.close()
+    try:
+        yield copy
+    finally:
+        if not keep:
+            await admin(url, f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')

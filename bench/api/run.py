@@ -26,7 +26,16 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.api.dataset import Scale, libpq_url, postgres_database, seed, sqlite_database, viewer_of
+from bench.api.dataset import (
+    Scale,
+    libpq_url,
+    postgres_database,
+    schema_head,
+    seed,
+    sqlite_database,
+    stamped_copy,
+    viewer_of,
+)
 from bench.api.inprocess import incentives_counted
 from bench.api.load import Measured, plan, run_wrk
 from bench.api.operations import Operation, operations
@@ -242,37 +251,61 @@ async def _measure(
 
 
 def backends(
-    options: Options, pg_url: str | None, sqlite_url: str | None, pooled_url: str | None = None
+    options: Options,
+    pg_url: str | None,
+    sqlite_url: str | None,
+    pooled_url: str | None = None,
+    copies: dict[str, str] | None = None,
 ) -> list[Backend]:
+    """`copies`: the database `--before`'s server reads on each backend (`stamped_copy`)."""
     ops = operations(options.organization, enrollment_ids(options.scale, options.organization))
     all_ops = tuple(o.name for o in ops)
-    before = [] if options.before is None else [Server(BEFORE, "incentives", project=options.before)]
     pooled = [] if pooled_url is None else [Server(PGBOUNCER, "incentives", pooled_url=pooled_url)]
     found = []
+
+    def before(backend: str) -> list[Server]:
+        if options.before is None:
+            return []
+        own = (copies or {}).get(backend)
+        return [Server(BEFORE, "incentives", project=options.before, database=own)]
+
     if pg_url is not None:
-        servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES, *pooled, *before]
+        servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES, *pooled, *before("postgres")]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
         turns += [Turn(s, ("dashboard",), options.scaling_connections) for s in (INCENTIVES, INCENTIVES_X2)]
         found.append(Backend("postgres", pg_url, servers, ops, turns))
     if sqlite_url is not None:
-        servers = [FLOOR, INCENTIVES, *before]
+        servers = [FLOOR, INCENTIVES, *before("sqlite")]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
         found.append(Backend("sqlite", sqlite_url, servers, ops, turns))
     return found
 
 
 @asynccontextmanager
-async def databases(options: Options, directory: Path) -> AsyncIterator[tuple[str | None, str | None]]:
-    """The seeded databases of the backends asked for: (PostgreSQL URL, SQLite URL), None if not."""
+async def databases(
+    options: Options, directory: Path
+) -> AsyncIterator[tuple[str | None, str | None, dict[str, str]]]:
+    """The seeded databases of the backends asked for: (PostgreSQL URL, SQLite URL), None if not,
+    and with `--before`, each backend's copy for that checkout (`stamped_copy`)."""
     async with AsyncExitStack() as stack:
         pg = sqlite = None
+        copies: dict[str, str] = {}
+        head = None if options.before is None else schema_head(options.before)
         if "postgres" in options.backends:
             pg = await stack.enter_async_context(postgres_database(options.postgres_url, keep=options.keep))
             await _seed(pg, options.scale)
+            if head is not None:
+                copies["postgres"] = await stack.enter_async_context(
+                    stamped_copy(pg, head, keep=options.keep)
+                )
         if "sqlite" in options.backends:
             sqlite = await stack.enter_async_context(sqlite_database(directory))
             await _seed(sqlite, options.scale)
-        yield pg, sqlite
+            if head is not None:
+                copies["sqlite"] = await stack.enter_async_context(
+                    stamped_copy(sqlite, head, keep=options.keep)
+                )
+        yield pg, sqlite, copies
 
 
 async def _seed(url: str, scale: Scale) -> None:
@@ -321,7 +354,7 @@ async def run(options: Options) -> dict[str, Any]:
         directory.mkdir(parents=True, exist_ok=True)
         tools = Tools(BENCH.parent, cli, signin.environment())
         ctx = Context(options, tools, wrk, signin, datetime.now(UTC).date(), logs)
-        async with databases(options, directory) as (pg_url, sqlite_url):
+        async with databases(options, directory) as (pg_url, sqlite_url, copies):
             if pg_url and options.keep:
                 log(f"keeping {pg_url}")
             pooled_url = None
@@ -331,7 +364,7 @@ async def run(options: Options) -> dict[str, Any]:
                     where.host or "127.0.0.1", where.port or 5432, pool_size=PGBOUNCER_POOL
                 )
                 pooled_url = through(pg_url, stack.enter_context(bouncer))
-            for backend in backends(options, pg_url, sqlite_url, pooled_url):
+            for backend in backends(options, pg_url, sqlite_url, pooled_url, copies):
                 statements = await verify_and_count(ctx, backend)
                 counted[backend.name] = {f"{s} / {o}": v.summary() for (s, o), v in statements.items()}
                 await measure(ctx, backend, rows)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench.api.dataset import libpq_url
 
@@ -42,6 +43,9 @@ class Server:
     project: Path | None = None
     # incentives through PgBouncer (--pgbouncer): DATABASE_URL this, the database's own URL direct.
     pooled_url: str | None = None
+    # Its own copy of the data (a database name, or a SQLite path): `--before`'s, marked at its
+    # checkout's newest migration, reached the same way (through the counting proxy, say).
+    database: str | None = None
 
 
 FLOOR = Server("floor", "floor")
@@ -100,6 +104,10 @@ def command(server: Server, database_url: str, port: int, tools: Tools) -> tuple
         argv += ["--host", "127.0.0.1", "--port", str(port), "--disable-query-log", "--disable-graphiql"]
         return argv, {**env, "NODE_ENV": "production"}
     project = server.project or tools.project
+    if server.database is not None:
+        database_url = (
+            make_url(database_url).set(database=server.database).render_as_string(hide_password=False)
+        )
     argv = [str(project / ".venv" / "bin" / "incentives"), "serve", "--port", str(port)]
     argv += ["--workers", str(server.workers)]
     pooled = {} if server.pooled_url is None else {"INCENTIVES_DIRECT_DATABASE_URL": database_url}
