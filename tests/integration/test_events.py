@@ -131,14 +131,23 @@ async def test_a_listener_that_listens_again_tells_its_process_that_events_were_
         assert await next_event(stream) == EnrollmentChanged(id=3)  # subscribers hear changes only
 
 
+LISTENERS = "FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()"
+
+
 async def _terminate_listeners(url: str) -> None:
+    """End the two buses' listening connections. The database is shared by the tests of this
+    worker: a listener of an earlier test's bus may still be seen leaving, so first wait until
+    exactly these two are there."""
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     connection = await asyncpg.connect(dsn, timeout=5)
     try:
+        async with asyncio.timeout(WAIT):
+            while True:
+                if await connection.fetchval(f"SELECT count(pid) {LISTENERS}", APPLICATION_NAME) == 2:
+                    break
+                await asyncio.sleep(0.05)
         killed = await connection.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1 AND datname = current_database()",
-            APPLICATION_NAME,
+            f"SELECT count(pg_terminate_backend(pid)) {LISTENERS}", APPLICATION_NAME
         )
     finally:
         await connection.close()
