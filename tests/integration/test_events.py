@@ -135,23 +135,18 @@ LISTENERS = "FROM pg_stat_activity WHERE application_name = $1 AND datname = cur
 
 
 async def _terminate_listeners(url: str) -> None:
-    """End the two buses' listening connections. The database is shared by the tests of this
-    worker: a listener of an earlier test's bus may still be seen leaving, so first wait until
-    exactly these two are there."""
+    """End every listening connection to the database, the two buses' among them. The worker's
+    tests share the database, and another test's listener may still be there: it is ended too,
+    which changes nothing here, so at least the two are counted."""
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     connection = await asyncpg.connect(dsn, timeout=5)
     try:
-        async with asyncio.timeout(WAIT):
-            while True:
-                if await connection.fetchval(f"SELECT count(pid) {LISTENERS}", APPLICATION_NAME) == 2:
-                    break
-                await asyncio.sleep(0.05)
         killed = await connection.fetchval(
             f"SELECT count(pg_terminate_backend(pid)) {LISTENERS}", APPLICATION_NAME
         )
     finally:
         await connection.close()
-    assert killed == 2
+    assert killed >= 2
 
 
 class TwoServers:
