@@ -52,8 +52,8 @@ class Servers:
             yield world
 
 
-@pytest.fixture
-def servers(tmp_path: Path, entra: RunningEntra, database_url: str) -> Iterator[Servers]:
+def migrated(database_url: str, entra: RunningEntra) -> dict[str, str]:
+    """The environment of a `serve` on `database_url` trusting `entra`, once `migrate` has run."""
     env = environment(
         DATABASE_URL=database_url,
         AZURE_AUTHORITY_HOST=entra.base_url,
@@ -63,6 +63,12 @@ def servers(tmp_path: Path, entra: RunningEntra, database_url: str) -> Iterator[
         **direct_settings(database_url),  # the "pgbouncer" variant: PgBouncer, and PostgreSQL direct
     )
     assert incentives("migrate", env=env).returncode == 0
+    return env
+
+
+@pytest.fixture
+def servers(tmp_path: Path, entra: RunningEntra, database_url: str) -> Iterator[Servers]:
+    env = migrated(database_url, entra)
     ports = [free_port(), free_port()]
     with (
         running("serve", "--port", str(ports[0]), env=env, log=tmp_path / "a.log") as first,

@@ -17,11 +17,11 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.harness import GraphQL, environment, error_codes, free_port, incentives, running
-from tests.e2e.test_exactly_once import Servers, servers  # noqa: F401 (the two processes' fixture)
+from tests.e2e.harness import GraphQL, error_codes, free_port, running
+from tests.e2e.test_exactly_once import Servers, migrated, servers  # noqa: F401 (the two processes' fixture)
 from tests.support import personas
 from tests.support.databases import run_async
-from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
+from tests.support.entra import RunningEntra
 from tests.support.world import Org
 
 pytestmark = pytest.mark.e2e
@@ -183,14 +183,7 @@ def workers(tmp_path: Path, entra: RunningEntra) -> Iterator[Servers]:
     """`serve --workers 2` on SQLite: two processes behind one port, which the kernel shares out
     by connection (no event crosses from one to the other)."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
-    env = environment(
-        DATABASE_URL=database_url,
-        AZURE_AUTHORITY_HOST=entra.base_url,
-        AZURE_CLIENT_ID=API_CLIENT_ID,
-        AZURE_TENANT_ID=OPERATOR_TENANT_ID,
-        INCENTIVES_TAX_REMINDER_INTERVAL="0",
-    )
-    assert incentives("migrate", env=env).returncode == 0
+    env = migrated(database_url, entra)
     port = free_port()
     with running(
         "serve", "--port", str(port), "--workers", "2", env=env, log=tmp_path / "serve.log"
