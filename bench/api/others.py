@@ -1,7 +1,8 @@
 """How much CPU the rest of the machine took during a measured run, so that a run disturbed by
 something else (a test suite, say) shows it: the machine's busy CPU time over the run (from
-/proc/stat), less what the server under test (its process tree), PostgreSQL's processes and the
-benchmark itself (wrk, its child, included) used, over the run's seconds.
+/proc/stat), less what the server under test (its process tree), PostgreSQL's processes, PgBouncer's (the
+private one `--pgbouncer` starts, which polls its pool even between its own runs) and the benchmark
+itself (wrk, its child, included) used, over the run's seconds.
 
     before = snapshot()
     ...                                                # the wrk run
@@ -24,6 +25,8 @@ from pathlib import Path
 from bench.api.load import Measured
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+# Processes of the database side, counted as the run's own: PostgreSQL's backends, PgBouncer.
+_DATABASE = frozenset({"postgres", "pgbouncer"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def others_share(before: Snapshot, after: Snapshot, server: Collection[int], sec
     """CPU the other processes used between the two snapshots, in cores (1.0 = one core busy)."""
     ours = after.benchmark - before.benchmark
     for pid, (name, total) in after.processes.items():
-        if pid in server or name == "postgres":
+        if pid in server or name in _DATABASE:
             ours += total - before.processes.get(pid, (name, 0.0))[1]
     return max(0.0, after.busy - before.busy - ours) / seconds if seconds > 0 else 0.0
 
