@@ -81,6 +81,7 @@ async def test_each_statement_is_a_child_span_and_carries_its_traceparent(
     if ran:  # SQLite: the statements as the database ran them
         for span in spans:
             context = span.get_span_context()
+            assert context is not None
             ids = f"{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
             comment = f"/*traceparent='00-{ids}'*/"
             assert any(statement.endswith(comment) for statement in ran), (comment, ran)
