@@ -152,9 +152,11 @@ class TracedGraphQL:
                 carrier[name.decode()] = value.decode("latin-1")
             elif name == b"user-agent":
                 attributes["user_agent.original"] = value.decode("latin-1")
-        client = scope.get("client")
+        client, server = scope.get("client"), scope.get("server")
         if client:
             attributes["client.address"] = client[0]
+        if server and server[1] is not None:
+            attributes["server.address"], attributes["server.port"] = server[0], server[1]
         request_id = scope.get("state", {}).get("request_id")
         if request_id:
             attributes["incentives.request_id"] = request_id
