@@ -5,12 +5,11 @@ span. On SQLite, what the database ran is read back from sqlite3's trace callbac
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import Tracer
@@ -25,16 +24,6 @@ from domain.model import Program
 from tests.support.pgbouncer import engine_for
 
 PROGRAM_CODES = select(Program.__table__.c.code).where(Program.__table__.c.id > 0)
-
-
-@pytest.fixture
-def exported() -> Iterator[tuple[Tracer, InMemorySpanExporter]]:
-    """A tracer of its own (the process's global provider is left alone), its spans kept in memory."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider.get_tracer("test"), exporter
-    provider.shutdown()
 
 
 @pytest.fixture
