@@ -272,7 +272,7 @@ def key_refresh_loop(
 async def _graph(stack: AsyncExitStack, settings: Settings) -> GraphClient:
     """Microsoft Graph as the service (directory lookups); says it is not configured without credentials."""
     http = await stack.enter_async_context(
-        httpx.AsyncClient(timeout=10.0, trust_env=False, transport=traced_http())
+        httpx.AsyncClient(timeout=10.0, trust_env=False, transport=traced_http(trust_env=False))
     )
     msal_http = _traced_msal_http()
     if msal_http is not None:
@@ -284,17 +284,19 @@ async def _graph(stack: AsyncExitStack, settings: Settings) -> GraphClient:
     return graph
 
 
-def traced_http() -> httpx.AsyncBaseTransport | None:
+def traced_http(*, trust_env: bool = True) -> httpx.AsyncBaseTransport | None:
     """The transport of an `httpx.AsyncClient` whose calls are spans (`adapters.call_spans`) when
-    traces are on; None (httpx's own) otherwise."""
-    return TracedAsyncTransport(tracer()) if tracing_on() else None
+    traces are on (httpx's own inside, as the client's `trust_env` would make it); None otherwise."""
+    if not tracing_on():
+        return None
+    return TracedAsyncTransport(tracer(), httpx.AsyncHTTPTransport(trust_env=trust_env))
 
 
 def _traced_msal_http() -> MsalHttpClient | None:
     """MSAL's HTTP client with its token calls as spans, when traces are on (else MSAL's default)."""
     if not tracing_on():
         return None
-    transport = TracedTransport(tracer())
+    transport = TracedTransport(tracer(), httpx.HTTPTransport(trust_env=False))
     return MsalHttpClient(httpx.Client(timeout=DEFAULT_TIMEOUT, trust_env=False, transport=transport))
 
 
@@ -302,7 +304,8 @@ def _traced_graph_clients() -> tuple[httpx.AsyncClient, MsalHttpClient]:
     """Graph mail's HTTP clients (`adapters.graph_mail.default_clients`), their calls as spans."""
     msal_http = _traced_msal_http()
     assert msal_http is not None
-    return httpx.AsyncClient(timeout=30.0, trust_env=False, transport=traced_http()), msal_http
+    http = httpx.AsyncClient(timeout=30.0, trust_env=False, transport=traced_http(trust_env=False))
+    return http, msal_http
 
 
 def graph_config(settings: Settings) -> GraphConfig:
