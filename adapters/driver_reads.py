@@ -14,7 +14,8 @@ in autocommit (no BEGIN, no ROLLBACK), prepared once per connection by its state
 aiosqlite reads outside any transaction of SQLAlchemy's. Values are converted as SQLAlchemy would
 (its result and bind processors: enums, dates, type decorators). SQLAlchemy's cursor events do not
 see these statements: `every_statement(engine)` sees both, for counting them, and
-`every_execution(engine)` both with their parameters, for explaining them.
+`every_execution(engine)` both with their parameters, for explaining them; traced, each gets its
+span as SQLAlchemy's do (`adapters.sql_spans`).
 
 A read may carry one more value with its first statements, instead of a statement of its own
 (`DriverReads.carry`): how a request learns its caller's tenant's version in the round trip of
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 
+from adapters.sql_spans import traced_statement, tracer_for
 from domain.database import is_unavailable, release_from_this_task
 
 MAX_STATEMENTS = 1024
@@ -260,6 +262,7 @@ class DriverReads:
         self._sqlite = isinstance(keeper, Shared)
         self._carry: tuple[Carried, Any] | None = None
         self.carried: tuple[Any] | None = None  # the carried scalar's value, once a statement brought a row
+        self._traced = tracer_for(engine)
 
     def carry(self, scalar: Select[Any], value: Any) -> None:
         """Read `scalar` (one parameter, given `value`) with the next statements, until one brings
@@ -290,6 +293,12 @@ class DriverReads:
     async def _fetch(self, sql: str, arguments: list[Any]) -> Sequence[Any]:
         for recorder in _RECORDERS.get(self._engine.sync_engine) or ():
             recorder(sql, arguments)
+        if self._traced is None:
+            return await self._sent(sql, arguments)
+        with traced_statement(self._traced, sql) as sent:  # its span, its traceparent comment
+            return await self._sent(sent, arguments)
+
+    async def _sent(self, sql: str, arguments: list[Any]) -> Sequence[Any]:
         driver = self._pooled.driver_connection
         try:
             if self._sqlite:

@@ -9,7 +9,8 @@ reminders, signing-key refreshes and the event bus's LISTEN connection.
 A round is any coroutine function. It may return how many seconds to wait before the next round
 (0: at once, e.g. when a batch came back full); anything else means `interval`. A round that
 raises is logged with `failure` and the loop goes on: the last good state keeps serving, and the
-work is tried again at the next round. Only `stop()` ends the loop.
+work is tried again at the next round. Only `stop()` ends the loop. With a `tracer` (traces on),
+each round is the root span of a trace of its own, named after the loop.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from opentelemetry.context import Context
+from opentelemetry.trace import Tracer
+
 logger = logging.getLogger("incentives.loops")
 
 Round = Callable[[], Awaitable[object]]
+_NEW_TRACE = Context()  # a round's span has no parent: each batch is a trace
 
 
 class Periodic:
@@ -52,6 +57,7 @@ class Periodic:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self.tracer: Tracer | None = None
 
     @property
     def running(self) -> bool:
@@ -102,7 +108,11 @@ class Periodic:
     async def _one_round(self) -> float:
         self._wake.clear()  # a wake() during the round asks for another one right after it
         try:
-            asked = await self._round()
+            if self.tracer is None:
+                asked = await self._round()
+            else:
+                with self.tracer.start_as_current_span(self.name, context=_NEW_TRACE):
+                    asked = await self._round()
         except Exception:  # the loop must outlive any failure of one round; the reason is logged
             self._log.exception("%s", self._failure)
             return self._interval

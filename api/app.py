@@ -57,6 +57,7 @@ from api.media import GRAPHQL_RESPONSE, JSON, negotiate
 from api.read.extension import Plans
 from api.read.lane import UNCONFIRMED, Lane
 from api.settings import Settings
+from api.tracing import TracedGraphQL, tracer, tracing_on
 from api.websocket import TransportHandler, WebSocketEndpoint, authenticate_connection
 from auth.authenticate import Authenticator, Unconfirmed
 from auth.errors import Unauthenticated
@@ -113,7 +114,9 @@ def create_app(
         allowed_origins=settings.cors_origins(),
         personas_url=settings.graphiql_personas_url,
     )
-    endpoint = AuthenticatedGraphQL(graphql)
+    endpoint: ASGIApp = AuthenticatedGraphQL(graphql)
+    if tracing_on():  # else no span, no header read: nothing at all
+        endpoint = TracedGraphQL(endpoint, tracer())
     routes = [
         # Every method reaches it, so that the others get a JSON 405 (GraphQL over HTTP).
         Route("/graphql", endpoint),
@@ -135,9 +138,10 @@ def create_app(
             inner,
             allow_origins=origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
+            # W3C trace context: a browser's traceparent continues its trace; the answer's names it.
+            allow_headers=["Authorization", "Content-Type", "traceparent", "tracestate"],
             allow_credentials=False,
-            expose_headers=["X-Request-Id", "Retry-After"],
+            expose_headers=["X-Request-Id", "Retry-After", "traceparent"],
             max_age=600,
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
@@ -59,6 +60,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(f"set {' and '.join(missing)} in the environment to serve the API", USAGE)
     _require_current_schema(settings)
     _require_mail_settings(settings)
+    _require_trace_settings()
     log_level = settings.log_level.lower()
     stopping = graceful.Stopping(settings.shutdown_grace_seconds, settings.shutdown_window_seconds)
     if args.workers > 1:
@@ -171,6 +173,16 @@ def _require_mail_settings(settings: Settings) -> None:
     try:
         mail_transport(settings)
     except GraphMailNotConfigured as error:
+        raise CommandError(str(error), USAGE) from None
+
+
+def _require_trace_settings() -> None:
+    """OTEL_* settings this service cannot follow: refuse before starting any worker."""
+    from api.tracing import TracingMisconfigured, exporters_asked
+
+    try:
+        exporters_asked(os.environ)
+    except TracingMisconfigured as error:
         raise CommandError(str(error), USAGE) from None
 
 

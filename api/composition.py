@@ -26,15 +26,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.budgets import DEFAULT_POINTS, Budgets, InProcessBudgets, RedisBudgets
+from adapters.call_spans import TracedAsyncTransport, TracedMail, TracedTransport
 from adapters.events import bus_for
 from adapters.graph import ClientCertificate, ClientCredential, ClientSecret, GraphClient, GraphConfig
 from adapters.graph_mail import Clients, GraphMailTransport, default_clients
 from adapters.loops import Periodic
+from adapters.msal_http import DEFAULT_TIMEOUT, MsalHttpClient
 from adapters.smtp import SmtpSettings, SmtpTransport
+from adapters.sql_spans import trace_statements, tracer_for
 from api.draining import Draining
 from api.graphql.limits import Limits
 from api.read.versions import version_reader
 from api.settings import Settings
+from api.tracing import tracer, tracing_on
 from auth.authenticate import Authenticator, Callers
 from auth.keys import SigningKeys
 from auth.principal import system_principal
@@ -137,6 +141,8 @@ async def running(
                 direct_url=settings.direct_database_url or None,
             )
             stack.push_async_callback(engine.dispose)
+        if tracing_on() and tracer_for(engine) is None:
+            trace_statements(engine, tracer())
         sessions = session_factory(engine)
         if authenticator is None:
             assert rules is not None, "token rules are needed unless an authenticator is given"
@@ -200,7 +206,7 @@ async def _signing_in(
     stack: AsyncExitStack, settings: Settings, rules: TokenRules, sessions: async_sessionmaker[AsyncSession]
 ) -> Authenticator:
     """The authenticator, with the signing keys of the tenants in use refreshed in the background."""
-    http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0, transport=traced_http()))
     keys = SigningKeys(
         rules.authority_host,
         http,
@@ -265,12 +271,41 @@ def key_refresh_loop(
 
 async def _graph(stack: AsyncExitStack, settings: Settings) -> GraphClient:
     """Microsoft Graph as the service (directory lookups); says it is not configured without credentials."""
-    http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0, trust_env=False))
-    graph = GraphClient(graph_config(settings), http)
+    http = await stack.enter_async_context(
+        httpx.AsyncClient(timeout=10.0, trust_env=False, transport=traced_http(trust_env=False))
+    )
+    msal_http = _traced_msal_http()
+    if msal_http is not None:
+        stack.callback(msal_http.close)
+    graph = GraphClient(graph_config(settings), http, msal_http=msal_http)
     stack.push_async_callback(graph.close)
     if not graph.configured:
         logger.info("AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH not set: directory lookups are off")
     return graph
+
+
+def traced_http(*, trust_env: bool = True) -> httpx.AsyncBaseTransport | None:
+    """The transport of an `httpx.AsyncClient` whose calls are spans (`adapters.call_spans`) when
+    traces are on (httpx's own inside, as the client's `trust_env` would make it); None otherwise."""
+    if not tracing_on():
+        return None
+    return TracedAsyncTransport(tracer(), httpx.AsyncHTTPTransport(trust_env=trust_env))
+
+
+def _traced_msal_http() -> MsalHttpClient | None:
+    """MSAL's HTTP client with its token calls as spans, when traces are on (else MSAL's default)."""
+    if not tracing_on():
+        return None
+    transport = TracedTransport(tracer(), httpx.HTTPTransport(trust_env=False))
+    return MsalHttpClient(httpx.Client(timeout=DEFAULT_TIMEOUT, trust_env=False, transport=transport))
+
+
+def _traced_graph_clients() -> tuple[httpx.AsyncClient, MsalHttpClient]:
+    """Graph mail's HTTP clients (`adapters.graph_mail.default_clients`), their calls as spans."""
+    msal_http = _traced_msal_http()
+    assert msal_http is not None
+    http = httpx.AsyncClient(timeout=30.0, trust_env=False, transport=traced_http(trust_env=False))
+    return http, msal_http
 
 
 def graph_config(settings: Settings) -> GraphConfig:
@@ -379,7 +414,12 @@ async def _mail_delivery(
     draining: Draining,
 ) -> Callable[[], None]:
     """Deliver the outbox in the background while the app runs; returns how to wake the delivery."""
-    transport = mail_transport(settings)
+    traced = tracing_on()
+    transport: SmtpTransport | GraphMailTransport | TracedMail | None = mail_transport(
+        settings, graph_clients=_traced_graph_clients if traced else default_clients
+    )
+    if traced and isinstance(transport, SmtpTransport) and settings.smtp_host:
+        transport = TracedMail(transport, tracer(), server=settings.smtp_host, port=settings.smtp_port)
     if transport is None:
         logger.info("INCENTIVES_SMTP_HOST is not set: outgoing mail stays queued")
         return _nothing
@@ -514,6 +554,8 @@ def _stop_grace(settings: Settings) -> float:
 
 def _started(stack: AsyncExitStack, draining: Draining, loop: Periodic) -> None:
     """Start a background loop, stopped at SIGTERM (giving up its leases) or else on the way out."""
+    if tracing_on():
+        loop.tracer = tracer()  # each batch a trace (`Periodic`)
     loop.start()
     stack.push_async_callback(loop.stop)
     draining.on_stop(loop.stop)

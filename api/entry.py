@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -35,9 +36,11 @@ def app_from_environment() -> Starlette:
     """The API configured from the environment (`uvicorn --factory api.entry:app_from_environment`)."""
     from api.app import create_app
     from api.logs import configure_logging
+    from api.tracing import configure_tracing
 
     settings = settings_from_environment()
     configure_logging(settings.log_level)
+    configure_tracing(os.environ)  # the standard OTEL_* settings, read by the SDK itself
     app = create_app(settings)
     tune_garbage_collector()
     return app

@@ -54,6 +54,7 @@ from api.graphql.context import Context
 from api.graphql.declared import declaration
 from api.graphql.errors import ExpectedError, ForbiddenError
 from api.graphql.limits import TOO_COMPLEX, asks_introspection, cost_of, root_selections, too_complex
+from api.tracing import name_operation, recording
 from auth.principal import Principal
 from domain.access import Action, permits
 
@@ -217,6 +218,9 @@ class Admission(SchemaExtension):
         execution = self.execution_context
         context = execution.context
         if execution.result is None and isinstance(context, Context):
+            if recording() and execution.graphql_document is not None and isinstance(execution.query, str):
+                operation = get_operation_ast(execution.graphql_document, execution.operation_name)
+                name_operation(operation, execution.query)  # the request's server span
             admitted = getattr(getattr(context.request, "state", None), ADMITTED, None)
             if not isinstance(admitted, Admitted):
                 admitted = await _admitted(execution, context)

@@ -46,6 +46,7 @@ from api.read.collect import Plan
 from api.read.engine import Run
 from api.read.extension import Plans, executed
 from api.read.versions import carried, version_on
+from api.tracing import name_operation, recording
 from auth.authenticate import Unconfirmed
 from auth.principal import Principal
 from domain.caller_versions import version_of
@@ -94,6 +95,8 @@ class Lane:
         coerced = get_variable_values(plan.schema, plan.operation.variable_definitions or (), variables or {})
         if not isinstance(coerced, VariableValues):
             return None  # the client's bad variables: Strawberry tells it
+        if recording():
+            name_operation(plan.operation, query)  # the request's server span
         admitted = await admit(
             plan.schema, plan.document, plan.operation, coerced, principal, services, memo=plan
         )

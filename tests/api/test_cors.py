@@ -1,5 +1,6 @@
 """CORS for browsers on other origins (INCENTIVES_CORS_ALLOWED_ORIGINS): exact origins echoed, the
-preflight allowing Authorization and Content-Type, no credentials; the websocket's Origin checked."""
+preflight allowing Authorization, Content-Type and W3C trace context (`traceparent`, exposed in
+answers too), no credentials; the websocket's Origin checked."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def preflight(api: ApiServer, origin: str) -> dict[str, str]:
         headers={
             "Origin": origin,
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization, content-type",
+            "Access-Control-Request-Headers": "authorization, content-type, traceparent",
         },
     )
     return {"status": str(response.status_code), **{k.lower(): v for k, v in response.headers.items()}}
@@ -49,6 +50,8 @@ def test_a_preflight_from_an_allowed_origin_is_answered_with_that_origin(api: Ap
     assert {h.strip().lower() for h in answer["access-control-allow-headers"].split(",")} >= {
         "authorization",
         "content-type",
+        "traceparent",
+        "tracestate",
     }
     assert "access-control-allow-credentials" not in answer
 
@@ -71,7 +74,8 @@ def test_a_request_from_an_allowed_origin_gets_the_origin_echoed_never_a_wildcar
     other = dict(api.last_headers)
 
     assert allowed["access-control-allow-origin"] == ALLOWED
-    assert "x-request-id" in allowed["access-control-expose-headers"].lower()
+    exposed = {h.strip().lower() for h in allowed["access-control-expose-headers"].split(",")}
+    assert {"x-request-id", "traceparent"} <= exposed
     assert "access-control-allow-origin" not in other
 
 

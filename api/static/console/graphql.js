@@ -1,6 +1,8 @@
 // @ts-check
 // The console's calls to the API: operations.graphql sent by operation name over HTTP (POST, JSON,
 // the bearer token MSAL gives), subscriptions over graphql-transport-ws (graphql-ws's client).
+// Every call starts a W3C trace (`traceparent`): the API's spans of that call share its trace id,
+// which the console keeps as `lastTraceId` for an operator to look up.
 
 /** @typedef {{ message: string, path?: ReadonlyArray<string | number>, extensions?: { code?: string } }} GraphQLError */
 /** @typedef {{ field?: ReadonlyArray<string> | null, message: string, code: string }} UserError */
@@ -25,6 +27,8 @@ export class Api {
     this.document = document;
     /** @type {any} */
     this.socket = null;
+    /** @type {string | null} */
+    this.lastTraceId = null;
   }
 
   /**
@@ -36,12 +40,15 @@ export class Api {
    * @returns {Promise<{ data: T, errors: ReadonlyArray<GraphQLError> }>}
    */
   async run(name, variables = {}) {
+    const trace = newTraceparent();
+    this.lastTraceId = trace.traceId;
     const response = await fetch(this.endpoint, {
       method: "POST",
       headers: {
         "Content-Type": "application/json",
         Accept: "application/graphql-response+json, application/json",
         Authorization: `Bearer ${await this.token()}`,
+        traceparent: trace.header,
       },
       body: JSON.stringify({ query: this.document, operationName: name, variables }),
     });
@@ -83,6 +90,19 @@ export class Api {
       },
     );
   }
+}
+
+/**
+ * A new sampled W3C traceparent (version 00, random trace and parent ids, flags 01): the console is
+ * an operator's tool, its few calls worth a trace each.
+ * @returns {{ header: string, traceId: string }}
+ */
+export function newTraceparent() {
+  /** @param {number} bytes */
+  const hex = (bytes) =>
+    Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const traceId = hex(16);
+  return { header: `00-${traceId}-${hex(8)}-01`, traceId };
 }
 
 /**
