@@ -37,7 +37,7 @@ def app_from_environment() -> Starlette:
     from api.logs import configure_logging
 
     settings = settings_from_environment()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     tune_garbage_collector()
     return app
