@@ -11,6 +11,7 @@ with one worker and with two.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,7 @@ from bench.api.inprocess import incentives_counted
 from bench.api.load import Measured, plan, run_wrk
 from bench.api.operations import Operation, operations
 from bench.api.others import least_disturbed
-from bench.api.report import Row, machine, ratios, workers_speedup
+from bench.api.report import Row, machine, observability_ratios, ratios, workers_speedup
 from bench.api.servers import (
     FLOOR,
     INCENTIVES,
@@ -50,6 +51,7 @@ from bench.api.servers import (
     Tools,
     ensure_postgraphile,
     ensure_wrk,
+    free_port,
     start,
 )
 from bench.api.signin import SignIn, signed_in
@@ -64,6 +66,28 @@ BEFORE = "incentives before"  # the checkout given by --before
 PGBOUNCER = "incentives pgbouncer"  # --pgbouncer: the same build through PgBouncer
 PGBOUNCER_POOL = 20  # PgBouncer's server connections: as many as one serve process's own pool
 BY_CONSTRUCTION = Statements(1, 1, "by construction", {})
+# --observability: what is measured with metrics on and traces sampled, beside everything off.
+OBSERVED_OPERATIONS = ("dashboard", "node")
+METRICS_ON = "incentives metrics"
+TRACED = "incentives metrics+traces {percent}%"
+
+
+def observed() -> list[Server]:
+    """incentives with metrics on; and, once OpenTelemetry's SDK is installed, with traces sampled
+    at 10% and at 100% as well (the standard OTEL_* settings: parent-based trace-id ratio)."""
+    metrics = (("INCENTIVES_METRICS", "true"), ("INCENTIVES_METRICS_PORT", str(free_port())))
+    servers = [Server(METRICS_ON, "incentives", settings=metrics)]
+    if importlib.util.find_spec("opentelemetry.sdk") is None:
+        log("--observability: opentelemetry-sdk is not installed: metrics only, no traces")
+        return servers
+    for ratio in ("0.1", "1.0"):
+        traces = (
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", ratio),
+        )
+        name = TRACED.format(percent=round(float(ratio) * 100))
+        servers.append(Server(name, "incentives", settings=metrics + traces))
+    return servers
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,7 @@ class Options:
     soak: float = 0.0  # seconds of the long run (two workers, PostgreSQL); 0: none
     before: Path | None = None  # another checkout of incentives, measured beside this one
     pgbouncer: bool = False  # also incentives through a private PgBouncer in transaction mode
+    observability: bool = False  # also incentives with metrics on, and traces sampled (`observed`)
 
 
 @dataclass(frozen=True)
@@ -269,15 +294,17 @@ def backends(
         own = (copies or {}).get(backend)
         return [Server(BEFORE, "incentives", project=options.before, database=own)]
 
+    seen = observed() if options.observability else []
+    looked_at = [Turn(s, OBSERVED_OPERATIONS, options.connections) for s in seen]
     if pg_url is not None:
         servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES, *pooled, *before("postgres")]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
         turns += [Turn(s, ("dashboard",), options.scaling_connections) for s in (INCENTIVES, INCENTIVES_X2)]
-        found.append(Backend("postgres", pg_url, servers, ops, turns))
+        found.append(Backend("postgres", pg_url, [*servers, *seen], ops, turns + looked_at))
     if sqlite_url is not None:
         servers = [FLOOR, INCENTIVES, *before("sqlite")]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
-        found.append(Backend("sqlite", sqlite_url, servers, ops, turns))
+        found.append(Backend("sqlite", sqlite_url, [*servers, *seen], ops, turns + looked_at))
     return found
 
 
@@ -382,6 +409,7 @@ async def run(options: Options) -> dict[str, Any]:
         "options": {**asdict(options), "scale": asdict(options.scale), "before": _commit(options.before)},
         "rows": [r.summary() for r in ordered],
         "ratios": ratios(ordered),
+        "observability": observability_ratios(ordered),
         "workers_speedup": workers_speedup(ordered),
         "statements": counted,
         "soak": soaked,

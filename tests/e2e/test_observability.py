@@ -7,7 +7,9 @@ request with its ids, and nothing secret.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from domain.access import Role
 from tests.e2e.harness import GraphQL, Running, free_port, running
@@ -26,6 +29,7 @@ from tests.e2e.test_exactly_once import Servers, migrated
 from tests.support import personas
 from tests.support.databases import run_async
 from tests.support.entra import RunningEntra
+from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +39,7 @@ PROBE = "query Probe { viewer { displayName } }"
 TOO_COMPLEX = """query Heavy { viewer { organization { locations(first: 100) {
   edges { node { id name } } } } } }"""
 MAX_COST = 50
+SUBSCRIBE = "subscription { enrollmentStatusChanged { id status } }"
 BANK_ACCOUNT = "SE45 5000 0000 0583 9825 7466"
 SCRAPE = """global:
   scrape_interval: 1s
@@ -63,8 +68,9 @@ def _prometheus_binary() -> str:
     return found
 
 
-@pytest.fixture
-def observed(tmp_path: Path, entra: RunningEntra) -> Iterator[Observed]:
+@contextmanager
+def observing(tmp_path: Path, entra: RunningEntra, **settings: str) -> Iterator[Observed]:
+    """`serve --workers 2` with metrics and JSON logs on (and `settings`), scraped by a Prometheus."""
     binary = _prometheus_binary()
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'observed.db'}"
     env = migrated(database_url, entra)
@@ -76,6 +82,7 @@ def observed(tmp_path: Path, entra: RunningEntra) -> Iterator[Observed]:
         INCENTIVES_LOG_FORMAT="json",
         INCENTIVES_MAX_QUERY_COST=str(MAX_COST),
         INCENTIVES_INVITATION_JOB_INTERVAL="0",
+        **settings,
     )
     config = tmp_path / "prometheus.yml"
     config.write_text(SCRAPE.replace("{port}", str(metrics_port)))
@@ -89,6 +96,12 @@ def observed(tmp_path: Path, entra: RunningEntra) -> Iterator[Observed]:
         url = f"http://127.0.0.1:{api_port}"
         serve.wait_until_healthy(url)
         yield Observed(url, f"http://127.0.0.1:{prometheus_port}", serve, Servers([url], database_url))
+
+
+@pytest.fixture
+def observed(tmp_path: Path, entra: RunningEntra) -> Iterator[Observed]:
+    with observing(tmp_path, entra) as found:
+        yield found
 
 
 @contextmanager
@@ -265,3 +278,59 @@ def test_the_json_log_has_a_line_per_request_with_its_ids_and_nothing_secret(
     assert "0583 9825" not in log
     assert "SE45" not in log
     assert BANK_ACCOUNT.replace(" ", "") not in log
+
+
+def test_deliveries_are_counted_by_result_and_the_outbox_empties(
+    tmp_path: Path, entra: RunningEntra, smtp_server: SmtpSink
+) -> None:
+    smtp_server.refuse("nobody@contoso.example")
+    mail = {"INCENTIVES_SMTP_HOST": smtp_server.host, "INCENTIVES_SMTP_PORT": str(smtp_server.port)}
+    with observing(tmp_path, entra, **mail) as observed:
+
+        async def queue() -> None:
+            async with observed.servers.world() as world, world.raw() as raw:
+                await raw.outbox_message("<sent@test>", to="admin@contoso.example")
+                await raw.outbox_message("<refused@test>", to="nobody@contoso.example")
+
+        run_async(queue)
+        prometheus = observed.prometheus
+
+        assert _until(prometheus, 'sum(incentives_outbox_deliveries_total{result="sent"})', 1) == 1
+        assert _until(prometheus, 'sum(incentives_outbox_deliveries_total{result="refused"})', 1) == 1
+        assert _until(prometheus, "incentives_outbox_pending_messages", 0) == 0
+        assert _until(prometheus, "incentives_outbox_dead_messages", 1) == 1
+        assert len(smtp_server.received) == 1
+
+
+def test_a_workers_websockets_leave_the_gauges_when_it_dies_and_its_counts_stay(
+    observed: Observed, entra: RunningEntra
+) -> None:
+    admin, _ = _arrange(observed.servers, entra)
+    prometheus = observed.prometheus
+    url = "ws" + observed.api.removeprefix("http") + "/graphql"
+    with connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+        socket.send(json.dumps({"type": "connection_init", "payload": {"token": admin.token}}))
+        assert json.loads(socket.recv(timeout=10))["type"] == "connection_ack"
+        socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+
+        assert _until(prometheus, "incentives_graphql_subscriptions_active", 1) == 1
+        assert _query(prometheus, "incentives_websocket_connections") == 1
+        httpx.post(f"{observed.api}/graphql", json={"query": PROBE}, headers={"Authorization": "Bearer nope"})
+        assert _until(prometheus, "sum(incentives_token_refusals_total)", 1) == 1
+        holder = _websocket_worker(observed.serve.output())
+        os.kill(holder, signal.SIGKILL)
+
+        # The supervisor marks it dead: its live gauges leave the sums, its counters stay.
+        assert _until(prometheus, "incentives_websocket_connections", 0) == 0
+        assert _query(prometheus, "incentives_graphql_subscriptions_active") == 0
+        assert _query(prometheus, "sum(incentives_token_refusals_total)") == 1
+
+
+def _websocket_worker(log: str) -> int:
+    """The pid of the worker that accepted the websocket (uvicorn's line says so)."""
+    for line in log.splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if "WebSocket /graphql" in entry["message"] and "accepted" in entry["message"]:
+                return int(entry["pid"])
+    pytest.fail(f"no worker accepted the websocket:\n{log[-3000:]}")
