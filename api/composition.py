@@ -209,7 +209,7 @@ def _observing(
 ) -> None:
     """Metrics on: each request's statements counted, checkouts timed, the gauges read periodically."""
     stack.enter_context(on_every_statement(engine, lambda sql, parameters: observed.statement()))
-    time_checkouts(engine, metrics)
+    stack.callback(time_checkouts(engine, metrics))
     loop = readings_loop(metrics, engine, session_factory(engine), clock, settings.metrics_interval)
     _started(stack, draining, loop)
 

@@ -301,14 +301,14 @@ class MetricsServer:
             os.environ.pop(MULTIPROC_DIR, None)
 
 
-def time_checkouts(engine: AsyncEngine, metrics: Metrics) -> None:
+def time_checkouts(engine: AsyncEngine, metrics: Metrics) -> Callable[[], None]:
     """Observe how long each checkout from `engine`'s pool waits (a new connection's connect
-    included). SQLAlchemy's pool events come after the checkout only: its `_do_get`, where a
-    checkout waits, is wrapped instead."""
+    included), until the returned function is called. SQLAlchemy's pool events come after the
+    checkout only: its `_do_get`, where a checkout waits, is wrapped instead."""
     pool = engine.pool
     inner = getattr(pool, "_do_get", None)
     if inner is None:
-        return
+        return lambda: None
     observe = metrics.connection_wait.observe
 
     def timed() -> Any:
@@ -319,6 +319,11 @@ def time_checkouts(engine: AsyncEngine, metrics: Metrics) -> None:
             observe(time.perf_counter() - started)
 
     pool._do_get = timed  # type: ignore[method-assign]
+
+    def undo() -> None:
+        del pool._do_get  # the class's own again
+
+    return undo
 
 
 def readings_loop(

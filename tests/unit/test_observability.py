@@ -13,6 +13,7 @@ from api.metrics import Metrics, OperationNames, outcome, token_refusal_reason
 from api.observe import log_request
 from api.observed import Seen
 from auth.principal import Identity, Principal
+from domain.jobs import Progress
 
 
 def test_an_unnamed_operation_is_anonymous_and_names_past_the_bound_are_other() -> None:
@@ -149,3 +150,17 @@ def test_a_text_line_is_readable_and_names_the_request() -> None:
         logs.request_id.reset(token)
 
     assert line.endswith(" WARNING incentives.api [request-2] slow: 900 ms")
+
+
+def test_a_batch_jobs_round_is_running_while_it_runs_and_counts_the_rows_it_reports() -> None:
+    metrics = Metrics()
+
+    with metrics.job("rollover") as progress:
+        running = metrics.exposition().decode()
+        progress(Progress("rollover", done=10_000, total=25_000, created=9_000))
+        progress(Progress("rollover", done=25_000, total=25_000, created=22_000))
+    after = metrics.exposition().decode()
+
+    assert 'incentives_batch_jobs_running{job="rollover"} 1.0' in running
+    assert 'incentives_batch_jobs_running{job="rollover"} 0.0' in after
+    assert 'incentives_batch_job_rows_total{job="rollover"} 25000.0' in after
