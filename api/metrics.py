@@ -140,7 +140,7 @@ class Metrics:
         )
         self.cost = histogram(
             "incentives_graphql_request_cost_points",
-            "Cost points an admitted operation asked for (INCENTIVES_MAX_QUERY_COST bounds it).",
+            "Cost points each operation asked for, refused ones included (see INCENTIVES_MAX_QUERY_COST).",
             ("operation_type",),
             COST_BUCKETS,
         )
@@ -157,7 +157,7 @@ class Metrics:
         )
         self.reads = counter(
             "incentives_graphql_reads",
-            "Queries answered by the planned read (planned) or by graphql-core (general).",
+            "Queries answered by the planned read (planned) or by graphql-core (fallback).",
             "path",
         )
         self.connections_in_use = gauge(
@@ -214,7 +214,7 @@ class Metrics:
         if labels[2] in REFUSALS:
             self.refusals.labels(labels[2]).inc()
         if seen.operation_type == "query" and labels[2] == OK:
-            self.reads.labels("planned" if seen.planned else "general").inc()
+            self.reads.labels("planned" if seen.planned else "fallback").inc()
         if seen.token_refusal is not None:
             self.token_refused(seen.token_refusal)
 

@@ -83,7 +83,7 @@ def test_a_request_is_counted_with_its_labels_and_a_refusal_by_its_code() -> Non
     )
     assert 'incentives_graphql_refusals_total{code="QUERY_TOO_COMPLEX"} 1.0' in text
     assert 'incentives_graphql_request_sql_statements_sum{operation_type="query"} 3.0' in text
-    assert 'incentives_graphql_reads_total{path="general"} 1.0' in text
+    assert 'incentives_graphql_reads_total{path="fallback"} 1.0' in text
 
 
 class Caught(logging.Handler):
