@@ -72,12 +72,19 @@ METRICS_ON = "incentives metrics"
 TRACED = "incentives metrics+traces {percent}%"
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is not installed either
+        return False
+
+
 def observed() -> list[Server]:
     """incentives with metrics on; and, once OpenTelemetry's SDK is installed, with traces sampled
     at 10% and at 100% as well (the standard OTEL_* settings: parent-based trace-id ratio)."""
     metrics = (("INCENTIVES_METRICS", "true"), ("INCENTIVES_METRICS_PORT", str(free_port())))
     servers = [Server(METRICS_ON, "incentives", settings=metrics)]
-    if importlib.util.find_spec("opentelemetry.sdk") is None:
+    if not _installed("opentelemetry.sdk"):
         log("--observability: opentelemetry-sdk is not installed: metrics only, no traces")
         return servers
     for ratio in ("0.1", "1.0"):
