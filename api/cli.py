@@ -25,7 +25,7 @@ from api.entry import (
     schema_problem,
     settings_from_environment,
 )
-from api.metrics import MetricsServer, on_exit
+from api.metrics_server import MetricsServer, on_exit
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
@@ -85,6 +85,7 @@ def serving_metrics(settings: Settings) -> Iterator[MetricsServer | None]:
     try:
         server.start()
     except OSError as error:
+        server.stop()
         raise CommandError(
             f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {error.strerror}"
         ) from None

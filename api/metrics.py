@@ -1,11 +1,9 @@
 """Prometheus metrics (INCENTIVES_METRICS=true; docs/observability.md lists each and what it means).
 
-`incentives serve` (the supervising parent under `--workers N`) makes a directory for
-prometheus-client's multiprocess mode before any worker starts (`MetricsServer`), serves the
-metrics of every process that writes there at `/metrics` on INCENTIVES_METRICS_PORT, marks each
-worker that exits as dead (its live gauges leave the sum) and removes the directory at the end.
-Each process records into its own files (`Metrics`); prometheus-client is imported only when
-metrics are on, after the directory is set, since it picks its mode when first imported.
+Each process records into its own `Metrics`: into the multiprocess directory that `incentives
+serve` made (`api.metrics_server`), whose `/metrics` sums every worker's. prometheus-client is
+imported only when metrics are on, after the directory is set, since it picks its mode when first
+imported.
 
 Labels are bounded: an operation's name is its label only while this process has seen fewer than
 MAX_OPERATION_NAMES names (a trusted document's always); unnamed operations are `anonymous`,
@@ -14,9 +12,6 @@ the names past the bound `other`; an outcome is `ok` or an error code.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +27,6 @@ from domain.clock import Clock
 from domain.jobs import Progress
 from domain.mail import outbox
 
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 GaugeMode = Literal["livesum", "livemostrecent"]
 MAX_OPERATION_NAMES = 200
 OTHER = "other"
@@ -58,16 +52,25 @@ _TOKEN_REASONS = (
     ("new and too many new tenants", "signing_keys"),
     ("kid not among", "signing_keys"),
     ("ExpiredSignature", "expired"),
+    ("ImmatureSignature", "not_yet_valid"),
     ("Signature", "signature"),
     ("Authorization", "header"),
     ("token too large", "header"),
     ("Audience", "audience"),
     ("aud ", "audience"),
-    ("iss", "issuer"),
+    ("Issuer", "issuer"),
+    ("iss ", "issuer"),
     ("v2.0", "issuer"),
     ("scope", "scope"),
     ("client application", "client_app"),
     ("malformed", "malformed"),
+    ("DecodeError", "malformed"),
+    ("MissingRequiredClaim", "malformed"),
+    ("claim ", "malformed"),
+    ("GUID", "malformed"),
+    ("alg ", "malformed"),
+    ("kid ", "malformed"),
+    ("header parameters", "malformed"),
 )
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 COST_BUCKETS = (1, 10, 100, 1_000, 5_000, 10_000, 50_000, 100_000)
@@ -100,13 +103,14 @@ class OperationNames:
     def label(self, name: str | None, *, trusted: bool = False) -> str:
         if not name:
             return ANONYMOUS
+        name = name[:100]
         if trusted or name in self._seen:
             return name
         with self._lock:
             if len(self._seen) >= self._limit:
                 return OTHER
-            self._seen.add(name[:100])
-        return name[:100]
+            self._seen.add(name)
+        return name
 
 
 class Metrics:
@@ -267,40 +271,6 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class MetricsServer:
-    """`/metrics` of every process of one `serve`, on its own port (never the API's)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self._made: str | None = None
-        self._server: Any = None
-
-    def start(self) -> None:
-        """Make the multiprocess directory (unless given one) and serve; before any worker starts."""
-        if not os.environ.get(MULTIPROC_DIR):
-            self._made = tempfile.mkdtemp(prefix="incentives-metrics-")
-            os.environ[MULTIPROC_DIR] = self._made
-        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        self._server, _ = start_http_server(self.port, addr=self.host, registry=registry)
-
-    def worker_exited(self, pid: int) -> None:
-        """A worker's live gauges leave the sums once it is gone."""
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._made is not None:
-            shutil.rmtree(self._made, ignore_errors=True)
-            os.environ.pop(MULTIPROC_DIR, None)
-
-
 def time_checkouts(engine: AsyncEngine, metrics: Metrics) -> Callable[[], None]:
     """Observe how long each checkout from `engine`'s pool waits (a new connection's connect
     included), until the returned function is called. SQLAlchemy's pool events come after the
@@ -341,8 +311,3 @@ def readings_loop(
         interval=interval,
         failure="reading the outbox for metrics failed",
     )
-
-
-def on_exit(server: MetricsServer | None) -> Callable[[int], None]:
-    """What the supervisor calls with each worker that exits."""
-    return (lambda pid: None) if server is None else server.worker_exited

@@ -25,8 +25,10 @@ def test_an_unnamed_operation_is_anonymous_and_names_past_the_bound_are_other() 
     assert names.label("Fifth", trusted=True) == "Fifth"
 
 
-def test_a_long_operation_name_is_cut() -> None:
-    assert OperationNames().label("Q" * 500) == "Q" * 100
+def test_a_long_operation_name_is_cut_and_counts_once() -> None:
+    names = OperationNames(limit=1)
+
+    assert [names.label("Q" * 500), names.label("Q" * 500)] == ["Q" * 100, "Q" * 100]
 
 
 @pytest.mark.parametrize(
@@ -57,7 +59,12 @@ def test_the_outcome_is_ok_or_the_answers_code(code: str | None, status: int, ex
         ("malformed token header: Not enough segments", "malformed"),
         ("user token lacks the required scope", "scope"),
         ("no signing keys for tenant 1234: GET failed", "signing_keys"),
-        ("something new", "other"),
+        ("token refused: ImmatureSignatureError: The token is not yet valid (iat)", "not_yet_valid"),
+        ("token refused: InvalidIssuerError: Invalid issuer", "issuer"),
+        ("iss is not the authority's issuer for the token's tid", "issuer"),
+        ("tid missing or not a GUID", "malformed"),
+        ('token refused: MissingRequiredClaimError: Token is missing the "exp" claim', "malformed"),
+        ("an ID token is not an access token", "other"),
     ],
 )
 def test_a_token_refusals_reason_becomes_one_of_a_few_labels(reason: str, label: str) -> None:
