@@ -79,6 +79,11 @@ def _installed(module: str) -> bool:
         return False
 
 
+def _counted_as(server: str) -> str:
+    """Whose statement counts a row shows: two workers' and the observed servers' are incentives'."""
+    return "incentives" if server.startswith(("incentives x2", METRICS_ON)) else server
+
+
 def observed() -> list[Server]:
     """incentives with metrics on; and, once OpenTelemetry's SDK is installed, with traces sampled
     at 10% and at 100% as well (the standard OTEL_* settings: parent-based trace-id ratio)."""
@@ -406,7 +411,7 @@ async def run(options: Options) -> dict[str, Any]:
                     soaked = await soak_run(ctx, backend)
                 for (_, server, operation, _), row in rows.items():
                     if row.backend == backend.name:
-                        row.statements = statements.get((server.replace(" x2", ""), operation))
+                        row.statements = statements.get((_counted_as(server), operation))
             pg_used = "postgres" in options.backends
             version = await postgres_version(options.postgres_url) if pg_used else "not used"
     ordered = list(rows.values())
