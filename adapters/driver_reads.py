@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict, namedtuple
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -386,6 +386,12 @@ def _recording(engine: AsyncEngine, record: Recorder) -> Iterator[None]:
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", by_sqlalchemy)
         recorders.remove(record)
+
+
+def on_every_statement(engine: AsyncEngine, record: Recorder) -> AbstractContextManager[None]:
+    """`record(sql, parameters)` of every statement `engine` runs inside the block (`_recording`),
+    for as long as the block lasts (the app's metrics: statements per request)."""
+    return _recording(engine, record)
 
 
 @contextmanager

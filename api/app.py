@@ -36,7 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from adapters.graph import GraphClient
-from api import logs
+from api import logs, observed
 from api.composition import Services, running, token_rules
 from api.console import CONSOLE_PATH, console_routes
 from api.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
@@ -54,6 +54,7 @@ from api.guard import (
     send_json,
 )
 from api.media import GRAPHQL_RESPONSE, JSON, negotiate
+from api.observe import observing
 from api.read.extension import Plans
 from api.read.lane import UNCONFIRMED, Lane
 from api.settings import Settings
@@ -114,8 +115,9 @@ def create_app(
         allowed_origins=settings.cors_origins(),
         personas_url=settings.graphiql_personas_url,
     )
-    endpoint: ASGIApp = AuthenticatedGraphQL(graphql)
+    endpoint: ASGIApp = observing(AuthenticatedGraphQL(graphql), settings)
     if tracing_on():  # else no span, no header read: nothing at all
+        # Outside `observing`: its line per request carries the server span's trace and span ids.
         endpoint = TracedGraphQL(endpoint, tracer())
     routes = [
         # Every method reaches it, so that the others get a JSON 405 (GraphQL over HTTP).
@@ -547,6 +549,7 @@ async def _signing_in(step: Awaitable[T], media: str | None, send: Send) -> T | 
         return await step
     except Unauthenticated as refusal:
         logger.info("token refused: %s", refusal.reason)
+        observed.token_refused(refusal.reason)
         challenge = [(b"www-authenticate", b"Bearer")]
         await send_json(send, 401, orjson.dumps(UNAUTHENTICATED_BODY), challenge, media=media or JSON)
         return None

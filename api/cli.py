@@ -10,8 +10,9 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,10 +26,11 @@ from api.entry import (
     schema_problem,
     settings_from_environment,
 )
+from api.metrics_server import MetricsServer, on_exit
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
-from api.workers import APP, serve_workers
+from api.workers import APP, Listen, serve_workers
 from auth.principal import Principal, system_principal
 from domain.database import check_url, create_engine, session_factory
 from domain.errors import Conflict, DomainError, UserInputError
@@ -36,6 +38,9 @@ from domain.services import invitations
 from domain.services.rollover import RolloverResult, roll_over_fiscal_year
 from domain.uow import UnitOfWork
 from migrations import upgrade
+
+if TYPE_CHECKING:  # uvicorn is imported by `serve` only
+    from api.graceful import Stopping
 
 # The command line acts as an operator; without AZURE_TENANT_ID its audit entries name this tenant.
 NO_TENANT = "00000000-0000-0000-0000-000000000000"
@@ -63,12 +68,43 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     _require_trace_settings()
     log_level = settings.log_level.lower()
     stopping = graceful.Stopping(settings.shutdown_grace_seconds, settings.shutdown_window_seconds)
-    if args.workers > 1:
-        if serve_workers(args.host, args.port, args.workers, log_level, stopping) != 0:
-            raise CommandError("a worker did not start (see the log above)")
-        return 0
+    with serving_metrics(settings) as metrics:
+        if args.workers > 1:
+            listen = Listen(args.host, args.port, log_level, stopping, settings.log_format)
+            if serve_workers(listen, args.workers, on_exit(metrics)) != 0:
+                raise CommandError("a worker did not start (see the log above)")
+            return 0
+        return _serve_one(settings, args, stopping)
+
+
+@contextmanager
+def serving_metrics(settings: Settings) -> Iterator[MetricsServer | None]:
+    """/metrics on its own port for the block, when INCENTIVES_METRICS is on; before any worker starts."""
+    if not settings.metrics:
+        yield None
+        return
+    server = MetricsServer(settings.metrics_host, settings.metrics_port)
+    try:
+        server.start()
+    except OSError as error:
+        server.stop()
+        raise CommandError(
+            f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {error.strerror}"
+        ) from None
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _serve_one(settings: Settings, args: argparse.Namespace, stopping: Stopping) -> int:
+    from api import graceful
+
     # A service manager stops us with SIGTERM: drain (api.graceful), and exit 0.
-    config = graceful.server_config(APP, stopping, log_level, host=args.host, port=args.port)
+    log_level = settings.log_level.lower()
+    config = graceful.server_config(
+        APP, stopping, log_level, settings.log_format, host=args.host, port=args.port
+    )
     server = graceful.GracefulServer(config, stopping)
     try:
         graceful.run(server)

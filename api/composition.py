@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractContextManager, AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.budgets import DEFAULT_POINTS, Budgets, InProcessBudgets, RedisBudgets
 from adapters.call_spans import TracedAsyncTransport, TracedMail, TracedTransport
+from adapters.driver_reads import on_every_statement
 from adapters.events import bus_for
 from adapters.graph import ClientCertificate, ClientCredential, ClientSecret, GraphClient, GraphConfig
 from adapters.graph_mail import Clients, GraphMailTransport, default_clients
@@ -34,8 +35,10 @@ from adapters.loops import Periodic
 from adapters.msal_http import DEFAULT_TIMEOUT, MsalHttpClient
 from adapters.smtp import SmtpSettings, SmtpTransport
 from adapters.sql_spans import trace_statements, tracer_for
+from api import observed
 from api.draining import Draining
 from api.graphql.limits import Limits
+from api.metrics import Metrics, readings_loop, time_checkouts
 from api.read.versions import version_reader
 from api.settings import Settings
 from api.tracing import tracer, tracing_on
@@ -49,7 +52,7 @@ from domain.directory import Directory
 from domain.errors import Conflict
 from domain.events import CallersChanged, Event, EventBus, EventsMissed, InvitationsIssued
 from domain.fiscal import fiscal_year_of
-from domain.jobs import Stopping
+from domain.jobs import ProgressCallback, Stopping
 from domain.mail.delivery import OutboxDelivery, Transport
 from domain.mail.reminders import queue_tax_expiry_reminders
 from domain.model import OrganizationTenant
@@ -88,6 +91,8 @@ class Services:
     budgets: Budgets = field(default_factory=lambda: InProcessBudgets(DEFAULT_POINTS))
     # Set from SIGTERM on (api.graceful): /readyz answers 503, the loops below stop.
     draining: Draining = field(default_factory=Draining)
+    # This process's Prometheus metrics (INCENTIVES_METRICS), else None.
+    metrics: Metrics | None = None
 
     def uow(self) -> UnitOfWork:
         """A new unit of work for one use case (never shared between concurrent resolvers)."""
@@ -133,6 +138,7 @@ async def running(
 ) -> AsyncIterator[Services]:
     """The services for `settings`, started for the block; `rules` may be None only with `authenticator`."""
     clock = clock or SystemClock()
+    metrics = Metrics() if settings.metrics else None
     async with AsyncExitStack() as stack:
         if engine is None:
             engine = create_engine(
@@ -146,7 +152,7 @@ async def running(
         sessions = session_factory(engine)
         if authenticator is None:
             assert rules is not None, "token rules are needed unless an authenticator is given"
-            authenticator = await _signing_in(stack, settings, rules, sessions)
+            authenticator = await _signing_in(stack, settings, rules, sessions, metrics)
         if events is None:
             events = bus_for(engine)
         _forget_changed_callers(events, authenticator)
@@ -154,9 +160,11 @@ async def running(
         stack.push_async_callback(events.stop)
         directory = graph or await _graph(stack, settings)
         draining = Draining()
-        mail_queued = await _mail_delivery(stack, settings, sessions, clock, draining)
+        if metrics is not None:
+            _observing(stack, settings, metrics, engine, clock, draining)
+        mail_queued = await _mail_delivery(stack, settings, sessions, clock, draining, metrics)
         _tax_reminders(stack, settings, sessions, clock, mail_queued, draining)
-        _roll_forward(stack, settings, sessions, clock, draining)
+        _roll_forward(stack, settings, sessions, clock, draining, metrics)
         _invitation_jobs(
             stack,
             settings,
@@ -171,6 +179,7 @@ async def running(
                 announce=events.publish,
                 stopping=draining,
                 grace=_stop_grace(settings),
+                metrics=metrics,
             ),
         )
         budgets = budgets_for(settings)
@@ -192,7 +201,23 @@ async def running(
             suggestions=settings.graphql_suggestions,
             introspection_for_everyone=settings.introspection == "everyone",
             draining=draining,
+            metrics=metrics,
         )
+
+
+def _observing(
+    stack: AsyncExitStack,
+    settings: Settings,
+    metrics: Metrics,
+    engine: AsyncEngine,
+    clock: Clock,
+    draining: Draining,
+) -> None:
+    """Metrics on: each request's statements counted, checkouts timed, the gauges read periodically."""
+    stack.enter_context(on_every_statement(engine, lambda sql, parameters: observed.statement()))
+    stack.callback(time_checkouts(engine, metrics))
+    loop = readings_loop(metrics, engine, session_factory(engine), clock, settings.metrics_interval)
+    _started(stack, draining, loop)
 
 
 def budgets_for(settings: Settings) -> Budgets:
@@ -203,7 +228,11 @@ def budgets_for(settings: Settings) -> Budgets:
 
 
 async def _signing_in(
-    stack: AsyncExitStack, settings: Settings, rules: TokenRules, sessions: async_sessionmaker[AsyncSession]
+    stack: AsyncExitStack,
+    settings: Settings,
+    rules: TokenRules,
+    sessions: async_sessionmaker[AsyncSession],
+    metrics: Metrics | None = None,
 ) -> Authenticator:
     """The authenticator, with the signing keys of the tenants in use refreshed in the background."""
     http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0, transport=traced_http()))
@@ -212,6 +241,7 @@ async def _signing_in(
         http,
         min_refresh_interval=settings.key_refresh_interval,
         new_tenants_per_minute=settings.new_tenants_per_minute,
+        fetched=metrics.key_fetched if metrics is not None else lambda ok: None,
     )
     keys.known({rules.operator_tenant_id, *await known_tenants(sessions)})
     refresh = key_refresh_loop(keys.refresh_in_use, interval=settings.key_background_refresh)
@@ -373,6 +403,7 @@ def mail_delivery(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
     transport: Transport,
+    metrics: Metrics | None = None,
 ) -> OutboxDelivery:
     return OutboxDelivery(
         sessions,
@@ -380,6 +411,7 @@ def mail_delivery(
         clock=clock,
         max_attempts=settings.mail_max_attempts,
         lease_seconds=settings.mail_lease_seconds,
+        delivered=metrics.delivered if metrics is not None else lambda result: None,
     )
 
 
@@ -412,6 +444,7 @@ async def _mail_delivery(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
     draining: Draining,
+    metrics: Metrics | None = None,
 ) -> Callable[[], None]:
     """Deliver the outbox in the background while the app runs; returns how to wake the delivery."""
     traced = tracing_on()
@@ -425,7 +458,7 @@ async def _mail_delivery(
         return _nothing
     stack.push_async_callback(transport.aclose)
     # The message in flight may finish within the stop grace; the rest of the batch goes back.
-    delivery = mail_delivery(settings, sessions, clock, transport)
+    delivery = mail_delivery(settings, sessions, clock, transport, metrics)
     loop = mail_delivery_loop(delivery, stop_timeout=_stop_grace(settings))
     _started(stack, draining, loop)
     return loop.wake
@@ -488,6 +521,7 @@ def roll_forward_loop(
     interval: float,
     stopping: Stopping | None = None,
     grace: float = 0.0,
+    metrics: Metrics | None = None,
 ) -> Periodic:
     """Rule 15: on or after July 1 of N+1 the running server rolls fiscal year N forward by itself,
     as the operator, under the same lease as `incentives rollover`: of several servers one does it,
@@ -503,9 +537,14 @@ def roll_forward_loop(
         if from_year in finished:
             return
         try:
-            made = await roll_over_fiscal_year(
-                UnitOfWork(sessions, clock), operator, from_fiscal_year=from_year, stopping=stopping
-            )
+            with _job(metrics, "rollover") as progress:
+                made = await roll_over_fiscal_year(
+                    UnitOfWork(sessions, clock),
+                    operator,
+                    from_fiscal_year=from_year,
+                    stopping=stopping,
+                    progress=progress,
+                )
         except Conflict:
             return  # another server is rolling it forward now: look again next round
         if stopping is None or not stopping.requested():
@@ -533,6 +572,7 @@ def _roll_forward(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
     draining: Draining,
+    metrics: Metrics | None = None,
 ) -> None:
     if settings.rollover_interval <= 0:
         return
@@ -543,8 +583,14 @@ def _roll_forward(
         interval=settings.rollover_interval,
         stopping=draining,
         grace=_stop_grace(settings),
+        metrics=metrics,
     )
     _started(stack, draining, loop)
+
+
+def _job(metrics: Metrics | None, name: str) -> AbstractContextManager[ProgressCallback | None]:
+    """A batch job's round, counted when metrics are on (running, rows done)."""
+    return nullcontext(None) if metrics is None else metrics.job(name)
 
 
 def _stop_grace(settings: Settings) -> float:
@@ -572,6 +618,7 @@ def invitation_job_loop(
     announce: Callable[[Event], Awaitable[None]] | None = None,
     stopping: Stopping | None = None,
     grace: float = 0.0,
+    metrics: Metrics | None = None,
 ) -> Periodic:
     """Rule 24: issues the pending invitation jobs (createProgram's, the new year's) as the operator;
     their lease per program lets one server work on a program, the others skip it. Each program's
@@ -580,10 +627,13 @@ def invitation_job_loop(
     operator = system_principal(operator_tenant_id)
 
     async def issue() -> None:
-        issued = await run_invitation_jobs(
-            UnitOfWork(sessions, clock), operator, public_url=public_url, stopping=stopping
-        )
+        with _job(metrics, "invitations"):
+            issued = await run_invitation_jobs(
+                UnitOfWork(sessions, clock), operator, public_url=public_url, stopping=stopping
+            )
         made = [job for job in issued if job.invited]
+        if metrics is not None:
+            metrics.job_rows.labels("invitations").inc(sum(job.invited for job in made))
         if announce is not None:
             for job in made:
                 await announce(InvitationsIssued(job.program_id, job.fiscal_year))

@@ -39,7 +39,7 @@ def app_from_environment() -> Starlette:
     from api.tracing import configure_tracing
 
     settings = settings_from_environment()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     configure_tracing(os.environ)  # the standard OTEL_* settings, read by the SDK itself
     app = create_app(settings)
     tune_garbage_collector()

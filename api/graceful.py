@@ -46,12 +46,17 @@ class Stopping:
         return max(1, int(self.grace - self.window - LIFESPAN_SECONDS))
 
 
-def server_config(app: str, stopping: Stopping, log_level: str, **where: object) -> uvicorn.Config:
-    """uvicorn's settings for the app factory `app` (host and port, or none when given sockets)."""
+def server_config(
+    app: str, stopping: Stopping, log_level: str, log_format: str = "text", **where: object
+) -> uvicorn.Config:
+    """uvicorn's settings for the app factory `app` (host and port, or none when given sockets).
+    Under JSON logs uvicorn leaves its loggers to ours (`api.logs.configure_logging`)."""
+    json_logs = {"log_config": None} if log_format == "json" else {}
     return uvicorn.Config(
         app,
         factory=True,
         log_level=log_level,
+        **json_logs,  # type: ignore[arg-type]
         ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
         timeout_graceful_shutdown=stopping.drain,
         **where,  # type: ignore[arg-type]

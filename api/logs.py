@@ -1,4 +1,10 @@
-"""Logging: one JSON object per line, each carrying the request id of the request it belongs to."""
+"""Logging to stderr, each record carrying the id of the request it belongs to.
+
+INCENTIVES_LOG_FORMAT: `text` (the default), one readable line per record; `json`, one JSON object
+per line for every record (uvicorn's too), with the trace and span ids of the current span when
+OpenTelemetry is installed, and one line per request to /graphql (`api.observe`). Never a token,
+an Authorization header or a bank detail: no record carries a request's headers or variables.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +40,23 @@ class _RequestIds:
 new_request_id = _RequestIds()
 
 
+TEXT = "text"
+JSON = "json"
+FORMATS = (TEXT, JSON)
+
+
+def _span_ids() -> tuple[str, str] | None:
+    """The current span's trace and span ids (W3C hex), when OpenTelemetry is installed and a span is on."""
+    try:
+        from opentelemetry import trace  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+
+
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -42,16 +65,44 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or request_id.get(),
+            "pid": record.process,  # which worker, under `serve --workers N`
         }
+        ids = _span_ids()
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
+        fields = getattr(record, "request", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every logger's records to stderr as JSON lines (called by the entry points)."""
+class TextLines(logging.Formatter):
+    """`2026-12-07T17:50:00.123+00:00 INFO incentives.api [request id] message`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        line = f"{at} {record.levelname} {record.name}"
+        request = getattr(record, "request_id", None) or request_id.get()
+        if request:
+            line += f" [{request}]"
+        line += f" {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(level: str = "INFO", log_format: str = TEXT) -> None:
+    """Send every logger's records to stderr, as `log_format` says (called by the entry points)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines())
+    handler.setFormatter(JsonLines() if log_format == JSON else TextLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    if log_format == JSON:
+        # uvicorn's own loggers write through their handlers: theirs become JSON lines too.
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            logger = logging.getLogger(name)
+            logger.handlers[:] = []
+            logger.propagate = True

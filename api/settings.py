@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     api_url: str | None = Field(None, validation_alias="INCENTIVES_API_URL")
     incentives_home: str | None = Field(None, validation_alias="INCENTIVES_HOME")
     log_level: str = Field("INFO", validation_alias="INCENTIVES_LOG_LEVEL")
+    # "text" (readable lines) or "json" (one JSON object per line, and a line per request).
+    log_format: str = Field("text", pattern="^(text|json)$", validation_alias="INCENTIVES_LOG_FORMAT")
+    # Prometheus metrics (docs/observability.md) at /metrics on their own port, never the API's.
+    metrics: bool = Field(False, validation_alias="INCENTIVES_METRICS")
+    metrics_host: str = Field("127.0.0.1", validation_alias="INCENTIVES_METRICS_HOST")
+    metrics_port: int = Field(9464, ge=1, le=65535, validation_alias="INCENTIVES_METRICS_PORT")
+    # Seconds between readings of what the database says (the outbox) and of the pool, for metrics.
+    metrics_interval: float = Field(15.0, gt=0, validation_alias="INCENTIVES_METRICS_INTERVAL")
     # PostgreSQL connections each `serve` process keeps open; a request uses one for all its SQL.
     database_pool_size: int = Field(20, ge=1, le=500, validation_alias="INCENTIVES_DATABASE_POOL_SIZE")
     # When DATABASE_URL is PgBouncer in transaction mode: PostgreSQL itself, for what needs a session

@@ -34,7 +34,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
@@ -72,6 +75,8 @@ async def authenticate_connection(context: Context, authenticator: Authenticator
         principal = await authenticator.principal_for(authorization)
     except Unauthenticated as refused:
         logger.info("websocket token refused: %s", refused.reason)
+        if context.services.metrics is not None:
+            context.services.metrics.token_refused(refused.reason)
         raise ConnectionRejectionError from refused
     if _seconds_until(principal.identity.expires_at) <= 0:
         logger.info("websocket token refused: expired")
@@ -128,6 +133,17 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     operation.task.cancel()
             await self.websocket.close(code=FORBIDDEN, reason="Token expired")
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        metrics = self.context.services.metrics if isinstance(self.context, Context) else None
+        if metrics is None:
+            await super().run_operation(operation)
+            return
+        metrics.subscriptions.inc()
+        try:
+            await super().run_operation(operation)
+        finally:
+            metrics.subscriptions.dec()
+
     async def shutdown(self) -> None:
         if self._expiry is not None and self._expiry is not asyncio.current_task():
             self._expiry.cancel()
@@ -158,9 +174,14 @@ class WebSocketEndpoint:
             return
         state = scope.setdefault("state", {})
         state["request_id"] = str(uuid.uuid4())
-        draining = state["services"].draining
+        services = state["services"]
+        draining, metrics = services.draining, services.metrics
         draining.opened(send)  # a SIGTERM closes it with 1001 (api.draining)
+        if metrics is not None:
+            metrics.websockets.inc()
         try:
             await self._graphql(scope, receive, send)
         finally:
             draining.closed(send)
+            if metrics is not None:
+                metrics.websockets.dec()

@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
@@ -46,6 +47,7 @@ class Listen:
     port: int
     log_level: str
     stopping: Stopping
+    log_format: str = "text"
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -87,7 +89,9 @@ def _serve_one(listen: Listen, ready: Event, supervisor: int) -> None:
             if self.started:
                 ready.set()
 
-    server = Server(graceful.server_config(APP, listen.stopping, listen.log_level), listen.stopping)
+    server = Server(
+        graceful.server_config(APP, listen.stopping, listen.log_level, listen.log_format), listen.stopping
+    )
     graceful.run(server, sockets=[listening_socket(listen.host, listen.port)])
     if not server.started:
         sys.exit(3)
@@ -105,9 +109,10 @@ def _die_with_parent(supervisor: int) -> None:
 class Workers:
     """The running workers, kept at `count` until `stop()`."""
 
-    def __init__(self, listen: Listen, count: int) -> None:
+    def __init__(self, listen: Listen, count: int, exited: Callable[[int], None] = lambda pid: None) -> None:
         self._listen = listen
         self._count = count
+        self._exited = exited  # told each worker's pid once it is gone (api.metrics)
         self._context = multiprocessing.get_context("spawn")
         self._running: list[tuple[BaseProcess, Event]] = []
         self._stopping = False
@@ -155,6 +160,7 @@ class Workers:
             if process.is_alive():
                 continue
             self._running.remove(entry)
+            self._gone(process)
             if not ready.is_set():
                 log.error("worker %s could not start (exit code %s)", process.pid, process.exitcode)
                 return False
@@ -174,12 +180,18 @@ class Workers:
                 log.warning("worker %s did not stop in %.0f s; killing it", process.pid, seconds)
                 process.kill()
                 process.join()
+            self._gone(process)
         self._running.clear()
 
+    def _gone(self, process: BaseProcess) -> None:
+        if process.pid is not None:
+            self._exited(process.pid)
 
-def serve_workers(host: str, port: int, count: int, log_level: str, stopping: Stopping) -> int:
-    """Run `count` workers on host:port until stopped; the exit code for `incentives serve`."""
+
+def serve_workers(listen: Listen, count: int, exited: Callable[[int], None] = lambda pid: None) -> int:
+    """Run `count` workers on `listen` until stopped; the exit code for `incentives serve`.
+    `exited` is told the pid of each worker that ends."""
     from api.logs import configure_logging
 
-    configure_logging(log_level)
-    return Workers(Listen(host, port, log_level, stopping), count).run()
+    configure_logging(listen.log_level, listen.log_format)
+    return Workers(listen, count, exited).run()

@@ -99,8 +99,10 @@ class SigningKeys:
         max_tenants: int = 10_000,
         new_tenants_per_minute: int = 60,
         now: Callable[[], float] = time.monotonic,
+        fetched: Callable[[bool], None] = lambda ok: None,
     ) -> None:
         self.authority_host = authority_host
+        self._fetched = fetched  # told each fetch's outcome (metrics)
         self._http = http
         self._ttl = ttl_seconds
         self._max_stale = max_stale_seconds
@@ -208,7 +210,9 @@ class SigningKeys:
             previous_attempt, entry.attempted_at = entry.attempted_at, self._now()
             try:
                 await self._fetch_into(tenant_id, entry)
+                self._fetched(True)
             except _FetchFailed as failure:
+                self._fetched(False)
                 entry.last_error = str(failure)
                 logger.warning("signing keys of tenant %s not refreshed: %s", tenant_id, failure)
             except asyncio.CancelledError:

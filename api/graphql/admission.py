@@ -50,6 +50,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from adapters.budgets import Charge
+from api import observed
 from api.graphql.context import Context
 from api.graphql.declared import declaration
 from api.graphql.errors import ExpectedError, ForbiddenError
@@ -114,6 +115,7 @@ async def admit(
     `confirm` gives the caller confirmed (a remembered one read at their tenant's version): asked
     only when the cost is within the limit, so that a request refused for its cost runs no SQL."""
     cost = _cost(schema, document, operation, variables, memo)
+    observed.admitted(operation.operation.value, operation.name.value if operation.name else None, cost)
     if confirm is not None and cost <= services.limits.cost:
         principal = await confirm()
     caller = caller_of(principal)

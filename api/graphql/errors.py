@@ -18,6 +18,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from api import observed
 from api.graphql.enums import described_enum
 from domain.access import Action, requirement
 from domain.database import is_unavailable
@@ -117,6 +118,7 @@ def show(errors: list[GraphQLError], *, request_id: str | None, suggestions: boo
                 extra={"request_id": request_id},
             )
             errors[at] = masked(error)
+    observed.errors(errors)
     return unavailable_
 
 

@@ -23,6 +23,7 @@ from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType,
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 
+from api import observed
 from api.graphql.context import Context
 from api.read.collect import Plan
 from api.read.derived import read_model
@@ -123,6 +124,7 @@ async def answer(plans: Plans, query: str, execution: Any) -> ExecutionResult | 
     if data is None:
         return None
     plans.answered += 1
+    observed.planned()
     return ExecutionResult(data=data, errors=run.errors or None)
 
 

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from adapters.driver_reads import DriverReads, driver_reads
+from api import observed
 from api.graphql import errors
 from api.graphql.admission import ADMITTED, admit
 from api.graphql.context import Context
@@ -149,6 +150,7 @@ class Lane:
                 return None  # read again by the view (the module's docstring says why)
             errors.show(found, request_id=state.request_id, suggestions=services.suggestions)
         self._plans.answered += 1
+        observed.planned()
         answer: dict[str, Any] = {"data": data}
         if found:
             answer["errors"] = [error.formatted for error in found]

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.api.dataset import Scale
-from bench.api.report import Row, ratio_table, table, write
+from bench.api.report import Row, observability_table, ratio_table, table, write
 from bench.api.run import BENCH, Options, run
 from bench.api.soak import soak_table
 
@@ -80,6 +80,12 @@ def parser() -> argparse.ArgumentParser:
         help="also measure incentives through a private PgBouncer in transaction mode (Debian's "
         "pgbouncer), beside direct connections, on the same data",
     )
+    p.add_argument(
+        "--observability",
+        action="store_true",
+        help="also measure incentives' dashboard and node with metrics on (and, with opentelemetry-sdk "
+        "installed, traces sampled at 10%% and 100%%) beside everything off, with the ratios",
+    )
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the SQLite file")
     p.add_argument(
         "--before",
@@ -110,6 +116,7 @@ def options_from(args: argparse.Namespace) -> Options:
         soak=args.soak,
         before=_checkout(args.before),
         pgbouncer=args.pgbouncer,
+        observability=args.observability,
     )
     if args.quick:
         quick_scale = replace(scale, organizations=min(scale.organizations, 20))
@@ -156,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(table(rows))
     print()
     print(ratio_table(result["ratios"]))
+    if result["observability"]:
+        print("\n" + observability_table(result["observability"]))
     if result["workers_speedup"] is not None:
         print(
             f"\nincentives dashboard, 2 workers over 1 at {options.scaling_connections} connections: "

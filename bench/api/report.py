@@ -113,6 +113,39 @@ def ratios(rows: Sequence[Row]) -> list[dict[str, Any]]:
     return found
 
 
+def observability_ratios(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Each observed incentives' req/s over plain incentives' (everything off), same backend,
+    operation and connections (`--observability`)."""
+    plain = {
+        (r.backend, r.operation, r.connections): r.requests_per_second
+        for r in rows
+        if r.server == "incentives"
+    }
+    found = []
+    for row in rows:
+        off = plain.get((row.backend, row.operation, row.connections))
+        if row.server.startswith("incentives metrics") and off:
+            found.append(
+                {
+                    "backend": row.backend,
+                    "operation": row.operation,
+                    "connections": row.connections,
+                    "server": row.server,
+                    "observed/off": row.requests_per_second / off,
+                }
+            )
+    return found
+
+
+def observability_table(entries: Sequence[dict[str, Any]]) -> str:
+    """The cost of looking: req/s with metrics (and traces) on over everything off."""
+    lines = ["| backend | operation | conns | with | req/s on/off |", "|---|---|---:|---|---:|"]
+    for e in entries:
+        where = f"{e['backend']} | {e['operation']} | {e['connections']}"
+        lines.append(f"| {where} | {e['server']} | {e['observed/off']:.4f} |")
+    return "\n".join(lines)
+
+
 def ratio_table(entries: Sequence[dict[str, Any]]) -> str:
     keys = ["ours/floor", "ours/postgraphile"]
     heads = ["ours/floor", "ours/PostGraphile"]

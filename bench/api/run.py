@@ -11,6 +11,7 @@ with one worker and with two.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,7 @@ from bench.api.inprocess import incentives_counted
 from bench.api.load import Measured, plan, run_wrk
 from bench.api.operations import Operation, operations
 from bench.api.others import least_disturbed
-from bench.api.report import Row, machine, ratios, workers_speedup
+from bench.api.report import Row, machine, observability_ratios, ratios, workers_speedup
 from bench.api.servers import (
     FLOOR,
     INCENTIVES,
@@ -50,6 +51,7 @@ from bench.api.servers import (
     Tools,
     ensure_postgraphile,
     ensure_wrk,
+    free_port,
     start,
 )
 from bench.api.signin import SignIn, signed_in
@@ -64,6 +66,40 @@ BEFORE = "incentives before"  # the checkout given by --before
 PGBOUNCER = "incentives pgbouncer"  # --pgbouncer: the same build through PgBouncer
 PGBOUNCER_POOL = 20  # PgBouncer's server connections: as many as one serve process's own pool
 BY_CONSTRUCTION = Statements(1, 1, "by construction", {})
+# --observability: what is measured with metrics on and traces sampled, beside everything off.
+OBSERVED_OPERATIONS = ("dashboard", "node")
+METRICS_ON = "incentives metrics"
+TRACED = "incentives metrics+traces {percent}%"
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is not installed either
+        return False
+
+
+def _counted_as(server: str) -> str:
+    """Whose statement counts a row shows: two workers' and the observed servers' are incentives'."""
+    return "incentives" if server.startswith(("incentives x2", METRICS_ON)) else server
+
+
+def observed() -> list[Server]:
+    """incentives with metrics on; and, once OpenTelemetry's SDK is installed, with traces sampled
+    at 10% and at 100% as well (the standard OTEL_* settings: parent-based trace-id ratio)."""
+    metrics = (("INCENTIVES_METRICS", "true"), ("INCENTIVES_METRICS_PORT", str(free_port())))
+    servers = [Server(METRICS_ON, "incentives", settings=metrics)]
+    if not _installed("opentelemetry.sdk"):
+        log("--observability: opentelemetry-sdk is not installed: metrics only, no traces")
+        return servers
+    for ratio in ("0.1", "1.0"):
+        traces = (
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", ratio),
+        )
+        name = TRACED.format(percent=round(float(ratio) * 100))
+        servers.append(Server(name, "incentives", settings=metrics + traces))
+    return servers
 
 
 @dataclass(frozen=True)
@@ -83,6 +119,7 @@ class Options:
     soak: float = 0.0  # seconds of the long run (two workers, PostgreSQL); 0: none
     before: Path | None = None  # another checkout of incentives, measured beside this one
     pgbouncer: bool = False  # also incentives through a private PgBouncer in transaction mode
+    observability: bool = False  # also incentives with metrics on, and traces sampled (`observed`)
 
 
 @dataclass(frozen=True)
@@ -269,15 +306,17 @@ def backends(
         own = (copies or {}).get(backend)
         return [Server(BEFORE, "incentives", project=options.before, database=own)]
 
+    seen = observed() if options.observability else []
+    looked_at = [Turn(s, OBSERVED_OPERATIONS, options.connections) for s in seen]
     if pg_url is not None:
         servers = [FLOOR, POSTGRAPHILE_SERVER, INCENTIVES, *pooled, *before("postgres")]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
         turns += [Turn(s, ("dashboard",), options.scaling_connections) for s in (INCENTIVES, INCENTIVES_X2)]
-        found.append(Backend("postgres", pg_url, servers, ops, turns))
+        found.append(Backend("postgres", pg_url, [*servers, *seen], ops, turns + looked_at))
     if sqlite_url is not None:
         servers = [FLOOR, INCENTIVES, *before("sqlite")]
         turns = [Turn(s, all_ops, options.connections) for s in servers]
-        found.append(Backend("sqlite", sqlite_url, servers, ops, turns))
+        found.append(Backend("sqlite", sqlite_url, [*servers, *seen], ops, turns + looked_at))
     return found
 
 
@@ -372,7 +411,7 @@ async def run(options: Options) -> dict[str, Any]:
                     soaked = await soak_run(ctx, backend)
                 for (_, server, operation, _), row in rows.items():
                     if row.backend == backend.name:
-                        row.statements = statements.get((server.replace(" x2", ""), operation))
+                        row.statements = statements.get((_counted_as(server), operation))
             pg_used = "postgres" in options.backends
             version = await postgres_version(options.postgres_url) if pg_used else "not used"
     ordered = list(rows.values())
@@ -382,6 +421,7 @@ async def run(options: Options) -> dict[str, Any]:
         "options": {**asdict(options), "scale": asdict(options.scale), "before": _commit(options.before)},
         "rows": [r.summary() for r in ordered],
         "ratios": ratios(ordered),
+        "observability": observability_ratios(ordered),
         "workers_speedup": workers_speedup(ordered),
         "statements": counted,
         "soak": soaked,

@@ -46,6 +46,8 @@ class Server:
     # Its own copy of the data (a database name, or a SQLite path): `--before`'s, marked at its
     # checkout's newest migration, reached the same way (through the counting proxy, say).
     database: str | None = None
+    # More settings of its own (`--observability`: metrics on, traces sampled), over the usual ones.
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 FLOOR = Server("floor", "floor")
@@ -123,6 +125,7 @@ def command(server: Server, database_url: str, port: int, tools: Tools) -> tuple
         # One caller sends the whole load: its budget of points (README "Limits") would throttle
         # it within seconds. Each request is still costed and charged.
         "INCENTIVES_RATE_LIMIT_POINTS": str(10**12),
+        **dict(server.settings),
         **tools.signin_environment,  # last: what the caller passes wins
     }
 

@@ -58,8 +58,10 @@ class OutboxDelivery:
         max_attempts: int = outbox.DEFAULT_MAX_ATTEMPTS,
         lease_seconds: float = outbox.DEFAULT_LEASE_SECONDS,
         backoff: outbox.Backoff = outbox.exponential_backoff,
+        delivered: Callable[[str], None] = lambda result: None,
     ) -> None:
         self._sessions = sessions
+        self._delivered = delivered  # told each attempt's result: sent, refused or failed (metrics)
         self._transport = transport
         self._clock = clock
         self.batch_size = batch_size
@@ -97,11 +99,14 @@ class OutboxDelivery:
         try:
             await self._transport.send(mail)
         except PermanentDeliveryError as error:
+            self._delivered("refused")
             await self._record_refusal(mail, str(error))
             return 0
         except Exception as error:
+            self._delivered("failed")
             await self._record_failure(mail, error)
             return 0
+        self._delivered("sent")
         await self._record(lambda s: outbox.mark_sent(s, mail.id, self._clock.now()))
         return 1
 

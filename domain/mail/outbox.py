@@ -191,6 +191,27 @@ async def queue_counts(session: AsyncSession) -> QueueCounts:
     )
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What waits in the outbox: pending messages, the oldest one's queueing time, dead ones."""
+
+    pending: int
+    oldest_pending: datetime | None
+    dead: int
+
+
+async def backlog(session: AsyncSession) -> Backlog:
+    """The outbox's backlog, in one statement over the messages not sent (the sent ones are not read)."""
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
+        .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.DEAD)))
+        .group_by(OutboxMessage.status)
+    )
+    found = {status: (int(count), oldest) for status, count, oldest in rows}
+    pending, oldest = found.get(OutboxStatus.PENDING, (0, None))
+    return Backlog(pending=pending, oldest_pending=oldest, dead=found.get(OutboxStatus.DEAD, (0, None))[0])
+
+
 async def dead_letters(session: AsyncSession, limit: int = 50) -> list[DeadLetter]:
     """The most recently buried messages first, each with its last error."""
     messages = await session.scalars(
