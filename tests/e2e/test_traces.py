@@ -61,6 +61,7 @@ def traced(tmp_path: Path, entra: RunningEntra, postgres_url: str) -> Iterator[T
             "OTEL_SERVICE_NAME": "incentives-under-test",
             "OTEL_TRACES_SAMPLER": "parentbased_always_on",
             "OTEL_BSP_SCHEDULE_DELAY": "50",
+            "INCENTIVES_LOG_FORMAT": "json",  # its lines carry the trace and span ids
         }
         with running("serve", "--port", str(port), env=env, log=tmp_path / "serve.log") as process:
             url = f"http://127.0.0.1:{port}"
@@ -192,8 +193,9 @@ def test_a_requests_log_line_and_its_trace_share_the_request_id(traced: Traced) 
     assert server.attributes["incentives.request_id"] == "traces-refused"
     assert server.attributes["http.response.status_code"] == 401
     logged = [line for line in server_log_lines(traced) if line.get("request_id") == "traces-refused"]
-    assert logged, "no log line with the request's id"
-    assert all(str(line["message"]).startswith("token refused") for line in logged), logged
+    assert any(str(line["message"]).startswith("token refused") for line in logged), logged
+    # Every line of the request (the refusal's, and the line per request) names its trace and span.
+    assert {(line.get("trace_id"), line.get("span_id")) for line in logged} == {(trace_id, server.span_id)}
 
 
 def test_each_batch_of_the_outbox_sender_and_the_batch_jobs_is_a_trace_with_its_sql(traced: Traced) -> None:
