@@ -1,4 +1,5 @@
-"""The `incentives` command: migrate, serve, demo, export-schema, rollover, invite, login and query.
+"""The `incentives` command: migrate, serve, demo, export-schema, rollover, invite, login, query and
+documents (extract, check).
 
 Exit codes: 0 done, 1 failed, 2 usage or configuration error. Settings are read once, here.
 The web stack (uvicorn, the app, the GraphQL schema) is imported only by the commands that use it.
@@ -27,6 +28,7 @@ from api.entry import (
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
+from api.trusted.commands import add_documents_commands
 from api.workers import APP, serve_workers
 from auth.principal import Principal, system_principal
 from domain.database import check_url, create_engine, session_factory
@@ -212,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     invited = command("invite", invite, "issue a program's invitations to every eligible location")
     invited.add_argument("--program", required=True, metavar="CODE")
     add_terminal_commands(commands)
+    add_documents_commands(commands)
     return parser
 
 
