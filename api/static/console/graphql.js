@@ -1,6 +1,7 @@
 // @ts-check
-// The console's calls to the API: operations.graphql sent by operation name over HTTP (POST, JSON,
-// the bearer token MSAL gives), subscriptions over graphql-transport-ws (graphql-ws's client).
+// The console's calls to the API: operations.graphql named by its trusted document id (config.json's
+// `documentId`, never its text) and an operation name, over HTTP (POST, JSON, the bearer token MSAL
+// gives); subscriptions the same way over graphql-transport-ws (graphql-ws's client).
 
 /** @typedef {{ message: string, path?: ReadonlyArray<string | number>, extensions?: { code?: string } }} GraphQLError */
 /** @typedef {{ field?: ReadonlyArray<string> | null, message: string, code: string }} UserError */
@@ -17,12 +18,13 @@ export class Api {
   /**
    * @param {string} endpoint the API's /graphql URL
    * @param {() => Promise<string>} token a fresh access token for the API's scope
-   * @param {string} document every operation of the console (operations.graphql)
+   * @param {string} documentId the id of operations.graphql, every operation of the console, in the
+   *   server's trusted documents (`sha256:<hex>`; the server says it: crypto.subtle is for https only)
    */
-  constructor(endpoint, token, document) {
+  constructor(endpoint, token, documentId) {
     this.endpoint = endpoint;
     this.token = token;
-    this.document = document;
+    this.documentId = documentId;
     /** @type {any} */
     this.socket = null;
   }
@@ -43,7 +45,7 @@ export class Api {
         Accept: "application/graphql-response+json, application/json",
         Authorization: `Bearer ${await this.token()}`,
       },
-      body: JSON.stringify({ query: this.document, operationName: name, variables }),
+      body: JSON.stringify({ documentId: this.documentId, operationName: name, variables }),
     });
     /** @type {{ data?: T | null, errors?: GraphQLError[] }} */
     const answer = await response.json();
@@ -74,7 +76,8 @@ export class Api {
       });
     }
     return this.socket.subscribe(
-      { query: this.document, operationName: name },
+      // graphql-ws sends the payload as given; the server reads `documentId` as over HTTP.
+      { documentId: this.documentId, operationName: name },
       {
         /** @param {{ data?: T }} event */
         next: (event) => event.data && next(event.data),
