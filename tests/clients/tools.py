@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,14 @@ def ariadne_codegen() -> Path:
     return ARIADNE_CODEGEN
 
 
-def run(*command: str | Path, cwd: Path = CLIENTS) -> subprocess.CompletedProcess[str]:
+def run(
+    *command: str | Path, cwd: Path = CLIENTS, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a tool to completion from clients/, its output captured for the assertion message."""
     return subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
+        env=None if env is None else dict(env),
         capture_output=True,
         text=True,
         timeout=TOOL_SECONDS,
