@@ -61,6 +61,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(f"set {' and '.join(missing)} in the environment to serve the API", USAGE)
     _require_current_schema(settings)
     _require_mail_settings(settings)
+    _require_trusted_documents(settings)
     log_level = settings.log_level.lower()
     stopping = graceful.Stopping(settings.shutdown_grace_seconds, settings.shutdown_window_seconds)
     if args.workers > 1:
@@ -174,6 +175,20 @@ def _require_mail_settings(settings: Settings) -> None:
         mail_transport(settings)
     except GraphMailNotConfigured as error:
         raise CommandError(str(error), USAGE) from None
+
+
+def _require_trusted_documents(settings: Settings) -> None:
+    """The manifest of trusted documents, loaded and prepared as each worker will: refused before
+    starting any worker when it cannot be served (missing under log or enforce, not valid)."""
+    from api.app import GraphQLApp, TrustedSettings
+    from api.trusted.prepared import TrustedDocumentsError, load_manifest, manifest_path
+
+    mode = settings.trusted_documents
+    try:
+        documents = load_manifest(mode, manifest_path(settings.trusted_documents_file))
+        GraphQLApp(trusted=TrustedSettings(mode, documents))
+    except TrustedDocumentsError as error:
+        raise CommandError(f"INCENTIVES_TRUSTED_DOCUMENTS={mode}: {error}", USAGE) from None
 
 
 def _port(text: str) -> int:
