@@ -73,11 +73,13 @@ export class Api {
         lazy: true,
         retryAttempts: Infinity,
         connectionParams: async () => ({ Authorization: `Bearer ${await this.token()}` }),
+        // graphql-ws checks that a subscribe payload has a `query` string before it writes the
+        // message: the payload carries an empty one, left out here as the message is written.
+        jsonMessageReplacer: dropPlaceholderQuery,
       });
     }
     return this.socket.subscribe(
-      // graphql-ws sends the payload as given; the server reads `documentId` as over HTTP.
-      { documentId: this.documentId, operationName: name },
+      { documentId: this.documentId, operationName: name, query: "" },
       {
         /** @param {{ data?: T }} event */
         next: (event) => event.data && next(event.data),
@@ -86,6 +88,17 @@ export class Api {
       },
     );
   }
+}
+
+/**
+ * JSON.stringify's replacer for graphql-ws's messages: a payload naming a document by id is sent
+ * without the placeholder `query` (the server reads `documentId` as over HTTP).
+ * @this {Record<string, unknown>}
+ * @param {string} key
+ * @param {unknown} value
+ */
+function dropPlaceholderQuery(key, value) {
+  return key === "query" && typeof this.documentId === "string" ? undefined : value;
 }
 
 /**
