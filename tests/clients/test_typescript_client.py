@@ -113,8 +113,10 @@ def test_the_app_compiled_and_run_by_node_reads_by_document_id_under_enforce(
     (tmp_path / "driver.cjs").write_text(DRIVER, encoding="utf-8")
     invited = world.invited()
     partner = invited.partner
-    world.location(partner)
+    world.location(partner)  # no enrollment: no row
+    world.validating(invited, "2099-12-31")
     stored = run_async(lambda: world.builder.rows(Location, Location.organization_id == partner.org.id))
+    first = min(stored, key=lambda row: row.id)
     env = {
         **os.environ,
         "INCENTIVES_API_URL": f"{api_server_with_graph.url}/graphql",
@@ -125,8 +127,9 @@ def test_the_app_compiled_and_run_by_node_reads_by_document_id_under_enforce(
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     answer = json.loads(ran.stdout)
-    assert [(row["partnerId"], row["location"]) for row in answer["rows"]] == [
-        (row.partner_id, row.name) for row in sorted(stored, key=lambda row: row.id)
+    assert len(stored) == 2
+    assert [(row["partnerId"], row["location"], row["status"]) for row in answer["rows"]] == [
+        (first.partner_id, first.name, "ENROLLING")
     ]
     assert answer["home"]["greeting"].startswith("Welcome, ")
     trusted = load()
