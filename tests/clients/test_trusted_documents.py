@@ -11,11 +11,10 @@ from graphql import OperationDefinitionNode, parse
 
 from api.trusted.extract import CONSOLE_OPERATIONS, operation_documents
 from api.trusted.manifest import MANIFEST, document_id, load, printed_id
-from tests.clients.paths import CLIENTS, OPERATIONS
-from tests.clients.tools import npm_tool, run
+from tests.clients.paths import OPERATIONS
+from tests.clients.tools import apart, codegen_into, npm_tool, run
 from tests.e2e.harness import environment, incentives
 
-PERSISTED = CLIENTS / "generated" / "ts" / "persisted-documents.json"
 REFRESH = "cd clients && npx graphql-codegen --config codegen.ts; cd .. && incentives documents extract"
 
 
@@ -128,27 +127,23 @@ def test_extract_refuses_a_persisted_document_whose_hash_is_not_its_texts(tmp_pa
 
 
 def test_codegen_then_extract_gives_the_committed_manifest(tmp_path: Path) -> None:
-    codegen = npm_tool("graphql-codegen")
-    generated = run(codegen, "--config", "codegen.ts", "--silent")
-    assert generated.returncode == 0, generated.stdout + generated.stderr
     output = tmp_path / "trusted-documents.json"
+    with apart() as directory:
+        generated = codegen_into(directory)
+        assert generated.returncode == 0, generated.stdout + generated.stderr
+        persisted = directory / "generated" / "ts" / "persisted-documents.json"
+        hashes = json.loads(persisted.read_text(encoding="utf-8"))
 
-    extracted = incentives(
-        "documents",
-        "extract",
-        "--persisted-documents",
-        str(PERSISTED),
-        "--output",
-        str(output),
-        env=environment(),
-    )
+        extracted = incentives(
+            "documents", "extract", "--persisted-documents", str(persisted), "--output", str(output),
+            env=environment(),
+        )  # fmt: skip
 
     assert extracted.returncode == 0, extracted.stderr
     fresh, committed = load(output), load()
     assert missing(fresh, committed) == [], f"shipped operations missing from {MANIFEST.name}: {REFRESH}"
     assert sorted(fresh) == sorted(committed), f"{MANIFEST.name} keeps documents no app ships: {REFRESH}"
     # The TypeScript client sends `sha256:` + the preset's hash of each operation.
-    hashes = json.loads(PERSISTED.read_text(encoding="utf-8"))
     assert {f"sha256:{key}" for key in hashes} <= set(committed)
 
 

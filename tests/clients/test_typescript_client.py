@@ -17,7 +17,7 @@ from api.trusted.manifest import load
 from domain.model import Location
 from tests.api.world import ApiWorld
 from tests.clients.paths import CLIENTS
-from tests.clients.tools import npm_tool, run
+from tests.clients.tools import apart, codegen_into, npm_tool, run
 from tests.support.databases import run_async
 from tests.support.server import ApiServer
 
@@ -102,13 +102,17 @@ def api_server_with_graph(enforcing_server: ApiServer) -> ApiServer:
 def test_the_app_compiled_and_run_by_node_reads_by_document_id_under_enforce(
     api_server_with_graph: ApiServer, world: ApiWorld, tmp_path: Path
 ) -> None:
-    codegen, tsc = npm_tool("graphql-codegen"), npm_tool("tsc")
-    generated = run(codegen, "--config", "codegen.ts", "--silent")
-    assert generated.returncode == 0, generated.stdout + generated.stderr
-    compiled = run(
-        tsc, "-p", "tsconfig.json", "--noEmit", "false", "--outDir", tmp_path,
-        "--module", "commonjs", "--moduleResolution", "node10",
-    )  # fmt: skip
+    with apart() as directory:  # app.ts beside its own generated documents
+        generated = codegen_into(directory)
+        assert generated.returncode == 0, generated.stdout + generated.stderr
+        (directory / "ts").mkdir()
+        shutil.copy(CLIENTS / "ts" / "app.ts", directory / "ts" / "app.ts")
+        config = {"extends": "../../tsconfig.json", "include": ["ts/*.ts", "generated/ts/*.ts"]}
+        (directory / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
+        compiled = run(
+            npm_tool("tsc"), "-p", directory / "tsconfig.json", "--noEmit", "false", "--outDir", tmp_path,
+            "--module", "commonjs", "--moduleResolution", "node10",
+        )  # fmt: skip
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     (tmp_path / "driver.cjs").write_text(DRIVER, encoding="utf-8")
     invited = world.invited()
