@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, NamedTuple, TypeVar
 
@@ -20,7 +21,7 @@ from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -42,7 +43,7 @@ from api.console import CONSOLE_PATH, console_routes
 from api.graphiql import ASSETS_PATH, graphiql_assets, graphiql_page
 from api.graphql.context import Context
 from api.graphql.errors import MASKED_MESSAGE, RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_MESSAGE
-from api.graphql.schema import build_schema
+from api.graphql.schema import MAX_TOKENS, build_schema, validation_rules
 from api.guard import (
     CONNECTION_INIT_SECONDS,
     BodyRefused,
@@ -59,6 +60,9 @@ from api.read.extension import Plans
 from api.read.lane import UNCONFIRMED, Lane
 from api.settings import Settings
 from api.tracing import TracedGraphQL, tracer, tracing_on
+from api.trusted.parsed import Documents
+from api.trusted.prepared import OFF, load_manifest, manifest_path, prepare
+from api.trusted.wire import Gate, Refusal
 from api.websocket import TransportHandler, WebSocketEndpoint, authenticate_connection
 from auth.authenticate import Authenticator, Unconfirmed
 from auth.errors import Unauthenticated
@@ -80,6 +84,8 @@ METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 _CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: METHOD_NOT_ALLOWED, 415: "UNSUPPORTED_MEDIA_TYPE"}
 READINESS_TIMEOUT_SECONDS = 2.0
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Where the text of the document a request names waits in its state for Strawberry's view.
+NAMED = "named_document"
 # Only the GraphiQL page is served without a token; it executes nothing.
 _NOBODY = Principal(identity=Identity(tenant_id="", object_id=""))
 
@@ -110,10 +116,16 @@ def create_app(
             yield {"services": services}
 
     # A page on another origin may open the websocket only from an allowed origin (Strawberry checks).
+    # The trusted documents are prepared now: a manifest that cannot be served stops the app here.
+    mode = settings.trusted_documents
     graphql = GraphQLApp(
         graphiql=settings.graphiql,
         allowed_origins=settings.cors_origins(),
         personas_url=settings.graphiql_personas_url,
+        trusted=TrustedSettings(
+            mode,
+            load_manifest(mode, manifest_path(settings.trusted_documents_file)),
+        ),
     )
     endpoint: ASGIApp = observing(AuthenticatedGraphQL(graphql), settings)
     if tracing_on():  # else no span, no header read: nothing at all
@@ -311,6 +323,16 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from gone
 
 
+class TrustedSettings(NamedTuple):
+    """INCENTIVES_TRUSTED_DOCUMENTS and the manifest's documents by id."""
+
+    mode: str = OFF
+    documents: Mapping[str, str] = {}
+
+
+NO_TRUSTED_DOCUMENTS = TrustedSettings()
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry over HTTP, and subscriptions over graphql-transport-ws only (api/websocket.py)."""
 
@@ -318,11 +340,21 @@ class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
 
     def __init__(
-        self, *, graphiql: bool = False, allowed_origins: Sequence[str] = (), personas_url: str = ""
+        self,
+        *,
+        graphiql: bool = False,
+        allowed_origins: Sequence[str] = (),
+        personas_url: str = "",
+        trusted: TrustedSettings = NO_TRUSTED_DOCUMENTS,
     ) -> None:
         self.plans = Plans()
+        self.documents = Documents(max_tokens=MAX_TOKENS)
+        schema = build_schema(plans=self.plans, documents=self.documents)
+        rules = validation_rules()
+        prepared = prepare(trusted.documents, schema, self.documents, self.plans, rules)
+        self.gate = Gate(trusted.mode, prepared, self.documents)
         super().__init__(
-            build_schema(plans=self.plans),
+            schema,
             allowed_origins=allowed_origins,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -363,6 +395,9 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        named: str | None = getattr(request.state, NAMED, None)
+        if named is not None:  # the text of the document the request named (`AuthenticatedGraphQL`)
+            request_data = replace(request_data, query=named)
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -371,6 +406,12 @@ class GraphQLApp(GraphQL[Context, None]):
             if isinstance(refused.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, refused.reason) from refused.__cause__
             raise
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a document by id has no `query`: it asks for the document, not GraphiQL.
+        params = request.query_params
+        named = "documentId" in params or "extensions" in params
+        return not named and super().should_render_graphql_ide(request)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         response = await super().get_sub_response(request)
@@ -462,9 +503,39 @@ class AuthenticatedGraphQL:
         except ClientGone:
             return
         app: ASGIApp = self._graphql
-        if parsed is not None and principal is not _NOBODY:
-            app = self._planned_or_general(parsed, principal, unconfirmed, media or JSON)
+        if principal is not _NOBODY:
+            turned_away = self._name_document(scope, parsed, principal)
+            if turned_away is not None:
+                # PERSISTED_QUERY_NOT_FOUND is 200 as JSON (as Apollo's servers answer), a request
+                # error (400) as graphql-response+json.
+                status = turned_away.status
+                status = 400 if status == 200 and media == GRAPHQL_RESPONSE else status
+                answer = error_body(turned_away.message, turned_away.code)
+                await send_json(send, status, answer, media=media)
+                return
+            if parsed is not None:
+                app = self._planned_or_general(parsed, principal, unconfirmed, media or JSON)
         await guarded(app, scope, body, receive, send, seconds=timeout)
+
+    def _name_document(
+        self, scope: Scope, parsed: dict[str, Any] | None, principal: Principal
+    ) -> Refusal | None:
+        """The document the request names (by id, hash or text), put where the lane (`parsed`) and
+        Strawberry's view (the request's state) read the query; or why it is refused."""
+        fields = parsed if parsed is not None else _get_fields(scope)
+        if isinstance(fields, Refusal):
+            return fields
+        gate = self._graphql.gate
+        named = None if fields is None else gate.named(fields)
+        if named is None or isinstance(named, Refusal):
+            return named
+        assert fields is not None
+        refusal = gate.admits(named, principal, fields.get("operationName"))
+        if refusal is None and named.text is not fields.get("query"):
+            scope["state"][NAMED] = named.text
+            if parsed is not None:
+                parsed["query"] = named.text
+        return refusal
 
     def _planned_or_general(
         self, parsed: dict[str, Any], principal: Principal, unconfirmed: Unconfirmed | None, media: str
@@ -535,11 +606,27 @@ def _media_of(request: Request) -> str:
 
 
 def _asks_for_graphiql(request: Request) -> bool:
+    params = request.query_params
     return (
         request.method == "GET"
-        and "query" not in request.query_params
+        and not ("query" in params or "documentId" in params or "extensions" in params)
         and "text/html" in request.headers.get("accept", "")
     )
+
+
+def _get_fields(scope: Scope) -> dict[str, Any] | Refusal | None:
+    """A GET's `query`, `documentId`, `operationName` and `extensions` (JSON); None for a POST."""
+    if scope["method"] != "GET":
+        return None
+    params = QueryParams(scope["query_string"])
+    fields: dict[str, Any] = {name: params.get(name) for name in ("query", "documentId", "operationName")}
+    extensions = params.get("extensions")
+    if extensions:
+        try:
+            fields["extensions"] = orjson.loads(extensions)
+        except orjson.JSONDecodeError:
+            return Refusal(400, "The `extensions` parameter is not JSON.", "BAD_REQUEST")
+    return fields
 
 
 async def _signing_in(step: Awaitable[T], media: str | None, send: Send) -> T | None:

@@ -1,4 +1,5 @@
-"""The `incentives` command: migrate, serve, demo, export-schema, rollover, invite, login and query.
+"""The `incentives` command: migrate, serve, demo, export-schema, rollover, invite, login, query and
+documents (extract, check).
 
 Exit codes: 0 done, 1 failed, 2 usage or configuration error. Settings are read once, here.
 The web stack (uvicorn, the app, the GraphQL schema) is imported only by the commands that use it.
@@ -30,6 +31,7 @@ from api.metrics_server import MetricsServer, on_exit
 from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
+from api.trusted.commands import add_documents_commands
 from api.workers import APP, Listen, serve_workers
 from auth.principal import Principal, system_principal
 from domain.database import check_url, create_engine, session_factory
@@ -66,6 +68,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     _require_current_schema(settings)
     _require_mail_settings(settings)
     _require_trace_settings()
+    _require_trusted_documents(settings)
     log_level = settings.log_level.lower()
     stopping = graceful.Stopping(settings.shutdown_grace_seconds, settings.shutdown_window_seconds)
     with serving_metrics(settings) as metrics:
@@ -212,14 +215,8 @@ def _require_mail_settings(settings: Settings) -> None:
         raise CommandError(str(error), USAGE) from None
 
 
-def _require_trace_settings() -> None:
-    """OTEL_* settings this service cannot follow: refuse before starting any worker."""
-    from api.tracing import TracingMisconfigured, exporters_asked
-
-    try:
-        exporters_asked(os.environ)
-    except TracingMisconfigured as error:
-        raise CommandError(str(error), USAGE) from None
+from api.trusted.commands import add_documents_commands
+from api.workers import APP, Listen, serve_workers
 
 
 def _port(text: str) -> int:
@@ -260,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     invited = command("invite", invite, "issue a program's invitations to every eligible location")
     invited.add_argument("--program", required=True, metavar="CODE")
     add_terminal_commands(commands)
+    add_documents_commands(commands)
     return parser
 
 

@@ -22,8 +22,11 @@ from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
 from api.settings import Settings
+from api.trusted.manifest import document_id
 
 STATIC = Path(__file__).resolve().parent / "static" / "console"
+# Every operation of the console, one trusted document: the page sends its id, never its text.
+OPERATIONS = STATIC / "operations.graphql"
 CONSOLE_PATH = "/console"
 # Where the invitation email's link lands under CONSOLE_PATH (domain.mail.messages.get_started_url).
 INVITATION_PATH = "/invitations/{invitation_id:int}"
@@ -81,13 +84,15 @@ class _Files(StaticFiles):
 
 
 def console_config(settings: Settings) -> dict[str, object]:
-    """What the page needs to sign in and call: its client ID, the authority and the API's scope."""
+    """What the page needs to sign in and call: its client ID, the authority, the API's scope and
+    the id of its operations (computed here: a page on plain http has no crypto.subtle to hash them)."""
     return {
         "clientId": settings.console_client_id,
         "authorityHost": settings.azure_authority_host.rstrip("/"),
         "tenant": SIGN_IN_AUDIENCE,
         "scopes": [f"api://{settings.azure_client_id}/{settings.required_scope}"],
         "graphqlPath": "/graphql",
+        "documentId": document_id(OPERATIONS.read_text(encoding="utf-8")),
         # Home lists tax profiles expiring within as many days as the reminder mails warn.
         "taxReminderDays": settings.tax_reminder_days,
     }

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         "members", pattern="^(members|everyone)$", validation_alias="INCENTIVES_INTROSPECTION"
     )
 
+    # Trusted documents (CONTRACT 6.5, docs/trusted-documents.md): "off", "log" (untrusted documents
+    # served and logged once per id) or "enforce" (partner callers run trusted documents only); and
+    # the manifest (empty: the committed trusted-documents.json), for a deployer's own SPA.
+    trusted_documents: str = Field(
+        "log", pattern="^(off|log|enforce)$", validation_alias="INCENTIVES_TRUSTED_DOCUMENTS"
+    )
+    trusted_documents_file: str = Field("", validation_alias="INCENTIVES_TRUSTED_DOCUMENTS_FILE")
+
     # The browser console at /console/ (README "Console"): the application (client) ID of its
     # single-page-app registration in Entra ID, with redirect URI {public URL}/console/. Empty: off.
     console_client_id: str = Field("", validation_alias="INCENTIVES_CONSOLE_CLIENT_ID")

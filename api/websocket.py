@@ -47,6 +47,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from api.graphql.context import Context
 from api.graphql.schema import MAX_TOKENS
+from api.trusted.wire import Gate, Refusal
 from auth.authenticate import Authenticator
 from auth.errors import Unauthenticated
 
@@ -105,6 +106,12 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            refused = self._name_document(message["payload"])
+            if refused is not None:
+                error = GraphQLError(refused.message, extensions={"code": refused.code})
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+                return
         # A connection keeps its caller for up to an hour: queries and mutations go over HTTP,
         # where every request reads the caller afresh.
         if (
@@ -116,6 +123,18 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
         await super().handle_subscribe(message)
+
+    def _name_document(self, payload: SubscribeMessagePayload) -> Refusal | None:
+        """As over HTTP: the document named by `documentId` or Apollo's hash becomes the payload's
+        `query`; a partner's untrusted document is refused under enforce."""
+        gate: Gate = getattr(self.view, "gate")  # noqa: B009 (the view is api.app.GraphQLApp)
+        named = gate.named(payload)
+        if named is None or isinstance(named, Refusal):
+            return named
+        refused = gate.admits(named, self.context.principal, payload.get("operationName"))
+        if refused is None:
+            payload["query"] = named.text
+        return refused
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)

@@ -10,7 +10,13 @@ const config: CodegenConfig = {
   generates: {
     "generated/ts/": {
       preset: "client",
-      presetConfig: { fragmentMasking: false },
+      presetConfig: {
+        fragmentMasking: false,
+        // persisted-documents.json (hex sha256 -> the text the preset prints) beside graphql.ts, and
+        // each typed document's `__meta__.hash`: the TypeScript client sends `sha256:<hash>` as its
+        // documentId; `incentives documents extract` puts these texts in trusted-documents.json.
+        persistedDocuments: { hashAlgorithm: "sha256" },
+      },
       config: {
         // Every scalar is named here: a new one fails generation instead of becoming `any`.
         strictScalars: true,

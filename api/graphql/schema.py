@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from graphql import GraphQLError, specified_rules
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -16,10 +16,13 @@ from api.graphql.query import Query
 from api.graphql.scalars import SCALARS
 from api.graphql.subscription import Subscription
 from api.read.extension import PlannedReads, Plans
+from api.trusted.parsed import Documents, KnownDocuments, Rules
 
 MAX_TOKENS = 2000
-# Documents kept parsed and validated (by their text), as clients send the same few again and again.
-PARSED_DOCUMENTS = 1000
+
+
+# Made once, so that it is the same rule for every request (validation is kept by its rules).
+SHAPE = shape_rule(Limits())
 
 
 class Schema(strawberry.Schema):
@@ -40,27 +43,31 @@ class Schema(strawberry.Schema):
                 response.headers["Retry-After"] = str(errors.RETRY_AFTER_SECONDS)
 
 
-def build_schema(*, planned: bool = True, plans: Plans | None = None) -> strawberry.Schema:
-    """The schema; `planned=False` leaves every query to graphql-core (the differential tests)."""
-    # Validation is cached by (document, rules): the shape rule is made once, so it is the same rule
-    # for every request. The parse and validation caches live at module level (Strawberry's).
-    shape = shape_rule(Limits())
+def build_schema(
+    *, planned: bool = True, plans: Plans | None = None, documents: Documents | None = None
+) -> strawberry.Schema:
+    """The schema; `planned=False` leaves every query to graphql-core (the differential tests).
+    `documents` keeps the documents parsed and validated (the trusted ones pinned at start-up)."""
     plans = plans or Plans()
+    documents = documents or Documents(max_tokens=MAX_TOKENS)
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
-            lambda: AddValidationRules([shape]),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
-            lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
+            lambda: AddValidationRules([SHAPE]),
+            lambda: KnownDocuments(documents),  # parsed (at most MAX_TOKENS) and validated once
             Admission,
             *([lambda: PlannedReads(plans)] if planned else []),
             ConfirmedCaller,  # last: a remembered caller is confirmed before graphql-core executes
         ],
     )
+
+
+def validation_rules() -> Rules:
+    """The rules every request's document is validated with (Strawberry's and `AddValidationRules`')."""
+    return (*specified_rules, SHAPE)
 
 
 def print_sdl() -> str:

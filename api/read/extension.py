@@ -39,10 +39,12 @@ UNANSWERABLE = object()
 
 
 class Plans:
-    """Plans by document text and operation name, least recently used first out."""
+    """Plans by document text and operation name, least recently used first out; the trusted
+    documents' plans (`pin`, made at start-up) are kept for good."""
 
     def __init__(self, capacity: int = MAX_PLANS) -> None:
         self._plans: OrderedDict[tuple[str, str | None], Plan | object] = OrderedDict()
+        self._pinned: dict[tuple[str, str | None], Plan | object] = {}
         self._capacity = capacity
         self._model: ReadModel | None = None
         self.answered = 0  # queries answered by the planned path (the rest went to graphql-core)
@@ -54,12 +56,21 @@ class Plans:
         return self._model
 
     def get(self, key: tuple[str, str | None]) -> Plan | object | None:
+        found = self._pinned.get(key)
+        if found is not None:
+            return found
         found = self._plans.get(key)
         if found is not None:
             self._plans.move_to_end(key)
         return found
 
+    def pin(self, key: tuple[str, str | None], plan: Plan) -> None:
+        self._pinned[key] = plan
+
     def put(self, key: tuple[str, str | None], plan: Plan | object) -> None:
+        if key in self._pinned:  # a trusted plan found unanswerable (`executed`)
+            self._pinned[key] = plan
+            return
         self._plans[key] = plan
         while len(self._plans) > self._capacity:
             self._plans.popitem(last=False)

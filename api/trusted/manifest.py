@@ -13,9 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
+from sys import maxsize
+from typing import Any
 
 import orjson
-from graphql import parse, print_ast
+from graphql import Node, parse
+from graphql.language.printer import join, print_doc_ast_reducer, render
+from graphql.language.reducer import reduce
 
 MANIFEST = Path(__file__).resolve().parents[2] / "trusted-documents.json"
 PREFIX = "sha256:"
@@ -35,8 +39,24 @@ def document_id(text: str) -> str:
 
 
 def printed(text: str) -> str:
-    """The text as graphql-js's `print` (graphql-core's `print_ast`) gives it: what Apollo hashes."""
-    return print_ast(parse(text, no_location=True))
+    """The text as graphql-js's `print` gives it: what Apollo hashes (and ariadne-codegen sends)."""
+    return print_graphql_js(parse(text, no_location=True))
+
+
+# graphql-core 3.3 prints lists and input objects as graphql-js 17 will (`{ a: $a }`, long ones
+# wrapped); graphql-js 16, which Apollo Client and graphql-core 3.2 (ariadne-codegen's) use, prints
+# them on one line with no inner spaces (`{a: $a}`). Everything else of an operation prints alike.
+_GRAPHQL_JS_16 = {
+    **print_doc_ast_reducer,
+    "list_value": lambda node: join(("[", join(node.values, ", "), "]")),
+    "object_value": lambda node: join(("{", join(node.fields, ", "), "}")),
+}
+
+
+def print_graphql_js(node: Node) -> str:
+    """`print` of graphql-js 16: `print_ast` but for lists and input objects."""
+    printed_: Any = reduce(node, _GRAPHQL_JS_16)
+    return render(printed_, maxsize)
 
 
 def printed_id(text: str) -> str:

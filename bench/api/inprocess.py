@@ -6,8 +6,10 @@ on the app's engine, and for the smoke test.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -17,6 +19,7 @@ from adapters.driver_reads import every_statement
 from api.app import create_app
 from api.settings import Settings
 from bench.api.floor import create_floor
+from bench.api.operations import trusted_environment
 from bench.api.signin import SignIn
 from domain.database import create_engine
 from sandbox.server import LoopbackUvicorn, tcp_listener
@@ -45,8 +48,10 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
 async def incentives_counted(database_url: str, signin: SignIn) -> AsyncIterator[tuple[str, list[str]]]:
     """incentives' app (`create_app`, as `serve` builds it) on an engine whose every cursor
     execution is appended to the yielded list."""
+    scratch = tempfile.TemporaryDirectory(prefix="incentives-bench-trusted-")
     environment: dict[str, Any] = {
         **signin.environment(),
+        **trusted_environment(Path(scratch.name)),
         "DATABASE_URL": database_url,
         "INCENTIVES_TAX_REMINDER_INTERVAL": 0,
         "INCENTIVES_ROLLOVER_INTERVAL": 0,  # as `servers.command` (the roll-forward's own statements)
@@ -60,6 +65,7 @@ async def incentives_counted(database_url: str, signin: SignIn) -> AsyncIterator
                 yield url, executed
     finally:
         await engine.dispose()
+        scratch.cleanup()
 
 
 @asynccontextmanager

@@ -1,6 +1,11 @@
 """The three operations: what incentives and the floor are sent, PostGraphile's equivalents, and
 the answers normalised so that the three servers can be compared.
 
+Each is measured twice: by its full text (`dashboard`, `node`, `programs`) and by the id of the
+trusted document (`... by id`: `documentId`, CONTRACT 6.5), incentives serving the manifest
+`trusted_environment` writes. The floor and PostGraphile get the same bodies either way (the floor
+dispatches on `operationName`, and ignores `documentId`).
+
 The floor and incentives get the same bodies (the floor dispatches on `operationName`).
 PostGraphile's schema is derived from the tables, so it returns stored statuses: its queries also
 read each program's status and each location's newest tax profile, and `shown_status` applies the
@@ -13,8 +18,10 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from api.trusted.manifest import document_id, dump
 from domain.fiscal import fiscal_year_of
 
 Json = dict[str, Any]
@@ -61,13 +68,33 @@ def global_id(kind: str, key: int) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
 
 
+BY_ID = " by id"
+
+
 def _body(query: str, name: str, variables: Json | None = None) -> Json:
     return {"query": query, "operationName": name, "variables": variables or {}}
 
 
+def _by_id(operation: Operation) -> Operation:
+    """The operation with its document named by id (`documentId`) instead of sent whole."""
+    ours = [
+        {"documentId": document_id(body["query"]), **{k: v for k, v in body.items() if k != "query"}}
+        for body in operation.ours
+    ]
+    return Operation(operation.name + BY_ID, ours, operation.postgraphile)
+
+
+def trusted_environment(directory: Path) -> dict[str, str]:
+    """The manifest of the three documents, written in `directory`, for incentives' settings."""
+    path = directory / "trusted-documents.json"
+    dump({document_id(text): text for text in (DASHBOARD, NODE, PROGRAMS)}, path)
+    return {"INCENTIVES_TRUSTED_DOCUMENTS_FILE": str(path)}
+
+
 def operations(organization_id: int, enrollment_ids: Sequence[int]) -> list[Operation]:
-    """The dashboard of `organization_id`, `node` over `enrollment_ids`, and `programs`."""
-    return [
+    """The dashboard of `organization_id`, `node` over `enrollment_ids`, and `programs`; each by its
+    text, then by id."""
+    by_text = [
         Operation(
             "dashboard",
             [_body(DASHBOARD, "Dashboard")],
@@ -80,6 +107,7 @@ def operations(organization_id: int, enrollment_ids: Sequence[int]) -> list[Oper
         ),
         Operation("programs", [_body(PROGRAMS, "Programs")], [_body(PG_PROGRAMS, "Programs")]),
     ]
+    return by_text + [_by_id(operation) for operation in by_text]
 
 
 def shown_status(
@@ -196,13 +224,16 @@ def postgraphile_programs(answer: Json, today: date) -> Any:
     ]
 
 
-OURS: dict[str, Callable[[Json], Any]] = {
+_OURS: dict[str, Callable[[Json], Any]] = {
     "dashboard": ours_dashboard,
     "node": ours_node,
     "programs": ours_programs,
 }
-POSTGRAPHILE: dict[str, Callable[[Json, date], Any]] = {
+_POSTGRAPHILE: dict[str, Callable[[Json, date], Any]] = {
     "dashboard": postgraphile_dashboard,
     "node": postgraphile_node,
     "programs": postgraphile_programs,
 }
+# By operation name: the same answers by id as by text.
+OURS = {**_OURS, **{name + BY_ID: normalise for name, normalise in _OURS.items()}}
+POSTGRAPHILE = {**_POSTGRAPHILE, **{name + BY_ID: normalise for name, normalise in _POSTGRAPHILE.items()}}

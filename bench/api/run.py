@@ -39,7 +39,7 @@ from bench.api.dataset import (
 )
 from bench.api.inprocess import incentives_counted
 from bench.api.load import Measured, plan, run_wrk
-from bench.api.operations import Operation, operations
+from bench.api.operations import Operation, operations, trusted_environment
 from bench.api.others import least_disturbed
 from bench.api.report import Row, machine, observability_ratios, ratios, workers_speedup
 from bench.api.servers import (
@@ -391,7 +391,7 @@ async def run(options: Options) -> dict[str, Any]:
     ):
         directory = keep_dir or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
-        tools = Tools(BENCH.parent, cli, signin.environment())
+        tools = Tools(BENCH.parent, cli, {**signin.environment(), **trusted_environment(directory)})
         ctx = Context(options, tools, wrk, signin, datetime.now(UTC).date(), logs)
         async with databases(options, directory) as (pg_url, sqlite_url, copies):
             if pg_url and options.keep:

@@ -1,7 +1,8 @@
-// The SPA's data layer, as far as the API goes: each page's operation sent with its typed document,
-// its answer used field by field. Nothing here runs in CI; `tsc --noEmit` (strict) checks that every
-// field read, variable passed and enum value compared exists in schema.graphql as used.
-import { print } from "graphql";
+// The SPA's data layer, as far as the API goes: each page's operation named by its trusted document id
+// (the client preset's sha256 hash, `persistedDocuments` in codegen.ts; never the document's text),
+// its answer used field by field. `tsc` (strict) checks that every field read, variable passed and
+// enum value compared exists in schema.graphql as used; CI also runs it, compiled, against the API
+// with INCENTIVES_TRUSTED_DOCUMENTS=enforce (tests/clients/test_typescript_client.py).
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import {
   AssignRoleBySignInNameDocument,
@@ -30,6 +31,13 @@ interface GraphqlResponse<TResult> {
   errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }>;
 }
 
+/** The document's id in the API's trusted documents (GraphQL over HTTP, appendix A): `sha256:<hex>`. */
+export function documentId(document: TypedDocumentNode<unknown, never>): string {
+  const hash = (document as { __meta__?: { hash?: string } }).__meta__?.hash;
+  if (hash === undefined) throw new Error("a document without its persisted hash: run graphql-codegen");
+  return `sha256:${hash}`;
+}
+
 export async function request<TResult, TVariables>(
   api: Api,
   document: TypedDocumentNode<TResult, TVariables>,
@@ -42,7 +50,7 @@ export async function request<TResult, TVariables>(
       Authorization: `Bearer ${api.token}`,
       "Content-Type": "application/json",
     },
-    body: JSON.stringify({ query: print(document), variables }),
+    body: JSON.stringify({ documentId: documentId(document), variables }),
   });
   const body = (await response.json()) as GraphqlResponse<TResult>;
   const [first] = body.errors ?? [];

@@ -33,6 +33,7 @@ def test_the_console_is_served_only_when_its_app_registration_is_configured(
         page = on.http.get("/console/")
         opened_alone = on.http.get("/console/index.html")
         config = on.http.get("/console/config.json").json()
+        operations = on.http.get("/console/operations.graphql").text
         script = on.http.get("/console/console.js")
         redirected = on.http.get("/console", follow_redirects=False)
 
@@ -50,6 +51,9 @@ def test_the_console_is_served_only_when_its_app_registration_is_configured(
     assert config["tenant"] == "organizations"
     assert config["scopes"] == [f"api://{API_CLIENT_ID}/access_as_user"]
     assert config["taxReminderDays"] == 30  # INCENTIVES_TAX_REMINDER_DAYS, as the reminder mails
+    # The page names its operations by this id, never by their text: a trusted document's.
+    assert config["documentId"] == "sha256:" + hashlib.sha256(operations.encode()).hexdigest()
+    assert config["documentId"] in json.loads((ROOT / "trusted-documents.json").read_text(encoding="utf-8"))
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
     assert redirected.status_code in (307, 308)

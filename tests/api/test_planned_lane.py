@@ -5,19 +5,17 @@ headers, its cost charged once, the dashboard in at most three statements sign-i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from api.media import GRAPHQL_RESPONSE, JSON
-from domain.access import Role
 from tests.support import personas
 from tests.support.configured_api import configured_api
 from tests.support.entra import RunningEntra
 from tests.support.personas import Tenant
 from tests.support.server import TODAY, ApiServer, served_api
-from tests.support.world import world_on
+from tests.support.world import two_locations_one_enrolled
 
 DASHBOARD = """{ viewer { organization { locations(first: 50) { edges { node { partnerId name
   enrollments(first: 5) { edges { node { status fiscalYear program { code name } } } } } } } } } }"""
@@ -34,14 +32,8 @@ async def _contoso(api: ApiServer) -> tuple[str, str, str]:
     """An organization of two locations, one of them enrolled (so a payment profile exists): its
     tenant, its Global admin's object id, and an Incentives user's (who may not read bank details)."""
     user = personas.new_guid()
-    async with world_on(api.database_url) as world:
-        org = await world.organization()
-        stockholm = await world.location(org, "Stockholm")
-        await world.location(org, "Gothenburg")
-        program = await world.program()
-        await world.enrolled(org, stockholm, program, tax_expires=TODAY.date() + timedelta(days=400))
-        await world.assign(org, user, Role.INCENTIVES_USER)
-    return org.tenant_id, org.global_admin.object_id, user
+    tenant_id, admin_id = await two_locations_one_enrolled(api.database_url, TODAY.date(), user)
+    return tenant_id, admin_id, user
 
 
 def _ask(api: ApiServer, query: str, token: str, accept: str) -> tuple[int, str, dict[str, Any]]:

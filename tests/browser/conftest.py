@@ -135,12 +135,13 @@ def start_demo(directory: Path, spa_server: str, **settings: str) -> Generator[D
 
 
 class Console:
-    """One person's signed-in console page."""
+    """One person's signed-in console page, and the GraphQL requests it sent (`sent`)."""
 
-    def __init__(self, page: Any, demo: Demo, offline: Offline) -> None:
+    def __init__(self, page: Any, demo: Demo, offline: Offline, sent: list[dict[str, Any]]) -> None:
         self.page = page
         self.demo = demo
         self.offline = offline
+        self.sent = sent
 
     def open(self, name: str) -> None:
         self.page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
@@ -174,18 +175,40 @@ class Console:
         return list(found)
 
 
+def graphql_requests(context: Any, page: Any, demo: Demo) -> list[dict[str, Any]]:
+    """What the page sends to the API's /graphql: each POST's JSON body and each websocket
+    `subscribe` message's payload, as they are sent."""
+    sent: list[dict[str, Any]] = []
+    endpoint = f"{demo.url}/graphql"
+
+    def posted(request: Any) -> None:
+        if request.url.startswith(endpoint) and request.method == "POST":
+            sent.append(request.post_data_json)
+
+    def subscribed(frame: str | bytes) -> None:
+        message = json.loads(frame)
+        if message.get("type") == "subscribe":
+            sent.append(message["payload"])
+
+    context.on("request", posted)
+    page.on("websocket", lambda socket: socket.on("framesent", subscribed))
+    return sent
+
+
 @pytest.fixture
 def sign_in(browser: Any, demo: Demo) -> Iterator[Any]:
     """`sign_in("Maja Berg", locale="fr-FR")`: a new browser session of that sample user, started
-    at the console's home or at `at` (a link into it)."""
-    contexts: list[tuple[Any, Offline]] = []
+    at the console's home or at `at` (a link into it). When the test ends, each session has sent
+    only trusted document ids, never a document's text."""
+    contexts: list[tuple[Any, Offline, list[dict[str, Any]]]] = []
 
     def signed_in(person: str, *, locale: str = "en-US", at: str | None = None) -> Console:
         context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
         offline = Offline()
         context.route("**/*", only_loopback(offline))
-        contexts.append((context, offline))
         page = context.new_page()
+        sent = graphql_requests(context, page, demo)
+        contexts.append((context, offline, sent))
         page.set_default_timeout(20_000)
         page.goto(at or f"{demo.url}/console/")
         page.wait_for_url("**/oauth2/v2.0/authorize**")  # MSAL.js sent the browser to sign in
@@ -195,9 +218,11 @@ def sign_in(browser: Any, demo: Demo) -> Iterator[Any]:
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_selector("body[data-ready]", state="attached")
         assert page.get_attribute("body", "data-ready") == "true", page.inner_text("main")
-        return Console(page, demo, offline)
+        return Console(page, demo, offline, sent)
 
     yield signed_in
-    for context, offline in contexts:
+    for context, offline, sent in contexts:
         context.close()
         assert offline.refused == []  # nothing left the machine
+        assert sent, "the console called the API"
+        assert [payload for payload in sent if "query" in payload or "documentId" not in payload] == []

@@ -1,5 +1,6 @@
 """The API served over real HTTP with Microsoft Graph routed to the loopback Entra, for the
-generated clients: `api_server_with_graph`, and the world builder on its database."""
+generated clients: `api_server_with_graph`, `enforcing_server` (the same, running only trusted
+documents for partner callers), and the world builder on its database."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from adapters.graph import GraphClient
 from api.app import create_app
 from api.composition import graph_config
 from api.settings import Settings
+from api.trusted.manifest import MANIFEST
 from domain.clock import FixedClock
 from domain.database import create_engine
 from tests.api.client import Client
@@ -51,12 +53,13 @@ class GraphOnServerLoop:
 
 
 @contextmanager
-def served_api_with_graph(entra: RunningEntra, database_url: str) -> Iterator[ApiServer]:
-    """The API as `api_server` serves it, with Graph as the service (`entra.entra.add_directory_user`)."""
+def served_api_with_graph(entra: RunningEntra, database_url: str, **changes: object) -> Iterator[ApiServer]:
+    """The API as `api_server` serves it, with Graph as the service (`entra.entra.add_directory_user`),
+    and these settings changed (by field name)."""
     entra.entra.register_application(API_CLIENT_ID, secret=GRAPH_SECRET)
     engine = create_engine(database_url)
     clock = FixedClock(TODAY)
-    settings = api_settings(entra, database_url)
+    settings = api_settings(entra, database_url).model_copy(update=changes)
     app = GraphOnServerLoop(
         entra, lambda graph: create_app(settings, clock=clock, engine=engine, graph=graph)
     )
@@ -70,6 +73,15 @@ def served_api_with_graph(entra: RunningEntra, database_url: str) -> Iterator[Ap
 @pytest.fixture
 def api_server_with_graph(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiServer]:
     with served_api_with_graph(entra, sqlite_url) as server:
+        yield server
+
+
+@pytest.fixture
+def enforcing_server(entra: RunningEntra, sqlite_url: str) -> Iterator[ApiServer]:
+    """INCENTIVES_TRUSTED_DOCUMENTS=enforce with the committed trusted-documents.json: partner
+    callers run only the documents the apps ship."""
+    trusted = {"trusted_documents": "enforce", "trusted_documents_file": str(MANIFEST)}
+    with served_api_with_graph(entra, sqlite_url, **trusted) as server:
         yield server
 
 

@@ -1,20 +1,27 @@
 """The Python client ariadne-codegen generates from schema.graphql and the kept operations
 (clients/ariadne-codegen.toml, run in its own venv), imported here and run against the API served
-over HTTP, with real tokens from the loopback Entra and Graph routed to it."""
+over HTTP, with real tokens from the loopback Entra and Graph routed to it. The API enforces trusted
+documents (INCENTIVES_TRUSTED_DOCUMENTS=enforce): the client sends each operation's id, never its
+text (clients/python/trusted_client.py)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import json
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 
+from api.trusted.manifest import load
 from domain.model import Location, Program
 from tests.api.client import Caller
 from tests.api.world import ApiWorld, key
@@ -49,12 +56,59 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
             del sys.modules[name]
 
 
+@pytest.fixture
+def api_server_with_graph(enforcing_server: ApiServer) -> ApiServer:
+    """Every test here against the API enforcing trusted documents for partner callers."""
+    return enforcing_server
+
+
+def generated_queries(generated: ModuleType) -> list[str]:
+    """Each operation's text as the generated client holds it (the `gql("...")` in client.py)."""
+    source = (Path(str(generated.__file__)).parent / "client.py").read_text(encoding="utf-8")
+    calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)]
+    texts = [call.args[0] for call in calls if isinstance(call.func, ast.Name) and call.func.id == "gql"]
+    return [text.value for text in texts if isinstance(text, ast.Constant) and isinstance(text.value, str)]
+
+
 @asynccontextmanager
 async def signed_in(generated: ModuleType, server: ApiServer, caller: Caller) -> AsyncIterator[Any]:
     """The generated `IncentivesClient` for `caller`, sending its token to the served API."""
     headers = {"Authorization": f"Bearer {caller.token}"}
     async with generated.IncentivesClient(url=f"{server.url}/graphql", headers=headers) as client:
         yield client
+
+
+def test_each_operation_of_the_generated_client_is_a_trusted_document(generated: ModuleType) -> None:
+    queries = generated_queries(generated)
+    trusted = load()
+
+    assert len(queries) >= 12
+    untrusted = [query for query in queries if generated.trusted_client.document_id(query) not in trusted]
+    assert [query.split("{")[0].strip() for query in untrusted] == []
+
+
+async def test_the_client_sends_ids_where_its_callers_text_is_refused(
+    generated: ModuleType, api_server_with_graph: ApiServer, world: ApiWorld
+) -> None:
+    partner = world.partner()
+    sent: list[dict[str, Any]] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(json.loads(request.content))
+
+    hooks = {"request": [record]}
+    headers = {"Authorization": f"Bearer {partner.admin.token}"}
+    async with httpx.AsyncClient(headers=headers, event_hooks=hooks) as http:
+        client = generated.IncentivesClient(url=f"{api_server_with_graph.url}/graphql", http_client=http)
+        roles = await client.role_assignments()
+        own = await http.post(f"{api_server_with_graph.url}/graphql", json={"query": "{ viewer { roles } }"})
+
+    assert roles.viewer.organization is not None
+    by_id, by_text = sent
+    assert set(by_id) == {"documentId", "operationName", "variables"}
+    assert by_id["documentId"] in load()
+    assert "query" in by_text  # the caller's own document, as text
+    assert [error["extensions"]["code"] for error in own.json()["errors"]] == ["PERSISTED_QUERY_REQUIRED"]
 
 
 def test_the_generated_models_type_date_and_datetime_as_python_dates(generated: ModuleType) -> None:

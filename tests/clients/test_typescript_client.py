@@ -1,14 +1,25 @@
 """The TypeScript client: graphql-codegen's client preset over schema.graphql and the kept
 operations, then strict `tsc` over the generated documents and clients/ts/app.ts, which uses them;
-and the console's scripts (plain JavaScript with JSDoc types) checked against the same types."""
+the console's scripts (plain JavaScript with JSDoc types) checked against the same types; and
+app.ts compiled and run by node against the API enforcing trusted documents, as a partner."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+from pathlib import Path
+
+import pytest
 
 from api.console import STATIC as CONSOLE
+from api.trusted.manifest import load
+from domain.model import Location
+from tests.api.world import ApiWorld
 from tests.clients.paths import CLIENTS
-from tests.clients.tools import npm_tool, run
+from tests.clients.tools import apart, codegen_into, npm_tool, run
+from tests.support.databases import run_async
+from tests.support.server import ApiServer
 
 GENERATED = CLIENTS / "generated" / "ts"
 # A copy of app.ts with one misspelled field, checked beside the real one: tsc must refuse it.
@@ -61,3 +72,70 @@ def test_codegen_then_strict_tsc_accepts_the_app_and_refuses_a_misspelled_field(
     console_refused = run(tsc, "-p", MISSPELLED_CONSOLE / "tsconfig.json")
     assert console_refused.returncode != 0
     assert "Property 'actionRequiredReasons' does not exist" in console_refused.stdout, console_refused.stdout
+
+
+# Runs app.ts's dashboard and home page as a partner, recording each request's body (CommonJS: the
+# compiled files sit outside clients/, whose package.json makes .js files ES modules).
+DRIVER = """
+const app = require("./ts/app.js");
+const sent = [];
+const send = globalThis.fetch;
+globalThis.fetch = (url, init) => (sent.push(JSON.parse(init.body)), send(url, init));
+const api = { endpoint: process.env.INCENTIVES_API_URL, token: process.env.INCENTIVES_TOKEN };
+(async () => {
+  const rows = await app.dashboardRows(api);
+  const home = await app.homeNotices(api);
+  process.stdout.write(JSON.stringify({ rows, home, sent }));
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+"""
+
+
+@pytest.fixture
+def api_server_with_graph(enforcing_server: ApiServer) -> ApiServer:
+    """The API here enforces trusted documents for partner callers."""
+    return enforcing_server
+
+
+def test_the_app_compiled_and_run_by_node_reads_by_document_id_under_enforce(
+    api_server_with_graph: ApiServer, world: ApiWorld, tmp_path: Path
+) -> None:
+    with apart() as directory:  # app.ts beside its own generated documents
+        generated = codegen_into(directory)
+        assert generated.returncode == 0, generated.stdout + generated.stderr
+        (directory / "ts").mkdir()
+        shutil.copy(CLIENTS / "ts" / "app.ts", directory / "ts" / "app.ts")
+        config = {"extends": "../../tsconfig.json", "include": ["ts/*.ts", "generated/ts/*.ts"]}
+        (directory / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
+        compiled = run(
+            npm_tool("tsc"), "-p", directory / "tsconfig.json", "--noEmit", "false", "--outDir", tmp_path,
+            "--module", "commonjs", "--moduleResolution", "node10",
+        )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    (tmp_path / "driver.cjs").write_text(DRIVER, encoding="utf-8")
+    invited = world.invited()
+    partner = invited.partner
+    world.location(partner)  # no enrollment: no row
+    world.validating(invited, "2099-12-31")
+    stored = run_async(lambda: world.builder.rows(Location, Location.organization_id == partner.org.id))
+    first = min(stored, key=lambda row: row.id)
+    env = {
+        **os.environ,
+        "INCENTIVES_API_URL": f"{api_server_with_graph.url}/graphql",
+        "INCENTIVES_TOKEN": partner.admin.token,
+    }
+
+    ran = run("node", "driver.cjs", cwd=tmp_path, env=env)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    answer = json.loads(ran.stdout)
+    assert len(stored) == 2
+    assert [(row["partnerId"], row["location"], row["status"]) for row in answer["rows"]] == [
+        (first.partner_id, first.name, "ENROLLING")
+    ]
+    assert answer["home"]["greeting"].startswith("Welcome, ")
+    trusted = load()
+    assert [set(body) for body in answer["sent"]] == [{"documentId", "variables"}] * 2
+    assert all(body["documentId"] in trusted for body in answer["sent"])

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,13 +39,39 @@ def ariadne_codegen() -> Path:
     return ARIADNE_CODEGEN
 
 
-def run(*command: str | Path, cwd: Path = CLIENTS) -> subprocess.CompletedProcess[str]:
+def run(
+    *command: str | Path, cwd: Path = CLIENTS, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a tool to completion from clients/, its output captured for the assertion message."""
     return subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
+        env=None if env is None else dict(env),
         capture_output=True,
         text=True,
         timeout=TOOL_SECONDS,
         check=False,
     )
+
+
+@contextmanager
+def apart() -> Iterator[Path]:
+    """A directory of its own under clients/generated/ (npm's packages resolve from there), removed
+    afterwards: what a test generates there races no other test regenerating clients/generated/ts."""
+    directory = Path(tempfile.mkdtemp(prefix="apart-", dir=CLIENTS / "generated"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def codegen_into(directory: Path) -> subprocess.CompletedProcess[str]:
+    """graphql-codegen with codegen.ts's settings, writing to `directory`/generated/ts/."""
+    config = directory / "codegen.ts"
+    config.write_text(
+        f'import base from "{CLIENTS / "codegen"}";\n'
+        "const [preset] = Object.values(base.generates);\n"
+        f'export default {{ ...base, generates: {{ "{directory / "generated" / "ts"}/": preset }} }};\n',
+        encoding="utf-8",
+    )
+    return run(npm_tool("graphql-codegen"), "--config", config, "--silent")

@@ -22,6 +22,7 @@ from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID
 from tests.support.pgbouncer import engine_for
 from tests.support.served import serve
 from tests.support.server import TODAY, ApiServer
+from tests.support.trusted import manifest_file
 
 # Every table a mutation or a first sign-in could write to.
 WATCHED_TABLES = (
@@ -48,6 +49,7 @@ def configured_settings(database_url: str, *, authority: str, **updates: Any) ->
             "AZURE_AUTHORITY_HOST": authority,
             "INCENTIVES_KEY_REFRESH_INTERVAL": 0,
             "INCENTIVES_ROLLOVER_INTERVAL": 0,  # a test that wants the automatic roll-forward says so
+            "INCENTIVES_TRUSTED_DOCUMENTS_FILE": str(manifest_file()),
         }
     )
     return settings.model_copy(update=updates)

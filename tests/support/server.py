@@ -35,6 +35,7 @@ from tests.support.entra import (
     RunningEntra,
 )
 from tests.support.served import serve
+from tests.support.trusted import manifest_file
 
 # A Saturday in fiscal year 2027 (FY N runs July 1 of N-1 to June 30 of N).
 TODAY = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -110,6 +111,8 @@ def api_settings(entra: RunningEntra, database_url: str) -> Settings:
             "INCENTIVES_TAX_REMINDER_INTERVAL": 0,
             # Likewise the automatic roll-forward (rule 15); its own tests turn it on.
             "INCENTIVES_ROLLOVER_INTERVAL": 0,
+            # The operations the apps ship, trusted (the default mode, log, needs a manifest).
+            "INCENTIVES_TRUSTED_DOCUMENTS_FILE": str(manifest_file()),
         }
     )
 

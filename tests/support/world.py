@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
@@ -354,3 +354,17 @@ class RawRows:
                 created_at=now,
             )
         )
+
+
+async def two_locations_one_enrolled(database_url: str, today: date, user: str) -> tuple[str, str]:
+    """An organization of two locations, one of them enrolled (so a payment profile exists), and
+    `user` its Incentives user (who may not read bank details): its tenant and its Global admin's
+    object id."""
+    async with world_on(database_url) as world:
+        org = await world.organization()
+        stockholm = await world.location(org, "Stockholm")
+        await world.location(org, "Gothenburg")
+        program = await world.program()
+        await world.enrolled(org, stockholm, program, tax_expires=today + timedelta(days=400))
+        await world.assign(org, user, Role.INCENTIVES_USER)
+        return org.tenant_id, org.global_admin.object_id

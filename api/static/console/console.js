@@ -166,7 +166,6 @@ async function signInClient(config) {
 async function start() {
   app.render = render;
   app.config = await (await fetch(new URL("config.json", HOME))).json();
-  const document_ = await (await fetch(new URL("operations.graphql", HOME))).text();
   const msal = await signInClient(app.config);
   const redirected = await msal.handleRedirectPromise();
   const account = redirected?.account ?? msal.getAllAccounts()[0];
@@ -187,7 +186,7 @@ async function start() {
       throw error;
     }
   };
-  app.api = new Api(new URL(app.config.graphqlPath, location.href).href, token, document_);
+  app.api = new Api(new URL(app.config.graphqlPath, location.href).href, token, app.config.documentId);
   await loadWorkspace();
   const who = /** @type {HTMLElement} */ (document.getElementById("who"));
   const labels = [...roles()].map((role) => t(`role.${role}`));

@@ -1,6 +1,7 @@
 // @ts-check
-// The console's calls to the API: operations.graphql sent by operation name over HTTP (POST, JSON,
-// the bearer token MSAL gives), subscriptions over graphql-transport-ws (graphql-ws's client).
+// The console's calls to the API: operations.graphql named by its trusted document id (config.json's
+// `documentId`, never its text) and an operation name, over HTTP (POST, JSON, the bearer token MSAL
+// gives); subscriptions the same way over graphql-transport-ws (graphql-ws's client).
 // Every call starts a W3C trace (`traceparent`): the API's spans of that call share its trace id,
 // which the console keeps as `lastTraceId` for an operator to look up.
 
@@ -19,12 +20,13 @@ export class Api {
   /**
    * @param {string} endpoint the API's /graphql URL
    * @param {() => Promise<string>} token a fresh access token for the API's scope
-   * @param {string} document every operation of the console (operations.graphql)
+   * @param {string} documentId the id of operations.graphql, every operation of the console, in the
+   *   server's trusted documents (`sha256:<hex>`; the server says it: crypto.subtle is for https only)
    */
-  constructor(endpoint, token, document) {
+  constructor(endpoint, token, documentId) {
     this.endpoint = endpoint;
     this.token = token;
-    this.document = document;
+    this.documentId = documentId;
     /** @type {any} */
     this.socket = null;
     /** @type {string | null} */
@@ -50,7 +52,7 @@ export class Api {
         Authorization: `Bearer ${await this.token()}`,
         traceparent: trace.header,
       },
-      body: JSON.stringify({ query: this.document, operationName: name, variables }),
+      body: JSON.stringify({ documentId: this.documentId, operationName: name, variables }),
     });
     /** @type {{ data?: T | null, errors?: GraphQLError[] }} */
     const answer = await response.json();
@@ -78,10 +80,13 @@ export class Api {
         lazy: true,
         retryAttempts: Infinity,
         connectionParams: async () => ({ Authorization: `Bearer ${await this.token()}` }),
+        // graphql-ws checks that a subscribe payload has a `query` string before it writes the
+        // message: the payload carries an empty one, left out here as the message is written.
+        jsonMessageReplacer: dropPlaceholderQuery,
       });
     }
     return this.socket.subscribe(
-      { query: this.document, operationName: name },
+      { documentId: this.documentId, operationName: name, query: "" },
       {
         /** @param {{ data?: T }} event */
         next: (event) => event.data && next(event.data),
@@ -103,6 +108,17 @@ export function newTraceparent() {
     Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
   const traceId = hex(16);
   return { header: `00-${traceId}-${hex(8)}-01`, traceId };
+}
+
+/**
+ * JSON.stringify's replacer for graphql-ws's messages: a payload naming a document by id is sent
+ * without the placeholder `query` (the server reads `documentId` as over HTTP).
+ * @this {Record<string, unknown>}
+ * @param {string} key
+ * @param {unknown} value
+ */
+function dropPlaceholderQuery(key, value) {
+  return key === "query" && typeof this.documentId === "string" ? undefined : value;
 }
 
 /**

@@ -6,7 +6,7 @@ import { Words } from "./i18n.js";
 
 /** @typedef {import("./graphql.js").Api} Api */
 /** @typedef {import("../../../clients/generated/ts/graphql").ConsoleWorkspaceQuery} Workspace */
-/** @typedef {{ clientId: string, authorityHost: string, tenant: string, scopes: string[], graphqlPath: string, taxReminderDays: number }} Config */
+/** @typedef {{ clientId: string, authorityHost: string, tenant: string, scopes: string[], graphqlPath: string, documentId: string, taxReminderDays: number }} Config */
 
 export const words = new Words(navigator.languages?.length ? navigator.languages : [navigator.language]);
 export const t = words.t.bind(words);
