@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.trusted import manifest_file
+
 # Settings a developer may have exported; a test names exactly the ones it means.
 SETTINGS_PREFIXES = ("DATABASE_URL", "AZURE_", "INCENTIVES_")
 COMMAND_SECONDS = 120
@@ -38,9 +40,10 @@ def free_port() -> int:
 
 
 def environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any incentives settings, plus `settings`."""
+    """This process's environment without any incentives settings, plus `settings` (and the
+    manifest of the shipped operations as the trusted documents, unless they say otherwise)."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_PREFIXES)}
-    return {**inherited, **settings}
+    return {**inherited, "INCENTIVES_TRUSTED_DOCUMENTS_FILE": str(manifest_file()), **settings}
 
 
 def incentives(
