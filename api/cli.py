@@ -215,8 +215,28 @@ def _require_mail_settings(settings: Settings) -> None:
         raise CommandError(str(error), USAGE) from None
 
 
-from api.trusted.commands import add_documents_commands
-from api.workers import APP, Listen, serve_workers
+def _require_trace_settings() -> None:
+    """OTEL_* settings this service cannot follow: refuse before starting any worker."""
+    from api.tracing import TracingMisconfigured, exporters_asked
+
+    try:
+        exporters_asked(os.environ)
+    except TracingMisconfigured as error:
+        raise CommandError(str(error), USAGE) from None
+
+
+def _require_trusted_documents(settings: Settings) -> None:
+    """The manifest of trusted documents, loaded and prepared as each worker will: refused before
+    starting any worker when it cannot be served (missing under log or enforce, not valid)."""
+    from api.app import GraphQLApp, TrustedSettings
+    from api.trusted.prepared import TrustedDocumentsError, load_manifest, manifest_path
+
+    mode = settings.trusted_documents
+    try:
+        documents = load_manifest(mode, manifest_path(settings.trusted_documents_file))
+        GraphQLApp(trusted=TrustedSettings(mode, documents))
+    except TrustedDocumentsError as error:
+        raise CommandError(f"INCENTIVES_TRUSTED_DOCUMENTS={mode}: {error}", USAGE) from None
 
 
 def _port(text: str) -> int:
