@@ -58,7 +58,9 @@ def run(
 def apart() -> Iterator[Path]:
     """A directory of its own under clients/generated/ (npm's packages resolve from there), removed
     afterwards: what a test generates there races no other test regenerating clients/generated/ts."""
-    directory = Path(tempfile.mkdtemp(prefix="apart-", dir=CLIENTS / "generated"))
+    parent = CLIENTS / "generated"  # git-ignored: absent from a fresh clone
+    parent.mkdir(exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="apart-", dir=parent))
     try:
         yield directory
     finally:
