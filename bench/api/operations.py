@@ -91,9 +91,9 @@ def trusted_environment(directory: Path) -> dict[str, str]:
     return {"INCENTIVES_TRUSTED_DOCUMENTS_FILE": str(path)}
 
 
-def operations(organization_id: int, enrollment_ids: Sequence[int]) -> list[Operation]:
+def operations(organization_id: int, enrollment_ids: Sequence[int], *, by_id: bool = True) -> list[Operation]:
     """The dashboard of `organization_id`, `node` over `enrollment_ids`, and `programs`; each by its
-    text, then by id."""
+    text, then (`by_id`) by id."""
     by_text = [
         Operation(
             "dashboard",
@@ -107,7 +107,7 @@ def operations(organization_id: int, enrollment_ids: Sequence[int]) -> list[Oper
         ),
         Operation("programs", [_body(PROGRAMS, "Programs")], [_body(PG_PROGRAMS, "Programs")]),
     ]
-    return by_text + [_by_id(operation) for operation in by_text]
+    return by_text + [_by_id(operation) for operation in by_text if by_id]
 
 
 def shown_status(

@@ -295,7 +295,11 @@ def backends(
     copies: dict[str, str] | None = None,
 ) -> list[Backend]:
     """`copies`: the database `--before`'s server reads on each backend (`stamped_copy`)."""
-    ops = operations(options.organization, enrollment_ids(options.scale, options.organization))
+    # A checkout given by --before may predate documentId: then every server is asked by text only.
+    by_id = options.before is None
+    if not by_id:
+        log("--before: the documents are sent by text only (the checkout before may not know documentId)")
+    ops = operations(options.organization, enrollment_ids(options.scale, options.organization), by_id=by_id)
     all_ops = tuple(o.name for o in ops)
     pooled = [] if pooled_url is None else [Server(PGBOUNCER, "incentives", pooled_url=pooled_url)]
     found = []
