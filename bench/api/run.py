@@ -41,6 +41,7 @@ from bench.api.inprocess import incentives_counted
 from bench.api.load import Measured, plan, run_wrk
 from bench.api.operations import Operation, operations, trusted_environment
 from bench.api.others import least_disturbed
+from bench.api.otlp_sink import otlp_sink
 from bench.api.report import Row, machine, observability_ratios, ratios, workers_speedup
 from bench.api.servers import (
     FLOOR,
@@ -96,6 +97,9 @@ def observed() -> list[Server]:
         traces = (
             ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", ratio),
+            # Exported over OTLP/HTTP, as in production (without an endpoint nothing is traced).
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_sink()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         )
         name = TRACED.format(percent=round(float(ratio) * 100))
         servers.append(Server(name, "incentives", settings=metrics + traces))
