@@ -29,12 +29,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-_TRACED: WeakKeyDictionary[Engine, tuple[Tracer, Mapping[str, str | int]]] = WeakKeyDictionary()
+# Per traced engine: its tracer, its statements' attributes, and whether they carry the comment.
+Traced = tuple[Tracer, Mapping[str, str | int], bool]
+_TRACED: WeakKeyDictionary[Engine, Traced] = WeakKeyDictionary()
 _SPAN = "incentives_span"  # where a statement's span waits, in SQLAlchemy's execution context
 
 
-def trace_statements(engine: AsyncEngine, tracer: Tracer) -> None:
-    """A span (and comment) per statement `engine` runs, through SQLAlchemy or its driver."""
+def trace_statements(engine: AsyncEngine, tracer: Tracer, *, comments: bool = True) -> None:
+    """A span per statement `engine` runs, through SQLAlchemy or its driver, and (`comments`,
+    INCENTIVES_TRACE_SQL_COMMENTS) its traceparent as a comment in the statement."""
     url = engine.url
     sqlite = engine.dialect.name == "sqlite"
     attributes: dict[str, str | int] = {"db.system.name": "sqlite" if sqlite else "postgresql"}
@@ -44,7 +47,7 @@ def trace_statements(engine: AsyncEngine, tracer: Tracer) -> None:
         attributes["server.address"] = url.host
         attributes["server.port"] = url.port or 5432
     sync = engine.sync_engine
-    traced = _TRACED[sync] = (tracer, attributes)
+    traced = _TRACED[sync] = (tracer, attributes, comments)
 
     def before(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
@@ -61,13 +64,13 @@ def trace_statements(engine: AsyncEngine, tracer: Tracer) -> None:
     event.listen(sync, "handle_error", _failed)
 
 
-def tracer_for(engine: AsyncEngine) -> tuple[Tracer, Mapping[str, str | int]] | None:
+def tracer_for(engine: AsyncEngine) -> Traced | None:
     """The tracer and attributes of `engine`'s statements, or None when they are not traced."""
     return _TRACED.get(engine.sync_engine)
 
 
 @contextmanager
-def traced_statement(traced: tuple[Tracer, Mapping[str, str | int]], sql: str) -> Iterator[str]:
+def traced_statement(traced: Traced, sql: str) -> Iterator[str]:
     """The statement to send: `sql` with its span's comment while the block runs in its span."""
     span, sent = _started(traced, sql)
     if span is None:
@@ -77,15 +80,15 @@ def traced_statement(traced: tuple[Tracer, Mapping[str, str | int]], sql: str) -
         yield sent
 
 
-def _started(traced: tuple[Tracer, Mapping[str, str | int]], sql: str) -> tuple[Span | None, str]:
+def _started(traced: Traced, sql: str) -> tuple[Span | None, str]:
     if not trace.get_current_span().get_span_context().trace_flags.sampled:
         return None, sql
-    tracer, attributes = traced
+    tracer, attributes, comments = traced
     span = tracer.start_span(
         _operation(sql), kind=SpanKind.CLIENT, attributes={**attributes, "db.query.text": sql}
     )
     context = span.get_span_context()
-    if not context.trace_flags.sampled:
+    if not comments or not context.trace_flags.sampled:
         return span, sql
     comment = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
     return span, f"{sql} /*traceparent='{comment}'*/"

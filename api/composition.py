@@ -148,7 +148,7 @@ async def running(
             )
             stack.push_async_callback(engine.dispose)
         if tracing_on() and tracer_for(engine) is None:
-            trace_statements(engine, tracer())
+            trace_statements(engine, tracer(), comments=settings.trace_sql_comments)
         sessions = session_factory(engine)
         if authenticator is None:
             assert rules is not None, "token rules are needed unless an authenticator is given"

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         1.0, ge=1, le=600, validation_alias="INCENTIVES_SHUTDOWN_WINDOW_SECONDS"
     )
 
+    # Traces (the standard OTEL_* settings): whether a sampled request's SQL statements carry its
+    # traceparent as a comment (sqlcommenter). Each such text is new to the statement caches, which
+    # prepare it again and push a cached one out: docs/observability.md#the-trace-id-in-the-sql.
+    trace_sql_comments: bool = Field(True, validation_alias="INCENTIVES_TRACE_SQL_COMMENTS")
+
     # Tenants never seen before whose signing keys may be fetched, per minute (the rest: 401 at once).
     new_tenants_per_minute: int = Field(60, ge=1, validation_alias="INCENTIVES_NEW_TENANTS_PER_MINUTE")
     # GraphiQL at GET /graphql (the demo turns it on); "Did you mean ...?" in errors (likewise).

@@ -71,6 +71,7 @@ BY_CONSTRUCTION = Statements(1, 1, "by construction", {})
 OBSERVED_OPERATIONS = ("dashboard", "node")
 METRICS_ON = "incentives metrics"
 TRACED = "incentives metrics+traces {percent}%"
+NO_COMMENTS = ", no SQL comments"
 
 
 def _installed(module: str) -> bool:
@@ -103,6 +104,9 @@ def observed() -> list[Server]:
         )
         name = TRACED.format(percent=round(float(ratio) * 100))
         servers.append(Server(name, "incentives", settings=metrics + traces))
+        if ratio == "0.1":  # what the SQL comments cost: the same without them
+            quiet = (("INCENTIVES_TRACE_SQL_COMMENTS", "false"),)
+            servers.append(Server(name + NO_COMMENTS, "incentives", settings=metrics + traces + quiet))
     return servers
 
 

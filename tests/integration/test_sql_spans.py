@@ -91,3 +91,21 @@ async def test_statements_outside_a_sampled_span_are_sent_as_they_are(
 
     assert statements(exporter.get_finished_spans()) == []
     assert not [statement for statement in ran if "traceparent" in statement]
+
+
+async def test_without_comments_a_sampled_statement_is_a_span_and_is_sent_as_it_is(
+    engine: tuple[AsyncEngine, list[str]], exported: tuple[Tracer, InMemorySpanExporter]
+) -> None:
+    (made, ran), (tracer, exporter) = engine, exported
+    trace_statements(made, tracer, comments=False)  # INCENTIVES_TRACE_SQL_COMMENTS=false
+    with tracer.start_as_current_span("request"):
+        async with made.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        async with driver_reads(made) as reads:
+            assert reads is not None
+            await reads.rows(PROGRAM_CODES, {})
+
+    assert [span.name for span in statements(exporter.get_finished_spans())] == ["SELECT", "SELECT"]
+    if is_sqlite(str(made.url)):
+        assert ran, "SQLite's trace callback saw nothing"
+    assert not [statement for statement in ran if "traceparent" in statement]
