@@ -39,7 +39,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 
 from adapters.sql_spans import traced_statement, tracer_for
-from domain.database import is_unavailable, release_from_this_task
+from domain.database import caches_statements, is_unavailable, release_from_this_task
 
 MAX_STATEMENTS = 1024
 Processor = Callable[[Any], Any]
@@ -296,13 +296,18 @@ class DriverReads:
         if self._traced is None:
             return await self._sent(sql, arguments)
         with traced_statement(self._traced, sql) as sent:  # its span, its traceparent comment
-            return await self._sent(sent, arguments)
+            return await self._sent(sent, arguments, once=sent is not sql)
 
-    async def _sent(self, sql: str, arguments: list[Any]) -> Sequence[Any]:
+    async def _sent(self, sql: str, arguments: list[Any], *, once: bool = False) -> Sequence[Any]:
+        """The statement's records. A text sent `once` (a sampled statement's traceparent comment) is
+        prepared outside asyncpg's statement cache, where it would push out a statement that is
+        sent again and again (and be prepared again, one more round trip, when that one comes)."""
         driver = self._pooled.driver_connection
         try:
             if self._sqlite:
                 records: Sequence[Any] = await driver.execute_fetchall(sql, arguments)
+            elif once and caches_statements(self._engine):
+                records = await (await driver.prepare(sql)).fetch(*arguments)
             else:
                 records = await driver.fetch(sql, *arguments)
         except BaseException as error:

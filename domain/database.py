@@ -97,6 +97,11 @@ def create_engine(
     return engine
 
 
+def caches_statements(engine: AsyncEngine) -> bool:
+    """Whether `engine`'s PostgreSQL connections keep prepared statements (not behind PgBouncer)."""
+    return engine.dialect.name == "postgresql" and engine.sync_engine not in _DIRECT
+
+
 def session_url(engine: AsyncEngine) -> str:
     """Where to open a connection that keeps its session (LISTEN, session advisory locks): the
     direct URL of an engine behind PgBouncer, else the engine's own URL."""

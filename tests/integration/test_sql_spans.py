@@ -19,7 +19,7 @@ from sqlalchemy.util import await_only
 
 from adapters.driver_reads import driver_reads
 from adapters.sql_spans import trace_statements
-from domain.database import is_sqlite
+from domain.database import caches_statements, is_sqlite
 from domain.model import Program
 from tests.support.pgbouncer import engine_for
 
@@ -109,3 +109,24 @@ async def test_without_comments_a_sampled_statement_is_a_span_and_is_sent_as_it_
     if is_sqlite(str(made.url)):
         assert ran, "SQLite's trace callback saw nothing"
     assert not [statement for statement in ran if "traceparent" in statement]
+
+
+async def test_a_commented_statement_stays_out_of_the_drivers_statement_cache(
+    engine: tuple[AsyncEngine, list[str]], exported: tuple[Tracer, InMemorySpanExporter]
+) -> None:
+    """Its text is new each time: cached, it would push out the statements sent again and again."""
+    (made, _), (tracer, exporter) = engine, exported
+    if not caches_statements(made):
+        pytest.skip("only asyncpg's connections to PostgreSQL itself cache statements")
+    trace_statements(made, tracer)
+    async with driver_reads(made) as reads:
+        assert reads is not None
+        await reads.rows(PROGRAM_CODES, {})  # unsampled: cached, as ever
+        with tracer.start_as_current_span("request"):
+            found = await reads.rows(PROGRAM_CODES, {})
+        # asyncpg's own cache, keyed by (query, record class, ...)
+        cached = [key[0] for key in reads._pooled.driver_connection._stmt_cache._entries]
+    assert found == []
+    assert len(statements(exporter.get_finished_spans())) == 1
+    assert cached, "the unsampled statement was not cached"
+    assert not [text for text in cached if "traceparent" in text]
