@@ -15,7 +15,6 @@ caller is read afresh and the read done again for them.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from strawberry.extensions import SchemaExtension
 
 from api import observed
 from api.graphql.context import Context
+from api.kept import Kept
 from api.read.collect import Plan
 from api.read.derived import read_model
 from api.read.engine import ReadModel, Run, Unplannable
@@ -43,9 +43,7 @@ class Plans:
     documents' plans (`pin`, made at start-up) are kept for good."""
 
     def __init__(self, capacity: int = MAX_PLANS) -> None:
-        self._plans: OrderedDict[tuple[str, str | None], Plan | object] = OrderedDict()
-        self._pinned: dict[tuple[str, str | None], Plan | object] = {}
-        self._capacity = capacity
+        self._plans: Kept[tuple[str, str | None], Plan | object] = Kept(capacity)
         self._model: ReadModel | None = None
         self.answered = 0  # queries answered by the planned path (the rest went to graphql-core)
 
@@ -56,24 +54,14 @@ class Plans:
         return self._model
 
     def get(self, key: tuple[str, str | None]) -> Plan | object | None:
-        found = self._pinned.get(key)
-        if found is not None:
-            return found
-        found = self._plans.get(key)
-        if found is not None:
-            self._plans.move_to_end(key)
-        return found
+        return self._plans.get(key)
 
     def pin(self, key: tuple[str, str | None], plan: Plan) -> None:
-        self._pinned[key] = plan
+        self._plans.pin(key, plan)
 
     def put(self, key: tuple[str, str | None], plan: Plan | object) -> None:
-        if key in self._pinned:  # a trusted plan found unanswerable (`executed`)
-            self._pinned[key] = plan
-            return
-        self._plans[key] = plan
-        while len(self._plans) > self._capacity:
-            self._plans.popitem(last=False)
+        # A trusted plan found unanswerable (`executed`) stays pinned, as UNANSWERABLE.
+        self._plans.put(key, plan)
 
 
 class PlannedReads(SchemaExtension):

@@ -13,7 +13,6 @@ for every request): the errors are kept with the document and the rules they wer
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +20,8 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+
+from api.kept import Kept
 
 MAX_DOCUMENTS = 1000  # documents kept that are not trusted (as Strawberry's caches were)
 Rules = tuple[type[ASTValidationRule], ...]
@@ -39,30 +40,21 @@ class Documents:
     """Parsed documents by text, with their validation."""
 
     def __init__(self, capacity: int = MAX_DOCUMENTS, max_tokens: int | None = None) -> None:
-        self._pinned: dict[str, Known] = {}
-        self._recent: OrderedDict[str, Known] = OrderedDict()
-        self._capacity = capacity
+        self._kept: Kept[str, Known] = Kept(capacity)
         self.max_tokens = max_tokens
         self.parses = 0
         self.validations = 0
 
     def known(self, text: str) -> Known:
         """The document of `text`, parsed now unless known; GraphQLError when it does not parse."""
-        found = self._pinned.get(text)
-        if found is not None:
-            return found
-        found = self._recent.get(text)
-        if found is not None:
-            self._recent.move_to_end(text)
-            return found
-        found = Known(self._parse(text))
-        self._recent[text] = found
-        if len(self._recent) > self._capacity:
-            self._recent.popitem(last=False)
+        found = self._kept.get(text)
+        if found is None:
+            found = Known(self._parse(text))
+            self._kept.put(text, found)
         return found
 
     def is_pinned(self, text: str) -> bool:
-        return text in self._pinned
+        return self._kept.is_pinned(text)
 
     def errors(self, known: Known, schema: GraphQLSchema, rules: Rules) -> list[GraphQLError]:
         """The document's validation errors under `rules` (validated once per rules)."""
@@ -73,9 +65,9 @@ class Documents:
 
     def pin(self, text: str, schema: GraphQLSchema, rules: Rules) -> Known:
         """Parse and validate `text` now and keep it for good (a trusted document)."""
-        known = self._recent.pop(text, None) or Known(self._parse(text))
+        known = self._kept.get(text) or Known(self._parse(text))
         self.errors(known, schema, rules)
-        self._pinned[text] = known
+        self._kept.pin(text, known)
         return known
 
     def _parse(self, text: str) -> DocumentNode:
