@@ -26,6 +26,7 @@ import uvicorn
 
 from api.draining import Draining
 from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
+from api.one_write import OneWriteHttp
 
 logger = logging.getLogger("incentives.api")
 
@@ -50,13 +51,15 @@ def server_config(
     app: str, stopping: Stopping, log_level: str, log_format: str = "text", **where: object
 ) -> uvicorn.Config:
     """uvicorn's settings for the app factory `app` (host and port, or none when given sockets).
-    Under JSON logs uvicorn leaves its loggers to ours (`api.logs.configure_logging`)."""
+    Under JSON logs uvicorn leaves its loggers to ours (`api.logs.configure_logging`). Its HTTP
+    protocol sends each answer's headers and body with one write (`api.one_write`)."""
     json_logs = {"log_config": None} if log_format == "json" else {}
     return uvicorn.Config(
         app,
         factory=True,
         log_level=log_level,
         **json_logs,  # type: ignore[arg-type]
+        http=OneWriteHttp,
         ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
         timeout_graceful_shutdown=stopping.drain,
         **where,  # type: ignore[arg-type]

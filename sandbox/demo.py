@@ -28,6 +28,7 @@ from api.app import create_app
 from api.console import CONSOLE_PATH
 from api.entry import CommandError
 from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
+from api.one_write import OneWriteHttp
 from api.settings import Settings
 from domain.database import create_engine, session_factory
 from migrations import upgrade
@@ -101,6 +102,7 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
             config = uvicorn.Config(
                 app,
                 log_level=demo_settings.log_level.lower(),
+                http=OneWriteHttp,
                 ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
                 access_log=False,
             )

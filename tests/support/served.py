@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
+from api.one_write import OneWriteHttp
 
 START_SECONDS = 10.0
 
@@ -33,6 +34,7 @@ class ServedApp:
             port=0,
             log_level="warning",
             lifespan=lifespan,
+            http=OneWriteHttp,
             ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
         )
         self._server = uvicorn.Server(config)
