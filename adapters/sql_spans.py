@@ -9,11 +9,10 @@ SQLAlchemy's statements are seen by its cursor events; the planned reads' statem
 driver past SQLAlchemy, by `traced_statement`. Only a statement run inside a sampled span gets a
 span and a comment: an unsampled request's SQL, and SQL outside any span (start-up), run unchanged.
 
-The comment makes each sampled statement's text its own, so a statement cache keyed by the text
-(asyncpg's, SQLAlchemy's asyncpg dialect's, sqlite3's) does not find it: it is prepared again, and
-its entry pushes an older one out of the cache (least recently used first). Unsampled statements
-keep their text and stay cached; at 10% sampling about one statement in ten is prepared anew.
-docs/traces.md says what that costs.
+The comment (INCENTIVES_TRACE_SQL_COMMENTS, off unless asked for) makes each sampled statement's
+text its own, so a statement cache keyed by the text (asyncpg's, SQLAlchemy's asyncpg dialect's,
+sqlite3's) does not find it: the database parses and plans it again. Unsampled statements keep
+their text and stay cached. docs/observability.md ("The trace id in the SQL") says what that costs.
 """
 
 from __future__ import annotations

@@ -99,9 +99,10 @@ class Settings(BaseSettings):
     )
 
     # Traces (the standard OTEL_* settings): whether a sampled request's SQL statements carry its
-    # traceparent as a comment (sqlcommenter). Each such text is new to the statement caches, which
-    # prepare it again and push a cached one out: docs/observability.md#the-trace-id-in-the-sql.
-    trace_sql_comments: bool = Field(True, validation_alias="INCENTIVES_TRACE_SQL_COMMENTS")
+    # traceparent as a comment (sqlcommenter). Off unless asked for, as OpenTelemetry's own
+    # instrumentations leave it: each such text is new to PostgreSQL, which parses and plans it again
+    # (docs/observability.md#the-trace-id-in-the-sql).
+    trace_sql_comments: bool = Field(False, validation_alias="INCENTIVES_TRACE_SQL_COMMENTS")
 
     # Tenants never seen before whose signing keys may be fetched, per minute (the rest: 401 at once).
     new_tenants_per_minute: int = Field(60, ge=1, validation_alias="INCENTIVES_NEW_TENANTS_PER_MINUTE")

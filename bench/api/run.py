@@ -71,7 +71,7 @@ BY_CONSTRUCTION = Statements(1, 1, "by construction", {})
 OBSERVED_OPERATIONS = ("dashboard", "node")
 METRICS_ON = "incentives metrics"
 TRACED = "incentives metrics+traces {percent}%"
-NO_COMMENTS = ", no SQL comments"
+WITH_COMMENTS = ", SQL comments"
 
 
 def _installed(module: str) -> bool:
@@ -104,9 +104,9 @@ def observed() -> list[Server]:
         )
         name = TRACED.format(percent=round(float(ratio) * 100))
         servers.append(Server(name, "incentives", settings=metrics + traces))
-        if ratio == "0.1":  # what the SQL comments cost: the same without them
-            quiet = (("INCENTIVES_TRACE_SQL_COMMENTS", "false"),)
-            servers.append(Server(name + NO_COMMENTS, "incentives", settings=metrics + traces + quiet))
+        if ratio == "0.1":  # what the SQL comments cost (off unless asked for): the same with them
+            commented = (("INCENTIVES_TRACE_SQL_COMMENTS", "true"),)
+            servers.append(Server(name + WITH_COMMENTS, "incentives", settings=metrics + traces + commented))
     return servers
 
 

@@ -62,6 +62,7 @@ def traced(tmp_path: Path, entra: RunningEntra, postgres_url: str) -> Iterator[T
             "OTEL_TRACES_SAMPLER": "parentbased_always_on",
             "OTEL_BSP_SCHEDULE_DELAY": "50",
             "INCENTIVES_LOG_FORMAT": "json",  # its lines carry the trace and span ids
+            "INCENTIVES_TRACE_SQL_COMMENTS": "true",  # off unless asked for
         }
         with running("serve", "--port", str(port), env=env, log=tmp_path / "serve.log") as process:
             url = f"http://127.0.0.1:{port}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.settings import Settings
 from api.tracing import TracingMisconfigured, configure_tracing, exporters_asked, tracing_on
 
 ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
@@ -46,3 +47,11 @@ def test_otlp_goes_over_http_protobuf_or_grpc(protocol: str) -> None:
 def test_what_the_service_cannot_export_is_refused_by_name(settings: dict[str, str], named: str) -> None:
     with pytest.raises(TracingMisconfigured, match=named):
         exporters_asked(settings)
+
+
+@pytest.mark.parametrize(
+    ("settings", "comments"), [({}, False), ({"INCENTIVES_TRACE_SQL_COMMENTS": "true"}, True)]
+)
+def test_sql_comments_are_off_unless_asked_for(settings: dict[str, str], comments: bool) -> None:
+    """Each commented statement is new text to PostgreSQL: parsed and planned again (the docs' figures)."""
+    assert Settings.model_validate(settings).trace_sql_comments is comments
