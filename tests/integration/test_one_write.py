@@ -6,6 +6,7 @@ whole before the connection closes."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -57,9 +58,9 @@ class _Served:
         return got
 
 
-async def _served() -> _Served:
+async def _served(*, log_level: str = "warning") -> _Served:
     loop = asyncio.get_running_loop()
-    config = uvicorn.Config(APP, http=OneWriteHttp, log_level="warning", lifespan="off")
+    config = uvicorn.Config(APP, http=OneWriteHttp, log_level=log_level, lifespan="off")
     config.load()
     server_end, client = socket.socketpair()
     server_end.setblocking(False)
@@ -140,4 +141,22 @@ async def test_abort_drops_what_is_kept_and_close_sends_it(kept: bytes) -> None:
         buffered.close()
         assert served.writes == [b"whole"]
         assert await served.read_until(b"\x00never") == b"whole"
+    served.client.close()
+
+
+@pytest.mark.parametrize(("level", "logged"), [("info", True), ("warning", False)])
+async def test_an_access_log_line_is_made_only_when_its_logger_takes_it(level: str, logged: bool) -> None:
+    served = await _served(log_level=level)
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign,assignment]
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(handler)
+    try:
+        assert served.protocol.access_log is logged
+        await served.send(_request("/small?id=5"))
+        await served.read_until(b"}}}")
+    finally:
+        access.removeHandler(handler)
+    assert len(seen) == (1 if logged else 0)
     served.client.close()
