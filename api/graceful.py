@@ -47,22 +47,30 @@ class Stopping:
         return max(1, int(self.grace - self.window - LIFESPAN_SECONDS))
 
 
+def api_config(app: object, **settings: object) -> uvicorn.Config:
+    """uvicorn's settings as every server of the API runs it (`serve`, the demo, the tests' served
+    apps): each answer in one write (`api.one_write`), websocket messages bounded."""
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        http=OneWriteHttp,
+        ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
+        **settings,  # type: ignore[arg-type]
+    )
+
+
 def server_config(
     app: str, stopping: Stopping, log_level: str, log_format: str = "text", **where: object
 ) -> uvicorn.Config:
     """uvicorn's settings for the app factory `app` (host and port, or none when given sockets).
-    Under JSON logs uvicorn leaves its loggers to ours (`api.logs.configure_logging`). Its HTTP
-    protocol sends each answer's headers and body with one write (`api.one_write`)."""
+    Under JSON logs uvicorn leaves its loggers to ours (`api.logs.configure_logging`)."""
     json_logs = {"log_config": None} if log_format == "json" else {}
-    return uvicorn.Config(
+    return api_config(
         app,
         factory=True,
         log_level=log_level,
-        **json_logs,  # type: ignore[arg-type]
-        http=OneWriteHttp,
-        ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
+        **json_logs,
         timeout_graceful_shutdown=stopping.drain,
-        **where,  # type: ignore[arg-type]
+        **where,
     )
 
 

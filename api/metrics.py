@@ -121,8 +121,7 @@ class Metrics:
 
         self.registry = CollectorRegistry()
         self.names = OperationNames()
-        self._operations: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        self._kinds: dict[str, tuple[Any, Any]] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         operation = ("operation_type", "operation_name", "outcome")
 
         def counter(name: str, text: str, *labels: str) -> Counter:
@@ -166,7 +165,6 @@ class Metrics:
             "Queries answered by the planned read (planned) or by graphql-core (fallback).",
             "path",
         )
-        self._planned, self._fallback = self.reads.labels("planned"), self.reads.labels("fallback")
         self.connections_in_use = gauge(
             "incentives_database_connections_in_use",
             "Pooled database connections checked out (the planned reads' kept ones included).",
@@ -213,32 +211,25 @@ class Metrics:
         """Record one GraphQL request over HTTP."""
         kind = seen.operation_type or "unknown"
         labels = (kind, self.names.label(seen.operation_name), outcome(seen, status))
-        requests, duration = self._per_operation(labels)
-        requests.inc()
-        duration.observe(seconds)
-        cost, statements = self._per_kind(kind)
+        self._child(self.requests, labels).inc()
+        self._child(self.duration, labels).observe(seconds)
         if seen.operation_type:
-            cost.observe(seen.cost)
-        statements.observe(seen.statements)
+            self._child(self.cost, (kind,)).observe(seen.cost)
+        self._child(self.statements, (kind,)).observe(seen.statements)
         if labels[2] in REFUSALS:
-            self.refusals.labels(labels[2]).inc()
+            self._child(self.refusals, (labels[2],)).inc()
         if seen.operation_type == "query" and labels[2] == OK:
-            (self._planned if seen.planned else self._fallback).inc()
+            self._child(self.reads, ("planned" if seen.planned else "fallback",)).inc()
         if seen.token_refusal is not None:
             self.token_refused(seen.token_refusal)
 
-    def _per_operation(self, labels: tuple[str, str, str]) -> tuple[Any, Any]:
-        # prometheus-client's `labels` checks and locks on every call: each request's children are
-        # looked up once per label set (bounded, as the labels are) and kept.
-        found = self._operations.get(labels)
+    def _child(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        """`metric.labels(*labels)`, looked up once per label set (bounded, as the labels are) and
+        kept: prometheus-client's `labels` checks and locks on every call."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
         if found is None:
-            found = self._operations[labels] = (self.requests.labels(*labels), self.duration.labels(*labels))
-        return found
-
-    def _per_kind(self, kind: str) -> tuple[Any, Any]:
-        found = self._kinds.get(kind)
-        if found is None:
-            found = self._kinds[kind] = (self.cost.labels(kind), self.statements.labels(kind))
+            found = self._children[key] = metric.labels(*labels)
         return found
 
     def token_refused(self, reason: str) -> None:

@@ -27,8 +27,7 @@ from adapters.graph import ClientSecret, GraphClient, GraphConfig
 from api.app import create_app
 from api.console import CONSOLE_PATH
 from api.entry import CommandError
-from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
-from api.one_write import OneWriteHttp
+from api.graceful import api_config
 from api.settings import Settings
 from domain.database import create_engine, session_factory
 from migrations import upgrade
@@ -99,13 +98,7 @@ async def _serve(settings: Settings, api_socket: socket.socket, directory: Path,
             await _seed(database_url, public_url=api_url)
             app = create_app(demo_settings, graph=graph)
             # No access log: a line per request would scroll the tokens off the screen.
-            config = uvicorn.Config(
-                app,
-                log_level=demo_settings.log_level.lower(),
-                http=OneWriteHttp,
-                ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
-                access_log=False,
-            )
+            config = api_config(app, log_level=demo_settings.log_level.lower(), access_log=False)
             api_server = _DemoServer(config)
             _stop_on_signals([api_server])
             serving = asyncio.create_task(api_server.serve(sockets=[api_socket]))

@@ -18,8 +18,7 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
-from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
-from api.one_write import OneWriteHttp
+from api.graceful import api_config
 
 START_SECONDS = 10.0
 
@@ -28,15 +27,7 @@ class ServedApp:
     """uvicorn serving one app on 127.0.0.1:<ephemeral> in a daemon thread."""
 
     def __init__(self, app: ASGIApp, *, lifespan: Literal["on", "off"] = "on") -> None:
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan=lifespan,
-            http=OneWriteHttp,
-            ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
-        )
+        config = api_config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="served-app", daemon=True)
 
