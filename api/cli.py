@@ -22,6 +22,7 @@ from api.entry import (
     FAILURE,
     USAGE,
     CommandError,
+    app_from_environment,
     display_url,
     latest_revision,
     schema_problem,
@@ -32,7 +33,7 @@ from api.progress import ProgressMeter
 from api.settings import Settings
 from api.terminal import add_terminal_commands
 from api.trusted.commands import add_documents_commands
-from api.workers import APP, Listen, serve_workers
+from api.workers import Listen, serve_workers
 from auth.principal import Principal, system_principal
 from domain.database import check_url, create_engine, session_factory
 from domain.errors import Conflict, DomainError, UserInputError
@@ -42,6 +43,8 @@ from domain.uow import UnitOfWork
 from migrations import upgrade
 
 if TYPE_CHECKING:  # uvicorn is imported by `serve` only
+    from starlette.applications import Starlette
+
     from api.graceful import Stopping
 
 # The command line acts as an operator; without AZURE_TENANT_ID its audit entries name this tenant.
@@ -68,9 +71,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     _require_current_schema(settings)
     _require_mail_settings(settings)
     _require_trace_settings()
-    _require_trusted_documents(settings)
     log_level = settings.log_level.lower()
     stopping = graceful.Stopping(settings.shutdown_grace_seconds, settings.shutdown_window_seconds)
+    if args.workers > 1:
+        _require_trusted_documents(settings)  # one process serves: building its app checks them
     with serving_metrics(settings) as metrics:
         if args.workers > 1:
             listen = Listen(args.host, args.port, log_level, stopping, settings.log_format)
@@ -105,8 +109,9 @@ def _serve_one(settings: Settings, args: argparse.Namespace, stopping: Stopping)
 
     # A service manager stops us with SIGTERM: drain (api.graceful), and exit 0.
     log_level = settings.log_level.lower()
+    app = _app(settings)  # built here, once, rather than by uvicorn: its trusted documents prepared
     config = graceful.server_config(
-        APP, stopping, log_level, settings.log_format, host=args.host, port=args.port
+        lambda: app, stopping, log_level, settings.log_format, host=args.host, port=args.port
     )
     server = graceful.GracefulServer(config, stopping)
     try:
@@ -225,6 +230,16 @@ def _require_trace_settings() -> None:
         raise CommandError(str(error), USAGE) from None
 
 
+def _app(settings: Settings) -> Starlette:
+    """The app of a single-process `serve`, refused as `_require_trusted_documents` says."""
+    from api.trusted.prepared import TrustedDocumentsError
+
+    try:
+        return app_from_environment()
+    except TrustedDocumentsError as error:
+        raise _untrusted(settings, error) from None
+
+
 def _require_trusted_documents(settings: Settings) -> None:
     """The manifest of trusted documents, loaded and prepared as each worker will: refused before
     starting any worker when it cannot be served (missing under log or enforce, not valid)."""
@@ -236,7 +251,11 @@ def _require_trusted_documents(settings: Settings) -> None:
         documents = load_manifest(mode, manifest_path(settings.trusted_documents_file))
         GraphQLApp(trusted=TrustedSettings(mode, documents))
     except TrustedDocumentsError as error:
-        raise CommandError(f"INCENTIVES_TRUSTED_DOCUMENTS={mode}: {error}", USAGE) from None
+        raise _untrusted(settings, error) from None
+
+
+def _untrusted(settings: Settings, error: Exception) -> CommandError:
+    return CommandError(f"INCENTIVES_TRUSTED_DOCUMENTS={settings.trusted_documents}: {error}", USAGE)
 
 
 def _port(text: str) -> int:

@@ -19,10 +19,12 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from api.draining import Draining
 from api.guard import MAX_WEBSOCKET_MESSAGE_BYTES
@@ -59,9 +61,14 @@ def api_config(app: object, **settings: object) -> uvicorn.Config:
 
 
 def server_config(
-    app: str, stopping: Stopping, log_level: str, log_format: str = "text", **where: object
+    app: str | Callable[[], ASGIApp],
+    stopping: Stopping,
+    log_level: str,
+    log_format: str = "text",
+    **where: object,
 ) -> uvicorn.Config:
-    """uvicorn's settings for the app factory `app` (host and port, or none when given sockets).
+    """uvicorn's settings for the app factory `app`, its import string or itself (host and port, or
+    none when given sockets).
     Under JSON logs uvicorn leaves its loggers to ours (`api.logs.configure_logging`)."""
     json_logs = {"log_config": None} if log_format == "json" else {}
     return api_config(

@@ -13,14 +13,19 @@ data and nulls included, must be equal.
 from __future__ import annotations
 
 import ast
+import fcntl
+import hashlib
 import json
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import hypothesis
+import pytest
 import strawberry
 from graphql import (
     ArgumentNode,
@@ -353,16 +358,35 @@ READ_FIELDS = ("viewer", "currentFiscalYear", "organizations", "enrollments", "p
 SDL = (TESTS.parent / "schema.graphql").read_text(encoding="utf-8")
 
 
-def generated(edge: EdgeWorld, count: int) -> list[str]:
+def generated(edge: EdgeWorld, count: int, cache: pytest.Cache | None = None) -> list[str]:
     """Up to `count` distinct read operations drawn by hypothesis-graphql from the committed SDL (the
     same ones on every run for one SDL), their ids and cursors swapped for the edge world's, so that
     `node` finds things. A quarter more are drawn, as some draws repeat others."""
-    return with_ids(drawn_reads(count), edge)[:count]
+    return with_ids(drawn_reads(count, cache), edge)[:count]
 
 
-def drawn_reads(count: int) -> list[str]:
+def drawn_reads(count: int, cache: pytest.Cache | None = None) -> list[str]:
     """A quarter more than `count` read operations, drawn by hypothesis-graphql from the committed
-    SDL, the same ones on every run (not to be called inside another `@given`)."""
+    SDL, the same ones on every run (not to be called inside another `@given`). Given pytest's
+    `cache`, they are drawn once for every worker and every run, kept under a key of what decides
+    them: the SDL, the count and the two libraries' versions (drawing 250 takes some 15 s)."""
+    if cache is None:
+        return _draw(count)
+    versions = f"{hypothesis.__version__} {metadata.version('hypothesis-graphql')}"
+    key = hashlib.sha256(f"{SDL}\n{count}\n{versions}".encode()).hexdigest()[:16]
+    folder = cache.mkdir("drawn-reads")
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker drawing the same waits, then reads them
+        kept = folder / f"{key}.json"
+        if kept.exists():
+            found: list[str] = json.loads(kept.read_text(encoding="utf-8"))
+            return found
+        drawn = _draw(count)
+        kept.write_text(json.dumps(drawn), encoding="utf-8")
+        return drawn
+
+
+def _draw(count: int) -> list[str]:
     drawn: list[str] = []
     scalars = {
         "Date": st.dates().map(lambda day: StringValueNode(value=day.isoformat())),

@@ -74,8 +74,10 @@ async def test_every_read_of_the_test_suite_answers_as_graphql_core_does(edge: E
     assert compared.lane == compared.planned, reported(compared, "the lane answers each again")
 
 
-async def test_reads_generated_from_the_schema_answer_as_graphql_core_does(edge: EdgeWorld) -> None:
-    documents = generated(edge, GENERATED)
+async def test_reads_generated_from_the_schema_answer_as_graphql_core_does(
+    edge: EdgeWorld, pytestconfig: pytest.Config
+) -> None:
+    documents = generated(edge, GENERATED, getattr(pytestconfig, "cache", None))  # None: -p no:cacheprovider
 
     compared = await compare(edge, documents, callers=SUITE_CALLERS)
 

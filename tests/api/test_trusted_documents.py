@@ -447,7 +447,9 @@ def test_the_app_does_not_start_without_a_servable_manifest_unless_off(
     create_app(off)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])  # one process builds its app; the supervisor checks
 def test_serve_stops_at_start_up_with_exit_2_when_the_manifest_is_missing(
+    workers: str,
     entra: RunningEntra,
     sqlite_url: str,
     tmp_path: Path,
@@ -462,7 +464,7 @@ def test_serve_stops_at_start_up_with_exit_2_when_the_manifest_is_missing(
         "INCENTIVES_TRUSTED_DOCUMENTS_FILE": str(tmp_path / "none.json"),
     }.items():
         monkeypatch.setenv(name, value)
-    assert cli.main(["serve", "--port", "0"]) == 2
+    assert cli.main(["serve", "--port", "0", "--workers", workers]) == 2
     error = capsys.readouterr().err
     assert "INCENTIVES_TRUSTED_DOCUMENTS=enforce" in error
     assert "none.json does not exist" in error

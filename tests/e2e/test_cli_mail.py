@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import environment, free_port, incentives
+from tests.support.databases import migrate
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ def test_serve_with_graph_mail_but_no_sender_refuses_to_start_and_names_it(tmp_p
         AZURE_CLIENT_SECRET="s3cret",
         INCENTIVES_MAIL_TRANSPORT="graph",
     )
-    assert incentives("migrate", env=env).returncode == 0
+    migrate(env["DATABASE_URL"])
 
     refused = incentives("serve", "--port", str(free_port()), env=env)
 

@@ -21,7 +21,7 @@ from domain.access import Role
 from domain.clock import FixedClock
 from domain.model import Enrollment, RoleAssignment, User
 from domain.vocabulary import EnrollmentStatus
-from tests.e2e.harness import environment, free_port, incentives, running
+from tests.e2e.harness import Running, environment, free_port, running
 from tests.support import actors, personas
 from tests.support.databases import run_async
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
@@ -43,6 +43,23 @@ class Servers:
     urls: list[str]
     database_url: str
     pids: tuple[int, ...] = ()  # the processes', in the order of `urls`
+    running: tuple[Running, ...] = ()
+
+    def post(self, i: int, query: str, variables: dict[str, Any], token: str) -> httpx.Response:
+        """POST to the `i`th server; if it cannot be reached, fail with what each server printed."""
+        try:
+            return httpx.post(
+                self.urls[i] + "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+        except httpx.TransportError as error:
+            states = [
+                f"{server.log.name} (exit code {server.process.poll()}):\n{server.output()}"
+                for server in self.running
+            ]
+            pytest.fail(f"{self.urls[i]} did not answer ({error!r}); the servers:\n" + "\n".join(states))
 
     @asynccontextmanager
     async def world(self) -> AsyncIterator[World]:
@@ -52,9 +69,11 @@ class Servers:
             yield world
 
 
-def migrated(database_url: str, entra: RunningEntra) -> dict[str, str]:
-    """The environment of a `serve` on `database_url` trusting `entra`, once `migrate` has run."""
-    env = environment(
+def serve_environment(database_url: str, entra: RunningEntra) -> dict[str, str]:
+    """The environment of a `serve` on `database_url` trusting `entra`: the database is migrated
+    already (by its fixture, or by `tests.support.databases.migrate`; `incentives migrate` as a
+    command has tests of its own)."""
+    return environment(
         DATABASE_URL=database_url,
         AZURE_AUTHORITY_HOST=entra.base_url,
         AZURE_CLIENT_ID=API_CLIENT_ID,
@@ -62,13 +81,11 @@ def migrated(database_url: str, entra: RunningEntra) -> dict[str, str]:
         INCENTIVES_TAX_REMINDER_INTERVAL="0",
         **direct_settings(database_url),  # the "pgbouncer" variant: PgBouncer, and PostgreSQL direct
     )
-    assert incentives("migrate", env=env).returncode == 0
-    return env
 
 
 @pytest.fixture
 def servers(tmp_path: Path, entra: RunningEntra, database_url: str) -> Iterator[Servers]:
-    env = migrated(database_url, entra)
+    env = serve_environment(database_url, entra)
     ports = [free_port(), free_port()]
     with (
         running("serve", "--port", str(ports[0]), env=env, log=tmp_path / "a.log") as first,
@@ -77,20 +94,14 @@ def servers(tmp_path: Path, entra: RunningEntra, database_url: str) -> Iterator[
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         first.wait_until_healthy(urls[0])
         second.wait_until_healthy(urls[1])
-        yield Servers(urls, database_url, (first.process.pid, second.process.pid))
+        yield Servers(urls, database_url, (first.process.pid, second.process.pid), (first, second))
 
 
 def at_once(servers: Servers, query: str, variables: dict[str, Any], token: str) -> list[dict[str, Any]]:
     """`AT_ONCE` identical requests, alternately to each server, all in flight together."""
 
     def send(i: int) -> dict[str, Any]:
-        url = servers.urls[i % len(servers.urls)] + "/graphql"
-        response = httpx.post(
-            url,
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-        )
+        response = servers.post(i % len(servers.urls), query, variables, token)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         assert "errors" not in body, body

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
-from tests.e2e.harness import environment, free_port, incentives, running
+from tests.e2e.harness import environment, free_port, running
+from tests.support.databases import migrate
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
 from tests.support.smtp import SmtpSink
 
@@ -37,8 +38,7 @@ DELIVER_SECONDS = 60.0
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[tuple[Path, Engine]]:
     path = tmp_path / "mail.db"
-    migrated = incentives("migrate", env=environment(DATABASE_URL=f"sqlite+aiosqlite:///{path}"))
-    assert migrated.returncode == 0, migrated.stderr
+    migrate(f"sqlite+aiosqlite:///{path}")
     engine = create_engine(f"sqlite:///{path}")
     try:
         yield path, engine

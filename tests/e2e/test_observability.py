@@ -25,9 +25,9 @@ from websockets.sync.client import connect
 
 from domain.access import Role
 from tests.e2e.harness import GraphQL, Running, free_port, running
-from tests.e2e.test_exactly_once import Servers, migrated
+from tests.e2e.test_exactly_once import Servers, serve_environment
 from tests.support import personas
-from tests.support.databases import run_async
+from tests.support.databases import migrate, run_async
 from tests.support.entra import RunningEntra
 from tests.support.smtp import SmtpSink
 
@@ -73,7 +73,8 @@ def observing(tmp_path: Path, entra: RunningEntra, **settings: str) -> Iterator[
     """`serve --workers 2` with metrics and JSON logs on (and `settings`), scraped by a Prometheus."""
     binary = _prometheus_binary()
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'observed.db'}"
-    env = migrated(database_url, entra)
+    migrate(database_url)
+    env = serve_environment(database_url, entra)
     metrics_port, api_port, prometheus_port = free_port(), free_port(), free_port()
     env.update(
         INCENTIVES_METRICS="true",

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.e2e.harness import GraphQL, error_codes, free_port, running
-from tests.e2e.test_exactly_once import Servers, migrated, servers  # noqa: F401 (the two processes' fixture)
+from tests.e2e.test_exactly_once import Servers, serve_environment, servers  # noqa: F401 (the two processes' fixture)
 from tests.support import personas
-from tests.support.databases import run_async
+from tests.support.databases import migrate, run_async
 from tests.support.entra import RunningEntra
 from tests.support.world import Org
 
@@ -183,7 +183,8 @@ def workers(tmp_path: Path, entra: RunningEntra) -> Iterator[Servers]:
     """`serve --workers 2` on SQLite: two processes behind one port, which the kernel shares out
     by connection (no event crosses from one to the other)."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
-    env = migrated(database_url, entra)
+    migrate(database_url)
+    env = serve_environment(database_url, entra)
     port = free_port()
     with running(
         "serve", "--port", str(port), "--workers", "2", env=env, log=tmp_path / "serve.log"

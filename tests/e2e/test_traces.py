@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.e2e.harness import Running, environment, free_port, incentives, running
-from tests.e2e.test_exactly_once import migrated
+from tests.e2e.test_exactly_once import serve_environment
 from tests.support import personas
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
@@ -49,7 +49,7 @@ class Traced:
 
 @pytest.fixture
 def traced(tmp_path: Path, entra: RunningEntra, postgres_url: str) -> Iterator[Traced]:
-    env = migrated(postgres_url, entra)
+    env = serve_environment(postgres_url, entra)
     # The outbox sender runs (nothing is queued, so nothing is sent to this port).
     env |= {"INCENTIVES_SMTP_HOST": "127.0.0.1", "INCENTIVES_SMTP_PORT": str(free_port())}
     port = free_port()

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import Running, environment, free_port, incentives, running
+from tests.support.databases import migrate
 
 pytestmark = [
     pytest.mark.e2e,
@@ -75,7 +76,7 @@ def alive(pid: int) -> bool:
 def served(tmp_path: Path) -> Iterator[tuple[Running, int]]:
     port = free_port()
     env = environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}", **ENTRA_SETTINGS)
-    assert incentives("migrate", env=env).returncode == 0
+    migrate(env["DATABASE_URL"])
     with running(
         "serve", "--port", str(port), "--workers", "2", env=env, log=tmp_path / "serve.log"
     ) as process:
@@ -136,7 +137,7 @@ def test_workers_die_with_a_supervisor_that_is_killed(served: tuple[Running, int
 
 def test_a_port_already_in_use_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
     env = environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}", **ENTRA_SETTINGS)
-    assert incentives("migrate", env=env).returncode == 0
+    migrate(env["DATABASE_URL"])
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
