@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 from typing import Any
 
@@ -16,19 +15,13 @@ from tests.support import personas
 from tests.support.configured_api import configured_api
 from tests.support.entra import RunningEntra
 from tests.support.personas import Tenant
+from tests.support.ports import free_port
 from tests.support.served import serve
 from tests.support.server import ApiServer, api_settings, without_cost
 from tests.support.world import world_on
 
 REGISTER = """mutation { registerOrganization(input: {legalName: "Sneaky Ltd", country: "DE"}) {
   organization { id } userErrors { code } } }"""
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.mark.parametrize(
@@ -76,7 +69,7 @@ def test_readyz_answers_200_when_the_database_answers(api_server: ApiServer) -> 
 
 
 def test_readyz_answers_503_when_the_database_is_gone(entra: RunningEntra) -> None:
-    url = f"postgresql+asyncpg://nobody@127.0.0.1:{_closed_port()}/nothing"
+    url = f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/nothing"
     with serve(create_app(api_settings(entra, url))) as base, httpx.Client(base_url=base) as http:
         assert http.get("/healthz").status_code == 200
         assert http.get("/readyz").status_code == 503

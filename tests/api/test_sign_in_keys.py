@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,17 +15,11 @@ from sandbox.entra import LoopbackEntra, new_tenant_id
 from tests.support.configured_api import configured_api
 from tests.support.entra import API_CLIENT_ID, RunningEntra
 from tests.support.flaky_entra import served_flaky_entra
+from tests.support.ports import free_port
 from tests.support.server import ApiServer, without_cost
 
 VIEWER = "{ viewer { tenantId } }"
 WAIT = 10.0
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _mint(entra: LoopbackEntra, tenant_id: str, **options: Any) -> str:
@@ -62,7 +55,7 @@ async def test_fifty_concurrent_cold_requests_fetch_the_tenant_s_keys_once(
 def test_an_unreachable_authority_at_first_use_gives_a_clear_401_and_the_server_keeps_serving(
     sqlite_url: str,
 ) -> None:
-    nowhere = f"http://127.0.0.1:{_closed_port()}"
+    nowhere = f"http://127.0.0.1:{free_port()}"
     token = _mint(LoopbackEntra(issuer_base=nowhere), new_tenant_id())
 
     with configured_api(sqlite_url, authority=nowhere) as api:

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Running, environment, free_port, running
+from tests.e2e.harness import Running, environment, running
+from tests.support.ports import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from tests.api.client import document
 from tests.browser.conftest import Demo, start_demo
-from tests.e2e.harness import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

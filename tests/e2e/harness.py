@@ -6,10 +6,8 @@ has a deadline; output goes to a file (a full pipe would block the server) and i
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,26 +29,6 @@ COMMAND_SECONDS = 120
 LIBFAKETIME = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
 START_SECONDS = 60
 STOP_SECONDS = 30
-# Ports for the servers the tests start: below the kernel's ephemeral range (32768 and up on Linux),
-# where every outgoing connection takes its local port, and a band of its own for each pytest-xdist
-# worker, so that no two tests, and no client socket, are handed the same port between its pick and
-# the server's bind.
-PORT_BAND = 1000
-_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-_PORTS = itertools.cycle(range(20000 + PORT_BAND * _WORKER, 20000 + PORT_BAND * (_WORKER + 1)))
-
-
-def free_port() -> int:
-    """A loopback port no other test of this run is handed, and free now."""
-    for _ in range(PORT_BAND):
-        port = next(_PORTS)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in this worker's band of {PORT_BAND}")
 
 
 def environment(**settings: str) -> dict[str, str]:

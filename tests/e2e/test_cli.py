@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from domain.fiscal import fiscal_year_of
-from tests.e2e.harness import GraphQL, environment, free_port, incentives, on_clock, running
+from tests.e2e.harness import GraphQL, environment, incentives, on_clock, running
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

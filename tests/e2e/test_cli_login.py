@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import environment, free_port, incentives, running
+from tests.e2e.harness import environment, incentives, running
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import environment, free_port, incentives
+from tests.e2e.harness import environment, incentives
 from tests.support.databases import migrate
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

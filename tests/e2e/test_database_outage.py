@@ -21,11 +21,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import free_port
 from tests.support import personas
 from tests.support.configured_api import configured_api
 from tests.support.databases import migrate
 from tests.support.entra import RunningEntra
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import environment, free_port, running
+from tests.e2e.harness import environment, running
 from tests.support.get_started import delivered_link, delivered_links
+from tests.support.ports import free_port
 from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.e2e

@@ -21,11 +21,12 @@ from domain.access import Role
 from domain.clock import FixedClock
 from domain.model import Enrollment, RoleAssignment, User
 from domain.vocabulary import EnrollmentStatus
-from tests.e2e.harness import Running, environment, free_port, running
+from tests.e2e.harness import Running, environment, running
 from tests.support import actors, personas
 from tests.support.databases import run_async
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
 from tests.support.pgbouncer import direct_settings
+from tests.support.ports import free_port
 from tests.support.world import Org, World, world_on
 
 pytestmark = pytest.mark.e2e

@@ -34,12 +34,13 @@ from websockets.sync.client import connect
 from domain.database import create_engine
 from domain.model import Location, OutboxMessage
 from domain.vocabulary import OutboxStatus
-from tests.e2e.harness import Running, environment, free_port, running
+from tests.e2e.harness import Running, environment, running
 from tests.e2e.test_mail_restart import due_messages
 from tests.e2e.test_workers import alive, listeners
 from tests.support import personas
 from tests.support.databases import run_async
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
+from tests.support.ports import free_port
 from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.e2e

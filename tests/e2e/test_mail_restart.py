@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from domain.model import OutboxMessage
 from domain.vocabulary import OutboxStatus
-from tests.e2e.harness import environment, free_port, running
+from tests.e2e.harness import environment, running
 from tests.support.databases import migrate
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
+from tests.support.ports import free_port
 from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.e2e

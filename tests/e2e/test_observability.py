@@ -24,11 +24,12 @@ import pytest
 from websockets.sync.client import connect
 
 from domain.access import Role
-from tests.e2e.harness import GraphQL, Running, free_port, running
+from tests.e2e.harness import GraphQL, Running, running
 from tests.e2e.test_exactly_once import Servers, serve_environment
 from tests.support import personas
 from tests.support.databases import migrate, run_async
 from tests.support.entra import RunningEntra
+from tests.support.ports import free_port
 from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.e2e

@@ -17,11 +17,12 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.harness import GraphQL, error_codes, free_port, running
+from tests.e2e.harness import GraphQL, error_codes, running
 from tests.e2e.test_exactly_once import Servers, serve_environment, servers  # noqa: F401 (the two processes' fixture)
 from tests.support import personas
 from tests.support.databases import migrate, run_async
 from tests.support.entra import RunningEntra
+from tests.support.ports import free_port
 from tests.support.world import Org
 
 pytestmark = pytest.mark.e2e

@@ -24,12 +24,12 @@ from tests.e2e.harness import (
     Running,
     environment,
     error_codes,
-    free_port,
     incentives,
     on_clock,
     running,
 )
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

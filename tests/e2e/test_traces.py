@@ -18,11 +18,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.harness import Running, environment, free_port, incentives, running
+from tests.e2e.harness import Running, environment, incentives, running
 from tests.e2e.test_exactly_once import serve_environment
 from tests.support import personas
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
+from tests.support.ports import free_port
 from tests.support.world import world_on
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import Running, environment, free_port, incentives, running
+from tests.e2e.harness import Running, environment, incentives, running
 from tests.support.databases import migrate
+from tests.support.ports import free_port
 
 pytestmark = [
     pytest.mark.e2e,

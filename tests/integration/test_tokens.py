@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sandbox.entra import (
     serve_loopback,
 )
 from tests.support.entra import API_CLIENT_ID, OPERATOR_TENANT_ID, RunningEntra, token_validator
+from tests.support.ports import free_port
 
 
 def bearer(token: str) -> list[str]:
@@ -451,17 +451,10 @@ async def test_unknown_kids_refresh_the_keys_at_most_once_per_interval(
     assert entra.entra.request_count("jwks", tenant_id) == 1
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def test_an_unreachable_authority_refuses_the_token_without_crashing(
     http: httpx.AsyncClient, tenant_id: str
 ) -> None:
-    nowhere = LoopbackEntra(issuer_base=f"http://127.0.0.1:{_closed_port()}")
+    nowhere = LoopbackEntra(issuer_base=f"http://127.0.0.1:{free_port()}")
     validator = token_validator(nowhere, http)
     token = nowhere.mint(tenant_id=tenant_id, object_id=new_tenant_id(), audience=API_CLIENT_ID)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import free_port
+from tests.support.ports import free_port
 
 START_SECONDS = 20
 
