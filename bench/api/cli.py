@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.api.dataset import Scale
+from bench.api.instructions import table as instruction_table
 from bench.api.report import Row, observability_table, ratio_table, table, write
 from bench.api.run import BENCH, Options, run
 from bench.api.soak import soak_table
@@ -86,6 +87,13 @@ def parser() -> argparse.ArgumentParser:
         help="also measure incentives' dashboard and node with metrics on (and, with opentelemetry-sdk "
         "installed, traces sampled at 10%% and 100%%) beside everything off, with the ratios",
     )
+    p.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count incentives' instructions per request of the dashboard and node under valgrind's "
+        "callgrind (with --observability, of each observed server too): figures that a busy machine "
+        "does not move",
+    )
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the SQLite file")
     p.add_argument(
         "--before",
@@ -117,6 +125,7 @@ def options_from(args: argparse.Namespace) -> Options:
         before=_checkout(args.before),
         pgbouncer=args.pgbouncer,
         observability=args.observability,
+        instructions=args.instructions,
     )
     if args.quick:
         quick_scale = replace(scale, organizations=min(scale.organizations, 20))
@@ -165,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(ratio_table(result["ratios"]))
     if result["observability"]:
         print("\n" + observability_table(result["observability"]))
+    if result["instructions"]:
+        print("\nInstructions per request, counted by callgrind (bench/api/instructions.py):\n")
+        print(instruction_table(result["instructions"]))
     if result["workers_speedup"] is not None:
         print(
             f"\nincentives dashboard, 2 workers over 1 at {options.scaling_connections} connections: "

@@ -27,6 +27,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bench.api import instructions
 from bench.api.dataset import (
     Scale,
     libpq_url,
@@ -38,6 +39,9 @@ from bench.api.dataset import (
     viewer_of,
 )
 from bench.api.inprocess import incentives_counted
+from bench.api.instructions import REQUESTS as INSTRUCTION_REQUESTS
+from bench.api.instructions import Counted, ensure_valgrind
+from bench.api.instructions import ratios as instruction_ratios
 from bench.api.load import Measured, plan, run_wrk
 from bench.api.operations import Operation, operations, trusted_environment
 from bench.api.others import least_disturbed
@@ -128,6 +132,7 @@ class Options:
     before: Path | None = None  # another checkout of incentives, measured beside this one
     pgbouncer: bool = False  # also incentives through a private PgBouncer in transaction mode
     observability: bool = False  # also incentives with metrics on, and traces sampled (`observed`)
+    instructions: bool = False  # also instructions per request under callgrind (bench.api.instructions)
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,35 @@ async def measure(ctx: Context, backend: Backend, rows: dict[tuple[str, str, str
                 await running.stop()
             for key in keys:
                 rows[key].peak_rss = max(rows[key].peak_rss, rss)
+
+
+async def count_instructions(ctx: Context, backend: Backend) -> list[Counted]:
+    """incentives and, with --observability, the observed servers, under callgrind: the instructions
+    per request of the observed operations (bench.api.instructions)."""
+    valgrind = ensure_valgrind()
+    servers = [s for s in backend.servers if s.kind == "incentives" and not s.workers > 1]
+    servers = [s for s in servers if s.name == INCENTIVES.name or s.name.startswith(METRICS_ON)]
+    by_name = {o.name: o for o in backend.operations}
+    found = []
+    with tempfile.TemporaryDirectory(prefix="incentives-bench-callgrind-") as scratch:
+        for server in servers:
+            for name in OBSERVED_OPERATIONS:
+                log_path = ctx.logs / f"{backend.name}-{server.name}-instructions.log"
+                log(f"{backend.name}: {server.name} {name} under callgrind ({INSTRUCTION_REQUESTS} requests)")
+                counted = await instructions.count(
+                    valgrind,
+                    backend.name,
+                    server,
+                    backend.url,
+                    ctx.tools,
+                    by_name[name],
+                    ctx.signin.token,
+                    Path(scratch),
+                    log_path,
+                )
+                log(f"  {counted.per_request:,.0f} instructions per request")
+                found.append(counted)
+    return found
 
 
 async def soak_run(ctx: Context, backend: Backend) -> dict[str, Any]:
@@ -395,6 +429,7 @@ async def run(options: Options) -> dict[str, Any]:
     rows: dict[tuple[str, str, str, int], Row] = {}
     counted: dict[str, dict[str, Any]] = {}
     soaked: dict[str, Any] | None = None
+    counted_instructions: list[Counted] = []
     keep_dir = BENCH / ".data" if options.keep else None
     with (
         tempfile.TemporaryDirectory(prefix="incentives-bench-api-") as scratch,
@@ -419,6 +454,8 @@ async def run(options: Options) -> dict[str, Any]:
                 statements = await verify_and_count(ctx, backend)
                 counted[backend.name] = {f"{s} / {o}": v.summary() for (s, o), v in statements.items()}
                 await measure(ctx, backend, rows)
+                if options.instructions:
+                    counted_instructions += await count_instructions(ctx, backend)
                 if options.soak and backend.name == "postgres":
                     soaked = await soak_run(ctx, backend)
                 for (_, server, operation, _), row in rows.items():
@@ -435,6 +472,7 @@ async def run(options: Options) -> dict[str, Any]:
         "ratios": ratios(ordered),
         "observability": observability_ratios(ordered),
         "workers_speedup": workers_speedup(ordered),
+        "instructions": instruction_ratios(counted_instructions) if options.instructions else None,
         "statements": counted,
         "soak": soaked,
         "_rows": ordered,
