@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from bench.api.operations import Operation, data_of
-from bench.api.servers import Server, Tools, command, free_port
+from bench.api.servers import Server, Tools, command, ensure_installed, free_port
 
 REQUESTS = 300
 WARMUP = 50
@@ -65,10 +65,9 @@ class Counted:
 
 
 def ensure_valgrind() -> str:
-    """valgrind's path; when it is missing, install it with apt-get (Debian's package), saying so."""
-    found = shutil.which("valgrind")
-    if found and shutil.which("callgrind_control"):
-        return found
+    """valgrind's path (and its callgrind_control); Debian's `valgrind` installed when missing."""
+    ensure_installed("callgrind_control", "valgrind")
+    return ensure_installed("valgrind", "valgrind")
     print("valgrind is missing: installing it with `apt-get install -y valgrind` ...", file=sys.stderr)
     subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["apt-get", "install", "-y", "-qq", "valgrind"], check=True, stdout=subprocess.DEVNULL)

@@ -229,9 +229,24 @@ def ensure_postgraphile(directory: Path) -> Path:
 
 def ensure_wrk() -> str:
     """wrk's path; when it is missing, install it with apt-get (Debian's package `wrk`), saying so."""
-    found = shutil.which("wrk")
+    return ensure_installed("wrk", "wrk")
+
+
+def ensure_installed(command: str, package: str) -> str:
+    """`command`'s path; when it is missing, install Debian's `package` with apt-get, saying so."""
+    found = shutil.which(command)
     if found:
         return found
+    print(
+        f"{command} is missing: installing it with `apt-get update && apt-get install -y {package}` ...",
+        file=sys.stderr,
+    )
+    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, stdout=subprocess.DEVNULL)
+    found = shutil.which(command)
+    if found is None:
+        raise RuntimeError(f"{command} is not installed and apt-get could not install {package}")
+    return found
     print(
         "wrk is missing: installing it with `apt-get update && apt-get install -y wrk` ...", file=sys.stderr
     )
