@@ -136,7 +136,10 @@ def _dumped(out: Path) -> int:
 
 async def _control(*args: object) -> None:
     process = await asyncio.create_subprocess_exec(
-        "callgrind_control", *map(str, args), stdout=asyncio.subprocess.DEVNULL
+        "callgrind_control",
+        *map(str, args),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     if await process.wait() != 0:
         raise RuntimeError(f"callgrind_control {' '.join(map(str, args))} failed")
