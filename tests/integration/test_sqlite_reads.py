@@ -75,13 +75,15 @@ async def test_no_request_interrupts_the_shared_connection(engine: AsyncEngine) 
 
 
 async def test_disposing_the_engine_closes_the_shared_connection(engine: AsyncEngine) -> None:
-    before = threading.active_count()
+    before = set(threading.enumerate())  # the threads themselves: others may end meanwhile
     assert await _count(engine, 10) == 10
-    assert threading.active_count() == before + 1  # the connection's aiosqlite thread
+    started = set(threading.enumerate()) - before
+    assert len(started) == 1, started  # the connection's aiosqlite thread
+    (connection_thread,) = started
     await engine.dispose()
     for _ in range(100):  # its thread ends once the connection is closed
-        if threading.active_count() == before:
+        if not connection_thread.is_alive():
             break
         await asyncio.sleep(0.02)
-    assert threading.active_count() == before
+    assert not connection_thread.is_alive()
     assert await _count(engine, 30) == 30  # on a new connection
