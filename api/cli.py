@@ -74,7 +74,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     log_level = settings.log_level.lower()
     stopping = graceful.Stopping(settings.shutdown_grace_seconds, settings.shutdown_window_seconds)
     if args.workers > 1:
-        _require_trusted_documents(settings)  # one process serves: building its app checks them
+        _require_trusted_documents(settings)  # before any worker; one process's `_app` is the check
     with serving_metrics(settings) as metrics:
         if args.workers > 1:
             listen = Listen(args.host, args.port, log_level, stopping, settings.log_format)

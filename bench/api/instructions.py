@@ -21,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,13 +66,6 @@ def ensure_valgrind() -> str:
     """valgrind's path (and its callgrind_control); Debian's `valgrind` installed when missing."""
     ensure_installed("callgrind_control", "valgrind")
     return ensure_installed("valgrind", "valgrind")
-    print("valgrind is missing: installing it with `apt-get install -y valgrind` ...", file=sys.stderr)
-    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "valgrind"], check=True, stdout=subprocess.DEVNULL)
-    found = shutil.which("valgrind")
-    if found is None:
-        raise RuntimeError("valgrind is not installed and apt-get could not install it")
-    return found
 
 
 async def count(

@@ -254,8 +254,7 @@ async def count_instructions(ctx: Context, backend: Backend) -> list[Counted]:
     """incentives and, with --observability, the observed servers, under callgrind: the instructions
     per request of the observed operations (bench.api.instructions)."""
     valgrind = ensure_valgrind()
-    servers = [s for s in backend.servers if s.kind == "incentives" and not s.workers > 1]
-    servers = [s for s in servers if s.name == INCENTIVES.name or s.name.startswith(METRICS_ON)]
+    servers = [s for s in backend.servers if s.name == INCENTIVES.name or s.name.startswith(METRICS_ON)]
     by_name = {o.name: o for o in backend.operations}
     found = []
     with tempfile.TemporaryDirectory(prefix="incentives-bench-callgrind-") as scratch:

@@ -247,12 +247,3 @@ def ensure_installed(command: str, package: str) -> str:
     if found is None:
         raise RuntimeError(f"{command} is not installed and apt-get could not install {package}")
     return found
-    print(
-        "wrk is missing: installing it with `apt-get update && apt-get install -y wrk` ...", file=sys.stderr
-    )
-    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
-    found = shutil.which("wrk")
-    if found is None:
-        raise RuntimeError("wrk is not installed and apt-get could not install it")
-    return found
